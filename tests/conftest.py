@@ -1,0 +1,56 @@
+"""Shared fixtures: a real Redis (CI starts one on 127.0.0.1:6379) and real Celery worker processes."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+REDIS_URL = os.environ.get("SILHOUETTE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:  # a test that needs Redis must fail loudly, not skip
+        pytest.fail(f"Redis does not answer at {REDIS_URL} ({exc}); .ci/run starts one")
+    return REDIS_URL
+
+
+@pytest.fixture
+def celery_worker_process(redis_url):
+    """A real ``celery worker`` process on a queue of its own; yields (app, queue)."""
+    from worker.celery_app import make_celery
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "SILHOUETTE_REDIS_URL": redis_url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "--concurrency", "1",
+         "--pool", "prefork", "-Q", queue, "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
+         "-n", f"{queue}@%h"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    app = make_celery(redis_url)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"celery worker exited: {proc.stdout.read()}")
+            if app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=0.5):
+                break
+        else:
+            pytest.fail("celery worker did not come up within 60 s")
+        yield app, queue
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
