@@ -21,10 +21,10 @@ import torch.nn.functional as F
 
 Schedule = Literal["chessboard", "octagonal"]
 
-# 3x3 neighbourhoods *including the centre*. Eq. 2 writes m = n^2 - 2 for a kernel that leaves
-# the centre out; that variant turns a background pixel with 8 foreground neighbours into
-# foreground (a filled hole), so S2D would stop being a distance transform. With the centre in,
-# the threshold is m = (pixels in the kernel) - 1 and each step is an exact binary erosion.
+# The erosion neighbourhoods *include the centre*. Eq. 2 writes m = n^2 - 2 for a 3x3 kernel
+# that leaves the centre out; that variant turns a background pixel with 8 foreground neighbours
+# into foreground (a filled hole), so S2D would stop being a distance transform. With the centre
+# in, the threshold is m = (pixels in the kernel) - 1 and each step is an exact binary erosion.
 _SQUARE = torch.ones(1, 1, 3, 3)
 _CROSS = torch.tensor([[0.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
 
@@ -38,17 +38,69 @@ def _as_maps(x: torch.Tensor) -> tuple[torch.Tensor, bool]:
 
 
 def erode(S: torch.Tensor, kernel: torch.Tensor, pad_value: float = 0.0) -> torch.Tensor:
-    """One convolutional thinning step: S_{i+1} = ReLU(N (*) S_i - m), (B, 1, H, W) -> same.
+    """One convolutional thinning step (Eq. 2): S_{i+1} = ReLU(N (*) S_i - m), (B, 1, H, W) -> same.
 
-    ``pad_value`` is what lies beyond the image border: 0 treats it as background.
+    ``pad_value`` is what lies beyond the image border: 0 treats it as background. This is the
+    literal form; :func:`s2d` computes the same thing with window sums and its own backward.
     """
-    k = kernel.to(S)
     m = float(kernel.sum()) - 1.0
-    return F.relu(F.conv2d(F.pad(S, (1, 1, 1, 1), value=pad_value), k) - m)
+    return F.relu(F.conv2d(F.pad(S, (1, 1, 1, 1), value=pad_value), kernel.to(S)) - m)
+
+
+def _window_sum(x: torch.Tensor, cross: bool, pad_value: float) -> torch.Tensor:
+    """Sum over each pixel's 3x3 square (or 4-neighbour cross) with a constant border.
+
+    Shifted slices instead of ``conv2d``: a single-channel 3x3 convolution is dominated by its
+    call overhead on the CPU, and the window is separable.
+    """
+    p = F.pad(x, (1, 1, 1, 1), value=pad_value)
+    if cross:
+        return p[..., 1:-1, 1:-1] + p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:]
+    rows = p[..., :-2, :] + p[..., 1:-1, :] + p[..., 2:, :]
+    return rows[..., :-2] + rows[..., 1:-1] + rows[..., 2:]
+
+
+class _S2D(torch.autograd.Function):
+    """D = sum_i S_i with S_{i+1} = ReLU(window(S_i) - m), and its exact gradient.
+
+    Autograd through a loop of up to max(H, W) small steps costs more in bookkeeping than in
+    arithmetic, so the backward pass is written out: with M_{i+1} = [S_{i+1} > 0] (where the
+    ReLU passes gradient), dL/dS_i = dL/dD + window*(M_{i+1} * dL/dS_{i+1}), window* being the
+    window sum over a zero border (the window is symmetric; the constant border has no gradient).
+    """
+
+    @staticmethod
+    def forward(ctx, S: torch.Tensor, steps: int, octagonal: bool, pad_value: float,
+                watch: torch.Tensor | None) -> torch.Tensor:
+        D = S.clone()
+        Si = S
+        masks, kinds = [], []
+        check = 1 if S.device.type == "cpu" else 4  # an emptiness check syncs with the device
+        for i in range(steps):
+            cross = octagonal and i % 2 == 0
+            Si = F.relu(_window_sum(Si, cross, pad_value) - (4.0 if cross else 8.0))
+            D += Si
+            masks.append(Si > 0)
+            kinds.append(cross)
+            if i % check == check - 1:
+                alive = masks[-1] if watch is None else masks[-1] & watch
+                if not bool(alive.any()):
+                    break
+        ctx.save_for_backward(*masks)
+        ctx.kinds = kinds
+        return D
+
+    @staticmethod
+    def backward(ctx, grad_D: torch.Tensor):
+        masks = ctx.saved_tensors
+        g = grad_D
+        for mask, cross in zip(reversed(masks), reversed(ctx.kinds)):
+            g = grad_D + _window_sum(g * mask, cross, 0.0)
+        return g, None, None, None, None
 
 
 def s2d(S: torch.Tensor, iterations: int | None = None, schedule: Schedule = "chessboard",
-        pad_value: float = 0.0) -> torch.Tensor:
+        pad_value: float = 0.0, watch: torch.Tensor | None = None) -> torch.Tensor:
     """Silhouette to distance map (Eq. 2): D = sum_i S_i, S_0 = S, S_{i+1} = erode(S_i).
 
     Args:
@@ -57,24 +109,20 @@ def s2d(S: torch.Tensor, iterations: int | None = None, schedule: Schedule = "ch
             enough for an exact transform; the loop also stops once every map is empty.
         schedule: "chessboard" erodes with the 3x3 square (Eq. 2: chessboard distance);
             "octagonal" alternates the 4-neighbour cross and the square, whose distance is
-            closer to Euclidean (see docs/BENCHMARKS.md for both against an exact transform).
+            closer to Euclidean (docs/BENCHMARKS.md has both against an exact transform).
         pad_value: the map's value beyond the border. 0 for ``S2D(S)``; use 1 for
             ``S2D(1 - S)`` so that the border does not count as foreground.
+        watch: optional map of the pixels whose distances are needed; erosion stops once all of
+            them have eroded. Distances elsewhere may then saturate, but a loss that reads D only
+            at ``watch`` pixels gets the same value and the same gradient, in fewer steps.
     Returns:
         D of the same shape: for foreground pixels the distance (in erosion steps) to the
         nearest background pixel, 0 on background.
     """
-    S, squeezed = _as_maps(S)
-    H, W = S.shape[-2:]
-    steps = max(H, W) if iterations is None else iterations
-    D = Si = S
-    for i in range(steps):
-        kernel = _CROSS if schedule == "octagonal" and i % 2 == 0 else _SQUARE
-        Si = erode(Si, kernel, pad_value)
-        D = D + Si
-        # Checking for an empty map syncs with the device; every 4th step is plenty.
-        if i % 4 == 3 and not bool(Si.detach().any()):
-            break
+    S4, squeezed = _as_maps(S)
+    steps = max(S4.shape[-2:]) if iterations is None else iterations
+    watched = None if watch is None else _as_maps(watch)[0].detach() > 0
+    D = _S2D.apply(S4, steps, schedule == "octagonal", float(pad_value), watched)
     return D.squeeze(1) if squeezed else D
 
 
@@ -95,9 +143,11 @@ def skeleton(S: torch.Tensor, iterations: int | None = None, schedule: Schedule 
     return d2t(s2d(S, iterations, schedule), S)
 
 
-def outward_distance(X: torch.Tensor, iterations: int | None = None, schedule: Schedule = "chessboard") -> torch.Tensor:
-    """D_out = S2D(1 - X): each pixel's distance to the nearest active pixel of X (0 on X)."""
-    return s2d(1.0 - X, iterations, schedule, pad_value=1.0)
+def outward_distance(X: torch.Tensor, iterations: int | None = None, schedule: Schedule = "chessboard",
+                     watch: torch.Tensor | None = None) -> torch.Tensor:
+    """D_out = S2D(1 - X): each pixel's distance to the nearest active pixel of X (0 on X).
+    ``watch``: as in :func:`s2d`."""
+    return s2d(1.0 - X, iterations, schedule, pad_value=1.0, watch=watch)
 
 
 def spatial_chamfer(X_hat: torch.Tensor, X: torch.Tensor, D_out: torch.Tensor | None = None,
@@ -114,7 +164,8 @@ def spatial_chamfer(X_hat: torch.Tensor, X: torch.Tensor, D_out: torch.Tensor | 
         with torch.no_grad():
             D_out = outward_distance(X4, iterations, schedule)
     D_out4, _ = _as_maps(D_out)
-    D_hat_out = outward_distance(X_hat4, iterations, schedule)
+    # Only X's pixels read D_hat_out, so its erosion may stop once they are all reached.
+    D_hat_out = outward_distance(X_hat4, iterations, schedule, watch=X4)
     return (D_hat_out * X4).sum((1, 2, 3)) + (D_out4 * X_hat4).sum((1, 2, 3))
 
 
