@@ -2,7 +2,7 @@
 
     python -m bench.bench_topology [--quick] [--device cpu|cuda]
 
-Writes its section of docs/BENCHMARKS.md (between the ``topology`` markers) with the command,
+Writes its section of docs/BENCHMARKS.md (between the ``topology-<device>`` markers) with the command,
 the machine and every figure. Baselines run in the same process, on the same inputs, so the
 ratios hold even where absolute times drift.
 """
@@ -27,7 +27,6 @@ from models.m2s import SilhouetteSettings, m2s, weak_perspective
 from models.topology import d2t, outward_distance, s2d, silhouette_loss, skeleton, topology_loss
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
-START, END = "<!-- topology:start -->", "<!-- topology:end -->"
 
 
 def timeit(fn, repeat: int, warmup: int = 2, device: str = "cpu") -> float:
@@ -192,7 +191,9 @@ def distance_accuracy(body, size: int = 128, n: int = 16) -> dict:
     return out
 
 
-def write_section(text: str) -> None:
+def write_section(text: str, name: str) -> None:
+    """Replace (or append) the section between ``<!-- name:start -->`` and ``<!-- name:end -->``."""
+    START, END = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     DOC.parent.mkdir(parents=True, exist_ok=True)
     doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nEach section is written by the command it names.\n"
     block = f"{START}\n{text.rstrip()}\n{END}"
@@ -253,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
     text = "\n".join(L)
     print(text)
     if not args.no_write:
-        write_section(text if dev == "cpu" else text.replace(START, ""))
+        write_section(text, f"topology-{dev}")
 
 
 if __name__ == "__main__":
