@@ -10,39 +10,19 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
-import statistics
-import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import torch
 from scipy import ndimage
 from tqdm import tqdm
 
+from bench.report import machine, timeit, write_section
 from models.body_model import load_body_model
 from models.fitting_loss import fitting_loss, foreground_points
 from models.m2s import SilhouetteSettings, m2s, weak_perspective
 from models.topology import d2t, outward_distance, s2d, silhouette_loss, skeleton, topology_loss
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
-
-
-def timeit(fn, repeat: int, warmup: int = 2, device: str = "cpu") -> float:
-    """Median wall time of ``fn()`` in milliseconds."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        fn()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
 
 
 def random_bodies(body, n: int, seed: int, device: str):
@@ -57,21 +37,6 @@ def random_bodies(body, n: int, seed: int, device: str):
     verts = (body.proxy_vertices(out.vertices) - out.joints[:, :1]).to(device)
     cam = torch.cat([0.85 + 0.1 * torch.rand(n, 1, generator=g), 0.1 * torch.randn(n, 2, generator=g)], 1).to(device)
     return verts, cam
-
-
-def machine(device: str) -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    desc = f"{cpu}, {torch.get_num_threads()} torch threads, torch {torch.__version__}, Python {platform.python_version()}"
-    if device == "cuda":
-        desc = f"{torch.cuda.get_device_name()} ({desc})"
-    return desc
 
 
 def bench_losses(body, size: int, batch: int, repeat: int, device: str) -> dict:
@@ -189,19 +154,6 @@ def distance_accuracy(body, size: int = 128, n: int = 16) -> dict:
         err = np.abs(d - edt)[masks]
         out[schedule] = {"mean_abs_px": float(err.mean()), "max_abs_px": float(err.max())}
     return out
-
-
-def write_section(text: str, name: str) -> None:
-    """Replace (or append) the section between ``<!-- name:start -->`` and ``<!-- name:end -->``."""
-    START, END = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nEach section is written by the command it names.\n"
-    block = f"{START}\n{text.rstrip()}\n{END}"
-    if START in doc and END in doc:
-        doc = doc[: doc.index(START)] + block + doc[doc.index(END) + len(END):]
-    else:
-        doc = doc.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(doc)
 
 
 def main(argv: list[str] | None = None) -> None:

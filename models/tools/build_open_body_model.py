@@ -28,11 +28,8 @@ import torch
 from scipy.spatial import cKDTree
 from tqdm import tqdm
 
-from models.body_layout import (
-    EXTRA_JOINT_NAMES,
-    JOINT_NAMES,
-    PARENTS,
-)
+from models.body_layout import EXTRA_JOINT_NAMES, JOINT_NAMES, PARENTS
+from models.render_proxy import barycentric_map, decimate
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "assets" / "open_body_model.npz"
 
@@ -155,30 +152,8 @@ def largest_component(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarr
     return keep, remap[body_faces]
 
 
-def decimate(vertices: np.ndarray, faces: np.ndarray, n_faces: int) -> tuple[np.ndarray, np.ndarray]:
-    import fast_simplification
-
-    v, f = fast_simplification.simplify(vertices, faces.astype(np.int32), target_count=n_faces, agg=5.0)
-    return v, f.astype(np.int64)
-
-
-def barycentric_map(src_v: np.ndarray, src_f: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each point as a blend of the three vertices of the closest source triangle.
-
-    Returns (vertex ids (P, 3), weights (P, 3)); weights are >= 0 and sum to 1.
-    """
-    import trimesh
-
-    mesh = trimesh.Trimesh(src_v, src_f, process=False)
-    closest, _, tri = trimesh.proximity.closest_point(mesh, points)
-    ids = src_f[tri]
-    w = trimesh.triangles.points_to_barycentric(src_v[ids], closest)
-    w = np.clip(w, 0.0, None)
-    return ids, w / w.sum(1, keepdims=True)
-
-
-def apply_map(ids: np.ndarray, w: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """values (..., V, C) -> (..., P, C) through a barycentric map."""
+def blend(ids: np.ndarray, w: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """values (..., V, C) -> (..., P, C) through a barycentric map (NumPy, any number of channels)."""
     return np.einsum("pk,...pkc->...pc", w, values[..., ids, :])
 
 
@@ -269,7 +244,7 @@ def build(n_shapes: int = 400, seed: int = 0, n_betas: int = 16, body_faces: int
     v_dec, f_dec = decimate(body_mean, faces_body, body_faces)
     bid, bw = barycentric_map(body_mean, faces_body, v_dec)
     bid = keep[bid]  # back to Anny's vertex ids
-    X = apply_map(bid, bw, verts)  # (S, V, 3)
+    X = blend(bid, bw, verts)  # (S, V, 3)
 
     v_template = X.mean(0)
     D = (X - v_template).reshape(n_shapes, -1)
@@ -291,7 +266,7 @@ def build(n_shapes: int = 400, seed: int = 0, n_betas: int = 16, body_faces: int
         for b in JOINT_TO_ANNY[name][0]:
             group[lab[b], j] = 1.0
     assert np.all(group.sum(1) == 1.0), "every Anny bone must belong to exactly one SMPL joint"
-    weights = apply_map(bid, bw, (anny_w @ group)[None])[0]
+    weights = blend(bid, bw, (anny_w @ group)[None])[0]
     weights = weights / weights.sum(1, keepdims=True)
 
     J_regressor, jerr = fit_joint_regressor(X, joints, v_template)
@@ -302,7 +277,7 @@ def build(n_shapes: int = 400, seed: int = 0, n_betas: int = 16, body_faces: int
     v_mean_anny, _ = t_pose(model, torch.stack([phen.mean(0)]))
     kp = coco_reg({"vertices": v_mean_anny})[0].numpy() @ ANNY_TO_SMPL.T - offset.mean(0)
     coco = dict(zip(coco_reg.labels, kp))
-    anny_w_dec = apply_map(bid, bw, anny_w[None])[0]
+    anny_w_dec = blend(bid, bw, anny_w[None])[0]
     vertex_ids = extra_joint_vertices(v_template, weights, anny_w_dec, labels, coco)
 
     v_proxy, f_proxy = decimate(v_template, f_dec, proxy_faces)
