@@ -1,0 +1,168 @@
+"""Source training of the regressor on labelled synthetic crops (one readable loop).
+
+    python -m models.train_source --out runs/source.pt          # resumes from --out; Ctrl-C loses < 1 checkpoint
+
+Needs the pose prior (``python -m models.pose_prior --out runs/prior.pt``): its decoder Psi is
+frozen inside the regressor. A pool of crops is rendered once (cached next to the checkpoint)
+and sampled with light colour augmentation; held-out crops give MPJPE / PA-MPJPE as it goes.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from models.body_model import load_body_model
+from models.metrics import mpjpe, pa_mpjpe
+from models.pose_prior import PoseDecoder, load_prior
+from models.regressor import PoseRegressor, RegressorConfig, load_regressor, save_regressor
+from models.source_data import SourceConfig, render_crops, rotmats
+
+
+@dataclass
+class TrainConfig:
+    preset: str = "cpu"
+    prior: str = "runs/prior.pt"
+    pool: int = 20000
+    held_out: int = 500
+    steps: int = 30000
+    batch: int = 32
+    lr: float = 3e-4
+    weight_decay: float = 1e-4
+    seed: int = 0
+    checkpoint_every: int = 500
+    eval_every: int = 2000
+    w_joints3d: float = 5.0
+    w_joints2d: float = 5.0
+    w_rotations: float = 1.0
+    w_betas: float = 0.01
+
+
+def pool_path(out: Path, cfg: TrainConfig, size: int, seed: int, n: int) -> Path:
+    return out.parent / f"{out.stem}-pool-{size}px-seed{seed}-{n}.npz"
+
+
+def crop_pool(out: Path, cfg: TrainConfig, size: int, seed: int, n: int) -> dict[str, np.ndarray]:
+    path = pool_path(out, cfg, size, seed, n)
+    if path.exists():
+        with np.load(path) as f:
+            return {k: f[k] for k in f.files}
+    data = render_crops(n, SourceConfig(image_size=size, seed=seed), progress=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path.with_suffix(".tmp.npz"), **data)
+    path.with_suffix(".tmp.npz").replace(path)
+    return data
+
+
+def to_batch(data: dict[str, np.ndarray], idx: np.ndarray, rng: np.random.Generator | None) -> dict[str, torch.Tensor]:
+    images = torch.as_tensor(data["images"][idx]).permute(0, 3, 1, 2).float() / 255.0
+    if rng is not None:  # brightness, contrast and colour jitter
+        b = len(idx)
+        gain = torch.as_tensor(rng.uniform(0.7, 1.3, (b, 3, 1, 1)), dtype=torch.float32)
+        bias = torch.as_tensor(rng.uniform(-0.1, 0.1, (b, 1, 1, 1)), dtype=torch.float32)
+        images = (images * gain + bias).clamp(0, 1)
+    keys = ("camera", "joints", "eval_joints", "joints_2d", "betas")
+    batch = {k: torch.as_tensor(data[k][idx]) for k in keys}
+    batch["images"] = images
+    batch["rotmats"] = rotmats(data["pose"][idx])
+    return batch
+
+
+def losses(out, batch: dict[str, torch.Tensor], cfg: TrainConfig) -> dict[str, torch.Tensor]:
+    s, t = out.camera[:, None, :1], out.camera[:, None, 1:]
+    j2d = s * out.joints[..., :2] + t
+    terms = {
+        "joints3d": (out.joints - batch["joints"]).pow(2).sum(-1).mean(),
+        "joints2d": (j2d - batch["joints_2d"]).pow(2).sum(-1).mean(),
+        "rotations": (out.rotmats - batch["rotmats"]).pow(2).sum((-1, -2)).mean(),
+        "betas": (out.betas - batch["betas"]).pow(2).mean(),
+    }
+    terms["total"] = (cfg.w_joints3d * terms["joints3d"] + cfg.w_joints2d * terms["joints2d"]
+                      + cfg.w_rotations * terms["rotations"] + cfg.w_betas * terms["betas"])
+    return terms
+
+
+@torch.no_grad()
+def evaluate(regressor: PoseRegressor, data: dict[str, np.ndarray], batch: int = 64) -> dict[str, float]:
+    regressor.eval()
+    errs, pa = [], []
+    for start in range(0, len(data["images"]), batch):
+        b = to_batch(data, np.arange(start, min(start + batch, len(data["images"]))), None)
+        out = regressor(b["images"])
+        errs.append(mpjpe(out.eval_joints, b["eval_joints"]))
+        pa.append(pa_mpjpe(out.eval_joints, b["eval_joints"]))
+    regressor.train()
+    return {"mpjpe_mm": torch.cat(errs).mean().item(), "pa_mpjpe_mm": torch.cat(pa).mean().item()}
+
+
+def train_source(cfg: TrainConfig, out: Path, progress: bool = True,
+                 should_stop: Callable[[int], bool] | None = None) -> PoseRegressor:
+    torch.manual_seed(cfg.seed)
+    rcfg = RegressorConfig.preset(cfg.preset)
+    body = load_body_model()
+    if out.exists():
+        regressor = load_regressor(out, body)
+        state = torch.load(out, map_location="cpu", weights_only=False)
+        step, history = state["step"], state["history"]
+        opt_state = state.get("optimizer")
+    else:
+        decoder = load_prior(Path(cfg.prior)).decoder if Path(cfg.prior).exists() else PoseDecoder(rcfg.latent)
+        regressor = PoseRegressor(rcfg, body, decoder)
+        step, history, opt_state = 0, [], None
+    regressor.train()
+    params = [p for p in regressor.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if opt_state is not None:
+        opt.load_state_dict(opt_state)
+    train = crop_pool(out, cfg, rcfg.image_size, cfg.seed, cfg.pool)
+    held = crop_pool(out, cfg, rcfg.image_size, cfg.seed + 10_000, cfg.held_out)
+
+    def save(at: int) -> None:
+        # full precision while training (exact resume); ``save_regressor(..., half=True)`` ships
+        save_regressor(regressor, out, half=False, extra={"step": at, "history": history, "optimizer": opt.state_dict(),
+                                                          "train_config": asdict(cfg)})
+
+    bar = tqdm(range(step, cfg.steps), initial=step, total=cfg.steps, desc="source training", disable=not progress)
+    for step in bar:
+        if should_stop is not None and should_stop(step):
+            save(step)
+            return regressor.eval()
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
+        # The batch, its augmentation and the dropout masks depend on the step only: resumable.
+        rng = np.random.default_rng(cfg.seed * 1_000_003 + step)
+        torch.manual_seed(cfg.seed * 1_000_003 + step)
+        batch = to_batch(train, rng.integers(0, len(train["images"]), cfg.batch), rng)
+        terms = losses(regressor(batch["images"]), batch, cfg)
+        opt.zero_grad()
+        terms["total"].backward()
+        opt.step()
+        if step % 20 == 0:
+            bar.set_postfix(loss=f"{terms['total'].item():.3f}", j3d=f"{terms['joints3d'].item():.4f}")
+        if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
+            history.append({"step": step + 1, **evaluate(regressor, held)})
+            tqdm.write(f"step {step + 1}: {history[-1]}")
+        if (step + 1) % cfg.checkpoint_every == 0:
+            save(step + 1)
+    save(cfg.steps)
+    return regressor.eval()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="source-train the regressor (resumes from --out)")
+    ap.add_argument("--out", type=Path, default=Path("runs/source.pt"))
+    ap.add_argument("--preset", default="cpu")
+    ap.add_argument("--steps", type=int, default=TrainConfig.steps)
+    ap.add_argument("--pool", type=int, default=TrainConfig.pool)
+    args = ap.parse_args(argv)
+    train_source(TrainConfig(preset=args.preset, steps=args.steps, pool=args.pool), args.out)
+
+
+if __name__ == "__main__":
+    main()
