@@ -1,0 +1,56 @@
+"""Person crops from frames: square boxes around a silhouette, cut out and resized for the regressor.
+
+The same code cuts crops for evaluation (from the true masks), for serving and for adaptation
+(from background-subtraction silhouettes), so a crop means the same thing everywhere.
+
+Frame coordinates follow OpenCV: pixel centres at integers (a pixel spans [i - 0.5, i + 0.5]).
+Crop coordinates run from -1 to 1 across the crop's outer edges, as in :mod:`models.m2s`.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def square_box(box: tuple[float, float, float, float], pad: float = 1.2) -> tuple[float, float, float]:
+    """(x0, y0, x1, y1) -> (centre x, centre y, side): a square around the box, ``pad`` times its long side."""
+    x0, y0, x1, y1 = box
+    return (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) * pad
+
+
+def mask_box(mask: np.ndarray) -> tuple[float, float, float, float] | None:
+    """The outer edges (x0, y0, x1, y1) of a mask's pixels, in frame coordinates; None when empty."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return None
+    return xs.min() - 0.5, ys.min() - 0.5, xs.max() + 0.5, ys.max() + 0.5
+
+
+def crop(image: np.ndarray, square: tuple[float, float, float], size: int) -> np.ndarray:
+    """Cut a square (cx, cy, side) out of an image (H, W[, C]) and resize it to size x size.
+
+    Outside the image is filled with the border's mean colour (zeros for masks), so people at
+    the frame's edge keep their place in the crop.
+    """
+    cx, cy, side = square
+    scale = size / side
+    # Frame point p lands on crop pixel q = (p - c) * scale + size / 2 - 0.5.
+    M = np.array([[scale, 0.0, size / 2 - 0.5 - cx * scale], [0.0, scale, size / 2 - 0.5 - cy * scale]])
+    if image.dtype == bool:
+        out = cv2.warpAffine(image.astype(np.uint8), M, (size, size), flags=cv2.INTER_NEAREST, borderValue=0)
+        return out.astype(bool)
+    fill = tuple(float(v) for v in np.atleast_1d(image.reshape(-1, image.shape[-1] if image.ndim == 3 else 1).mean(0)))
+    return cv2.warpAffine(image, M, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=fill)
+
+
+def pixels_to_crop(points: np.ndarray, square: tuple[float, float, float]) -> np.ndarray:
+    """Frame pixel coordinates (..., 2) -> crop coordinates in [-1, 1] (the regressor's camera)."""
+    cx, cy, side = square
+    return (points - np.array([cx, cy])) / (side / 2)
+
+
+def crop_to_frame(points: np.ndarray, square: tuple[float, float, float]) -> np.ndarray:
+    """Crop coordinates (..., 2) in [-1, 1] -> frame pixel coordinates."""
+    cx, cy, side = square
+    return points * (side / 2) + np.array([cx, cy])
