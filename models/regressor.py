@@ -155,9 +155,13 @@ def save_regressor(regressor: PoseRegressor, path: Path, half: bool = True, extr
 
 
 def load_regressor(path: Path, body: BodyModel | None = None) -> PoseRegressor:
+    return regressor_from_checkpoint(torch.load(path, map_location="cpu", weights_only=False), body, path)
+
+
+def regressor_from_checkpoint(ck: dict, body: BodyModel | None = None, path: Path | str = "checkpoint") -> PoseRegressor:
+    """A regressor from an already-loaded checkpoint dict (see :func:`save_regressor`)."""
     from models.body_model import load_body_model
 
-    ck = torch.load(path, map_location="cpu", weights_only=False)
     config = RegressorConfig(**ck["config"])
     regressor = PoseRegressor(config, body or load_body_model(), PoseDecoder(config.latent))
     state = {k: v.float() if v.is_floating_point() else v for k, v in ck["state"].items()}

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from models.body_model import load_body_model
 from models.metrics import mpjpe, pa_mpjpe
 from models.pose_prior import PoseDecoder, load_prior
-from models.regressor import PoseRegressor, RegressorConfig, load_regressor, save_regressor
+from models.regressor import PoseRegressor, RegressorConfig, regressor_from_checkpoint, save_regressor
 from models.source_data import SourceConfig, render_crops, rotmats
 
 
@@ -107,8 +107,8 @@ def train_source(cfg: TrainConfig, out: Path, progress: bool = True,
     rcfg = RegressorConfig.preset(cfg.preset)
     body = load_body_model()
     if out.exists():
-        regressor = load_regressor(out, body)
         state = torch.load(out, map_location="cpu", weights_only=False)
+        regressor = regressor_from_checkpoint(state, body, out)
         step, history = state["step"], state["history"]
         opt_state = state.get("optimizer")
     else:
