@@ -84,7 +84,6 @@ class BodyModel(nn.Module):
             pose: (B, 72) axis-angle, root first, or (B, 24, 3, 3) rotation matrices.
             transl: (B, 3) or None.
         """
-        b = betas.shape[0]
         pose2rot = pose.dim() == 2
         if pose2rot:
             global_orient, body_pose = pose[:, :3], pose[:, 3:]
@@ -94,7 +93,6 @@ class BodyModel(nn.Module):
                         pose2rot=pose2rot, return_verts=True)
         joints = out.joints[:, :NUM_JOINTS]
         eval_joints = torch.cat([joints[:, self.eval_joint_ids], out.vertices[:, self.head_top, None]], dim=1)
-        assert joints.shape[0] == b
         return BodyModelOutput(vertices=out.vertices, joints=joints, eval_joints=eval_joints,
                                extra_joints=out.joints[:, NUM_JOINTS:])
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from models.atomic import atomic_path
 from models.regressor import PoseRegressor
 
 OUTPUTS = ("pose", "betas", "camera", "vertices", "joints")
@@ -33,15 +34,12 @@ def export_onnx(regressor: PoseRegressor, path: Path, opset: int = 17) -> Path:
     regressor = regressor.eval()
     size = regressor.config.image_size
     dummy = torch.rand(2, 3, size, size)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".onnx.tmp")
-    with torch.no_grad():
+    with atomic_path(path) as tmp, torch.no_grad():
         torch.onnx.export(
             _ExportWrapper(regressor), (dummy,), str(tmp), input_names=["images"], output_names=list(OUTPUTS),
             dynamic_axes={"images": {0: "batch"}, **{k: {0: "batch"} for k in OUTPUTS}}, opset_version=opset,
             dynamo=False,
         )
-    tmp.replace(path)
     return path
 
 

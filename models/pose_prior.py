@@ -26,6 +26,7 @@ from pytorch3d.transforms import axis_angle_to_matrix, matrix_to_axis_angle, mat
 from torch import nn
 from tqdm import tqdm
 
+from models.atomic import atomic_path
 from models.motion import random_motion
 from models.pose_sampler import sample_poses
 
@@ -163,11 +164,9 @@ def train_prior(cfg: PriorConfig, out: Path | None = None, progress: bool = True
     def save(at: int) -> None:
         if out is None:
             return
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
-        torch.save({"prior": prior.state_dict(), "critic": critic.state_dict(), "opt": opt.state_dict(),
-                    "opt_c": opt_c.state_dict(), "step": at, "config": asdict(cfg)}, tmp)
-        tmp.replace(out)
+        with atomic_path(out) as tmp:
+            torch.save({"prior": prior.state_dict(), "critic": critic.state_dict(), "opt": opt.state_dict(),
+                        "opt_c": opt_c.state_dict(), "step": at, "config": asdict(cfg)}, tmp)
 
     bar = tqdm(range(step, cfg.steps), initial=step, total=cfg.steps, desc="pose prior", disable=not progress)
     for step in bar:

@@ -20,6 +20,7 @@ import torchvision
 from pytorch3d.transforms import matrix_to_rotation_6d, rotation_6d_to_matrix
 from torch import nn
 
+from models.atomic import atomic_path
 from models.body_model import BodyModel
 from models.pose_prior import PoseDecoder
 
@@ -147,10 +148,8 @@ def save_regressor(regressor: PoseRegressor, path: Path, half: bool = True, extr
     ``half`` stores float16 weights (the shipped checkpoint must stay small)."""
     state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in regressor.state_dict().items()
              if not k.startswith("body.")}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save({"config": asdict(regressor.config), "state": state, **(extra or {})}, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        torch.save({"config": asdict(regressor.config), "state": state, **(extra or {})}, tmp)
     return path
 
 

@@ -20,7 +20,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from models.fitting_loss import fitting_loss  # noqa: E402,F401  (A2, re-exported)
+from models.fitting_loss import fitting_loss  # noqa: F401  (A2, re-exported)
 
 Schedule = Literal["chessboard", "octagonal"]
 

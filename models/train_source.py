@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from models.atomic import atomic_path
 from models.body_model import load_body_model
 from models.metrics import mpjpe, pa_mpjpe
 from models.pose_prior import PoseDecoder, load_prior
@@ -44,19 +45,15 @@ class TrainConfig:
     w_betas: float = 0.01
 
 
-def pool_path(out: Path, cfg: TrainConfig, size: int, seed: int, n: int) -> Path:
-    return out.parent / f"{out.stem}-pool-{size}px-seed{seed}-{n}.npz"
-
-
-def crop_pool(out: Path, cfg: TrainConfig, size: int, seed: int, n: int) -> dict[str, np.ndarray]:
-    path = pool_path(out, cfg, size, seed, n)
+def crop_pool(out: Path, size: int, seed: int, n: int) -> dict[str, np.ndarray]:
+    """n source crops, rendered once and cached beside the checkpoint ``out``."""
+    path = out.parent / f"{out.stem}-pool-{size}px-seed{seed}-{n}.npz"
     if path.exists():
         with np.load(path) as f:
             return {k: f[k] for k in f.files}
     data = render_crops(n, SourceConfig(image_size=size, seed=seed), progress=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path.with_suffix(".tmp.npz"), **data)
-    path.with_suffix(".tmp.npz").replace(path)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, **data)
     return data
 
 
@@ -120,8 +117,8 @@ def train_source(cfg: TrainConfig, out: Path, progress: bool = True,
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if opt_state is not None:
         opt.load_state_dict(opt_state)
-    train = crop_pool(out, cfg, rcfg.image_size, cfg.seed, cfg.pool)
-    held = crop_pool(out, cfg, rcfg.image_size, cfg.seed + 10_000, cfg.held_out)
+    train = crop_pool(out, rcfg.image_size, cfg.seed, cfg.pool)
+    held = crop_pool(out, rcfg.image_size, cfg.seed + 10_000, cfg.held_out)
 
     def save(at: int) -> None:
         # full precision while training (exact resume); ``save_regressor(..., half=True)`` ships

