@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
     body = load_body_model()
-    renderer = SceneRenderer(body.faces, body.smpl.lbs_weights, args.size, args.size)
+    renderer = SceneRenderer(body.faces, body.smpl.lbs_weights, args.size, args.size, body.v_template)
     rng = np.random.default_rng(0)
     g = torch.Generator().manual_seed(0)
     cam = weak_perspective_matrix(np.array([0.9, 0.0, 0.05]))

@@ -164,7 +164,7 @@ def make_site(cfg: SiteConfig, shift: str = "clean", body: BodyModel | None = No
     betas = torch.as_tensor(rng.normal(0, 0.8, (1, body.num_betas)), dtype=torch.float32)
     motion = ground(body, wander(cfg, rng), betas)
     apply_shift = parse_shift(shift, uap=uap)
-    renderer = SceneRenderer(body.faces, body.smpl.lbs_weights, cfg.width, cfg.height)
+    renderer = SceneRenderer(body.faces, body.smpl.lbs_weights, cfg.width, cfg.height, body.v_template)
     colours = renderer.colours(random_appearance(rng), rng)
     clip = perspective_matrix(K, cfg.width, cfg.height)
     light = R @ np.array([rng.uniform(-0.5, 0.5), -1.0, rng.uniform(0.2, 0.8)])  # from above, in camera axes

@@ -65,6 +65,7 @@ class Appearance:
     bottom: tuple[float, float, float]
     shoes: tuple[float, float, float]
     skin: tuple[float, float, float]
+    hair: tuple[float, float, float] | None = None  # None: bald (skin)
     texture: float = 0.06
 
 
@@ -72,18 +73,32 @@ def random_appearance(rng: np.random.Generator) -> Appearance:
     skin = np.array([0.95, 0.78, 0.65]) * rng.uniform(0.35, 1.0)
     top = rng.uniform(0.05, 0.95, 3)
     sleeves = top if rng.random() < 0.6 else skin  # long or short sleeves
+    hair = np.array([0.25, 0.17, 0.10]) * rng.uniform(0.2, 2.8) if rng.random() < 0.9 else skin
     return Appearance(top=tuple(top), sleeves=tuple(sleeves), bottom=tuple(rng.uniform(0.05, 0.8, 3)),
-                      shoes=tuple(rng.uniform(0.0, 0.4, 3)), skin=tuple(skin), texture=rng.uniform(0.0, 0.12))
+                      shoes=tuple(rng.uniform(0.0, 0.4, 3)), skin=tuple(skin), hair=tuple(np.clip(hair, 0, 1)),
+                      texture=rng.uniform(0.0, 0.12))
 
 
-def vertex_regions(lbs_weights: torch.Tensor) -> np.ndarray:
-    """(V,) index into ``_REGIONS`` order for each vertex."""
+def vertex_regions(lbs_weights: torch.Tensor, rest_vertices: torch.Tensor | None = None) -> np.ndarray:
+    """(V,) index into ``_REGIONS`` order for each vertex.
+
+    With the rest-pose vertices (T-pose, y up, facing +z) the back and top of the head become
+    hair: without it a body seen from behind looks the same as from the front, and the heading
+    cannot be learnt from the image."""
     dominant = lbs_weights.argmax(1).numpy()
     region_of_joint = np.zeros(len(JOINT_NAMES), dtype=np.int64)
     for r, joints in enumerate(_REGIONS.values()):
         for j in joints:
             region_of_joint[JOINT_NAMES.index(j)] = r
-    return region_of_joint[dominant]
+    regions = region_of_joint[dominant]
+    if rest_vertices is not None:
+        v = rest_vertices.numpy()
+        head = dominant == JOINT_NAMES.index("head")
+        centre = v[head].mean(0)
+        top = v[head, 1].max()
+        hair = head & ((v[:, 1] > top - 0.05) | ((v[:, 2] < centre[2] - 0.01) & (v[:, 1] > centre[1] - 0.04)))
+        regions[hair] = len(_REGIONS)
+    return regions
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -126,13 +141,14 @@ def perspective_matrix(K: np.ndarray, width: int, height: int, near: float = 0.1
 class SceneRenderer:
     """Renders posed bodies over backgrounds. One OpenGL context, reused for every image."""
 
-    def __init__(self, faces: torch.Tensor, lbs_weights: torch.Tensor, width: int, height: int):
+    def __init__(self, faces: torch.Tensor, lbs_weights: torch.Tensor, width: int, height: int,
+                 rest_vertices: torch.Tensor | None = None):
         import moderngl
 
         self.ctx = moderngl.create_standalone_context(backend="egl")
         self.prog = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
         self.faces = faces.numpy().astype(np.int32)
-        self.regions = vertex_regions(lbs_weights)
+        self.regions = vertex_regions(lbs_weights, rest_vertices)
         self.size = (width, height)
         self.fbo = self.ctx.framebuffer(color_attachments=[self.ctx.renderbuffer((width, height), 4)],
                                         depth_attachment=self.ctx.depth_renderbuffer((width, height)))
@@ -143,7 +159,7 @@ class SceneRenderer:
                                          index_buffer=self.ibo)
 
     def colours(self, appearance: Appearance, rng: np.random.Generator) -> np.ndarray:
-        table = np.array([getattr(appearance, r) for r in _REGIONS])
+        table = np.array([getattr(appearance, r) for r in _REGIONS] + [appearance.hair or appearance.skin])
         c = table[self.regions] * (1.0 + appearance.texture * rng.standard_normal((len(self.regions), 1)))
         return np.clip(c, 0.0, 1.0)
 

@@ -79,7 +79,7 @@ def render_crops(n: int, cfg: SourceConfig, body: BodyModel | None = None, progr
     g = torch.Generator().manual_seed(cfg.seed)
     S = cfg.image_size
     bank = background_bank(cfg.backgrounds, S, rng)
-    renderer = SceneRenderer(body.faces, body.smpl.lbs_weights, S, S)
+    renderer = SceneRenderer(body.faces, body.smpl.lbs_weights, S, S, body.v_template)
     root = root_orientations(n, g)
     pose = torch.cat([rotmat_to_axis_angle(root), body_poses(n, cfg.motion_share, g)], 1)
     betas = 0.9 * torch.randn(n, body.num_betas, generator=g)

@@ -18,7 +18,7 @@ def body():
 
 @pytest.fixture(scope="module")
 def renderer(body):
-    r = SceneRenderer(body.faces, body.smpl.lbs_weights, 96, 96)
+    r = SceneRenderer(body.faces, body.smpl.lbs_weights, 96, 96, body.v_template)
     yield r
     r.release()
 
