@@ -1,6 +1,8 @@
 """Write files so that a reader never sees half of one: to a temporary name, then a rename."""
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +16,8 @@ def atomic_path(path: Path, suffix: str = "") -> Iterator[Path]:
     (``np.savez`` adds ``.npz`` otherwise).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp" + suffix)
+    # Unique per writer: two processes replacing the same file must not share a temporary.
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}{suffix}")
     try:
         yield tmp
         tmp.replace(path)

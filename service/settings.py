@@ -2,14 +2,17 @@
 
     SILHOUETTE_BODY_MODEL_PATH=/data/smpl/SMPL_NEUTRAL.pkl   # a licensed SMPL file; unset: open model
     SILHOUETTE_REDIS_URL=redis://redis:6379/0                # unset: embedded, in-process mode
+    SILHOUETTE_API_KEY=...                                   # unset: no authentication (embedded demo)
 """
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SHIPPED_CHECKPOINT = Path(__file__).resolve().parent.parent / "models" / "assets" / "source_cpu.pt"
 
 
 class Settings(BaseSettings):
@@ -18,9 +21,26 @@ class Settings(BaseSettings):
     body_model_path: Path | None = Field(
         default=None, description="Licensed SMPL model (.pkl, .npz or a folder with SMPL_NEUTRAL.pkl); "
         "unset uses the shipped open body model.")
-    redis_url: str | None = Field(default=None, description="Celery broker and result backend.")
-    artifact_dir: Path = Field(default=Path("artifacts"), description="Model versions per site.")
+    source_checkpoint: Path = Field(default=SHIPPED_CHECKPOINT, description="Source-trained regressor every new site starts from.")
+    redis_url: str | None = Field(default=None, description="Celery broker, result backend and job store; unset: embedded.")
+    artifact_dir: Path = Field(default=Path("artifacts"), description="Model versions per site (shared with workers).")
+    api_key: SecretStr | None = Field(default=None, description="Required in X-API-Key on every non-health endpoint.")
     max_job_seconds: int = Field(default=3600, gt=0, description="Longest adaptation a worker may run.")
+    # Input bounds
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    max_pixels: int = Field(default=4096 * 4096, gt=0)
+    # Background subtraction and crops
+    warmup_frames: int = Field(default=30, ge=0)
+    max_persons: int = Field(default=16, gt=0)
+    # Adaptation buffer per site (frames of people are personal data: bounded in count, bytes and age)
+    buffer_max_crops: int = Field(default=2048, gt=0)
+    buffer_max_bytes: int = Field(default=128 * 1024 * 1024, gt=0)
+    buffer_max_age_s: float = Field(default=24 * 3600.0, gt=0)
+    min_adapt_crops: int = Field(default=32, gt=0)
+    # Serving
+    max_loaded_versions: int = Field(default=8, gt=0, description="ONNX sessions kept in memory, across sites.")
+    model_poll_s: float = Field(default=0.5, gt=0, description="How often active versions are checked for a swap.")
+    onnx_providers: str | None = Field(default=None, description="Comma-separated ONNX Runtime providers; unset: best available.")
 
 
 @lru_cache

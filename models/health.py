@@ -1,0 +1,71 @@
+"""The unsupervised health score: how well a regressor's meshes explain a site's silhouettes.
+
+    h = health_score(regressor, held_out)     # held_out: TargetSet (crops + MOG2 silhouettes)
+    h.iou, h.topology                         # higher IoU and lower L_T are better
+
+No labels are needed, so the service can judge a freshly adapted model on frames it did not
+adapt on and refuse it when it explains them worse than the model it would replace.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from models.m2s import SilhouetteSettings, m2s
+from models.regressor import PoseRegressor
+from models.target_data import TargetSet
+from models.topology import skeleton, topology_loss
+
+
+@dataclass(frozen=True)
+class Health:
+    """iou: mean silhouette IoU; topology: mean L_T per target skeleton pixel (px); crops: how many."""
+
+    iou: float
+    topology: float
+    crops: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def beats(self, other: "Health", margin: float = 0.002) -> bool:
+        """Replace ``other`` only on a clear IoU gain that does not come with a worse topology."""
+        return self.iou > other.iou + margin and self.topology <= other.topology * 1.05
+
+
+def images_tensor(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(N, S, S, 3) uint8 -> (N, 3, S, S) float in [0, 1]."""
+    return torch.as_tensor(images, device=device).permute(0, 3, 1, 2).float() / 255.0
+
+
+@torch.no_grad()
+def per_crop_health(regressor: PoseRegressor, target: TargetSet, batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) IoU and (N,) L_T per skeleton pixel, one per crop."""
+    device = next(regressor.parameters()).device
+    was_training = regressor.training
+    regressor.eval()
+    ious, tops = [], []
+    size = target.silhouettes.shape[-1]
+    for s in range(0, len(target), batch):
+        out = regressor(images_tensor(target.images[s:s + batch], device))
+        S_hat = m2s(regressor.body.proxy_vertices(out.vertices), regressor.body.proxy_faces.to(device), out.camera,
+                    SilhouetteSettings(image_size=size))
+        S = torch.as_tensor(target.silhouettes[s:s + batch], device=device).float().unsqueeze(1)
+        inter = (S_hat * S).sum((1, 2, 3))
+        union = ((S_hat + S) > 0).float().sum((1, 2, 3))
+        ious.append((inter / union.clamp_min(1)).cpu())
+        T = skeleton(S)
+        tops.append((topology_loss(skeleton(S_hat), T) / T.sum((1, 2, 3)).clamp_min(1)).cpu())
+    regressor.train(was_training)
+    if not ious:
+        return np.zeros(0), np.zeros(0)
+    return torch.cat(ious).numpy(), torch.cat(tops).numpy()
+
+
+def health_score(regressor: PoseRegressor, target: TargetSet, batch: int = 32) -> Health:
+    if len(target) == 0:
+        raise ValueError("no crops to score: the held-out set is empty")
+    iou, top = per_crop_health(regressor, target, batch)
+    return Health(iou=float(iou.mean()), topology=float(top.mean()), crops=len(target))

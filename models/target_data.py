@@ -1,0 +1,98 @@
+"""The unlabelled target domain: person crops and their silhouettes from a static camera.
+
+    target = site_target(frames, image_size=128, silhouette_size=64)   # MOG2 silhouettes
+    train, held_out = target.split(0.7)                                # by time, never shuffled
+
+Each person blob found by background subtraction gives one square crop of the frame (for the
+regressor) and the same square cut from the blob's own mask (for the alignment losses), so the
+regressor's crop camera and the silhouette share one coordinate frame.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import cv2
+import numpy as np
+
+from models.background import BackgroundConfig, PersonBlob, silhouettes
+from models.crops import crop, square_box
+
+
+@dataclass
+class TargetSet:
+    """images (N, S, S, 3) uint8; silhouettes (N, s, s) bool; frame_index (N,); squares (N, 3) = (cx, cy, side)."""
+
+    images: np.ndarray
+    silhouettes: np.ndarray
+    frame_index: np.ndarray
+    squares: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def subset(self, idx: np.ndarray) -> "TargetSet":
+        return TargetSet(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+    def split(self, fraction: float) -> tuple["TargetSet", "TargetSet"]:
+        """The crops of the first ``fraction`` of the frames, and the rest (a split in time)."""
+        if len(self) == 0:
+            return self, self
+        cut = self.frame_index.min() + fraction * (self.frame_index.max() + 1 - self.frame_index.min())
+        first = self.frame_index < cut
+        return self.subset(np.nonzero(first)[0]), self.subset(np.nonzero(~first)[0])
+
+
+def plausible_person(blob: PersonBlob, frame_shape: tuple[int, int], margin: int = 2) -> bool:
+    """A whole, upright-ish person: not cut by the frame's edge, taller than a third of its width."""
+    x0, y0, x1, y1 = blob.box
+    h, w = frame_shape
+    inside = x0 > margin and y0 > margin and x1 < w - 1 - margin and y1 < h - 1 - margin
+    return inside and (y1 - y0) > 0.33 * (x1 - x0)
+
+
+def crops_of(frame: np.ndarray, blobs: list[PersonBlob], image_size: int, silhouette_size: int
+             ) -> tuple[list[np.ndarray], list[np.ndarray], list[tuple[float, float, float]]]:
+    """One (image crop, silhouette crop, square) per blob."""
+    images, sils, squares = [], [], []
+    for b in blobs:
+        sq = square_box(b.box)
+        images.append(crop(frame, sq, image_size))
+        # Cut at the image crop's resolution, then shrink by area: a nearest-neighbour cut
+        # straight to the small size would alias thin limbs away.
+        m = crop(b.mask, sq, image_size).astype(np.float32)
+        sils.append(cv2.resize(m, (silhouette_size, silhouette_size), interpolation=cv2.INTER_AREA) > 0.5)
+        squares.append(sq)
+    return images, sils, squares
+
+
+def target_from_blobs(frames: np.ndarray, blobs: list[list[PersonBlob]], image_size: int, silhouette_size: int,
+                      largest_only: bool = False) -> TargetSet:
+    images, sils, index, squares = [], [], [], []
+    for t, (frame, bl) in enumerate(zip(frames, blobs)):
+        keep = [b for b in bl if plausible_person(b, frame.shape[:2])]
+        if largest_only:
+            keep = keep[:1]
+        im, si, sq = crops_of(frame, keep, image_size, silhouette_size)
+        images += im
+        sils += si
+        squares += sq
+        index += [t] * len(im)
+    s, S = silhouette_size, image_size
+    return TargetSet(images=np.stack(images) if images else np.zeros((0, S, S, 3), np.uint8),
+                     silhouettes=np.stack(sils) if sils else np.zeros((0, s, s), bool),
+                     frame_index=np.asarray(index, dtype=np.int64),
+                     squares=np.asarray(squares, dtype=np.float64).reshape(-1, 3))
+
+
+def site_target(frames: np.ndarray, image_size: int = 128, silhouette_size: int = 64, largest_only: bool = False,
+                true_masks: np.ndarray | None = None, background: BackgroundConfig = BackgroundConfig()) -> TargetSet:
+    """Crops of a whole video (T, H, W, 3): from MOG2 silhouettes, or from ``true_masks`` (the oracle)."""
+    if true_masks is None:
+        _, blobs = silhouettes(frames, background)
+    else:
+        blobs = []
+        for m in true_masks:
+            ys, xs = np.nonzero(m)
+            blobs.append([PersonBlob(box=(xs.min() - 0.5, ys.min() - 0.5, xs.max() + 0.5, ys.max() + 0.5),
+                                     mask=m, area=int(m.sum()))] if len(xs) else [])
+    return target_from_blobs(frames, blobs, image_size, silhouette_size, largest_only)

@@ -1,0 +1,95 @@
+"""One adaptation job, the same code in the embedded executor and in a Celery worker.
+
+Reads the site's buffer snapshot, adapts the site's active model on the first 70% (in time),
+scores old and new on the last 30% with the unsupervised health score, and writes and
+activates a new version only when it explains the held-out silhouettes better. Whatever
+happens (failure, cancellation, a worse model) the active version and the history stay as
+they were; the snapshot is deleted in every case.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from service.jobs import JobStore
+from service.model_store import ModelStore
+
+log = logging.getLogger(__name__)
+HELD_OUT_FRACTION = 0.3
+
+
+def save_snapshot(path: Path, target) -> None:
+    from models.atomic import atomic_path
+
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, images=target.images, silhouettes=target.silhouettes, frame_index=target.frame_index,
+                 squares=target.squares)
+
+
+def load_snapshot(path: Path):
+    from models.target_data import TargetSet
+
+    with np.load(path) as f:
+        return TargetSet(**{k: f[k] for k in ("images", "silhouettes", "frame_index", "squares")})
+
+
+def run_adaptation_job(job_id: str, site: str, config: dict, store: ModelStore, jobs: JobStore,
+                       body_model_path: Path | None = None) -> dict:
+    from models.adaptation import AdaptConfig, adapt
+    from models.body_model import load_body_model
+    from models.regressor import load_regressor
+
+    snapshot = store.snapshot_path(site, job_id)
+    try:
+        if jobs.cancel_requested(job_id):
+            jobs.update(job_id, state="cancelled")
+            return {"state": "cancelled"}
+        jobs.update(job_id, state="running", progress={"iteration": 0, "iterations": config.get("iterations")})
+        target = load_snapshot(snapshot)
+        train, held_out = target.split(1.0 - HELD_OUT_FRACTION)
+        if len(train) == 0 or len(held_out) == 0:
+            raise ValueError("the buffer spans too little time to hold frames out for scoring")
+        parent = store.active(site)
+        regressor = load_regressor(store.checkpoint(site, parent), load_body_model(body_model_path))
+        cfg = AdaptConfig(**config)
+        last = [0.0]
+
+        def progress(p) -> None:
+            if time.monotonic() - last[0] > 0.5 or p.iteration == p.iterations:
+                last[0] = time.monotonic()
+                jobs.update(job_id, progress={"iteration": p.iteration, "iterations": p.iterations,
+                                              "losses": p.losses, "elapsed_s": round(p.elapsed_s, 2),
+                                              "remaining_s": round(p.remaining_s, 2)})
+
+        result = adapt(regressor, train, cfg, held_out=held_out, progress=progress,
+                       should_stop=lambda: jobs.cancel_requested(job_id))
+        report = result.report
+        if report.cancelled:
+            jobs.update(job_id, state="cancelled", result={"activated": False, "iterations_done": report.iterations_done})
+            return {"state": "cancelled"}
+        before, after = report.health_before, report.health_after
+        summary = {"parent": parent, "health_before": before.as_dict(), "health_after": after.as_dict(),
+                   "train_crops": len(train), "held_out_crops": len(held_out), "wall_s": round(report.wall_s, 2),
+                   "ms_per_fit_iteration": report.ms_per_fit_iteration, "activated": False, "version": None}
+        if after.beats(before):
+            slim = {k: v for k, v in report.as_dict().items() if k != "history"}
+            version = store.write_version(site, result.regressor, parent, after.as_dict(), slim)
+            # Another job may have activated something meanwhile; only replace what we adapted from.
+            if store.active(site) == parent:
+                store.activate(site, version.id)
+                summary["activated"] = True
+            summary["version"] = version.id
+        else:
+            summary["reason"] = "the adapted model does not explain the held-out silhouettes better"
+        jobs.update(job_id, state="succeeded", result=summary)
+        return summary
+    except Exception as exc:  # noqa: BLE001 - the job fails, the service does not
+        log.exception("adaptation job %s for site %s failed", job_id, site)
+        jobs.update(job_id, state="failed", error=f"{type(exc).__name__}: {exc}")
+        return {"state": "failed", "error": str(exc)}
+    finally:
+        snapshot.unlink(missing_ok=True)
+        jobs.unlock_site(site, job_id)

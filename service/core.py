@@ -1,0 +1,151 @@
+"""The service's business logic, independent of HTTP: sites, serving, adaptation jobs.
+
+    svc = PoseService(Settings()); svc.start()
+    result = svc.pose("lobby-1", jpeg_bytes)          # FrameResult
+    job = svc.adapt("lobby-1", {"iterations": 200})   # JobRecord (queued), or the running one
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+# Torch, torchvision and their triton import chain load here, in the importing (main) thread:
+# imported first from a small-stack worker thread, triton's extension crashes the process.
+import models.export  # noqa: F401
+import models.regressor  # noqa: F401
+from models.background import BackgroundConfig
+from service.adaptation_job import run_adaptation_job, save_snapshot
+from service.imaging import decode_frame
+from service.inference import ModelServer
+from service.jobs import CeleryExecutor, EmbeddedExecutor, JobRecord, MemoryJobStore, RedisJobStore, new_job
+from service.model_store import ModelStore
+from service.pipeline import FrameResult, process_frame
+from service.settings import Settings
+from service.sites import SiteRegistry
+
+log = logging.getLogger(__name__)
+
+
+class Unavailable(RuntimeError):
+    """A dependency (Redis) is away; the request may be retried later."""
+
+
+class Conflict(RuntimeError):
+    pass
+
+
+class PoseService:
+    def __init__(self, settings: Settings):
+        from models.export import available_providers
+
+        self.settings = settings
+        self.store = ModelStore(settings.artifact_dir, settings.source_checkpoint)
+        providers = settings.onnx_providers.split(",") if settings.onnx_providers else available_providers()
+        self.server = ModelServer(self.store, providers, settings.max_loaded_versions, settings.model_poll_s)
+        self.sites = SiteRegistry(BackgroundConfig(warmup_frames=settings.warmup_frames),
+                                  dict(max_crops=settings.buffer_max_crops, max_bytes=settings.buffer_max_bytes,
+                                       max_age_s=settings.buffer_max_age_s))
+        if settings.redis_url:
+            self.jobs = RedisJobStore(settings.redis_url, settings.max_job_seconds + 600)
+            self.executor = CeleryExecutor(settings.redis_url)
+            self.mode = "celery"
+        else:
+            self.jobs = MemoryJobStore()
+            self.executor = EmbeddedExecutor(self._run_embedded)
+            self.mode = "embedded"
+        self._adapt_lock = threading.Lock()
+
+    def start(self) -> None:
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.executor.shutdown()
+
+    def _run_embedded(self, job_id: str, site: str, config: dict) -> None:
+        run_adaptation_job(job_id, site, config, self.store, self.jobs, self.settings.body_model_path)
+
+    # -- serving ------------------------------------------------------------------------------
+    def pose(self, site_id: str, data: bytes, content_type: str | None = None, buffer: bool = True) -> FrameResult:
+        site = self.sites.get(site_id)
+        frame = decode_frame(data, self.settings.max_pixels, content_type)
+        model = self.server.model_for(site_id)  # taken once: a swap mid-request cannot touch it
+        return process_frame(site, frame, model, self.settings.max_persons, buffer)
+
+    # -- adaptation ---------------------------------------------------------------------------
+    def adapt(self, site_id: str, config: dict) -> tuple[JobRecord, bool]:
+        """Start adapting a site on its buffer. Returns (job, created): the running job if one is."""
+        site = self.sites.get(site_id)
+        n = len(site.buffer)
+        if n < self.settings.min_adapt_crops:
+            raise Conflict(f"site {site_id} has {n} buffered person crops; at least "
+                           f"{self.settings.min_adapt_crops} are needed (send more frames to /pose)")
+        job = new_job(site_id, config)
+        with self._adapt_lock:
+            try:
+                self.jobs.put(job)
+                holder = self.jobs.lock_site(site_id, job.id)
+            except Exception as exc:  # noqa: BLE001 - redis down
+                raise Unavailable(f"the job store is unreachable ({type(exc).__name__}); try again shortly") from None
+            if holder is not None:
+                self.jobs.update(job.id, state="cancelled", error=f"superseded by running job {holder}")
+                running = self.jobs.get(holder)
+                if running is not None:
+                    return running, False
+        try:
+            save_snapshot(self.store.snapshot_path(site_id, job.id), site.buffer.snapshot())
+            self.executor.submit(job)
+        except Exception as exc:  # noqa: BLE001
+            self.jobs.unlock_site(site_id, job.id)
+            self.store.snapshot_path(site_id, job.id).unlink(missing_ok=True)
+            self.jobs.update(job.id, state="failed", error=f"could not enqueue: {type(exc).__name__}")
+            raise Unavailable(f"could not enqueue the adaptation ({type(exc).__name__}); try again shortly") from None
+        return job, True
+
+    def job(self, job_id: str) -> JobRecord | None:
+        try:
+            return self.jobs.get(job_id)
+        except Exception as exc:  # noqa: BLE001
+            raise Unavailable(f"the job store is unreachable ({type(exc).__name__})") from None
+
+    def cancel(self, job_id: str) -> JobRecord | None:
+        job = self.job(job_id)
+        if job is None:
+            return None
+        if job.state not in ("succeeded", "failed", "cancelled"):
+            self.jobs.request_cancel(job_id)
+            if job.state == "queued":
+                job = self.jobs.update(job_id, state="cancelled")
+        return job
+
+    # -- versions -----------------------------------------------------------------------------
+    def activate(self, site_id: str, version: str) -> None:
+        self.store.activate(site_id, version)
+        self.server.refresh(site_id)
+
+    # -- mesh and readiness -------------------------------------------------------------------
+    def faces(self) -> list[list[int]]:
+        if not hasattr(self, "_faces"):
+            from models.body_model import load_body_model
+
+            self._faces = load_body_model(self.settings.body_model_path).faces.tolist()
+        return self._faces
+
+    def readiness(self) -> dict:
+        from models.export import available_providers
+
+        base = self.server.base
+        wanted = available_providers()[0] if available_providers() else None
+        report = {"mode": self.mode, "model_loaded": base is not None,
+                  "provider": base.provider if base else None, "best_provider": wanted,
+                  "job_store": "memory" if self.mode == "embedded" else None}
+        ok = base is not None and base.provider == wanted  # no silent CPU fallback on a GPU host
+        if self.mode == "celery":
+            try:
+                self.jobs.ping()
+                report["job_store"] = "ok"
+            except Exception as exc:  # noqa: BLE001
+                report["job_store"] = f"unreachable ({type(exc).__name__})"
+                ok = False
+        report["ready"] = ok
+        return report

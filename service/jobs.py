@@ -1,0 +1,177 @@
+"""Adaptation jobs: their records, a per-site lock, cancellation flags, and where they run.
+
+Two interchangeable back ends:
+    MemoryJobStore + EmbeddedExecutor   no Redis configured: one process, a worker thread
+    RedisJobStore  + CeleryExecutor     Redis holds records, locks and flags; Celery workers run jobs
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from pydantic import BaseModel
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+class JobRecord(BaseModel):
+    id: str
+    site: str
+    state: str = "queued"  # queued | running | succeeded | failed | cancelled
+    created: float
+    updated: float
+    config: dict = {}
+    progress: dict | None = None
+    result: dict | None = None
+    error: str | None = None
+
+
+def new_job(site: str, config: dict) -> JobRecord:
+    now = time.time()
+    return JobRecord(id=uuid.uuid4().hex, site=site, created=now, updated=now, config=config)
+
+
+class JobStore(Protocol):
+    def put(self, job: JobRecord) -> None: ...
+    def get(self, job_id: str) -> JobRecord | None: ...
+    def update(self, job_id: str, **fields) -> JobRecord | None: ...
+    def request_cancel(self, job_id: str) -> None: ...
+    def cancel_requested(self, job_id: str) -> bool: ...
+    def lock_site(self, site: str, job_id: str) -> str | None: ...
+    def unlock_site(self, site: str, job_id: str) -> None: ...
+
+
+class MemoryJobStore:
+    def __init__(self):
+        self._jobs: dict[str, JobRecord] = {}
+        self._cancel: set[str] = set()
+        self._locks: dict[str, str] = {}
+        self._mutex = threading.Lock()
+
+    def put(self, job: JobRecord) -> None:
+        with self._mutex:
+            self._jobs[job.id] = job.model_copy()
+
+    def get(self, job_id: str) -> JobRecord | None:
+        with self._mutex:
+            job = self._jobs.get(job_id)
+            return job.model_copy() if job else None
+
+    def update(self, job_id: str, **fields) -> JobRecord | None:
+        with self._mutex:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return None
+            self._jobs[job_id] = job = job.model_copy(update={**fields, "updated": time.time()})
+            return job.model_copy()
+
+    def request_cancel(self, job_id: str) -> None:
+        with self._mutex:
+            self._cancel.add(job_id)
+
+    def cancel_requested(self, job_id: str) -> bool:
+        with self._mutex:
+            return job_id in self._cancel
+
+    def lock_site(self, site: str, job_id: str) -> str | None:
+        """Take the site's adaptation lock for ``job_id``; returns the holder's id if already taken."""
+        with self._mutex:
+            holder = self._locks.get(site)
+            if holder is not None and self._jobs.get(holder) and self._jobs[holder].state not in TERMINAL:
+                return holder
+            self._locks[site] = job_id
+            return None
+
+    def unlock_site(self, site: str, job_id: str) -> None:
+        with self._mutex:
+            if self._locks.get(site) == job_id:
+                del self._locks[site]
+
+
+class RedisJobStore:
+    """Records as JSON strings; the site lock is SET NX with a TTL beyond the longest job, so a
+    lock whose worker died disappears by itself."""
+
+    def __init__(self, url: str, lock_ttl_s: int, prefix: str = "silhouette"):
+        import redis
+
+        self.r = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        self.ttl = lock_ttl_s
+        self.p = prefix
+
+    def _k(self, *parts: str) -> str:
+        return ":".join((self.p, *parts))
+
+    def put(self, job: JobRecord) -> None:
+        self.r.set(self._k("job", job.id), job.model_dump_json(), ex=7 * 24 * 3600)
+
+    def get(self, job_id: str) -> JobRecord | None:
+        raw = self.r.get(self._k("job", job_id))
+        return JobRecord.model_validate_json(raw) if raw else None
+
+    def update(self, job_id: str, **fields) -> JobRecord | None:
+        job = self.get(job_id)
+        if job is None:
+            return None
+        job = job.model_copy(update={**fields, "updated": time.time()})
+        self.put(job)
+        return job
+
+    def request_cancel(self, job_id: str) -> None:
+        self.r.set(self._k("cancel", job_id), 1, ex=7 * 24 * 3600)
+
+    def cancel_requested(self, job_id: str) -> bool:
+        return bool(self.r.exists(self._k("cancel", job_id)))
+
+    def lock_site(self, site: str, job_id: str) -> str | None:
+        key = self._k("site-lock", site)
+        if self.r.set(key, job_id, nx=True, ex=self.ttl):
+            return None
+        holder = self.r.get(key)
+        holder = holder.decode() if holder else None
+        job = self.get(holder) if holder else None
+        if job is None or job.state in TERMINAL:  # a stale lock: its job is over
+            self.r.set(key, job_id, ex=self.ttl)
+            return None
+        return holder
+
+    def unlock_site(self, site: str, job_id: str) -> None:
+        key = self._k("site-lock", site)
+        if (self.r.get(key) or b"").decode() == job_id:
+            self.r.delete(key)
+
+    def ping(self) -> bool:
+        return bool(self.r.ping())
+
+
+class EmbeddedExecutor:
+    """Runs jobs one at a time on a thread of this process (the laptop mode)."""
+
+    def __init__(self, run):
+        self._run = run
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adapt")
+
+    def submit(self, job: JobRecord) -> None:
+        self._pool.submit(self._run, job.id, job.site, job.config)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class CeleryExecutor:
+    def __init__(self, redis_url: str, queue: str = "adapt"):
+        from worker.celery_app import make_celery
+
+        self.app = make_celery(redis_url)
+        self.queue = queue
+
+    def submit(self, job: JobRecord) -> None:
+        self.app.send_task("worker.adapt_site", args=[job.id, job.site, json.loads(json.dumps(job.config))],
+                           queue=self.queue, task_id=job.id)
+
+    def shutdown(self) -> None:
+        pass

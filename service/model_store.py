@@ -1,0 +1,139 @@
+"""The artifact store: every site's model versions, and which one is active.
+
+    artifacts/
+      base/<sha>/regressor.pt, model.onnx       the source model, exported once per checkpoint
+      sites/<site>/versions/<id>/               regressor.pt, model.onnx, meta.json (one ModelVersion)
+      sites/<site>/active                       {"version": "<id>"}; absent: the source model
+      sites/<site>/snapshots/<job>.npz          a buffer handed to an adaptation job
+
+Nothing half-written is ever visible: a version is written into a hidden folder and renamed
+into place, and the active pointer is replaced atomically. Workers and API processes share the
+store (a volume in docker compose); API processes notice a changed pointer and swap.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from models.atomic import atomic_path
+from service.sites import check_site_id
+
+SOURCE = "source"
+
+
+@dataclass
+class ModelVersion:
+    id: str
+    site: str
+    created: float
+    parent: str | None
+    health: dict | None  # the unsupervised score it earned on held-out frames
+    report: dict | None = None
+    onnx: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class ModelStore:
+    def __init__(self, root: Path, source_checkpoint: Path):
+        self.root = Path(root)
+        self.source_checkpoint = Path(source_checkpoint)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # -- the source model ---------------------------------------------------------------------
+    def base_dir(self) -> Path:
+        digest = hashlib.sha256(self.source_checkpoint.read_bytes()).hexdigest()[:12]
+        return self.root / "base" / digest
+
+    def ensure_base(self) -> Path:
+        """Export the source checkpoint to ONNX once (atomically); returns the ONNX path."""
+        folder = self.base_dir()
+        onnx = folder / "model.onnx"
+        if not onnx.exists():
+            from models.export import export_onnx
+            from models.regressor import load_regressor
+
+            folder.mkdir(parents=True, exist_ok=True)
+            export_onnx(load_regressor(self.source_checkpoint), onnx)
+        return onnx
+
+    # -- versions -----------------------------------------------------------------------------
+    def site_dir(self, site: str) -> Path:
+        return self.root / "sites" / check_site_id(site)
+
+    def version_dir(self, site: str, version: str) -> Path:
+        if version == SOURCE:
+            return self.base_dir()
+        if not version.startswith("v") or not version[1:].replace("-", "").isalnum():
+            raise KeyError(version)
+        return self.site_dir(site) / "versions" / version
+
+    def versions(self, site: str) -> list[ModelVersion]:
+        base = ModelVersion(id=SOURCE, site=site, created=self.source_checkpoint.stat().st_mtime, parent=None,
+                            health=None, onnx=str(self.base_dir() / "model.onnx"))
+        folder = self.site_dir(site) / "versions"
+        found = []
+        if folder.exists():
+            for d in sorted(folder.iterdir()):
+                meta = d / "meta.json"
+                if d.name.startswith(".") or not meta.exists():
+                    continue
+                found.append(ModelVersion(**json.loads(meta.read_text())))
+        return [base] + sorted(found, key=lambda v: v.created)
+
+    def get(self, site: str, version: str) -> ModelVersion:
+        for v in self.versions(site):
+            if v.id == version:
+                return v
+        raise KeyError(version)
+
+    def checkpoint(self, site: str, version: str) -> Path:
+        return self.source_checkpoint if version == SOURCE else self.version_dir(site, version) / "regressor.pt"
+
+    def write_version(self, site: str, regressor, parent: str, health: dict | None, report: dict | None) -> ModelVersion:
+        """Save a regressor (half-precision checkpoint + ONNX) as a new, not yet active, version."""
+        from models.export import export_onnx
+        from models.regressor import save_regressor
+
+        vid = time.strftime("v%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+        final = self.site_dir(site) / "versions" / vid
+        tmp = final.parent / f".tmp-{vid}"
+        tmp.mkdir(parents=True)
+        try:
+            save_regressor(regressor, tmp / "regressor.pt", half=True)
+            export_onnx(regressor, tmp / "model.onnx")
+            version = ModelVersion(id=vid, site=site, created=time.time(), parent=parent, health=health,
+                                   report=report, onnx=str(final / "model.onnx"))
+            (tmp / "meta.json").write_text(json.dumps(version.as_dict()))
+            os.rename(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return version
+
+    # -- the active pointer -------------------------------------------------------------------
+    def active(self, site: str) -> str:
+        pointer = self.site_dir(site) / "active"
+        try:
+            return json.loads(pointer.read_text())["version"]
+        except FileNotFoundError:
+            return SOURCE
+
+    def activate(self, site: str, version: str) -> ModelVersion:
+        v = self.get(site, version)  # KeyError for unknown versions
+        pointer = self.site_dir(site) / "active"
+        pointer.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(pointer) as tmp:
+            tmp.write_text(json.dumps({"version": version, "since": time.time()}))
+        return v
+
+    # -- buffer snapshots for jobs ------------------------------------------------------------
+    def snapshot_path(self, site: str, job_id: str) -> Path:
+        return self.site_dir(site) / "snapshots" / f"{job_id}.npz"

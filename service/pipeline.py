@@ -1,0 +1,73 @@
+"""One frame of one site -> the people in it, as SMPL bodies in the frame's pixels.
+
+Background subtraction finds person blobs; each blob gives a square crop; all crops of the
+frame go through the site's model as one batch; crop-camera outputs are mapped back to frame
+pixels. Crops and their silhouettes are buffered for the site's adaptation.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.crops import crop_to_frame
+from models.target_data import crops_of, plausible_person
+from service.inference import LoadedModel
+from service.sites import BufferedCrop, Site
+
+SILHOUETTE_SIZE = 64
+
+
+@dataclass
+class PersonResult:
+    box: tuple[float, float, float, float]
+    pose: np.ndarray  # (72,)
+    betas: np.ndarray  # (10,)
+    camera: np.ndarray  # (3,) crop weak perspective (s, t_x, t_y)
+    square: tuple[float, float, float]  # the crop in frame pixels (cx, cy, side)
+    joints: np.ndarray  # (24, 3) root-centred, metres, camera axes
+    joints_2d: np.ndarray  # (24, 2) frame pixels
+    vertices: np.ndarray  # (V, 3) root-centred, metres, camera axes
+    buffered: bool
+
+
+@dataclass
+class FrameResult:
+    persons: list[PersonResult]
+    warming_up: bool
+    frame_index: int
+    model_version: str
+    timings_ms: dict[str, float]
+
+
+def process_frame(site: Site, frame: np.ndarray, model: LoadedModel, max_persons: int, buffer: bool = True) -> FrameResult:
+    t0 = time.perf_counter()
+    with site.lock:
+        blobs = site.background.apply(frame)
+        warming_up = site.background.warming_up
+        index = site.frames_seen
+        site.frames_seen += 1
+    t1 = time.perf_counter()
+    blobs = blobs[:max_persons]
+    images, sils, squares = crops_of(frame, blobs, model.image_size, SILHOUETTE_SIZE)
+    out = model.run(np.stack(images)) if images else None
+    t2 = time.perf_counter()
+    persons = []
+    now = time.time()
+    for i, blob in enumerate(blobs):
+        cam = out["camera"][i]
+        uv = cam[0] * out["joints"][i][:, :2] + cam[1:]
+        # Only whole, settled people teach adaptation: not during warm-up, not cut by the frame's edge.
+        keep = buffer and not warming_up and plausible_person(blob, frame.shape[:2])
+        if keep:
+            site.buffer.add(BufferedCrop(time=now, frame_index=index, image=images[i], silhouette=sils[i],
+                                         square=squares[i]))
+        persons.append(PersonResult(box=blob.box, pose=out["pose"][i], betas=out["betas"][i], camera=cam,
+                                    square=squares[i], joints=out["joints"][i],
+                                    joints_2d=crop_to_frame(uv, squares[i]), vertices=out["vertices"][i],
+                                    buffered=keep))
+    timings = {"background_ms": 1000 * (t1 - t0), "inference_ms": 1000 * (t2 - t1),
+               "total_ms": 1000 * (time.perf_counter() - t0)}
+    return FrameResult(persons=persons, warming_up=warming_up, frame_index=index, model_version=model.version,
+                       timings_ms=timings)

@@ -1,0 +1,119 @@
+"""Camera sites: each keeps its own background model and a bounded buffer of person crops.
+
+A site id names a folder in the artifact store, so it is validated here, once, before anything
+touches the disk: lower-case letters, digits, ``-`` and ``_``, starting with a letter or digit.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.background import BackgroundConfig, BackgroundModel
+from models.target_data import TargetSet
+
+SITE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class BadSiteId(ValueError):
+    pass
+
+
+def check_site_id(site_id: str) -> str:
+    if not SITE_ID.match(site_id):
+        raise BadSiteId("site ids are 1-63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit")
+    return site_id
+
+
+@dataclass
+class BufferedCrop:
+    time: float
+    frame_index: int
+    image: np.ndarray  # (S, S, 3) uint8
+    silhouette: np.ndarray  # (s, s) bool
+    square: tuple[float, float, float]
+
+    @property
+    def nbytes(self) -> int:
+        return self.image.nbytes + self.silhouette.nbytes
+
+
+class CropBuffer:
+    """The crops a site's adaptation learns from, bounded by count, bytes and age (oldest go first)."""
+
+    def __init__(self, max_crops: int, max_bytes: int, max_age_s: float):
+        self.max_crops, self.max_bytes, self.max_age_s = max_crops, max_bytes, max_age_s
+        self._items: deque[BufferedCrop] = deque()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def add(self, item: BufferedCrop) -> None:
+        with self._lock:
+            self._items.append(item)
+            self._bytes += item.nbytes
+            self._evict(time.time())
+
+    def _evict(self, now: float) -> None:
+        while self._items and (len(self._items) > self.max_crops or self._bytes > self.max_bytes
+                               or now - self._items[0].time > self.max_age_s):
+            self._bytes -= self._items.popleft().nbytes
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._evict(time.time())
+            return len(self._items)
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def clear(self) -> int:
+        with self._lock:
+            n = len(self._items)
+            self._items.clear()
+            self._bytes = 0
+            return n
+
+    def snapshot(self) -> TargetSet:
+        with self._lock:
+            self._evict(time.time())
+            items = list(self._items)
+        if not items:
+            raise ValueError("the buffer is empty")
+        return TargetSet(images=np.stack([i.image for i in items]), silhouettes=np.stack([i.silhouette for i in items]),
+                         frame_index=np.array([i.frame_index for i in items]),
+                         squares=np.array([i.square for i in items], dtype=np.float64))
+
+
+class Site:
+    def __init__(self, site_id: str, background: BackgroundConfig, buffer: CropBuffer):
+        self.id = check_site_id(site_id)
+        self.background = BackgroundModel(background)
+        self.buffer = buffer
+        self.frames_seen = 0
+        # MOG2 is stateful and not thread-safe: a site's frames go through it one at a time, in order.
+        self.lock = threading.Lock()
+
+
+class SiteRegistry:
+    def __init__(self, background: BackgroundConfig, buffer_args: dict):
+        self._sites: dict[str, Site] = {}
+        self._background = background
+        self._buffer_args = buffer_args
+        self._lock = threading.Lock()
+
+    def get(self, site_id: str, create: bool = True) -> Site | None:
+        check_site_id(site_id)
+        with self._lock:
+            site = self._sites.get(site_id)
+            if site is None and create:
+                site = self._sites[site_id] = Site(site_id, self._background, CropBuffer(**self._buffer_args))
+            return site
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return sorted(self._sites)

@@ -1,0 +1,79 @@
+"""A WebSocket frame stream per site, with bounded backpressure.
+
+The client sends binary messages (one JPEG or PNG frame each) and receives one JSON answer per
+processed frame. Frames wait in a queue of ``QUEUE_BOUND``; when it is full the oldest waiting
+frame is dropped (a live camera wants the newest frame, not a backlog) and the answer to the
+next processed frame says how many were dropped so far. Memory is bounded by the queue.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from service import metrics
+from service.imaging import BadImage
+from service.sites import BadSiteId, check_site_id
+
+router = APIRouter()
+QUEUE_BOUND = 4
+
+
+@router.websocket("/v1/sites/{site_id}/stream")
+async def stream(websocket: WebSocket, site_id: str, vertices: bool = False):
+    from service.app import pose_response
+
+    svc = websocket.app.state.service
+    key = svc.settings.api_key
+    if key is not None and not hmac.compare_digest(websocket.headers.get("x-api-key", "").encode(),
+                                                   key.get_secret_value().encode()):
+        await websocket.close(code=4401, reason="missing or wrong X-API-Key")
+        return
+    try:
+        check_site_id(site_id)
+    except BadSiteId as exc:
+        await websocket.close(code=4422, reason=str(exc)[:120])
+        return
+    await websocket.accept()
+    queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=QUEUE_BOUND)
+    dropped = 0
+
+    async def receive():
+        nonlocal dropped
+        while True:
+            msg = await websocket.receive()
+            if msg["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(msg.get("code", 1000))
+            data = msg.get("bytes")
+            if data is None or len(data) > svc.settings.max_body_bytes:
+                await websocket.send_json({"error": "send binary frames (JPEG or PNG) within the size limit"})
+                continue
+            if queue.full():
+                queue.get_nowait()
+                dropped += 1
+                metrics.STREAM_DROPPED.inc()
+            queue.put_nowait(data)
+
+    async def work():
+        while True:
+            data = await queue.get()
+            try:
+                r = await run_in_threadpool(svc.pose, site_id, data)
+            except BadImage as exc:
+                await websocket.send_json({"error": str(exc)})
+                continue
+            answer = pose_response(site_id, r, vertices).model_dump()
+            answer["dropped_so_far"] = dropped
+            await websocket.send_json(answer)
+
+    tasks = [asyncio.create_task(receive()), asyncio.create_task(work())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for t in done:
+            if t.exception() and not isinstance(t.exception(), WebSocketDisconnect):
+                raise t.exception()
+    finally:
+        for t in tasks:
+            t.cancel()

@@ -1,0 +1,95 @@
+"""Algorithm 1 on a tiny MOG2 site: losses fall, predictions move towards the truth, progress
+and cancellation work, and the input regressor is never touched."""
+import numpy as np
+import pytest
+import torch
+
+from models.adaptation import AdaptConfig, adapt
+from models.body_model import load_body_model
+from models.camera_site import SiteConfig, make_site
+from models.crops import pixels_to_crop
+from models.pose_prior import PoseDecoder
+from models.regressor import PoseRegressor, RegressorConfig
+from models.target_data import site_target
+
+SIZE = 64  # crops; silhouettes at 32 px keep the test quick
+
+
+@pytest.fixture(scope="module")
+def body():
+    return load_body_model()
+
+
+@pytest.fixture(scope="module")
+def site(body):
+    return make_site(SiteConfig(width=160, height=120, focal=190.0, frames=60, seed=3), body=body, progress=False)
+
+
+@pytest.fixture(scope="module")
+def target(site):
+    return site_target(site.frames, image_size=SIZE, silhouette_size=32, largest_only=True)
+
+
+def fresh_regressor(body):
+    torch.manual_seed(0)
+    return PoseRegressor(RegressorConfig(image_size=SIZE), body, PoseDecoder(32)).eval()
+
+
+def joint_error_2d(regressor, target, site):
+    """Mean distance (crop units) between predicted and true 2D joints of every crop."""
+    with torch.no_grad():
+        out = regressor(torch.as_tensor(target.images).permute(0, 3, 1, 2).float() / 255)
+    s, t = out.camera[:, None, :1], out.camera[:, None, 1:]
+    pred = (s * out.joints[..., :2] + t).numpy()
+    true = np.stack([pixels_to_crop(site.joints_2d[f], sq) for f, sq in zip(target.frame_index, target.squares)])
+    return float(np.linalg.norm(pred - true, axis=-1).mean())
+
+
+def test_target_crops_come_from_mog2_blobs(target, site):
+    assert len(target) >= 0.8 * len(site.frames)
+    assert target.images.shape[1:] == (SIZE, SIZE, 3) and target.silhouettes.shape[1:] == (32, 32)
+    fill = target.silhouettes.mean((1, 2))
+    assert 0.05 < np.median(fill) < 0.6  # a person fills a tenth of a square 1.2 times their height
+    first, rest = target.split(0.7)
+    assert first.frame_index.max() < rest.frame_index.min()
+
+
+@pytest.mark.parametrize("variant", ["ours", "a2"])
+def test_adaptation_lowers_the_loss_and_moves_towards_the_truth(body, site, target, variant):
+    regressor = fresh_regressor(body)
+    before = {k: v.clone() for k, v in regressor.state_dict().items()}
+    err_before = joint_error_2d(regressor, target, site)
+    cfg = AdaptConfig(variant=variant, iterations=16, batch=8, K=4, max_iter_opt=4, lr=3e-4, lr_opt=2e-2)
+    events = []
+    result = adapt(regressor, target, cfg, held_out=target, progress=events.append)
+    h0, h1 = result.report.health_before, result.report.health_after
+    # the meshes explain the silhouettes better: more overlap, closer skeletons
+    assert h1.iou > h0.iou + 0.05, (h0, h1)
+    assert h1.topology < 0.8 * h0.topology, (h0, h1)
+    # and the 2D joints, which adaptation never sees, move towards the truth
+    err_after = joint_error_2d(result.regressor, target, site)
+    assert err_after < 0.95 * err_before, (err_before, err_after)
+    # progress: one event per iteration, counting up, with an estimate of the rest
+    assert [e.iteration for e in events] == list(range(1, 17))
+    assert events[-1].remaining_s == 0 and events[0].remaining_s > 0
+    assert {h["kind"] for h in result.report.history} == {"fit", "direct"}
+    assert result.report.ms_per_fit_iteration > 0
+    # the input regressor is untouched: adaptation works on a copy
+    for k, v in regressor.state_dict().items():
+        assert torch.equal(v, before[k]), k
+
+
+def test_cancellation_stops_cleanly(body, target):
+    regressor = fresh_regressor(body)
+    calls = []
+    result = adapt(regressor, target, AdaptConfig(iterations=50, batch=4, max_iter_opt=2),
+                   should_stop=lambda: len(calls) >= 3, progress=calls.append)
+    assert result.report.cancelled and result.report.iterations_done == 3
+    assert len(result.report.history) == 3
+
+
+def test_bad_configs_and_empty_targets_are_refused(body, target):
+    with pytest.raises(ValueError, match="variant"):
+        AdaptConfig(variant="nope")
+    with pytest.raises(ValueError, match="no target crops"):
+        adapt(fresh_regressor(body), target.subset(np.zeros(0, dtype=int)), AdaptConfig(iterations=1))
