@@ -47,7 +47,7 @@ class PoseService:
                                        max_age_s=settings.buffer_max_age_s))
         if settings.redis_url:
             self.jobs = RedisJobStore(settings.redis_url, settings.max_job_seconds + 600)
-            self.executor = CeleryExecutor(settings.redis_url)
+            self.executor = CeleryExecutor(settings.redis_url, settings.adapt_queue)
             self.mode = "celery"
         else:
             self.jobs = MemoryJobStore()

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import warnings
 
 import cv2
 import numpy as np
@@ -24,6 +26,21 @@ def image_format(data: bytes) -> str:
     raise BadImage("not a JPEG or PNG image")
 
 
+def header_size(data: bytes, kind: str) -> tuple[int, int]:
+    """(width, height) from the header alone, before any pixel is decoded."""
+    if kind == "PNG":
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            raise BadImage("unreadable PNG header")
+        return struct.unpack(">II", data[16:24])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:  # reads the header only
+                return im.size
+    except Exception as exc:  # noqa: BLE001 - any parser failure is the client's bad image
+        raise BadImage(f"unreadable JPEG header ({type(exc).__name__})") from None
+
+
 def decode_frame(data: bytes, max_pixels: int, content_type: str | None = None) -> np.ndarray:
     """Bytes -> (H, W, 3) RGB uint8. Raises :class:`BadImage` with a reason for anything else."""
     if not data:
@@ -35,11 +52,7 @@ def decode_frame(data: bytes, max_pixels: int, content_type: str | None = None) 
             raise BadImage(f"content type {content_type!r} is not image/jpeg or image/png")
         if declared != kind:
             raise BadImage(f"content type says {declared} but the bytes are {kind}")
-    try:
-        with Image.open(io.BytesIO(data)) as im:  # reads the header only
-            w, h = im.size
-    except Exception as exc:  # noqa: BLE001 - any parser failure is the client's bad image
-        raise BadImage(f"unreadable {kind} header ({type(exc).__name__})") from None
+    w, h = header_size(data, kind)
     if w < 16 or h < 16:
         raise BadImage(f"image too small ({w}x{h}); at least 16x16 pixels")
     if w * h > max_pixels:

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     source_checkpoint: Path = Field(default=SHIPPED_CHECKPOINT, description="Source-trained regressor every new site starts from.")
     redis_url: str | None = Field(default=None, description="Celery broker, result backend and job store; unset: embedded.")
     artifact_dir: Path = Field(default=Path("artifacts"), description="Model versions per site (shared with workers).")
+    adapt_queue: str = Field(default="adapt", description="Celery queue the adaptation workers consume.")
     api_key: SecretStr | None = Field(default=None, description="Required in X-API-Key on every non-health endpoint.")
     max_job_seconds: int = Field(default=3600, gt=0, description="Longest adaptation a worker may run.")
     # Input bounds

@@ -27,10 +27,14 @@ def redis_url() -> str:
 @pytest.fixture
 def celery_worker_process(redis_url):
     """A real ``celery worker`` process on a queue of its own; yields (app, queue)."""
+    yield from start_worker(redis_url, {})
+
+
+def start_worker(redis_url: str, extra_env: dict[str, str], queue: str | None = None):
     from worker.celery_app import make_celery
 
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "SILHOUETTE_REDIS_URL": redis_url}
+    queue = queue or f"test-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "SILHOUETTE_REDIS_URL": redis_url, **extra_env}
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "--concurrency", "1",
          "--pool", "prefork", "-Q", queue, "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
@@ -47,7 +51,7 @@ def celery_worker_process(redis_url):
                 break
         else:
             pytest.fail("celery worker did not come up within 60 s")
-        yield app, queue
+        yield app, queue, proc
     finally:
         proc.terminate()
         try:

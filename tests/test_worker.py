@@ -3,7 +3,7 @@ import os
 
 
 def test_a_real_worker_answers_through_redis(celery_worker_process):
-    app, queue = celery_worker_process
+    app, queue, _ = celery_worker_process
     result = app.send_task("worker.ping", queue=queue).get(timeout=30)
     assert result["pid"] != os.getpid()
     # prefork: the task ran in a child of the worker's parent process, which imported no torch

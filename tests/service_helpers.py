@@ -1,0 +1,35 @@
+"""Shared pieces of the service tests: a small source checkpoint and a tiny rendered site."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from models.body_model import load_body_model
+from models.camera_site import SiteConfig, make_site
+from models.pose_prior import PoseDecoder
+from models.regressor import PoseRegressor, RegressorConfig, save_regressor
+from service.imaging import encode_jpeg
+
+
+def tiny_checkpoint(path: Path) -> Path:
+    """An untrained 64-px regressor: quick to export and to adapt, and adaptation visibly helps it."""
+    torch.manual_seed(0)
+    save_regressor(PoseRegressor(RegressorConfig(image_size=64), load_body_model(), PoseDecoder(32)), path)
+    return path
+
+
+def site_jpegs(frames: int = 40, seed: int = 3) -> list[bytes]:
+    site = make_site(SiteConfig(width=160, height=120, focal=190.0, frames=frames, seed=seed), progress=False)
+    return [encode_jpeg(f) for f in site.frames]
+
+
+def wait_for_job(client, job_id: str, timeout: float = 300.0, headers: dict | None = None) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}", headers=headers or {}).json()
+        if job["state"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s: {job}")

@@ -1,0 +1,157 @@
+"""The HTTP API in its embedded mode (no Redis): frames in, bodies out, adaptation, swaps, bad input."""
+from __future__ import annotations
+
+import struct
+import threading
+import zlib
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.settings import Settings
+from tests.service_helpers import site_jpegs, tiny_checkpoint, wait_for_job
+
+KEY = "test-key-123"
+HK = {"x-api-key": KEY}
+H = {**HK, "content-type": "image/jpeg"}
+
+
+@pytest.fixture(scope="module")
+def jpegs():
+    return site_jpegs()
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory, jpegs):
+    root = tmp_path_factory.mktemp("service")
+    settings = Settings(source_checkpoint=tiny_checkpoint(root / "source.pt"), artifact_dir=root / "artifacts",
+                        warmup_frames=5, min_adapt_crops=8, api_key=KEY, max_body_bytes=2_000_000,
+                        max_pixels=2_000_000, model_poll_s=0.05)
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def png_header_only(w: int, h: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
+
+
+def test_frames_in_bodies_out(client, jpegs):
+    first = client.post("/v1/sites/lobby/pose", content=jpegs[0], headers=H)
+    assert first.status_code == 200 and first.json()["warming_up"] and first.json()["message"]
+    for data in jpegs[1:]:
+        r = client.post("/v1/sites/lobby/pose", content=data, headers=H)
+        assert r.status_code == 200, r.text
+    body = r.json()
+    assert not body["warming_up"] and body["model_version"] == "source"
+    (person,) = body["persons"]
+    assert len(person["pose"]) == 72 and len(person["betas"]) == 10 and len(person["joints_3d"]) == 24
+    x0, y0, x1, y1 = person["box"]
+    j2d = np.array(person["joints_2d"])
+    cx, cy, side = person["crop"]
+    assert np.all(np.abs(j2d - [cx, cy]) < side)  # the joints land on the person's crop
+    from service.schemas import Vertices
+
+    assert Vertices(**person["vertices"]).decode().shape == (6890, 3)
+    info = client.get("/v1/sites/lobby", headers=HK).json()
+    assert info["frames_seen"] == len(jpegs) and info["buffered_crops"] >= 20
+
+
+def test_batch_and_faces(client, jpegs):
+    files = [("frames", (f"{i}.jpg", d, "image/jpeg")) for i, d in enumerate(jpegs[:3])]
+    r = client.post("/v1/sites/batch-site/pose/batch", files=files, headers={"x-api-key": KEY})
+    assert r.status_code == 200 and len(r.json()["results"]) == 3
+    assert client.get("/v1/faces", headers=HK).json()["count"] == 13776
+
+
+@pytest.mark.parametrize("data,ctype,code,reason", [
+    (b"", "image/jpeg", 400, "empty"),
+    (b"hello world, not an image", "image/jpeg", 400, "not a JPEG or PNG"),
+    (None, "image/jpeg", 400, "truncated"),
+    (None, "text/plain", 415, "content type"),
+    (png_header_only(100_000, 100_000), "image/png", 400, "too large"),
+    (png_header_only(8, 8), "image/png", 400, "too small"),
+])
+def test_bad_frames_get_a_reason(client, jpegs, data, ctype, code, reason):
+    if data is None:
+        data = jpegs[5][: len(jpegs[5]) // 2]
+    r = client.post("/v1/sites/lobby/pose", content=data, headers={**H, "content-type": ctype})
+    assert r.status_code == code and reason in r.json()["detail"], r.text
+
+
+def test_oversized_and_chunked_bodies_are_cut_off(client):
+    def chunks():
+        for _ in range(40):
+            yield b"\xff" * 100_000
+    r = client.post("/v1/sites/lobby/pose", content=chunks(), headers=H)  # chunked: no Content-Length
+    assert r.status_code == 413
+
+
+@pytest.mark.parametrize("site", ["UPPER", "a" * 64, "-lead", "dot.dot", "sp ace"])
+def test_malformed_site_ids(client, jpegs, site):
+    r = client.post(f"/v1/sites/{site}/pose", content=jpegs[0], headers=H)
+    assert r.status_code in (404, 422), r.text
+
+
+def test_api_key_is_required_except_for_health(client, jpegs):
+    assert client.post("/v1/sites/lobby/pose", content=jpegs[0], headers={"content-type": "image/jpeg"}).status_code == 401
+    assert client.get("/v1/sites/lobby", headers={"x-api-key": "wrong"}).status_code == 401
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz").json()
+    assert ready["ready"] and ready["provider"] == ready["best_provider"]
+
+
+def test_unknown_jobs_and_versions(client):
+    assert client.get("/v1/jobs/nope", headers=HK).status_code == 404
+    assert client.post("/v1/sites/lobby/versions/v404/activate", headers=HK).status_code == 404
+    assert client.post("/v1/sites/empty-site/adapt", headers=HK, json={}).status_code == 409
+
+
+def test_adaptation_job_and_duplicate_requests(client):
+    r = client.post("/v1/sites/lobby/adapt", headers=HK, json={"iterations": 16, "batch": 8, "lr": 3e-4})
+    assert r.status_code == 202
+    job = r.json()
+    again = client.post("/v1/sites/lobby/adapt", headers=HK, json={"iterations": 16})
+    assert again.status_code == 200 and again.json()["id"] == job["id"]  # one job per site at a time
+    done = wait_for_job(client, job["id"], headers=HK)
+    assert done["state"] == "succeeded", done
+    res = done["result"]
+    assert res["health_after"]["iou"] > res["health_before"]["iou"]
+    assert res["activated"] and res["version"]
+    versions = client.get("/v1/sites/lobby/versions", headers=HK).json()
+    assert [v["id"] for v in versions if v["active"]] == [res["version"]]
+
+
+def test_hot_swaps_under_concurrent_requests_fail_nothing(client, jpegs):
+    versions = [v["id"] for v in client.get("/v1/sites/lobby/versions", headers=HK).json()]
+    assert len(versions) >= 2
+    failures, seen, stop = [], set(), threading.Event()
+
+    def hammer():
+        i = 0
+        while not stop.is_set():
+            r = client.post("/v1/sites/lobby/pose?vertices=false", content=jpegs[10 + i % 20], headers=H)
+            if r.status_code != 200:
+                failures.append(r.status_code)
+            else:
+                seen.add(r.json()["model_version"])
+            i += 1
+
+    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for k in range(10):
+        assert client.post(f"/v1/sites/lobby/versions/{versions[k % len(versions)]}/activate", headers=HK).status_code == 200
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not failures and seen == set(versions)
+
+
+def test_buffer_can_be_deleted(client):
+    r = client.delete("/v1/sites/lobby/buffer", headers=HK)
+    assert r.status_code == 200 and r.json()["deleted_crops"] > 0
+    assert client.get("/v1/sites/lobby", headers=HK).json()["buffered_crops"] == 0
