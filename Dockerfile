@@ -14,3 +14,6 @@ RUN pip install .
 RUN useradd --create-home app && mkdir -p /artifacts && chown app /artifacts
 USER app
 ENV SILHOUETTE_ARTIFACT_DIR=/artifacts
+EXPOSE 8000
+# The compose file picks the command (api or worker); alone, the image serves the API.
+CMD ["uvicorn", "service.app:app", "--host", "0.0.0.0", "--port", "8000"]

@@ -38,6 +38,8 @@ class PoseService:
     def __init__(self, settings: Settings):
         from models.export import available_providers
 
+        if settings.require_api_key and settings.api_key is None:
+            raise RuntimeError("SILHOUETTE_API_KEY must be set: this deployment requires an API key")
         self.settings = settings
         self.store = ModelStore(settings.artifact_dir, settings.source_checkpoint)
         providers = settings.onnx_providers.split(",") if settings.onnx_providers else available_providers()

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     artifact_dir: Path = Field(default=Path("artifacts"), description="Model versions per site (shared with workers).")
     adapt_queue: str = Field(default="adapt", description="Celery queue the adaptation workers consume.")
     api_key: SecretStr | None = Field(default=None, description="Required in X-API-Key on every non-health endpoint.")
+    require_api_key: bool = Field(default=False, description="Refuse to start without api_key (deployments).")
     max_job_seconds: int = Field(default=3600, gt=0, description="Longest adaptation a worker may run.")
     # Input bounds
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)

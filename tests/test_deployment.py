@@ -1,0 +1,64 @@
+"""docker-compose.yml: the deployment's promises, checked on the file and by ``docker compose config``
+(or ``docker-compose config``: CI machines have the docker CLI without the compose plugin)."""
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def gpu_reserved(service: dict) -> bool:
+    devices = service.get("deploy", {}).get("resources", {}).get("reservations", {}).get("devices", [])
+    return any("gpu" in d.get("capabilities", []) for d in devices)
+
+
+def test_services_share_the_artifact_volume_and_redis_persists():
+    s = COMPOSE["services"]
+    assert set(s) == {"redis", "api", "worker"}
+    assert "--appendonly" in s["redis"]["command"] and "yes" in s["redis"]["command"]
+    assert any(v.endswith(":/data") for v in s["redis"]["volumes"])
+    for name in ("api", "worker"):
+        assert "artifacts:/artifacts" in s[name]["volumes"]
+        assert s[name]["environment"]["SILHOUETTE_REDIS_URL"].startswith("redis://redis:")
+
+
+def test_worker_runs_one_adaptation_per_gpu_and_stops_gracefully():
+    w = COMPOSE["services"]["worker"]
+    cmd = w["command"]
+    assert cmd[cmd.index("--concurrency") + 1] == "1" and "prefork" in cmd
+    assert gpu_reserved(w) and gpu_reserved(COMPOSE["services"]["api"])
+    assert w["stop_signal"] == "SIGTERM" and int(w["stop_grace_period"].rstrip("s")) >= 60
+
+
+def test_api_key_is_mandatory():
+    env = COMPOSE["services"]["api"]["environment"]
+    assert ":?" in env["SILHOUETTE_API_KEY"]  # compose refuses to start without it
+    assert env["SILHOUETTE_REQUIRE_API_KEY"] == "true"
+    from service.core import PoseService
+    from service.settings import Settings
+
+    with pytest.raises(RuntimeError, match="API_KEY"):
+        PoseService(Settings(require_api_key=True, api_key=None))
+
+
+def compose_command() -> list[str]:
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    pytest.fail("neither `docker compose` nor `docker-compose` is installed (.ci/run installs docker-compose)")
+
+
+def test_docker_compose_config():
+    cmd = compose_command() + ["config", "-q"]
+    env = {**os.environ, "SILHOUETTE_API_KEY": "k"}
+    ok = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    env.pop("SILHOUETTE_API_KEY")
+    refused = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert refused.returncode != 0 and "SILHOUETTE_API_KEY" in refused.stderr

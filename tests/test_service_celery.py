@@ -1,0 +1,64 @@
+"""The deployed shape: the API with Redis, and a real Celery worker process running the job."""
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.settings import Settings
+from tests.conftest import start_worker
+from tests.service_helpers import site_jpegs, tiny_checkpoint, wait_for_job
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory, redis_url):
+    root = tmp_path_factory.mktemp("deploy")
+    ckpt = tiny_checkpoint(root / "source.pt")
+    env = {"SILHOUETTE_SOURCE_CHECKPOINT": str(ckpt), "SILHOUETTE_ARTIFACT_DIR": str(root / "artifacts")}
+    workers = start_worker(redis_url, env)
+    app, queue, proc = next(workers)
+    settings = Settings(source_checkpoint=ckpt, artifact_dir=root / "artifacts", redis_url=redis_url,
+                        adapt_queue=queue, warmup_frames=5, min_adapt_crops=8, model_poll_s=0.05)
+    with TestClient(create_app(settings)) as client:
+        yield client, proc
+    next(workers, None)
+
+
+def test_frames_to_an_adapted_activated_model_through_a_worker(deployment):
+    client, worker = deployment
+    for data in site_jpegs():
+        assert client.post("/v1/sites/gate-2/pose", content=data, headers={"content-type": "image/jpeg"}).status_code == 200
+    ready = client.get("/readyz").json()
+    assert ready["mode"] == "celery" and ready["job_store"] == "ok" and ready["ready"]
+    r = client.post("/v1/sites/gate-2/adapt", json={"iterations": 16, "batch": 8, "lr": 3e-4})
+    assert r.status_code == 202
+    job = wait_for_job(client, r.json()["id"])
+    assert job["state"] == "succeeded", job.get("error")
+    assert job["progress"]["iteration"] == 16
+    result = job["result"]
+    assert result["activated"], result
+    # every API process notices the new active version and swaps to it
+    answer = client.post("/v1/sites/gate-2/pose", content=site_jpegs(3, seed=4)[2], headers={"content-type": "image/jpeg"})
+    deadline = 50
+    while answer.json()["model_version"] != result["version"] and deadline:
+        deadline -= 1
+        answer = client.post("/v1/sites/gate-2/pose", content=site_jpegs(3, seed=4)[2], headers={"content-type": "image/jpeg"})
+    assert answer.json()["model_version"] == result["version"]
+    assert worker.poll() is None  # the worker lives on; its child that ran the job is gone
+
+
+def test_cancelling_a_running_job_leaves_no_version(deployment):
+    client, _ = deployment
+    for data in site_jpegs(30, seed=6):
+        client.post("/v1/sites/gate-3/pose", content=data, headers={"content-type": "image/jpeg"})
+    job = client.post("/v1/sites/gate-3/adapt", json={"iterations": 5000, "batch": 4}).json()
+    import time
+
+    for _ in range(200):
+        if client.get(f"/v1/jobs/{job['id']}").json()["state"] == "running":
+            break
+        time.sleep(0.2)
+    assert client.delete(f"/v1/jobs/{job['id']}").status_code == 200
+    done = wait_for_job(client, job["id"], timeout=120)
+    assert done["state"] == "cancelled"
+    assert [v["id"] for v in client.get("/v1/sites/gate-3/versions").json()] == ["source"]
