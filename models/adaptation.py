@@ -170,12 +170,14 @@ def theta_loss(predicted: tuple[torch.Tensor, ...], fitted: tuple[torch.Tensor, 
 
 def adapt(regressor: PoseRegressor, train: TargetSet, cfg: AdaptConfig = AdaptConfig(),
           held_out: TargetSet | None = None, progress: Callable[[Progress], None] | None = None,
-          should_stop: Callable[[], bool] | None = None) -> AdaptationResult:
+          should_stop: Callable[[], bool] | None = None,
+          inspect: Callable[[int, PoseRegressor], None] | None = None) -> AdaptationResult:
     """Adapt a copy of ``regressor`` to the crops and silhouettes of ``train``.
 
     ``progress`` is called after every iteration; ``should_stop`` is polled before each one and,
     when it answers True, adaptation stops and returns the weights so far with ``cancelled`` set
-    (the caller decides whether to keep them: the service never does)."""
+    (the caller decides whether to keep them: the service never does). ``inspect(i, model)`` sees
+    the model before iteration i and after the last (benchmarks draw error curves with it)."""
     if len(train) == 0:
         raise ValueError("no target crops to adapt on")
     device = resolve_device(cfg.device)
@@ -195,6 +197,11 @@ def adapt(regressor: PoseRegressor, train: TargetSet, cfg: AdaptConfig = AdaptCo
         if should_stop is not None and should_stop():
             report.cancelled = True
             break
+        if inspect is not None:  # its time is not adaptation time
+            t0 = time.perf_counter()
+            inspect(it, model)
+            set_adaptation_mode(model, cfg.batchnorm)
+            start += time.perf_counter() - t0
         idx = rng.choice(len(train), size=min(cfg.batch, len(train)), replace=False)
         images = images_tensor(train.images[idx], device)
         target = AlignmentTarget.from_silhouettes(torch.as_tensor(train.silhouettes[idx], device=device))
@@ -223,6 +230,8 @@ def adapt(regressor: PoseRegressor, train: TargetSet, cfg: AdaptConfig = AdaptCo
             remaining = elapsed / (it + 1) * (cfg.iterations - it - 1)
             progress(Progress(it + 1, cfg.iterations, losses, elapsed, remaining))
     report.wall_s = time.perf_counter() - start
+    if inspect is not None and not report.cancelled:
+        inspect(report.iterations_done, model)
     report.ms_per_fit_iteration = 1000 * fit_time / fit_iters if fit_iters else None
     model.eval()
     for p in model.parameters():

@@ -17,6 +17,8 @@ import numpy as np
 from models.background import BackgroundConfig, PersonBlob, silhouettes
 from models.crops import crop, square_box
 
+SILHOUETTE_SIZE = 64  # alignment losses run at this resolution (the paper's fitting is at the crop's)
+
 
 @dataclass
 class TargetSet:
@@ -84,7 +86,7 @@ def target_from_blobs(frames: np.ndarray, blobs: list[list[PersonBlob]], image_s
                      squares=np.asarray(squares, dtype=np.float64).reshape(-1, 3))
 
 
-def site_target(frames: np.ndarray, image_size: int = 128, silhouette_size: int = 64, largest_only: bool = False,
+def site_target(frames: np.ndarray, image_size: int = 128, silhouette_size: int = SILHOUETTE_SIZE, largest_only: bool = False,
                 true_masks: np.ndarray | None = None, background: BackgroundConfig = BackgroundConfig()) -> TargetSet:
     """Crops of a whole video (T, H, W, 3): from MOG2 silhouettes, or from ``true_masks`` (the oracle)."""
     if true_masks is None:

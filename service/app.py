@@ -115,13 +115,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/v1/sites/{site_id}/pose", response_model=PoseResponse, dependencies=auth,
               summary="One frame (raw JPEG/PNG body or multipart) -> the people in it")
-    async def pose(site_id: str, request: Request, vertices: bool = True,
+    async def pose(site_id: str, request: Request, vertices: bool = True, buffer: bool = True,
                    svc: PoseService = Depends(get_service)) -> PoseResponse:
         frames = await frames_of(request, svc.settings.max_body_bytes)
         if len(frames) != 1:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "send one frame here; several go to /pose/batch")
         with metrics.REQUEST_LATENCY.labels("pose").time():
-            r = await run_in_threadpool(svc.pose, site_id, *frames[0])
+            r = await run_in_threadpool(svc.pose, site_id, *frames[0], buffer)
         metrics.PERSONS.inc(len(r.persons))
         return pose_response(site_id, r, vertices)
 

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.crops import crop_to_frame
-from models.target_data import crops_of, plausible_person
+from models.target_data import SILHOUETTE_SIZE, crops_of, plausible_person
 from service.inference import LoadedModel
 from service.sites import BufferedCrop, Site
 
-SILHOUETTE_SIZE = 64
 
 
 @dataclass
