@@ -80,17 +80,24 @@ class CameraSite:
     @classmethod
     def load(cls, folder: Path) -> "CameraSite":
         gt = np.load(folder / "ground_truth.npz")
-        cap = cv2.VideoCapture(str(folder / "video.avi"))
-        frames = []
-        while True:
-            ok, f = cap.read()
-            if not ok:
-                break
-            frames.append(cv2.cvtColor(f, cv2.COLOR_BGR2RGB))
+        frames = read_video(folder / "video.avi")
         masks = np.unpackbits(gt["masks"], axis=-1, count=int(gt["mask_width"])).astype(bool)
         return cls(frames=np.stack(frames), masks=masks, **{k: gt[k] for k in (
             "K", "R", "C", "betas", "poses", "transl", "joints", "eval_joints", "joints_2d")},
             config=json.loads(str(gt["config"])), shift=str(gt["shift"]))
+
+
+def read_video(path: Path) -> list[np.ndarray]:
+    """Every frame of a video file, RGB uint8."""
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(f, cv2.COLOR_BGR2RGB))
+    cap.release()
+    return frames
 
 
 def camera(cfg: SiteConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ from models.metrics import mpjpe, pa_mpjpe
 from models.regressor import PoseRegressor, load_regressor
 from models.source_data import SourceConfig, render_crops
 
-DEFAULT_SHIFTS = ("clean", "lr-96", "lr-52", "lr-32", "gray", "thermal")
+DEFAULT_SHIFTS = ("clean", "lr-96", "lr-52", "lr-32", "uap-4", "uap-8", "uap-16", "gray", "thermal")
 
 
 def site_crops(site: CameraSite, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -51,12 +51,20 @@ def errors(regressor: PoseRegressor, images: np.ndarray, joints: np.ndarray, bat
 
 
 def evaluate_checkpoint(regressor: PoseRegressor, shifts=DEFAULT_SHIFTS, frames: int = 150, seed: int = 100,
-                        source_crops: int = 300) -> dict[str, dict[str, float]]:
+                        source_crops: int = 300, uap_dir: Path | None = None) -> dict[str, dict[str, float]]:
     size = regressor.config.image_size
     src = render_crops(source_crops, SourceConfig(image_size=size, seed=seed + 20_000), body=regressor.body)
     table = {"source S (clean crops)": errors(regressor, src["images"], src["eval_joints"])}
     for shift in shifts:
-        site = make_site(SiteConfig(frames=frames, seed=seed), shift=shift, body=regressor.body, progress=False)
+        uap = None
+        if "uap-" in shift:
+            eps = shift.split("uap-")[1].split("+")[0]
+            path = (uap_dir or Path("runs")) / f"uap-{eps}.npy"
+            if not path.exists():
+                raise FileNotFoundError(f"{path}: craft it first (python -m models.uap CHECKPOINT --eps {eps} --out {path})")
+            uap = np.load(path)
+        site = make_site(SiteConfig(frames=frames, seed=seed), shift=shift, body=regressor.body, uap=uap,
+                         progress=False)
         table[f"site, {shift}"] = errors(regressor, *site_crops(site, size))
     return table
 
@@ -73,9 +81,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("checkpoint", type=Path)
     ap.add_argument("--shifts", default=",".join(DEFAULT_SHIFTS))
     ap.add_argument("--frames", type=int, default=150)
+    ap.add_argument("--uap-dir", type=Path, default=Path("runs"), help="where uap-<eps>.npy perturbations are")
     args = ap.parse_args(argv)
     regressor = load_regressor(args.checkpoint, load_body_model())
-    print(markdown(evaluate_checkpoint(regressor, tuple(args.shifts.split(",")), args.frames)))
+    print(markdown(evaluate_checkpoint(regressor, tuple(args.shifts.split(",")), args.frames, uap_dir=args.uap_dir)))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from models.body_model import load_body_model
-from models.camera_site import SiteConfig, make_site
+from models.camera_site import SiteConfig, make_site, read_video
 from models.metrics import mpjpe, pa_mpjpe
 from service.imaging import encode_jpeg
 from service.overlay import draw_mesh, mesh_pixels
@@ -158,13 +158,9 @@ def synthetic_site(client, body, faces, args) -> dict:
 
 
 def real_video(client, faces, path: Path, iterations: int) -> dict:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(f, cv2.COLOR_BGR2RGB))
+    frames = read_video(path)
+    if not frames:
+        raise SystemExit(f"{path}: no frames could be read")
     n_train = int(round(len(frames) * (1 - HELD_OUT)))
     print(f"sending {len(frames)} frames of {path.name} to /pose ...", flush=True)
     answers = {}
