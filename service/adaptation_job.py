@@ -9,12 +9,13 @@ they were; the snapshot is deleted in every case.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-from service.jobs import JobStore
+from service.jobs import TERMINAL, JobStore
 from service.model_store import ModelStore
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,28 @@ def load_snapshot(path: Path):
         return TargetSet(**{k: f[k] for k in ("images", "silhouettes", "frame_index", "squares")})
 
 
+class Heartbeat:
+    """Beats for a job from a thread of its own, so a slow iteration never looks like a dead worker."""
+
+    def __init__(self, jobs: JobStore, job_id: str, every_s: float = 1.0):
+        self._stop = threading.Event()
+
+        def loop():
+            while not self._stop.is_set():
+                try:
+                    jobs.beat(job_id)
+                except Exception:  # noqa: BLE001 - a missed beat is not worth killing the job
+                    log.warning("heartbeat for job %s failed", job_id)
+                self._stop.wait(every_s)
+
+        self._thread = threading.Thread(target=loop, name=f"beat-{job_id[:8]}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
 def run_adaptation_job(job_id: str, site: str, config: dict, store: ModelStore, jobs: JobStore,
                        body_model_path: Path | None = None) -> dict:
     from models.adaptation import AdaptConfig, adapt
@@ -43,11 +66,17 @@ def run_adaptation_job(job_id: str, site: str, config: dict, store: ModelStore, 
     from models.regressor import load_regressor
 
     snapshot = store.snapshot_path(site, job_id)
+    heart = None
     try:
+        record = jobs.get(job_id)
+        if record is not None and record.state in TERMINAL:
+            # A redelivered task whose job was already declared over (e.g. failed as "worker lost").
+            return {"state": record.state}
         if jobs.cancel_requested(job_id):
             jobs.update(job_id, state="cancelled")
             return {"state": "cancelled"}
         jobs.update(job_id, state="running", progress={"iteration": 0, "iterations": config.get("iterations")})
+        heart = Heartbeat(jobs, job_id)
         target = load_snapshot(snapshot)
         train, held_out = target.split(1.0 - HELD_OUT_FRACTION)
         if len(train) == 0 or len(held_out) == 0:
@@ -91,5 +120,7 @@ def run_adaptation_job(job_id: str, site: str, config: dict, store: ModelStore, 
         jobs.update(job_id, state="failed", error=f"{type(exc).__name__}: {exc}")
         return {"state": "failed", "error": str(exc)}
     finally:
+        if heart is not None:
+            heart.stop()
         snapshot.unlink(missing_ok=True)
         jobs.unlock_site(site, job_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 # Torch, torchvision and their triton import chain load here, in the importing (main) thread:
 # imported first from a small-stack worker thread, triton's extension crashes the process.
@@ -106,9 +107,21 @@ class PoseService:
 
     def job(self, job_id: str) -> JobRecord | None:
         try:
-            return self.jobs.get(job_id)
+            job = self.jobs.get(job_id)
+            if job is not None and job.state == "running" and self._silent_for(job) > self.settings.job_silence_s:
+                # Its worker died without a word (SIGKILL, OOM, power): say so instead of "running" forever.
+                # Nothing was activated: versions appear only complete and the pointer moves last.
+                job = self.jobs.update(job_id, state="failed", error=f"worker lost: no progress for "
+                                       f"{self.settings.job_silence_s:.0f} s") or job
+                self.jobs.unlock_site(job.site, job_id)
+                self.store.snapshot_path(job.site, job_id).unlink(missing_ok=True)  # no frames left behind
+            return job
         except Exception as exc:  # noqa: BLE001
             raise Unavailable(f"the job store is unreachable ({type(exc).__name__})") from None
+
+    def _silent_for(self, job: JobRecord) -> float:
+        beat = self.jobs.last_beat(job.id)
+        return time.time() - max(job.updated, beat or 0.0)
 
     def cancel(self, job_id: str) -> JobRecord | None:
         job = self.job(job_id)
@@ -118,6 +131,7 @@ class PoseService:
             self.jobs.request_cancel(job_id)
             if job.state == "queued":
                 job = self.jobs.update(job_id, state="cancelled")
+                self.store.snapshot_path(job.site, job_id).unlink(missing_ok=True)
         return job
 
     # -- versions -----------------------------------------------------------------------------

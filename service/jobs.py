@@ -43,6 +43,8 @@ class JobStore(Protocol):
     def cancel_requested(self, job_id: str) -> bool: ...
     def lock_site(self, site: str, job_id: str) -> str | None: ...
     def unlock_site(self, site: str, job_id: str) -> None: ...
+    def beat(self, job_id: str) -> None: ...
+    def last_beat(self, job_id: str) -> float | None: ...
 
 
 class MemoryJobStore:
@@ -50,7 +52,16 @@ class MemoryJobStore:
         self._jobs: dict[str, JobRecord] = {}
         self._cancel: set[str] = set()
         self._locks: dict[str, str] = {}
+        self._beats: dict[str, float] = {}
         self._mutex = threading.Lock()
+
+    def beat(self, job_id: str) -> None:
+        with self._mutex:
+            self._beats[job_id] = time.time()
+
+    def last_beat(self, job_id: str) -> float | None:
+        with self._mutex:
+            return self._beats.get(job_id)
 
     def put(self, job: JobRecord) -> None:
         with self._mutex:
@@ -123,6 +134,13 @@ class RedisJobStore:
 
     def request_cancel(self, job_id: str) -> None:
         self.r.set(self._k("cancel", job_id), 1, ex=7 * 24 * 3600)
+
+    def beat(self, job_id: str) -> None:
+        self.r.set(self._k("beat", job_id), repr(time.time()), ex=24 * 3600)
+
+    def last_beat(self, job_id: str) -> float | None:
+        raw = self.r.get(self._k("beat", job_id))
+        return float(raw) if raw else None
 
     def cancel_requested(self, job_id: str) -> bool:
         return bool(self.r.exists(self._k("cancel", job_id)))

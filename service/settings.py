@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(default=None, description="Required in X-API-Key on every non-health endpoint.")
     require_api_key: bool = Field(default=False, description="Refuse to start without api_key (deployments).")
     max_job_seconds: int = Field(default=3600, gt=0, description="Longest adaptation a worker may run.")
+    job_silence_s: float = Field(default=300.0, gt=0, description="A running job that reports nothing for this "
+                                 "long has lost its worker: it is marked failed and its site unlocked.")
     # Input bounds
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     max_pixels: int = Field(default=4096 * 4096, gt=0)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -40,6 +41,7 @@ def start_worker(redis_url: str, extra_env: dict[str, str], queue: str | None = 
          "--pool", "prefork", "-Q", queue, "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
          "-n", f"{queue}@%h"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its own process group: the pool's children go down with it
     )
     app = make_celery(redis_url)
     try:
@@ -53,8 +55,13 @@ def start_worker(redis_url: str, extra_env: dict[str, str], queue: str | None = 
             pytest.fail("celery worker did not come up within 60 s")
         yield app, queue, proc
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -1,0 +1,56 @@
+"""Faults tried for real: a worker SIGKILLed mid-adaptation."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.settings import Settings
+from tests.conftest import start_worker
+from tests.service_helpers import site_jpegs, tiny_checkpoint, wait_for_job
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, redis_url):
+    root = tmp_path_factory.mktemp("faults")
+    ckpt = tiny_checkpoint(root / "source.pt")
+    env = {"SILHOUETTE_SOURCE_CHECKPOINT": str(ckpt), "SILHOUETTE_ARTIFACT_DIR": str(root / "artifacts")}
+    settings = Settings(source_checkpoint=ckpt, artifact_dir=root / "artifacts", redis_url=redis_url,
+                        adapt_queue=f"faults-{os.getpid()}", warmup_frames=5, min_adapt_crops=8, job_silence_s=6.0)
+    with TestClient(create_app(settings)) as client:
+        yield client, env, redis_url, settings.adapt_queue, root / "artifacts"
+
+
+def test_sigkill_mid_adaptation_leaves_models_untouched_and_the_job_failed(setup):
+    client, env, redis_url, queue, artifacts = setup
+    for data in site_jpegs(30, seed=9):
+        client.post("/v1/sites/dock/pose", content=data, headers={"content-type": "image/jpeg"})
+    workers = start_worker(redis_url, env, queue=queue)
+    _, _, proc = next(workers)
+    job = client.post("/v1/sites/dock/adapt", json={"iterations": 5000, "batch": 4}).json()
+    for _ in range(300):
+        state = client.get(f"/v1/jobs/{job['id']}").json()
+        if state["state"] == "running" and (state.get("progress") or {}).get("iteration", 0) >= 2:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"the job never ran: {state}")
+    os.killpg(proc.pid, signal.SIGKILL)  # the worker and its pool child, no warning
+    proc.wait(timeout=10)
+    next(workers, None)
+    done = wait_for_job(client, job["id"], timeout=60)
+    assert done["state"] == "failed" and "worker lost" in done["error"]
+    versions = client.get("/v1/sites/dock/versions").json()
+    assert [v["id"] for v in versions] == ["source"] and versions[0]["active"]
+    site_dir = artifacts / "sites" / "dock"
+    visible = [p.name for p in (site_dir / "versions").iterdir()] if (site_dir / "versions").exists() else []
+    assert all(name.startswith(".tmp-") for name in visible)  # nothing half-written is visible as a version
+    assert not list((site_dir / "snapshots").glob("*.npz"))  # and no buffered frames are left behind
+    # the site is unlocked: a new request starts a new job
+    again = client.post("/v1/sites/dock/adapt", json={"iterations": 2})
+    assert again.status_code == 202 and again.json()["id"] != job["id"]
+    client.delete(f"/v1/jobs/{again.json()['id']}")
