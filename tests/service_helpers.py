@@ -8,15 +8,18 @@ import torch
 
 from models.body_model import load_body_model
 from models.camera_site import SiteConfig, make_site
-from models.pose_prior import PoseDecoder
-from models.regressor import PoseRegressor, RegressorConfig, save_regressor
+from models.regressor import PoseRegressor, RegressorConfig, load_regressor, save_regressor
 from service.imaging import encode_jpeg
+from service.settings import SHIPPED_CHECKPOINT
 
 
 def tiny_checkpoint(path: Path) -> Path:
-    """An untrained 64-px regressor: quick to export and to adapt, and adaptation visibly helps it."""
+    """A 64-px regressor with an untrained CNN and the shipped prior decoder Psi: quick to export and
+    to adapt, and it starts from the mean body, so adaptation visibly helps it."""
     torch.manual_seed(0)
-    save_regressor(PoseRegressor(RegressorConfig(image_size=64), load_body_model(), PoseDecoder(32)), path)
+    body = load_body_model()
+    decoder = load_regressor(SHIPPED_CHECKPOINT, body).decoder
+    save_regressor(PoseRegressor(RegressorConfig(image_size=64), body, decoder), path)
     return path
 
 

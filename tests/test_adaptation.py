@@ -8,9 +8,9 @@ from models.adaptation import AdaptConfig, adapt
 from models.body_model import load_body_model
 from models.camera_site import SiteConfig, make_site
 from models.crops import pixels_to_crop
-from models.pose_prior import PoseDecoder
-from models.regressor import PoseRegressor, RegressorConfig
+from models.regressor import PoseRegressor, RegressorConfig, load_regressor
 from models.target_data import site_target
+from service.settings import SHIPPED_CHECKPOINT
 
 SIZE = 64  # crops; silhouettes at 32 px keep the test quick
 
@@ -30,9 +30,15 @@ def target(site):
     return site_target(site.frames, image_size=SIZE, silhouette_size=32, largest_only=True)
 
 
-def fresh_regressor(body):
+@pytest.fixture(scope="module")
+def decoder(body):
+    return load_regressor(SHIPPED_CHECKPOINT, body).decoder  # the shipped prior Psi
+
+
+def fresh_regressor(body, decoder):
+    """An untrained CNN over the shipped Psi: it predicts the mean body everywhere, a clear start."""
     torch.manual_seed(0)
-    return PoseRegressor(RegressorConfig(image_size=SIZE), body, PoseDecoder(32)).eval()
+    return PoseRegressor(RegressorConfig(image_size=SIZE), body, decoder).eval()
 
 
 def joint_error_2d(regressor, target, site):
@@ -55,8 +61,8 @@ def test_target_crops_come_from_mog2_blobs(target, site):
 
 
 @pytest.mark.parametrize("variant", ["ours", "a2"])
-def test_adaptation_lowers_the_loss_and_moves_towards_the_truth(body, site, target, variant):
-    regressor = fresh_regressor(body)
+def test_adaptation_lowers_the_loss_and_moves_towards_the_truth(body, decoder, site, target, variant):
+    regressor = fresh_regressor(body, decoder)
     before = {k: v.clone() for k, v in regressor.state_dict().items()}
     err_before = joint_error_2d(regressor, target, site)
     cfg = AdaptConfig(variant=variant, iterations=16, batch=8, K=4, max_iter_opt=4, lr=3e-4, lr_opt=2e-2)
@@ -79,8 +85,8 @@ def test_adaptation_lowers_the_loss_and_moves_towards_the_truth(body, site, targ
         assert torch.equal(v, before[k]), k
 
 
-def test_cancellation_stops_cleanly(body, target):
-    regressor = fresh_regressor(body)
+def test_cancellation_stops_cleanly(body, decoder, target):
+    regressor = fresh_regressor(body, decoder)
     calls = []
     result = adapt(regressor, target, AdaptConfig(iterations=50, batch=4, max_iter_opt=2),
                    should_stop=lambda: len(calls) >= 3, progress=calls.append)
@@ -88,8 +94,8 @@ def test_cancellation_stops_cleanly(body, target):
     assert len(result.report.history) == 3
 
 
-def test_bad_configs_and_empty_targets_are_refused(body, target):
+def test_bad_configs_and_empty_targets_are_refused(body, decoder, target):
     with pytest.raises(ValueError, match="variant"):
         AdaptConfig(variant="nope")
     with pytest.raises(ValueError, match="no target crops"):
-        adapt(fresh_regressor(body), target.subset(np.zeros(0, dtype=int)), AdaptConfig(iterations=1))
+        adapt(fresh_regressor(body, decoder), target.subset(np.zeros(0, dtype=int)), AdaptConfig(iterations=1))
