@@ -24,7 +24,7 @@ def deployment(tmp_path_factory, redis_url):
     next(workers, None)
 
 
-def test_frames_to_an_adapted_activated_model_through_a_worker(deployment):
+def test_frames_to_an_adapted_model_through_a_worker(deployment):
     client, worker = deployment
     for data in site_jpegs():
         assert client.post("/v1/sites/gate-2/pose", content=data, headers={"content-type": "image/jpeg"}).status_code == 200
@@ -36,7 +36,13 @@ def test_frames_to_an_adapted_activated_model_through_a_worker(deployment):
     assert job["state"] == "succeeded", job.get("error")
     assert job["progress"]["iteration"] == 16
     result = job["result"]
-    assert result["activated"], result
+    from models.health import Health
+
+    better = Health(**result["health_after"]).beats(Health(**result["health_before"]))
+    assert result["activated"] == better, result
+    if not better:  # refused by the health gate: the source model keeps serving
+        assert client.get("/v1/sites/gate-2").json()["active_version"] == "source"
+        return
     # every API process notices the new active version and swaps to it
     answer = client.post("/v1/sites/gate-2/pose", content=site_jpegs(3, seed=4)[2], headers={"content-type": "image/jpeg"})
     deadline = 50
