@@ -167,3 +167,19 @@ def test_buffer_can_be_deleted(client):
     r = client.delete("/v1/sites/lobby/buffer", headers=HK)
     assert r.status_code == 200 and r.json()["deleted_crops"] > 0
     assert client.get("/v1/sites/lobby", headers=HK).json()["buffered_crops"] == 0
+
+
+def test_websocket_stream_answers_frames_and_refuses_bad_keys(client, jpegs):
+    with client.websocket_connect("/v1/sites/stream-site/stream", headers=HK) as ws:
+        for data in jpegs[:3]:
+            ws.send_bytes(data)
+        answers = [ws.receive_json() for _ in range(3)]  # 3 frames fit the queue of 4: none dropped
+        assert [a["dropped_so_far"] for a in answers] == [0, 0, 0]
+        assert answers[-1]["site"] == "stream-site" and "dropped_so_far" in answers[-1]
+        ws.send_bytes(b"not an image")
+        assert "not a JPEG or PNG" in ws.receive_json()["error"]
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect):
+        with client.websocket_connect("/v1/sites/stream-site/stream", headers={"x-api-key": "wrong"}) as ws:
+            ws.receive_json()
