@@ -26,3 +26,16 @@ def test_it_does_what_its_record_says_on_fresh_source_crops():
     # 48 crops are a small sample of the 500 it was scored on: within 25% of the record
     assert r["pa_mpjpe_mm"] < 1.25 * recorded["pa_mpjpe_mm"], (r, recorded)
     assert np.isfinite(r["mpjpe_mm"])
+
+
+def test_it_runs_through_onnx_runtime_like_pytorch(tmp_path):
+    from models.export import OUTPUTS, export_onnx, onnx_session
+
+    regressor = load_regressor(SHIPPED_CHECKPOINT)
+    session = onnx_session(export_onnx(regressor, tmp_path / "source.onnx"))
+    crops = render_crops(4, SourceConfig(image_size=128, seed=78_000), body=regressor.body)
+    x = torch.as_tensor(crops["images"]).permute(0, 3, 1, 2).float() / 255
+    with torch.no_grad():
+        ref = regressor(x)
+    got = dict(zip(OUTPUTS, session.run(None, {"images": x.numpy()})))
+    assert np.abs(got["vertices"] - ref.vertices.numpy()).max() < 1e-3  # within a millimetre
