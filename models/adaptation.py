@@ -115,6 +115,8 @@ def total(terms: dict[str, torch.Tensor]) -> torch.Tensor:
 def predicted_terms(regressor: PoseRegressor, out: RegressorOutput, target: AlignmentTarget, cfg: AdaptConfig
                     ) -> dict[str, torch.Tensor]:
     body = regressor.body
+    if not torch.isfinite(out.vertices).all():
+        raise FloatingPointError("adaptation diverged: the predicted meshes are not finite (lower the learning rate)")
     terms = alignment_terms(cfg.variant, body.proxy_vertices(out.vertices), body.proxy_faces, out.camera, target)
     # Shape prior: betas are unit-variance, so their squared norm is their log-likelihood up to a
     # constant; scaled to the alignment loss so the weight means the same for every variant.

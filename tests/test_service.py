@@ -111,7 +111,7 @@ def test_unknown_jobs_and_versions(client):
 
 
 def test_adaptation_job_and_duplicate_requests(client):
-    r = client.post("/v1/sites/lobby/adapt", headers=HK, json={"iterations": 16, "batch": 8, "lr": 3e-4})
+    r = client.post("/v1/sites/lobby/adapt", headers=HK, json={"iterations": 16, "batch": 8})
     assert r.status_code == 202
     job = r.json()
     again = client.post("/v1/sites/lobby/adapt", headers=HK, json={"iterations": 16})
