@@ -31,12 +31,14 @@ class _ExportWrapper(nn.Module):
 
 def export_onnx(regressor: PoseRegressor, path: Path, opset: int = 17) -> Path:
     """Write ``path`` (atomically) and return it. Input ``images``: (B, 3, S, S) float32 in [0, 1]."""
-    regressor = regressor.eval()
+    # eval() on the module actually traced: a wrapper left in training mode exports batch-norm
+    # with batch statistics and live dropout (the served model then differs from the trained one).
+    wrapper = _ExportWrapper(regressor.eval()).eval()
     size = regressor.config.image_size
     dummy = torch.rand(2, 3, size, size)
     with atomic_path(path) as tmp, torch.no_grad():
         torch.onnx.export(
-            _ExportWrapper(regressor), (dummy,), str(tmp), input_names=["images"], output_names=list(OUTPUTS),
+            wrapper, (dummy,), str(tmp), input_names=["images"], output_names=list(OUTPUTS),
             dynamic_axes={"images": {0: "batch"}, **{k: {0: "batch"} for k in OUTPUTS}}, opset_version=opset,
             dynamo=False,
         )

@@ -13,6 +13,12 @@ from models.regressor import PoseRegressor, RegressorConfig
 def exported(tmp_path_factory):
     torch.manual_seed(1)
     regressor = PoseRegressor(RegressorConfig.preset("cpu"), load_body_model(), PoseDecoder()).eval()
+    with torch.no_grad():  # a zero last layer would hide the CNN from the comparison
+        torch.nn.init.normal_(regressor.head[-1].weight, std=0.01)
+        for m in regressor.modules():  # non-trivial batch-norm statistics, as after training
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.1)
+                m.running_var.uniform_(0.5, 2.0)
     path = export_onnx(regressor, tmp_path_factory.mktemp("onnx") / "regressor.onnx")
     return regressor, onnx_session(path)
 
