@@ -17,6 +17,7 @@ from models.atomic import atomic_path
 from models.regressor import PoseRegressor
 
 OUTPUTS = ("pose", "betas", "camera", "vertices", "joints")
+EXPORT_FORMAT = 2  # bump when the exported graph changes (2: traced in eval mode), so caches re-export
 
 
 class _ExportWrapper(nn.Module):

@@ -59,7 +59,11 @@ class PoseService:
         self._adapt_lock = threading.Lock()
 
     def start(self) -> None:
+        from models.body_model import load_body_model
+
         self.server.start()
+        # Served once by /v1/faces: read at start-up, not on a request.
+        self._faces = load_body_model(self.settings.body_model_path).faces.tolist()
 
     def stop(self) -> None:
         self.server.stop()
@@ -141,17 +145,14 @@ class PoseService:
 
     # -- mesh and readiness -------------------------------------------------------------------
     def faces(self) -> list[list[int]]:
-        if not hasattr(self, "_faces"):
-            from models.body_model import load_body_model
-
-            self._faces = load_body_model(self.settings.body_model_path).faces.tolist()
         return self._faces
 
     def readiness(self) -> dict:
         from models.export import available_providers
 
         base = self.server.base
-        wanted = available_providers()[0] if available_providers() else None
+        providers = available_providers()
+        wanted = providers[0] if providers else None
         report = {"mode": self.mode, "model_loaded": base is not None,
                   "provider": base.provider if base else None, "best_provider": wanted,
                   "job_store": "memory" if self.mode == "embedded" else None}

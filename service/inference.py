@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.export import OUTPUTS
 from service.model_store import SOURCE, ModelStore
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,7 @@ class LoadedModel:
     def run(self, crops: np.ndarray) -> dict[str, np.ndarray]:
         """(B, S, S, 3) uint8 crops -> pose (B, 72), betas (B, 10), camera (B, 3), vertices, joints."""
         x = np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
-        names = [o.name for o in self.session.get_outputs()]
-        return dict(zip(names, self.session.run(names, {"images": x})))
+        return dict(zip(OUTPUTS, self.session.run(list(OUTPUTS), {"images": x})))
 
 
 def load_model(path: str, version: str, providers: list[str]) -> LoadedModel:

@@ -6,7 +6,6 @@ Two interchangeable back ends:
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
@@ -188,7 +187,7 @@ class CeleryExecutor:
         self.queue = queue
 
     def submit(self, job: JobRecord) -> None:
-        self.app.send_task("worker.adapt_site", args=[job.id, job.site, json.loads(json.dumps(job.config))],
+        self.app.send_task("worker.adapt_site", args=[job.id, job.site, job.config],
                            queue=self.queue, task_id=job.id)
 
     def shutdown(self) -> None:

@@ -46,11 +46,16 @@ class ModelStore:
         self.root = Path(root)
         self.source_checkpoint = Path(source_checkpoint)
         self.root.mkdir(parents=True, exist_ok=True)
+        # The checkpoint does not change while the process runs: hash its 20+ MB once, not per request.
+        # The export format is part of the key, so a graph from an older exporter is never reused.
+        from models.export import EXPORT_FORMAT
+
+        digest = hashlib.sha256(self.source_checkpoint.read_bytes()).hexdigest()[:12]
+        self._base_dir = self.root / "base" / f"{digest}-x{EXPORT_FORMAT}"
 
     # -- the source model ---------------------------------------------------------------------
     def base_dir(self) -> Path:
-        digest = hashlib.sha256(self.source_checkpoint.read_bytes()).hexdigest()[:12]
-        return self.root / "base" / digest
+        return self._base_dir
 
     def ensure_base(self) -> Path:
         """Export the source checkpoint to ONNX once (atomically); returns the ONNX path."""
