@@ -7,12 +7,14 @@
 Per shifted site (256 frames, seed fixed per shift, never the demo's or the tests' seeds): MOG2
 silhouettes (the true masks only for ``oracle``), crops adapted on the first 70% of the frames,
 MPJPE / PA-MPJPE on the crops of the last 30% before and after, wall time and ms per fitting
-iteration. Writes docs/RESULTS.md's adaptation section and docs/adaptation_curves.png.
+iteration. After every cell it rewrites docs/RESULTS.md's adaptation section and
+docs/adaptation_curves.png (:mod:`bench.adaptation_report`) from every cell run so far.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench.adaptation_report import write_report
 from bench.report import machine
 from models.adaptation import AdaptConfig, adapt
 from models.body_model import load_body_model
@@ -119,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{shift:8s} {variant:7s} PA-MPJPE {row['pre']['pa_mpjpe_mm']:.1f} -> {row['post']['pa_mpjpe_mm']:.1f}"
                   f"  MPJPE {row['pre']['mpjpe_mm']:.1f} -> {row['post']['mpjpe_mm']:.1f}"
                   f"  ({row.get('wall_s', 0):.0f} s)", flush=True)
+            write_report(args.runs, "python -m bench.bench_adaptation " + " ".join(argv if argv is not None else sys.argv[1:]))
 
 
 if __name__ == "__main__":

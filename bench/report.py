@@ -42,14 +42,14 @@ def machine(device: str) -> str:
     return desc
 
 
-def write_section(text: str, name: str) -> None:
-    """Replace (or append) the section between ``<!-- name:start -->`` and ``<!-- name:end -->``."""
+def write_section(text: str, name: str, path: Path = DOC) -> None:
+    """Replace (or append) the section between ``<!-- name:start -->`` and ``<!-- name:end -->`` of ``path``."""
     START, END = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nEach section is written by the command it names.\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = path.read_text() if path.exists() else "# Benchmarks\n\nEach section is written by the command it names.\n"
     block = f"{START}\n{text.rstrip()}\n{END}"
     if START in doc and END in doc:
         doc = doc[: doc.index(START)] + block + doc[doc.index(END) + len(END):]
     else:
         doc = doc.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(doc)
+    path.write_text(doc)

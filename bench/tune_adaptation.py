@@ -27,5 +27,6 @@ for spec in sys.argv[4:]:
     t=time.time()
     res=adapt(r, tr, AdaptConfig(iterations=iters, **kw), held_out=ho)
     e=errors(res.regressor, ho, truth)
-    print(kw, 'post', {k: round(v,1) for k,v in e.items()}, 'iou %.3f->%.3f'%(res.report.health_before.iou, res.report.health_after.iou),
+    hb, ha = res.report.health_before, res.report.health_after
+    print(kw, 'post', {k: round(v,1) for k,v in e.items()}, 'iou %.3f->%.3f'%(hb.iou, ha.iou), 'L_T/px %.2f->%.2f'%(hb.topology, ha.topology), 'gate', ha.beats(hb),
           'train iou %.3f'%health_score(res.regressor,tr).iou, '%.0f s'%(time.time()-t), flush=True)

@@ -27,6 +27,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from models.crops import square_box
+
 Shift = Callable[..., np.ndarray]
 
 
@@ -68,13 +70,28 @@ def thermal(frame: np.ndarray, index: int, mask: np.ndarray | None = None) -> np
 
 
 def add_uap(frame: np.ndarray, uap: np.ndarray, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
-    """Add a perturbation (h, w, 3) in [-eps, eps] * 255, resized onto the person box (x0, y0, x1, y1) or the frame."""
-    x0, y0, x1, y1 = box if box is not None else (0, 0, frame.shape[1], frame.shape[0])
-    if x1 <= x0 or y1 <= y0:
-        return frame
-    out = frame.astype(np.float32)
-    out[y0:y1, x0:x1] += cv2.resize(uap.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-    return np.clip(out, 0, 255).astype(np.uint8)
+    """Add a perturbation (S, S, 3) in [-eps, eps] * 255 so that the regressor's crop sees it as crafted.
+
+    ``box`` (x0, y0, x1, y1, pixel edges) is the person's; the perturbation is warped onto the
+    square crop the pipeline cuts around that box (:func:`models.crops.square_box`), with the exact
+    inverse of :func:`models.crops.crop`, so cutting the crop brings it back onto its own pixel
+    grid. Without a box it is stretched over the whole frame.
+    """
+    h, w = frame.shape[:2]
+    if box is None:
+        delta = cv2.resize(uap.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    else:
+        x0, y0, x1, y1 = box
+        if x1 <= x0 or y1 <= y0:
+            return frame
+        # pixel edges -> the centre-based coordinates of mask_box (pixel i spans i - 0.5 .. i + 0.5)
+        cx, cy, side = square_box((x0 - 0.5, y0 - 0.5, x1 - 0.5, y1 - 0.5))
+        size = uap.shape[0]
+        scale = size / side
+        M = np.array([[scale, 0.0, size / 2 - 0.5 - cx * scale], [0.0, scale, size / 2 - 0.5 - cy * scale]])
+        delta = cv2.warpAffine(uap.astype(np.float32), M, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return np.clip(frame.astype(np.float32) + delta, 0, 255).astype(np.uint8)
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,9 @@ def onnx_session(path: Path, providers: list[str] | None = None):
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
+    # Idle intra-op threads spin by default, taking the cores from the decoding and background
+    # subtraction that run between two inferences in the service (measured: bench/bench_pose.py).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), opts, providers=providers or available_providers())
 
 

@@ -30,9 +30,13 @@ class Health:
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def beats(self, other: "Health", margin: float = 0.002) -> bool:
-        """Replace ``other`` only on a clear IoU gain that does not come with a worse topology."""
-        return self.iou > other.iou + margin and self.topology <= other.topology * 1.05
+    def beats(self, other: "Health", margin: float = 0.005, topology_guard: float = 2.0) -> bool:
+        """Replace ``other`` on a clear IoU gain, unless the skeletons got grossly worse.
+
+        IoU decides: on the tuning site (seed 999; lr-32 and thermal) adaptation lowered held-out
+        PA-MPJPE by 20% and 11% while IoU rose both times and L_T per skeleton pixel also *rose*
+        (+6%, +15%), so L_T only guards against collapse (``topology_guard`` times worse)."""
+        return self.iou > other.iou + margin and self.topology <= other.topology * topology_guard
 
 
 def images_tensor(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:

@@ -15,11 +15,38 @@ from pathlib import Path
 
 import numpy as np
 
-from service.jobs import TERMINAL, JobStore
+from service.jobs import SHUTDOWN, TERMINAL, JobStore, store_away
 from service.model_store import ModelStore
 
 log = logging.getLogger(__name__)
 HELD_OUT_FRACTION = 0.3
+STORE_PATIENCE_S = 300.0  # how long a finished job waits for the job store to come back
+
+
+def patiently(call, what: str, patience_s: float = STORE_PATIENCE_S):
+    """``call()``, retried while the job store is away: a job's outcome must outlive a Redis restart."""
+    deadline = time.monotonic() + patience_s
+    delay = 0.2
+    while True:
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001
+            if not store_away(exc) or time.monotonic() > deadline:
+                raise
+            log.warning("job store away while %s (%s); retrying", what, type(exc).__name__)
+            time.sleep(delay)
+            delay = min(2 * delay, 5.0)
+
+
+def tolerant(call, default=None):
+    """``call()``, or ``default`` while the job store is away: progress and cancellation polls
+    must not kill a long adaptation over a broker blip."""
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001
+        if not store_away(exc):
+            raise
+        return default
 
 
 def save_snapshot(path: Path, target) -> None:
@@ -59,6 +86,21 @@ class Heartbeat:
         self._thread.join(timeout=5)
 
 
+def stopped(jobs: JobStore, job_id: str, reason: str | None, iterations_done: int) -> dict:
+    """Record a job stopped before its end: cancelled by a user, or interrupted by a worker shutdown."""
+    if reason == SHUTDOWN:
+        error = ("interrupted: the worker was shut down before the job finished (nothing was written); "
+                 "POST /adapt again")
+        patiently(lambda: jobs.update(job_id, state="failed", error=error,
+                                      result={"activated": False, "iterations_done": iterations_done}),
+                  "recording the interruption")
+        return {"state": "failed", "error": error}
+    patiently(lambda: jobs.update(job_id, state="cancelled",
+                                  result={"activated": False, "iterations_done": iterations_done}),
+              "recording the cancellation")
+    return {"state": "cancelled"}
+
+
 def run_adaptation_job(job_id: str, site: str, config: dict, store: ModelStore, jobs: JobStore,
                        body_model_path: Path | None = None) -> dict:
     from models.adaptation import AdaptConfig, adapt
@@ -72,9 +114,8 @@ def run_adaptation_job(job_id: str, site: str, config: dict, store: ModelStore, 
         if record is not None and record.state in TERMINAL:
             # A redelivered task whose job was already declared over (e.g. failed as "worker lost").
             return {"state": record.state}
-        if jobs.cancel_requested(job_id):
-            jobs.update(job_id, state="cancelled")
-            return {"state": "cancelled"}
+        if jobs.cancel_reason(job_id) is not None:
+            return stopped(jobs, job_id, jobs.cancel_reason(job_id), 0)
         jobs.update(job_id, state="running", progress={"iteration": 0, "iterations": config.get("iterations")})
         heart = Heartbeat(jobs, job_id)
         target = load_snapshot(snapshot)
@@ -89,16 +130,15 @@ def run_adaptation_job(job_id: str, site: str, config: dict, store: ModelStore, 
         def progress(p) -> None:
             if time.monotonic() - last[0] > 0.5 or p.iteration == p.iterations:
                 last[0] = time.monotonic()
-                jobs.update(job_id, progress={"iteration": p.iteration, "iterations": p.iterations,
-                                              "losses": p.losses, "elapsed_s": round(p.elapsed_s, 2),
-                                              "remaining_s": round(p.remaining_s, 2)})
+                tolerant(lambda: jobs.update(job_id, progress={
+                    "iteration": p.iteration, "iterations": p.iterations, "losses": p.losses,
+                    "elapsed_s": round(p.elapsed_s, 2), "remaining_s": round(p.remaining_s, 2)}))
 
         result = adapt(regressor, train, cfg, held_out=held_out, progress=progress,
-                       should_stop=lambda: jobs.cancel_requested(job_id))
+                       should_stop=lambda: tolerant(lambda: jobs.cancel_reason(job_id) is not None, False))
         report = result.report
         if report.cancelled:
-            jobs.update(job_id, state="cancelled", result={"activated": False, "iterations_done": report.iterations_done})
-            return {"state": "cancelled"}
+            return stopped(jobs, job_id, tolerant(lambda: jobs.cancel_reason(job_id)), report.iterations_done)
         before, after = report.health_before, report.health_after
         summary = {"parent": parent, "health_before": before.as_dict(), "health_after": after.as_dict(),
                    "train_crops": len(train), "held_out_crops": len(held_out), "wall_s": round(report.wall_s, 2),
@@ -113,14 +153,14 @@ def run_adaptation_job(job_id: str, site: str, config: dict, store: ModelStore, 
             summary["version"] = version.id
         else:
             summary["reason"] = "the adapted model does not explain the held-out silhouettes better"
-        jobs.update(job_id, state="succeeded", result=summary)
+        patiently(lambda: jobs.update(job_id, state="succeeded", result=summary), "recording the result")
         return summary
     except Exception as exc:  # noqa: BLE001 - the job fails, the service does not
         log.exception("adaptation job %s for site %s failed", job_id, site)
-        jobs.update(job_id, state="failed", error=f"{type(exc).__name__}: {exc}")
+        patiently(lambda: jobs.update(job_id, state="failed", error=f"{type(exc).__name__}: {exc}"), "recording the failure")
         return {"state": "failed", "error": str(exc)}
     finally:
         if heart is not None:
             heart.stop()
         snapshot.unlink(missing_ok=True)
-        jobs.unlock_site(site, job_id)
+        patiently(lambda: jobs.unlock_site(site, job_id), "unlocking the site")

@@ -162,7 +162,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/v1/sites/{site_id}", response_model=SiteInfo, dependencies=auth)
     async def site_info(site_id: str, svc: PoseService = Depends(get_service)) -> SiteInfo:
         site = svc.sites.get(site_id)
-        return SiteInfo(id=site.id, active_version=svc.store.active(site_id), frames_seen=site.frames_seen,
+        return SiteInfo(id=site.id, active_version=svc.store.active(site_id),
+                        serving_version=svc.server.serving_version(site_id), frames_seen=site.frames_seen,
                         warming_up=site.background.warming_up, buffered_crops=len(site.buffer),
                         buffered_bytes=site.buffer.nbytes)
 

@@ -114,6 +114,10 @@ class ModelServer:
         model = self._active.get(site)
         return model if model is not None else self.refresh(site)
 
+    def serving_version(self, site: str) -> str | None:
+        model = self._active.get(site)
+        return model.version if model is not None else None
+
     def loaded_versions(self) -> int:
         with self._lock:
             return len(self._cache)

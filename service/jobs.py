@@ -15,6 +15,15 @@ from typing import Protocol
 from pydantic import BaseModel
 
 TERMINAL = ("succeeded", "failed", "cancelled")
+CANCELLED_BY_USER = "cancelled"
+SHUTDOWN = "worker shutdown"  # a cancellation the worker asks for itself when it is told to stop
+
+
+def store_away(exc: BaseException) -> bool:
+    """Whether ``exc`` says the job store could not be reached (Redis restarting, say)."""
+    import redis
+
+    return isinstance(exc, (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError))
 
 
 class JobRecord(BaseModel):
@@ -38,8 +47,8 @@ class JobStore(Protocol):
     def put(self, job: JobRecord) -> None: ...
     def get(self, job_id: str) -> JobRecord | None: ...
     def update(self, job_id: str, **fields) -> JobRecord | None: ...
-    def request_cancel(self, job_id: str) -> None: ...
-    def cancel_requested(self, job_id: str) -> bool: ...
+    def request_cancel(self, job_id: str, reason: str = CANCELLED_BY_USER) -> None: ...
+    def cancel_reason(self, job_id: str) -> str | None: ...
     def lock_site(self, site: str, job_id: str) -> str | None: ...
     def unlock_site(self, site: str, job_id: str) -> None: ...
     def beat(self, job_id: str) -> None: ...
@@ -49,7 +58,7 @@ class JobStore(Protocol):
 class MemoryJobStore:
     def __init__(self):
         self._jobs: dict[str, JobRecord] = {}
-        self._cancel: set[str] = set()
+        self._cancel: dict[str, str] = {}
         self._locks: dict[str, str] = {}
         self._beats: dict[str, float] = {}
         self._mutex = threading.Lock()
@@ -79,13 +88,13 @@ class MemoryJobStore:
             self._jobs[job_id] = job = job.model_copy(update={**fields, "updated": time.time()})
             return job.model_copy()
 
-    def request_cancel(self, job_id: str) -> None:
+    def request_cancel(self, job_id: str, reason: str = CANCELLED_BY_USER) -> None:
         with self._mutex:
-            self._cancel.add(job_id)
+            self._cancel.setdefault(job_id, reason)
 
-    def cancel_requested(self, job_id: str) -> bool:
+    def cancel_reason(self, job_id: str) -> str | None:
         with self._mutex:
-            return job_id in self._cancel
+            return self._cancel.get(job_id)
 
     def lock_site(self, site: str, job_id: str) -> str | None:
         """Take the site's adaptation lock for ``job_id``; returns the holder's id if already taken."""
@@ -131,8 +140,8 @@ class RedisJobStore:
         self.put(job)
         return job
 
-    def request_cancel(self, job_id: str) -> None:
-        self.r.set(self._k("cancel", job_id), 1, ex=7 * 24 * 3600)
+    def request_cancel(self, job_id: str, reason: str = CANCELLED_BY_USER) -> None:
+        self.r.set(self._k("cancel", job_id), reason, ex=7 * 24 * 3600, nx=True)  # the first reason stands
 
     def beat(self, job_id: str) -> None:
         self.r.set(self._k("beat", job_id), repr(time.time()), ex=24 * 3600)
@@ -141,8 +150,9 @@ class RedisJobStore:
         raw = self.r.get(self._k("beat", job_id))
         return float(raw) if raw else None
 
-    def cancel_requested(self, job_id: str) -> bool:
-        return bool(self.r.exists(self._k("cancel", job_id)))
+    def cancel_reason(self, job_id: str) -> str | None:
+        raw = self.r.get(self._k("cancel", job_id))
+        return raw.decode() if raw else None
 
     def lock_site(self, site: str, job_id: str) -> str | None:
         key = self._k("site-lock", site)

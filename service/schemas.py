@@ -70,7 +70,9 @@ class VersionInfo(BaseModel):
 
 class SiteInfo(BaseModel):
     id: str
-    active_version: str
+    active_version: str = Field(description="The version the site's active pointer names")
+    serving_version: str | None = Field(description="The version this API process answers with now "
+                                        "(differs from active_version for a moment during a swap; None before any frame)")
     frames_seen: int
     warming_up: bool
     buffered_crops: int

@@ -54,7 +54,22 @@ def test_uap_needs_a_real_perturbation_within_its_bound():
     out = parse_shift("uap-8", uap=uap)(frame, box=(60, 30, 90, 100))
     diff = out.astype(int) - frame.astype(int)
     assert np.abs(diff).max() <= 8 and np.abs(diff[30:100, 60:90]).sum() > 0
-    assert not diff[:30].any()  # only the person's box
+    assert not diff[:20].any()  # only the person's crop square (84 px around the box's centre)
+
+
+def test_uap_reaches_the_regressor_crop_as_crafted():
+    """Cutting the pipeline's crop out of the perturbed frame gives the perturbation back."""
+    from models.crops import crop, square_box
+
+    size = 32
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    uap = np.stack([8 * np.sin(2 * np.pi * xx), 8 * np.cos(2 * np.pi * yy), 8 * np.sin(2 * np.pi * (xx + yy))], -1)
+    frame = np.full((120, 160, 3), 128, np.uint8)
+    box = (60, 30, 90, 100)  # pixel edges, as make_site gives it
+    out = parse_shift("uap-8", uap=uap)(frame, box=box)
+    square = square_box((box[0] - 0.5, box[1] - 0.5, box[2] - 0.5, box[3] - 0.5))
+    back = crop(out, square, size).astype(float) - 128
+    assert np.abs(back - uap).mean() < 0.8 and np.abs(back - uap).max() < 2.5
 
 
 @pytest.mark.parametrize("bad", ["lr", "lr-x", "sepia", "blur--2", "gray-3"])

@@ -1,4 +1,4 @@
-"""Faults tried for real: a worker SIGKILLed mid-adaptation."""
+"""Faults tried for real: a worker SIGKILLed, and one told to stop (SIGTERM), mid-adaptation."""
 from __future__ import annotations
 
 import os
@@ -53,4 +53,36 @@ def test_sigkill_mid_adaptation_leaves_models_untouched_and_the_job_failed(setup
     # the site is unlocked: a new request starts a new job
     again = client.post("/v1/sites/dock/adapt", json={"iterations": 2})
     assert again.status_code == 202 and again.json()["id"] != job["id"]
+    client.delete(f"/v1/jobs/{again.json()['id']}")
+
+
+def test_sigterm_mid_adaptation_stops_the_job_cleanly_and_the_worker_exits(setup):
+    """Warm shutdown (what `docker compose stop` sends): the running job is interrupted at its next
+    iteration, recorded as such, and the worker exits well inside the compose grace period."""
+    client, env, redis_url, queue, artifacts = setup
+    for data in site_jpegs(30, seed=10):
+        client.post("/v1/sites/quay/pose", content=data, headers={"content-type": "image/jpeg"})
+    workers = start_worker(redis_url, env, queue=queue)
+    _, _, proc = next(workers)
+    job = client.post("/v1/sites/quay/adapt", json={"iterations": 5000, "batch": 4}).json()
+    for _ in range(300):
+        state = client.get(f"/v1/jobs/{job['id']}").json()
+        if state["state"] == "running" and (state.get("progress") or {}).get("iteration", 0) >= 2:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"the job never ran: {state}")
+    t = time.monotonic()
+    proc.send_signal(signal.SIGTERM)  # to Celery's main process only, as docker does to PID 1
+    proc.wait(timeout=60)
+    stopped_in = time.monotonic() - t
+    next(workers, None)
+    done = wait_for_job(client, job["id"], timeout=30)
+    assert done["state"] == "failed" and "shut down" in done["error"], done
+    assert stopped_in < 60
+    versions = client.get("/v1/sites/quay/versions").json()
+    assert [v["id"] for v in versions] == ["source"] and versions[0]["active"]
+    assert not list((artifacts / "sites" / "quay" / "snapshots").glob("*.npz"))
+    again = client.post("/v1/sites/quay/adapt", json={"iterations": 2})
+    assert again.status_code == 202 and again.json()["id"] != job["id"]  # the site is unlocked
     client.delete(f"/v1/jobs/{again.json()['id']}")

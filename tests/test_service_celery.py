@@ -38,11 +38,10 @@ def test_frames_to_an_adapted_model_through_a_worker(deployment):
     result = job["result"]
     from models.health import Health
 
-    better = Health(**result["health_after"]).beats(Health(**result["health_before"]))
-    assert result["activated"] == better, result
-    if not better:  # refused by the health gate: the source model keeps serving
-        assert client.get("/v1/sites/gate-2").json()["active_version"] == "source"
-        return
+    # The tiny model starts from the mean body, so 16 iterations explain the silhouettes clearly
+    # better: the gate must let this one through, and it must agree with its own rule.
+    assert Health(**result["health_after"]).beats(Health(**result["health_before"])), result
+    assert result["activated"] and client.get("/v1/sites/gate-2").json()["active_version"] == result["version"]
     # every API process notices the new active version and swaps to it
     answer = client.post("/v1/sites/gate-2/pose", content=site_jpegs(3, seed=4)[2], headers={"content-type": "image/jpeg"})
     deadline = 50

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_shutting_down
 
 from service.settings import get_settings
 
@@ -37,3 +38,22 @@ def make_celery(redis_url: str | None = None) -> Celery:
 
 
 app = make_celery(os.environ.get("SILHOUETTE_REDIS_URL"))
+
+
+@worker_shutting_down.connect
+def interrupt_running_jobs(sig=None, how=None, exitcode=None, **_) -> None:
+    """On SIGTERM (warm shutdown) Celery waits for running tasks, but an adaptation can take longer
+    than any grace period. Ask each running job to stop at its next iteration instead: it records
+    itself as interrupted, writes nothing, unlocks its site, and the worker exits cleanly."""
+    from celery.worker import state
+
+    from service.jobs import SHUTDOWN, RedisJobStore
+
+    settings = get_settings()
+    jobs = RedisJobStore(app.conf.broker_url or settings.redis_url, settings.max_job_seconds + 600)
+    for request in list(state.active_requests):
+        if request.name == "worker.adapt_site":
+            try:
+                jobs.request_cancel(request.id, SHUTDOWN)
+            except Exception:  # noqa: BLE001 - Redis away: the job's silence will be noticed instead
+                pass
