@@ -63,7 +63,7 @@ def health_tracking(rows: dict) -> str:
     return (f"Over {len(adapted)} adapted runs (every variant and site above): correlation of the change in "
             f"held-out IoU with the change in PA-MPJPE {corr_iou:+.2f} (negative is good: IoU up, error down); "
             f"of the change in L_T per skeleton pixel {corr_top:+.2f} (positive is good). The service's gate "
-            f"(`Health.beats`: IoU up by 0.002 without L_T worse by 5%) would have activated {int(gate.sum())} "
+            f"(`Health.beats`: IoU up by more than 0.005, L_T per skeleton pixel at most twice as bad) would have activated {int(gate.sum())} "
             f"of them; it agreed with the sign of the PA-MPJPE change in {int((gate == better).sum())} of "
             f"{len(adapted)} (activated a worse model {int((gate & ~better).sum())} times, refused a better "
             f"one {int((~gate & better).sum())} times).")
