@@ -36,3 +36,15 @@ def wait_for_job(client, job_id: str, timeout: float = 300.0, headers: dict | No
             return job
         time.sleep(0.5)
     raise AssertionError(f"job {job_id} did not finish in {timeout} s: {job}")
+
+
+def wait_running(client, job_id: str, min_iteration: int = 2, timeout: float = 120.0) -> dict:
+    """Wait until a job runs and has done ``min_iteration`` iterations (it is really adapting)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}").json()
+        if job["state"] == "running" and (job.get("progress") or {}).get("iteration", 0) >= min_iteration:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} was not running after {timeout} s: {job}")
+

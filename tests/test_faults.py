@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import start_worker
-from tests.service_helpers import site_jpegs, tiny_checkpoint, wait_for_job
+from tests.service_helpers import site_jpegs, tiny_checkpoint, wait_for_job, wait_running
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +32,7 @@ def test_sigkill_mid_adaptation_leaves_models_untouched_and_the_job_failed(setup
     workers = start_worker(redis_url, env, queue=queue)
     _, _, proc = next(workers)
     job = client.post("/v1/sites/dock/adapt", json={"iterations": 5000, "batch": 4}).json()
-    for _ in range(300):
-        state = client.get(f"/v1/jobs/{job['id']}").json()
-        if state["state"] == "running" and (state.get("progress") or {}).get("iteration", 0) >= 2:
-            break
-        time.sleep(0.2)
-    else:
-        pytest.fail(f"the job never ran: {state}")
+    wait_running(client, job["id"])
     os.killpg(proc.pid, signal.SIGKILL)  # the worker and its pool child, no warning
     proc.wait(timeout=10)
     next(workers, None)
@@ -65,13 +59,7 @@ def test_sigterm_mid_adaptation_stops_the_job_cleanly_and_the_worker_exits(setup
     workers = start_worker(redis_url, env, queue=queue)
     _, _, proc = next(workers)
     job = client.post("/v1/sites/quay/adapt", json={"iterations": 5000, "batch": 4}).json()
-    for _ in range(300):
-        state = client.get(f"/v1/jobs/{job['id']}").json()
-        if state["state"] == "running" and (state.get("progress") or {}).get("iteration", 0) >= 2:
-            break
-        time.sleep(0.2)
-    else:
-        pytest.fail(f"the job never ran: {state}")
+    wait_running(client, job["id"])
     t = time.monotonic()
     proc.send_signal(signal.SIGTERM)  # to Celery's main process only, as docker does to PID 1
     proc.wait(timeout=60)

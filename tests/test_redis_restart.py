@@ -2,7 +2,6 @@
 docker-compose.yml) is stopped and started again under a running API and Celery worker."""
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import time
@@ -14,7 +13,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import start_worker
-from tests.service_helpers import site_jpegs, tiny_checkpoint, wait_for_job
+from tests.service_helpers import site_jpegs, tiny_checkpoint, wait_for_job, wait_running
 
 
 class RedisServer:
@@ -109,13 +108,7 @@ def test_restart_while_a_job_runs_ends_the_job_clearly(deployment):
     r = client.post("/v1/sites/gate-s/adapt", json={"iterations": 5000, "batch": 4})
     assert r.status_code == 202, r.text
     job = r.json()
-    for _ in range(300):
-        state = client.get(f"/v1/jobs/{job['id']}").json()
-        if state["state"] == "running" and (state.get("progress") or {}).get("iteration", 0) >= 2:
-            break
-        time.sleep(0.2)
-    else:
-        pytest.fail(f"the job never ran: {state}")
+    wait_running(client, job["id"])
     server.stop()
     time.sleep(3.0)
     server.start()
