@@ -70,10 +70,10 @@ def body():
     return load_body_model()
 
 
-def test_silhouette_and_topology_losses_halve_the_joint_error_and_beat_pixel_l2(body):
+def test_silhouette_and_topology_losses_halve_the_joint_error(body):
     torch.manual_seed(0)
     start, ours = fit(body, "topology")
-    _, l2 = fit(body, "pixel_l2")
     assert start > 100.0  # the swing is large: limbs start far from their targets
     assert ours < 0.5 * start, (start, ours)
-    assert l2 > 1.5 * ours, (l2, ours)
+    # Against pixel L2 the result depends on the CPU: on an AMD EPYC L_S + L_T ended 1.5x better;
+    # on an Intel Xeon pixel L2 ended at 28.1 mm against 34.7 mm. So no comparison is asserted.
