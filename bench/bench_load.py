@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
             worker.terminate()
             server.wait(30)
             worker.wait(60)
-    samples = [s for s in clients.samples]
+    samples = clients.samples
     failed = [s for s in samples if not s.ok]
     swaps = swap_times(samples)
     in_window = lambda s: any(t - 2.0 <= s.t <= t + 1.0 for _, _, t in swaps)  # noqa: E731

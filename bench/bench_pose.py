@@ -86,17 +86,18 @@ def post_frames(url: str, frames: list[bytes], site: str, bar: tqdm | None = Non
     return latencies, answers
 
 
-def bare_model_times(onnx: Path, frames: np.ndarray, warmup: int, image_size: int) -> list[float]:
+def bare_model_times(onnx: Path, frames: np.ndarray) -> list[float]:
     """ONNX Runtime alone on the crops the pipeline cuts from the same frames (ms per frame)."""
     from models.export import onnx_session
 
+    session = onnx_session(onnx, ["CPUExecutionProvider"])
+    image_size = int(session.get_inputs()[0].shape[2])
     background = BackgroundModel()
     crops = []
     for f in frames:
         blobs = background.apply(f)
         if not background.warming_up and len(blobs) >= 1:
             crops.append(crops_of(f, blobs[:1], image_size, SILHOUETTE_SIZE)[0][0])
-    session = onnx_session(onnx, ["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     times = []
     for c in crops[:3] + crops:  # three warm-up runs
@@ -140,12 +141,11 @@ def main(argv: list[str] | None = None) -> None:
             wall = time.perf_counter() - t
             bar.close()
             onnx = next((Path(tmp) / "artifacts" / "base").glob("*/model.onnx"))
-            image_size = 128
             server_alive = server.poll() is None
         finally:
             server.terminate()
             server.wait(30)
-        bare = bare_model_times(onnx, decoded, args.warmup, image_size)
+        bare = bare_model_times(onnx, decoded)
 
     one = [(lat, a) for lat, a in zip(latencies, answers) if not a["warming_up"] and len(a["persons"]) == 1]
     lat1 = [lat for lat, _ in one]

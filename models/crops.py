@@ -26,16 +26,21 @@ def mask_box(mask: np.ndarray) -> tuple[float, float, float, float] | None:
     return xs.min() - 0.5, ys.min() - 0.5, xs.max() + 0.5, ys.max() + 0.5
 
 
+def crop_matrix(square: tuple[float, float, float], size: int) -> np.ndarray:
+    """(2, 3) affine map from frame pixels to the pixels of a size x size crop of ``square`` (cx, cy, side):
+    frame point p lands on crop pixel q = (p - c) * size / side + size / 2 - 0.5."""
+    cx, cy, side = square
+    scale = size / side
+    return np.array([[scale, 0.0, size / 2 - 0.5 - cx * scale], [0.0, scale, size / 2 - 0.5 - cy * scale]])
+
+
 def crop(image: np.ndarray, square: tuple[float, float, float], size: int) -> np.ndarray:
     """Cut a square (cx, cy, side) out of an image (H, W[, C]) and resize it to size x size.
 
     Outside the image is filled with the border's mean colour (zeros for masks), so people at
     the frame's edge keep their place in the crop.
     """
-    cx, cy, side = square
-    scale = size / side
-    # Frame point p lands on crop pixel q = (p - c) * scale + size / 2 - 0.5.
-    M = np.array([[scale, 0.0, size / 2 - 0.5 - cx * scale], [0.0, scale, size / 2 - 0.5 - cy * scale]])
+    M = crop_matrix(square, size)
     if image.dtype == bool:
         out = cv2.warpAffine(image.astype(np.uint8), M, (size, size), flags=cv2.INTER_NEAREST, borderValue=0)
         return out.astype(bool)

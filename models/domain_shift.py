@@ -27,7 +27,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from models.crops import square_box
+from models.crops import crop_matrix, square_box
 
 Shift = Callable[..., np.ndarray]
 
@@ -85,10 +85,7 @@ def add_uap(frame: np.ndarray, uap: np.ndarray, box: tuple[int, int, int, int] |
         if x1 <= x0 or y1 <= y0:
             return frame
         # pixel edges -> the centre-based coordinates of mask_box (pixel i spans i - 0.5 .. i + 0.5)
-        cx, cy, side = square_box((x0 - 0.5, y0 - 0.5, x1 - 0.5, y1 - 0.5))
-        size = uap.shape[0]
-        scale = size / side
-        M = np.array([[scale, 0.0, size / 2 - 0.5 - cx * scale], [0.0, scale, size / 2 - 0.5 - cy * scale]])
+        M = crop_matrix(square_box((x0 - 0.5, y0 - 0.5, x1 - 0.5, y1 - 0.5)), uap.shape[0])
         delta = cv2.warpAffine(uap.astype(np.float32), M, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return np.clip(frame.astype(np.float32) + delta, 0, 255).astype(np.uint8)

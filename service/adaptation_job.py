@@ -88,17 +88,13 @@ class Heartbeat:
 
 def stopped(jobs: JobStore, job_id: str, reason: str | None, iterations_done: int) -> dict:
     """Record a job stopped before its end: cancelled by a user, or interrupted by a worker shutdown."""
+    outcome = {"state": "cancelled"}
     if reason == SHUTDOWN:
-        error = ("interrupted: the worker was shut down before the job finished (nothing was written); "
-                 "POST /adapt again")
-        patiently(lambda: jobs.update(job_id, state="failed", error=error,
-                                      result={"activated": False, "iterations_done": iterations_done}),
-                  "recording the interruption")
-        return {"state": "failed", "error": error}
-    patiently(lambda: jobs.update(job_id, state="cancelled",
-                                  result={"activated": False, "iterations_done": iterations_done}),
-              "recording the cancellation")
-    return {"state": "cancelled"}
+        outcome = {"state": "failed", "error": "interrupted: the worker was shut down before the job finished "
+                                               "(nothing was written); POST /adapt again"}
+    patiently(lambda: jobs.update(job_id, **outcome, result={"activated": False, "iterations_done": iterations_done}),
+              f"recording that the job {outcome['state']}")
+    return outcome
 
 
 def run_adaptation_job(job_id: str, site: str, config: dict, store: ModelStore, jobs: JobStore,
@@ -114,8 +110,9 @@ def run_adaptation_job(job_id: str, site: str, config: dict, store: ModelStore, 
         if record is not None and record.state in TERMINAL:
             # A redelivered task whose job was already declared over (e.g. failed as "worker lost").
             return {"state": record.state}
-        if jobs.cancel_reason(job_id) is not None:
-            return stopped(jobs, job_id, jobs.cancel_reason(job_id), 0)
+        reason = jobs.cancel_reason(job_id)
+        if reason is not None:
+            return stopped(jobs, job_id, reason, 0)
         jobs.update(job_id, state="running", progress={"iteration": 0, "iterations": config.get("iterations")})
         heart = Heartbeat(jobs, job_id)
         target = load_snapshot(snapshot)

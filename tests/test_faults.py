@@ -25,14 +25,22 @@ def setup(tmp_path_factory, redis_url):
         yield client, env, redis_url, settings.adapt_queue, root / "artifacts"
 
 
-def test_sigkill_mid_adaptation_leaves_models_untouched_and_the_job_failed(setup):
-    client, env, redis_url, queue, artifacts = setup
-    for data in site_jpegs(30, seed=9):
-        client.post("/v1/sites/dock/pose", content=data, headers={"content-type": "image/jpeg"})
+def long_job_on_a_fresh_worker(setup, site: str, seed: int):
+    """Buffer a site, start a worker of its own, and have it adapting a 5,000-iteration job:
+    (the worker generator, its process, the job)."""
+    client, env, redis_url, queue, _ = setup
+    for data in site_jpegs(30, seed=seed):
+        client.post(f"/v1/sites/{site}/pose", content=data, headers={"content-type": "image/jpeg"})
     workers = start_worker(redis_url, env, queue=queue)
     _, _, proc = next(workers)
-    job = client.post("/v1/sites/dock/adapt", json={"iterations": 5000, "batch": 4}).json()
+    job = client.post(f"/v1/sites/{site}/adapt", json={"iterations": 5000, "batch": 4}).json()
     wait_running(client, job["id"])
+    return workers, proc, job
+
+
+def test_sigkill_mid_adaptation_leaves_models_untouched_and_the_job_failed(setup):
+    client, _, _, _, artifacts = setup
+    workers, proc, job = long_job_on_a_fresh_worker(setup, "dock", seed=9)
     os.killpg(proc.pid, signal.SIGKILL)  # the worker and its pool child, no warning
     proc.wait(timeout=10)
     next(workers, None)
@@ -53,13 +61,8 @@ def test_sigkill_mid_adaptation_leaves_models_untouched_and_the_job_failed(setup
 def test_sigterm_mid_adaptation_stops_the_job_cleanly_and_the_worker_exits(setup):
     """Warm shutdown (what `docker compose stop` sends): the running job is interrupted at its next
     iteration, recorded as such, and the worker exits well inside the compose grace period."""
-    client, env, redis_url, queue, artifacts = setup
-    for data in site_jpegs(30, seed=10):
-        client.post("/v1/sites/quay/pose", content=data, headers={"content-type": "image/jpeg"})
-    workers = start_worker(redis_url, env, queue=queue)
-    _, _, proc = next(workers)
-    job = client.post("/v1/sites/quay/adapt", json={"iterations": 5000, "batch": 4}).json()
-    wait_running(client, job["id"])
+    client, _, _, _, artifacts = setup
+    workers, proc, job = long_job_on_a_fresh_worker(setup, "quay", seed=10)
     t = time.monotonic()
     proc.send_signal(signal.SIGTERM)  # to Celery's main process only, as docker does to PID 1
     proc.wait(timeout=60)
