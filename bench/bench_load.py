@@ -29,6 +29,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import redis
 import torch
 from tqdm import tqdm
 
@@ -138,6 +139,9 @@ def main(argv: list[str] | None = None) -> None:
     streams = {f"load-{k}": site_frames(500 + k, args.frames, "lr-32+gray" if k < 2 else "clean")
                for k in range(max(args.clients, 2))}
     queue = f"load-{uuid.uuid4().hex[:6]}"
+    # Database 14 is this benchmark's own: an interrupted earlier run leaves its site locks and
+    # jobs there (queued on a queue no worker reads any more), which would hold this run's sites.
+    redis.Redis.from_url(REDIS).flushdb()
     with tempfile.TemporaryDirectory() as tmp:
         artifacts = Path(tmp) / "artifacts"
         env = {**os.environ, "SILHOUETTE_REDIS_URL": REDIS, "SILHOUETTE_ADAPT_QUEUE": queue,

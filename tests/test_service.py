@@ -104,6 +104,19 @@ def test_api_key_is_required_except_for_health(client, jpegs):
     assert ready["ready"] and ready["provider"] == ready["best_provider"]
 
 
+def test_readiness_fails_when_the_session_fell_back_from_the_best_provider(client, monkeypatch):
+    """A GPU host whose model session ended up on the CPU (a missing CUDA library, say) must not
+    report ready: the loaded session's provider is checked against the best one the host offers."""
+    import models.export
+
+    monkeypatch.setattr(models.export, "available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    r = client.get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["provider"] == "CPUExecutionProvider" and r.json()["best_provider"] == "CUDAExecutionProvider"
+    monkeypatch.undo()
+    assert client.get("/readyz").status_code == 200
+
+
 def test_unknown_jobs_and_versions(client):
     assert client.get("/v1/jobs/nope", headers=HK).status_code == 404
     assert client.post("/v1/sites/lobby/versions/v404/activate", headers=HK).status_code == 404
