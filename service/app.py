@@ -150,7 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         record = await run_in_threadpool(svc.job, job_id)
         if record is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}")
-        return JobResponse(**record.model_dump())
+        return JobResponse(**record.model_dump(), warning=svc.stall_warning(record))
 
     @app.delete("/v1/jobs/{job_id}", response_model=JobResponse, dependencies=auth, summary="Cancel a job")
     async def cancel(job_id: str, svc: PoseService = Depends(get_service)) -> JobResponse:

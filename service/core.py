@@ -123,6 +123,24 @@ class PoseService:
         except Exception as exc:  # noqa: BLE001
             raise Unavailable(f"the job store is unreachable ({type(exc).__name__})") from None
 
+    def queue_report(self) -> dict:
+        """How many jobs wait in the adaptation queue, how long the oldest has waited, and whether
+        that is longer than ``queue_stall_s``: the one sign of workers that are up but no longer
+        consuming (a known Celery failure after a broker restart), or of no worker at all."""
+        waiting, oldest_id = self.executor.backlog()
+        oldest = self.jobs.get(oldest_id) if oldest_id else None
+        oldest_s = time.time() - oldest.created if oldest is not None else 0.0
+        return {"waiting": waiting, "oldest_waiting_s": round(oldest_s, 1),
+                "stalled": oldest_s > self.settings.queue_stall_s}
+
+    def stall_warning(self, job: JobRecord) -> str | None:
+        waited = time.time() - job.created
+        if job.state != "queued" or waited <= self.settings.queue_stall_s:
+            return None
+        return (f"queued for {waited:.0f} s and no worker has started it: check that an adaptation worker is up and "
+                f"consuming queue {self.settings.adapt_queue!r} (workers can stop consuming after a Redis restart: "
+                f"restart them)")
+
     def _silent_for(self, job: JobRecord) -> float:
         beat = self.jobs.last_beat(job.id)
         return time.time() - max(job.updated, beat or 0.0)
@@ -161,6 +179,8 @@ class PoseService:
             try:
                 self.jobs.ping()
                 report["job_store"] = "ok"
+                # Reported, not a reason to stop routing frames here: /pose does not need a worker.
+                report["adapt_queue"] = self.queue_report()
             except Exception as exc:  # noqa: BLE001
                 report["job_store"] = f"unreachable ({type(exc).__name__})"
                 ok = False

@@ -6,6 +6,7 @@ Two interchangeable back ends:
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -185,6 +186,10 @@ class EmbeddedExecutor:
     def submit(self, job: JobRecord) -> None:
         self._pool.submit(self._run, job.id, job.site, job.config)
 
+    def backlog(self) -> tuple[int, str | None]:
+        """(jobs waiting, the oldest one's id): a thread of this process takes them; none wait unseen."""
+        return 0, None
+
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -199,6 +204,22 @@ class CeleryExecutor:
     def submit(self, job: JobRecord) -> None:
         self.app.send_task("worker.adapt_site", args=[job.id, job.site, job.config],
                            queue=self.queue, task_id=job.id)
+
+    def backlog(self) -> tuple[int, str | None]:
+        """(messages waiting in the queue, the oldest one's job id), read from the broker itself.
+
+        Kombu's Redis transport keeps a queue as a list, pushed on the left and popped on the
+        right, each message a JSON envelope whose headers carry the task id (our job id)."""
+        with self.app.connection_for_write() as conn:
+            client = conn.default_channel.client
+            waiting = int(client.llen(self.queue))
+            oldest = client.lindex(self.queue, -1) if waiting else None
+        if oldest is None:
+            return waiting, None
+        try:
+            return waiting, json.loads(oldest)["headers"]["id"]
+        except (ValueError, KeyError, TypeError):
+            return waiting, None
 
     def shutdown(self) -> None:
         pass

@@ -21,11 +21,22 @@ PERSONS = Counter("pose_persons_total", "People found in frames", registry=_regi
 STREAM_DROPPED = Counter("stream_frames_dropped_total", "Stream frames dropped under backpressure", registry=_registry)
 LOADED = Gauge("models_loaded", "ONNX sessions in memory", registry=_registry, multiprocess_mode="livesum")
 SWAPS = Gauge("model_swaps", "Hot swaps since start", registry=_registry, multiprocess_mode="livesum")
+# The queue is one for all processes: the latest reading is the truth, not a sum over processes.
+QUEUE_WAITING = Gauge("adapt_queue_waiting", "Adaptation jobs waiting for a worker", registry=_registry,
+                      multiprocess_mode="livemostrecent")
+QUEUE_OLDEST = Gauge("adapt_queue_oldest_seconds", "How long the oldest waiting adaptation job has waited",
+                     registry=_registry, multiprocess_mode="livemostrecent")
 
 
 def render(service) -> bytes:
     LOADED.set(service.server.loaded_versions())
     SWAPS.set(service.server.swaps)
+    try:
+        queue = service.queue_report()
+        QUEUE_WAITING.set(queue["waiting"])
+        QUEUE_OLDEST.set(queue["oldest_waiting_s"])
+    except Exception:  # noqa: BLE001 - the broker may be away; the other metrics still render
+        pass
     if MULTIPROCESS:
         from prometheus_client import multiprocess
 

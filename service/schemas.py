@@ -57,7 +57,7 @@ class AdaptRequest(BaseModel):
 
 
 class JobResponse(JobRecord):
-    pass
+    warning: str | None = Field(default=None, description="Set while a job waits longer than it should (no worker taking work)")
 
 
 class VersionInfo(BaseModel):

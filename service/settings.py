@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     max_job_seconds: int = Field(default=3600, gt=0, description="Longest adaptation a worker may run.")
     job_silence_s: float = Field(default=300.0, gt=0, description="A running job that reports nothing for this "
                                  "long has lost its worker: it is marked failed and its site unlocked.")
+    queue_stall_s: float = Field(default=600.0, gt=0, description="A job waiting in the queue this long says no "
+                                 "worker is taking work (none up, or one that stopped consuming after a broker restart).")
     # Input bounds
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     max_pixels: int = Field(default=4096 * 4096, gt=0)

@@ -69,3 +69,39 @@ def test_cancelling_a_running_job_leaves_no_version(deployment):
     done = wait_for_job(client, job["id"], timeout=120)
     assert done["state"] == "cancelled"
     assert [v["id"] for v in client.get("/v1/sites/gate-3/versions").json()] == ["source"]
+
+
+def test_a_job_no_worker_takes_is_reported_until_one_does(tmp_path, redis_url):
+    """Workers that are up but stopped consuming (a known Celery failure after a broker restart)
+    look, from the API, like no worker at all: a job that waits too long. Tried for real: the
+    queue has no consumer at first, then a real worker starts on it."""
+    import time
+    import uuid
+
+    ckpt = tiny_checkpoint(tmp_path / "source.pt")
+    queue = f"test-stall-{uuid.uuid4().hex[:8]}"
+    settings = Settings(source_checkpoint=ckpt, artifact_dir=tmp_path / "artifacts", redis_url=redis_url,
+                        adapt_queue=queue, warmup_frames=5, min_adapt_crops=8, model_poll_s=0.05, queue_stall_s=1.0)
+    with TestClient(create_app(settings)) as client:
+        for data in site_jpegs():
+            client.post("/v1/sites/stall-1/pose", content=data, headers={"content-type": "image/jpeg"})
+        job_id = client.post("/v1/sites/stall-1/adapt", json={"iterations": 2, "batch": 4}).json()["id"]
+        assert client.get(f"/v1/jobs/{job_id}").json()["warning"] is None  # not yet overdue
+        time.sleep(1.5)
+        job = client.get(f"/v1/jobs/{job_id}").json()
+        assert job["state"] == "queued" and "no worker has started it" in job["warning"] and queue in job["warning"]
+        ready = client.get("/readyz")
+        assert ready.status_code == 200  # frames are still served: /pose needs no worker
+        assert ready.json()["adapt_queue"]["waiting"] == 1 and ready.json()["adapt_queue"]["stalled"]
+        assert ready.json()["adapt_queue"]["oldest_waiting_s"] >= 1.0
+        assert "adapt_queue_waiting 1.0" in client.get("/metrics").text
+        workers = start_worker(redis_url, {"SILHOUETTE_SOURCE_CHECKPOINT": str(ckpt),
+                                           "SILHOUETTE_ARTIFACT_DIR": str(tmp_path / "artifacts")}, queue=queue)
+        next(workers)
+        try:
+            job = wait_for_job(client, job_id)
+            assert job["state"] == "succeeded", job.get("error")
+            assert job["warning"] is None
+            assert client.get("/readyz").json()["adapt_queue"] == {"waiting": 0, "oldest_waiting_s": 0.0, "stalled": False}
+        finally:
+            next(workers, None)
