@@ -27,6 +27,7 @@ import httpx
 import numpy as np
 import torch
 
+from models.adaptation import AdaptConfig
 from models.body_model import load_body_model
 from models.camera_site import SiteConfig, make_site, read_video
 from models.metrics import mpjpe, pa_mpjpe
@@ -207,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shift", default="lr-32+gray")
     ap.add_argument("--frames", type=int, default=256)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--iterations", type=int, default=200)
+    ap.add_argument("--iterations", type=int, default=AdaptConfig.iterations)
     ap.add_argument("--video", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "pets-walk.avi")
     ap.add_argument("--out", type=Path, default=Path("runs/demo"))
     args = ap.parse_args(argv)

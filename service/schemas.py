@@ -50,7 +50,7 @@ class BatchPoseResponse(BaseModel):
 
 
 class AdaptRequest(BaseModel):
-    iterations: int = Field(default=200, ge=1, le=20000)
+    iterations: int = Field(default=60, ge=1, le=20000, description="The engine's default (AdaptConfig.iterations)")
     variant: Literal["ours", "b1", "b2", "b3", "a2"] = "ours"
     batch: int = Field(default=16, ge=1, le=256)
     lr: float | None = Field(default=None, gt=0, le=1e-2, description="CNN learning rate; unset: the engine's default")

@@ -196,3 +196,10 @@ def test_websocket_stream_answers_frames_and_refuses_bad_keys(client, jpegs):
     with pytest.raises(WebSocketDisconnect):
         with client.websocket_connect("/v1/sites/stream-site/stream", headers={"x-api-key": "wrong"}) as ws:
             ws.receive_json()
+
+
+def test_the_api_adapts_for_as_long_as_the_engine_by_default():
+    from models.adaptation import AdaptConfig
+    from service.schemas import AdaptRequest
+
+    assert AdaptRequest().iterations == AdaptConfig().iterations
