@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from service import metrics
+from service import metrics, redaction
 from service.core import Conflict, PoseService, Unavailable
 from service.imaging import BadImage
 from service.pipeline import FrameResult
@@ -83,6 +83,7 @@ def pose_response(site: str, r: FrameResult, with_vertices: bool) -> PoseRespons
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    redaction.install([settings.api_key.get_secret_value()] if settings.api_key else [])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

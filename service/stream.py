@@ -11,6 +11,7 @@ import asyncio
 import hmac
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from service import metrics
@@ -21,6 +22,16 @@ router = APIRouter()
 QUEUE_BOUND = 4
 
 
+async def refuse(websocket: WebSocket, status: int, reason: str) -> None:
+    """Refuse the handshake with an HTTP status and reason, as the HTTP routes would; a server
+    without ASGI's denial-response extension can only close (a bare 403), so the code and reason
+    then travel in the close frame (4000 + status)."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(JSONResponse({"detail": reason}, status_code=status))
+    else:
+        await websocket.close(code=4000 + status, reason=reason)
+
+
 @router.websocket("/v1/sites/{site_id}/stream")
 async def stream(websocket: WebSocket, site_id: str, vertices: bool = False):
     from service.app import pose_response
@@ -29,12 +40,12 @@ async def stream(websocket: WebSocket, site_id: str, vertices: bool = False):
     key = svc.settings.api_key
     if key is not None and not hmac.compare_digest(websocket.headers.get("x-api-key", "").encode(),
                                                    key.get_secret_value().encode()):
-        await websocket.close(code=4401, reason="missing or wrong X-API-Key")
+        await refuse(websocket, 401, "missing or wrong X-API-Key")
         return
     try:
         check_site_id(site_id)
     except BadSiteId as exc:
-        await websocket.close(code=4422, reason=str(exc)[:120])
+        await refuse(websocket, 422, str(exc)[:120])
         return
     await websocket.accept()
     queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=QUEUE_BOUND)

@@ -191,11 +191,12 @@ def test_websocket_stream_answers_frames_and_refuses_bad_keys(client, jpegs):
         assert answers[-1]["site"] == "stream-site" and "dropped_so_far" in answers[-1]
         ws.send_bytes(b"not an image")
         assert "not a JPEG or PNG" in ws.receive_json()["error"]
-    from starlette.websockets import WebSocketDisconnect
+    from starlette.testclient import WebSocketDenialResponse
 
-    with pytest.raises(WebSocketDisconnect):
+    with pytest.raises(WebSocketDenialResponse) as refused:
         with client.websocket_connect("/v1/sites/stream-site/stream", headers={"x-api-key": "wrong"}) as ws:
             ws.receive_json()
+    assert refused.value.status_code == 401 and "X-API-Key" in refused.value.json()["detail"]
 
 
 def test_the_api_adapts_for_as_long_as_the_engine_by_default():
