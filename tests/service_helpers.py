@@ -1,7 +1,10 @@
 """Shared pieces of the service tests: a small source checkpoint and a tiny rendered site."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -48,3 +51,38 @@ def wait_running(client, job_id: str, min_iteration: int = 2, timeout: float = 1
         time.sleep(0.2)
     raise AssertionError(f"job {job_id} was not running after {timeout} s: {job}")
 
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def uvicorn_server(env: dict[str, str], *args: str, stdout=None, timeout: float = 180.0):
+    """A real ``uvicorn service.app:app`` process on a free port (extra CLI ``args``); yields its
+    URL once /readyz answers 200, and stops it afterwards."""
+    import httpx
+    import pytest
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.app:app", "--port", str(port), *args], env=env,
+                            stdout=stdout, stderr=subprocess.STDOUT if stdout else None, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"uvicorn {' '.join(args)} did not become ready")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

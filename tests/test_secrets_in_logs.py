@@ -3,43 +3,27 @@ asked with the right key, a wrong one and none, over HTTP and the WebSocket stre
 also shows a real uvicorn serves)."""
 from __future__ import annotations
 
+import json
 import os
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
-from tests.service_helpers import site_jpegs, tiny_checkpoint
-from tests.test_metrics_multiprocess import free_port
+from tests.service_helpers import site_jpegs, tiny_checkpoint, uvicorn_server
 
 KEY = "k3y-that-must-never-be-logged-5e1f"
 WRONG = "wr0ng-key-that-must-never-be-logged-77"
 
 
 def test_keys_never_appear_in_the_logs(tmp_path):
-    port = free_port()
     env = {**os.environ, "SILHOUETTE_API_KEY": KEY, "SILHOUETTE_REQUIRE_API_KEY": "true",
            "SILHOUETTE_SOURCE_CHECKPOINT": str(tiny_checkpoint(tmp_path / "source.pt")),
            "SILHOUETTE_ARTIFACT_DIR": str(tmp_path / "artifacts"), "SILHOUETTE_WARMUP_FRAMES": "3"}
     env.pop("SILHOUETTE_REDIS_URL", None)
     log = tmp_path / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.app:app", "--port", str(port),
-                                 "--log-level", "debug", "--access-log"], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("uvicorn did not become ready")
+    with log.open("w") as out, uvicorn_server(env, "--log-level", "debug", "--access-log", stdout=out) as url:
         frame = site_jpegs(2, seed=5)[0]
         with httpx.Client(base_url=url, timeout=60) as c:
             for key, code in ((KEY, 200), (WRONG, 401), (None, 401)):
@@ -49,21 +33,13 @@ def test_keys_never_appear_in_the_logs(tmp_path):
             assert c.get("/v1/sites/logs-1", headers={"x-api-key": WRONG}).status_code == 401
         # The stream through a real uvicorn (the in-process test client cannot show that uvicorn
         # has a WebSocket library at all: without one it refuses every upgrade).
-        import json
-
-        from websockets.exceptions import InvalidStatus
-        from websockets.sync.client import connect
-
-        ws_url = f"ws://127.0.0.1:{port}/v1/sites/logs-1/stream"
+        ws_url = url.replace("http://", "ws://") + "/v1/sites/logs-1/stream"
         with connect(ws_url, additional_headers={"x-api-key": KEY}, open_timeout=10) as ws:
             ws.send(frame)
             assert json.loads(ws.recv(timeout=60))["site"] == "logs-1"
         with pytest.raises(InvalidStatus) as refused:
             connect(ws_url, additional_headers={"x-api-key": WRONG}, open_timeout=10)
         assert refused.value.response.status_code == 401 and b"X-API-Key" in refused.value.response.body
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     text = log.read_text()
     assert "POST /v1/sites/logs-1/pose" in text and "401" in text  # the access log was on and saw them
     assert KEY not in text and WRONG not in text
