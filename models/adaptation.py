@@ -50,7 +50,9 @@ class AdaptConfig:
     lr_opt: float = 2e-2
     w_betas: float = 1.0  # times the batch's mean alignment loss scale: shape stays near the mean
     batchnorm: str = "frozen"  # "frozen": source statistics; "adapt": re-estimated on the target
-    # "joint": one Adam on the sum of the terms; "separate": one Adam per term, as the paper has it.
+    # "joint": one Adam on the sum of the terms; "separate": one Adam per term, as the paper has it;
+    # "balanced": one Adam on the sum of each term over its own current size (the gradient of the
+    # sum of their logs), so a small term (L_T is ~10x smaller than L_S) is not drowned by a large one.
     # Separate Adams each take a full-size step, so together they step twice as far; at our
     # learning rates that made the Theta_opt fit climb instead of descend (docs/RESULTS.md).
     optimisers: str = "joint"
@@ -60,8 +62,8 @@ class AdaptConfig:
     def __post_init__(self):
         if self.variant not in VARIANTS:
             raise ValueError(f"unknown variant {self.variant!r}; choose from {VARIANTS}")
-        if self.optimisers not in ("separate", "joint"):
-            raise ValueError("optimisers must be 'separate' or 'joint'")
+        if self.optimisers not in ("separate", "joint", "balanced"):
+            raise ValueError("optimisers must be 'separate', 'joint' or 'balanced'")
         if self.batchnorm not in ("frozen", "adapt"):
             raise ValueError("batchnorm must be 'frozen' or 'adapt'")
         if self.iterations < 1 or self.batch < 1 or self.K < 1 or self.max_iter_opt < 0:
@@ -138,11 +140,15 @@ def predicted_terms(regressor: PoseRegressor, out: RegressorOutput, target: Alig
 def step_each(optimisers: dict[str, torch.optim.Optimizer], terms: dict[str, torch.Tensor],
               params: list[torch.Tensor], lr: float, mode: str) -> None:
     """One step of each term's own optimiser on that term's own gradient ("separate"), or of one
-    optimiser on their sum ("joint"). Optimisers are created on first use."""
-    if mode == "joint":
-        opt = optimisers.setdefault("joint", torch.optim.Adam(params, lr=lr))
+    optimiser on their sum ("joint"), or on their sum with each over its own size ("balanced").
+    Optimisers are created on first use."""
+    if mode in ("joint", "balanced"):
+        opt = optimisers.setdefault(mode, torch.optim.Adam(params, lr=lr))
         opt.zero_grad(set_to_none=True)
-        total(terms).backward()
+        if mode == "joint":
+            total(terms).backward()
+        else:
+            sum(t.mean() / t.mean().detach().clamp_min(1e-6) for t in terms.values()).backward()
         opt.step()
         return
     for name in terms:

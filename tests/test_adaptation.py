@@ -108,7 +108,8 @@ def test_bad_configs_and_empty_targets_are_refused(body, decoder, target):
         adapt(fresh_regressor(body, decoder), target.subset(np.zeros(0, dtype=int)), AdaptConfig(iterations=1))
 
 
-def test_the_theta_opt_fit_descends_with_the_default_optimiser(body, decoder, target):
+@pytest.mark.parametrize("optimisers", ["joint", "balanced"])
+def test_the_theta_opt_fit_descends_with_the_default_optimiser(body, decoder, target, optimisers):
     """Algorithm 1's inner fit must lower L_S + L_T: with one Adam per term at these learning
     rates it climbed instead (bench/fit_optimisers.py), which is why the default is one Adam."""
     from models.adaptation import fit_parameters, predicted_terms
@@ -124,9 +125,9 @@ def test_the_theta_opt_fit_descends_with_the_default_optimiser(body, decoder, ta
         with torch.no_grad():
             return sum(t.mean().item() for t in predicted_terms(regressor, regressor.decode(*params), aim, cfg).values())
 
-    cfg = AdaptConfig(max_iter_opt=30)
+    cfg = AdaptConfig(max_iter_opt=30, optimisers=optimisers)
     with torch.no_grad():
         start = loss(regressor.predict_parameters(images))
     fitted, _ = fit_parameters(regressor, images, aim, cfg)
-    # measured: one Adam 0.58 of the start, one Adam per term 0.74
+    # measured: one Adam 0.55-0.58 of the start, balanced 0.56, one Adam per term 0.74
     assert loss(fitted) < 0.66 * start, (start, loss(fitted))
