@@ -20,6 +20,7 @@ import socket
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -44,8 +45,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(artifacts: Path, port: int):
-    """The real app under uvicorn on a thread of this process (embedded mode)."""
+@contextmanager
+def running_service(artifacts: Path, port: int):
+    """The real app under uvicorn on a thread of this process (embedded mode); yields its URL.
+    On the way out it waits for the app's own shutdown: an interpreter that exits while that
+    thread still tears down ONNX Runtime and torch aborts ("terminate called without an active
+    exception") and makes the demo fail after it has done its work."""
     import uvicorn
 
     os.environ["SILHOUETTE_ARTIFACT_DIR"] = str(artifacts)
@@ -58,14 +63,20 @@ def start_server(artifacts: Path, port: int):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return server, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the service did not become ready")
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("the service did not become ready")
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
 
 
 def send(client: httpx.Client, site: str, frame: np.ndarray, buffer: bool) -> dict:
@@ -215,12 +226,10 @@ def main(argv: list[str] | None = None) -> None:
     body = load_body_model()
     faces = body.faces.numpy()
     artifacts = Path(tempfile.mkdtemp(prefix="demo-artifacts-"))
-    server, url = start_server(artifacts, free_port())
-    print(f"service ready at {url} (embedded mode, artifacts in {artifacts})", flush=True)
-    with httpx.Client(base_url=url, timeout=120) as client:
+    with running_service(artifacts, free_port()) as url, httpx.Client(base_url=url, timeout=120) as client:
+        print(f"service ready at {url} (embedded mode, artifacts in {artifacts})", flush=True)
         syn = synthetic_site(client, body, faces, args)
         real = real_video(client, faces, args.video, args.iterations) if args.video.exists() else None
-    server.should_exit = True
     report = args.out / "report.html"
     report_html(report, syn, real)
     summary = {"synthetic": {k: syn[k] for k in ("shift", "before", "after")} | {"result": syn["job"].get("result")},
