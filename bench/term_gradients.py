@@ -1,0 +1,63 @@
+"""How hard each adaptation term pulls on the CNN: gradient norms of L_S, L_T and the shape prior.
+
+    python -m bench.term_gradients [--shift lr-32] [--batches 3]
+
+On batches of the tuning site's adaptation crops (seed 999, never the benchmark's), with the
+source model in adaptation mode, it prints each term's value and the norm of its gradient with
+respect to the CNN's trainable parameters, and the cosine between the L_S and L_T gradients. With
+one Adam on the sum (``optimisers="joint"``), a term whose gradient is orders of magnitude smaller
+than another's has almost no say in the step.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench.tune_adaptation import TUNING_SEED
+from models.adaptation import set_adaptation_mode
+from models.alignment import AlignmentTarget, alignment_terms
+from models.body_model import load_body_model
+from models.camera_site import SiteConfig, make_site
+from models.health import images_tensor
+from models.regressor import load_regressor
+from models.target_data import SILHOUETTE_SIZE, site_target
+
+
+def flat_grad(value: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
+    grads = torch.autograd.grad(value, params, retain_graph=True, allow_unused=True)
+    return torch.cat([(g if g is not None else torch.zeros_like(p)).flatten() for g, p in zip(grads, params)])
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkpoint", type=Path, default=Path("models/assets/source_cpu.pt"))
+    ap.add_argument("--shift", default="lr-32")
+    ap.add_argument("--batches", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=16)
+    args = ap.parse_args(argv)
+    body = load_body_model()
+    regressor = load_regressor(args.checkpoint, body)
+    site = make_site(SiteConfig(frames=120, seed=TUNING_SEED), shift=args.shift, body=body, progress=False)
+    train, _ = site_target(site.frames, regressor.config.image_size, SILHOUETTE_SIZE, True).split(0.7)
+    set_adaptation_mode(regressor, "frozen")
+    params = [p for p in regressor.parameters() if p.requires_grad]
+    print(f"{args.shift}, tuning site: value and |gradient| over {sum(p.numel() for p in params):,} CNN parameters")
+    for b in range(args.batches):
+        idx = np.random.default_rng(b).choice(len(train), min(args.batch, len(train)), replace=False)
+        out = regressor(images_tensor(train.images[idx]))
+        target = AlignmentTarget.from_silhouettes(torch.as_tensor(train.silhouettes[idx]))
+        raw = alignment_terms("ours", body.proxy_vertices(out.vertices), body.proxy_faces, out.camera, target)
+        scale = sum(t.mean() for t in raw.values()).detach().clamp_min(1.0)  # as predicted_terms scales it
+        parts = {"L_S": raw["silhouette"].mean(), "L_T": raw["topology"].mean(),
+                 "shape prior": (scale * out.betas.pow(2).mean(-1)).mean()}
+        grads = {k: flat_grad(v, params) for k, v in parts.items()}
+        cos = torch.nn.functional.cosine_similarity(grads["L_S"], grads["L_T"], dim=0).item()
+        print(f"  batch {b}: " + ", ".join(f"{k} {v.item():.0f} (|grad| {grads[k].norm():.3g})" for k, v in parts.items())
+              + f"; cos(L_S, L_T) {cos:+.2f}")
+
+
+if __name__ == "__main__":
+    main()
