@@ -26,6 +26,9 @@ from models.regressor import load_regressor
 from models.target_data import SILHOUETTE_SIZE, site_target
 
 
+OUTPUTS = ("pose latent phi", "root 6-D", "betas", "camera")
+
+
 def flat_grad(value: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
     grads = torch.autograd.grad(value, params, retain_graph=True, allow_unused=True)
     return torch.cat([(g if g is not None else torch.zeros_like(p)).flatten() for g, p in zip(grads, params)])
@@ -57,6 +60,13 @@ def main(argv: list[str] | None = None) -> None:
         cos = torch.nn.functional.cosine_similarity(grads["L_S"], grads["L_T"], dim=0).item()
         print(f"  batch {b}: " + ", ".join(f"{k} {v.item():.0f} (|grad| {grads[k].norm():.3g})" for k, v in parts.items())
               + f"; cos(L_S, L_T) {cos:+.2f}")
+        # The same terms against the regressor's outputs: is one output's path (the camera, say) the stiff one?
+        leaves = [t.detach().requires_grad_(True) for t in regressor.predict_parameters(images_tensor(train.images[idx]))]
+        decoded = regressor.decode(*leaves)
+        raw = alignment_terms("ours", body.proxy_vertices(decoded.vertices), body.proxy_faces, decoded.camera, target)
+        for name, term in (("L_S", raw["silhouette"]), ("L_T", raw["topology"])):
+            g = torch.autograd.grad(term.mean(), leaves, retain_graph=True)
+            print(f"    {name} |grad| by output: " + ", ".join(f"{n} {x.norm():.3g}" for n, x in zip(OUTPUTS, g)))
 
 
 if __name__ == "__main__":
