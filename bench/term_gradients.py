@@ -6,7 +6,8 @@ On batches of the tuning site's adaptation crops (seed 999, never the benchmark'
 source model in adaptation mode, it prints each term's value and the norm of its gradient with
 respect to the CNN's trainable parameters, and the cosine between the L_S and L_T gradients. With
 one Adam on the sum (``optimisers="joint"``), a term whose gradient is orders of magnitude smaller
-than another's has almost no say in the step.
+than another's has almost no say in the step. It first prints S2D's gradient on filled squares of
+growing size: the erosion sum's gradient runs over every path through the erosion steps.
 """
 from __future__ import annotations
 
@@ -34,6 +35,21 @@ def flat_grad(value: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
     return torch.cat([(g if g is not None else torch.zeros_like(p)).flatten() for g, p in zip(grads, params)])
 
 
+def s2d_gradient_by_depth(sides=(4, 8, 12, 16, 24), size: int = 64) -> None:
+    """Why L_S is stiff: the gradient of S2D's sum on a filled square, by the square's side."""
+    from models.topology import s2d
+
+    print("S2D on a filled square: side, sum of D, |d sum(D) / d map|")
+    for n in sides:
+        square = torch.zeros(1, 1, size, size)
+        lo = size // 2 - n // 2
+        square[..., lo:lo + n, lo:lo + n] = 1.0
+        square.requires_grad_(True)
+        distance = s2d(square)
+        (grad,) = torch.autograd.grad(distance.sum(), square)
+        print(f"  {n:3d} px: {distance.sum().item():8.0f}  {grad.norm():.3g}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", type=Path, default=Path("models/assets/source_cpu.pt"))
@@ -41,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batches", type=int, default=3)
     ap.add_argument("--batch", type=int, default=16)
     args = ap.parse_args(argv)
+    s2d_gradient_by_depth()
     body = load_body_model()
     regressor = load_regressor(args.checkpoint, body)
     site = make_site(SiteConfig(frames=120, seed=TUNING_SEED), shift=args.shift, body=body, progress=False)
