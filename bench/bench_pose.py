@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,15 +31,10 @@ from models import export  # noqa: F401  torchvision (and its LLVM) before the r
 from models.background import BackgroundModel
 from models.camera_site import SiteConfig, make_site
 from models.target_data import SILHOUETTE_SIZE, crops_of
+from service.demo import free_port
 from service.imaging import encode_jpeg
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(artifacts: Path, port: int, warmup: int, redis_url: str | None = None,

@@ -52,7 +52,8 @@ class AdaptConfig:
     batchnorm: str = "frozen"  # "frozen": source statistics; "adapt": re-estimated on the target
     # "joint": one Adam on the sum of the terms; "separate": one Adam per term, as the paper has it;
     # "balanced": one Adam on the sum of each term over its own current size (the gradient of the
-    # sum of their logs), so a small term (L_T is ~10x smaller than L_S) is not drowned by a large one.
+    # sum of their logs). It did not help: L_T's value is a third of L_S's, but its gradient is
+    # ~1e4 times smaller (S2D's gradient grows with depth; docs/RESULTS.md).
     # Separate Adams each take a full-size step, so together they step twice as far; at our
     # learning rates that made the Theta_opt fit climb instead of descend (docs/RESULTS.md).
     optimisers: str = "joint"

@@ -4,7 +4,6 @@ Routes are thin: they check input, call :class:`service.core.PoseService`, and s
 """
 from __future__ import annotations
 
-import hmac
 import logging
 from contextlib import asynccontextmanager
 
@@ -30,11 +29,7 @@ def get_service(request: Request) -> PoseService:
 
 
 def require_key(request: Request) -> None:
-    key = request.app.state.service.settings.api_key
-    if key is None:
-        return
-    given = request.headers.get("x-api-key", "")
-    if not hmac.compare_digest(given.encode(), key.get_secret_value().encode()):
+    if not request.app.state.service.settings.accepts_key(request.headers.get("x-api-key", "")):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong X-API-Key",
                             headers={"WWW-Authenticate": "API-Key"})
 

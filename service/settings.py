@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import hmac
 from functools import lru_cache
 from pathlib import Path
 
@@ -48,6 +49,13 @@ class Settings(BaseSettings):
     model_poll_s: float = Field(default=0.5, gt=0, description="How often active versions are checked for a swap.")
     onnx_providers: str | None = Field(default=None, description="Comma-separated ONNX Runtime providers; unset: best available.")
 
+
+    def accepts_key(self, given: str) -> bool:
+        """Whether an X-API-Key header value may pass (any, when no key is set): compared in
+        constant time, for HTTP routes and the WebSocket stream alike."""
+        if self.api_key is None:
+            return True
+        return hmac.compare_digest(given.encode(), self.api_key.get_secret_value().encode())
 
 @lru_cache
 def get_settings() -> Settings:

@@ -12,6 +12,7 @@ import torch
 from models.body_model import load_body_model
 from models.camera_site import SiteConfig, make_site
 from models.regressor import PoseRegressor, RegressorConfig, load_regressor, save_regressor
+from service.demo import free_port
 from service.imaging import encode_jpeg
 from service.settings import SHIPPED_CHECKPOINT
 
@@ -51,14 +52,6 @@ def wait_running(client, job_id: str, min_iteration: int = 2, timeout: float = 1
         time.sleep(0.2)
     raise AssertionError(f"job {job_id} was not running after {timeout} s: {job}")
 
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
