@@ -121,7 +121,9 @@ def plot_curves(rows: dict, out: Path) -> bool:
     return True
 
 
-def write_report(runs: Path, command: str) -> str:
+def write_report(runs: Path, command: str, section: str = "adaptation-bench",
+                 title: str = "Adaptation benchmark (Tables 4 and 5)", plot: str = "adaptation_curves.png") -> str:
+    """Rebuild one section of docs/RESULTS.md (and its plot under docs/) from the cells under ``runs``."""
     rows = load_runs(runs)
     shifts = [s for s in COLUMNS if any((s, v) in rows for v in VARIANTS)]
     if not shifts:
@@ -130,17 +132,17 @@ def write_report(runs: Path, command: str) -> str:
     cfg = any_row.get("config", {})
     walls = [r["wall_s"] for r in rows.values() if "wall_s" in r]
     fits = [r["ms_per_fit_iteration"] for r in rows.values() if r.get("ms_per_fit_iteration")]
-    has_plot = plot_curves(rows, DOCS / "adaptation_curves.png")
-    text = f"""## Adaptation benchmark (Tables 4 and 5)
+    has_plot = plot_curves(rows, DOCS / plot)
+    text = f"""## {title}
 
-Command: `{command}` (resumable; each cell is one JSON under `runs/bench_adaptation/`; the tables are
-rebuilt from whatever has run by `python -m bench.adaptation_report`). Machine: {any_row.get('machine', '?')}.
+Command: `{command}` (resumable; each cell is one JSON under `{runs}/`; the tables are
+rebuilt from whatever has run by `python -m bench.adaptation_report --runs {runs}`). Machine: {any_row.get('machine', '?')}.
 Site: one synthetic camera site (256 frames, seed {any_row.get('site_seed', '?')}) seen clean and through every shift,
 MOG2 silhouettes; adapted on the crops of the first 70% of the frames, scored on the MOG2 crops of the
 last 30% (the clean column runs the source model and Ours only). Engine settings:
 {cfg.get('iterations')} iterations, batch {cfg.get('batch')}, K {cfg.get('K')}, MaxIter_opt {cfg.get('max_iter_opt')},
 CNN lr {cfg.get('lr')}, fitting lr {cfg.get('lr_opt')}, optimisers `{cfg.get('optimisers', 'separate')}`,
-batch norm `{cfg.get('batchnorm')}`. "not run" cells were not run (time), not failed.
+batch norm `{cfg.get('batchnorm')}`, S2D gradient `{cfg.get('s2d_gradient', 'erosions')}`. "not run" cells were not run (time), not failed.
 
 PA-MPJPE (mm) after adaptation on held-out frames (change from the source model in brackets):
 
@@ -156,9 +158,9 @@ MPJPE (mm), same runs:
 
 Adaptation wall time per run: {min(walls, default=0):.0f}-{max(walls, default=0):.0f} s for {cfg.get('iterations')} iterations;
 {np.median(fits) if fits else float('nan'):.0f} ms per fitting iteration (median over runs; batch {cfg.get('batch')}, 64-px silhouettes).
-{"![held-out PA-MPJPE against adaptation iteration](adaptation_curves.png)" if has_plot else ""}
+{f"![held-out PA-MPJPE against adaptation iteration]({plot})" if has_plot else ""}
 """
-    write_section(text, "adaptation-bench", DOCS / "RESULTS.md")
+    write_section(text, section, DOCS / "RESULTS.md")
     return text
 
 
@@ -166,8 +168,16 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=Path, default=Path("runs/bench_adaptation"))
     ap.add_argument("--command", default="python -m bench.bench_adaptation")
+    add_section_arguments(ap)
     args = ap.parse_args(argv)
-    print(write_report(args.runs, args.command) or f"nothing under {args.runs} yet")
+    print(write_report(args.runs, args.command, args.section, args.title, args.plot) or f"nothing under {args.runs} yet")
+
+
+def add_section_arguments(ap: argparse.ArgumentParser) -> None:
+    """Where a run's tables go: an ablation keeps its own runs, section and plot."""
+    ap.add_argument("--section", default="adaptation-bench", help="docs/RESULTS.md section to (re)write")
+    ap.add_argument("--title", default="Adaptation benchmark (Tables 4 and 5)")
+    ap.add_argument("--plot", default="adaptation_curves.png", help="file name under docs/")
 
 
 if __name__ == "__main__":

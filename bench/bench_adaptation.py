@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from dataclasses import asdict
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.adaptation_report import write_report
+from bench.adaptation_report import add_section_arguments, write_report
 from bench.report import machine
 from models.adaptation import AdaptConfig, adapt
 from models.body_model import load_body_model
@@ -106,10 +107,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--curve-every", type=int, default=20)
     ap.add_argument("--runs", type=Path, default=Path("runs/bench_adaptation"))
     ap.add_argument("--uap-dir", type=Path, default=Path("runs"))
+    ap.add_argument("--config", default="{}", help="AdaptConfig fields as JSON, for an ablation (give it its own --runs)")
+    add_section_arguments(ap)
     args = ap.parse_args(argv)
     body = load_body_model()
     regressor = load_regressor(args.checkpoint, body)
-    cfg = AdaptConfig(iterations=args.iterations, lr=args.lr)
+    cfg = AdaptConfig(**{"iterations": args.iterations, "lr": args.lr, **json.loads(args.config)})
     for shift in args.shifts.split(","):
         site = None
         for variant in args.variants.split(","):
@@ -128,7 +131,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{shift:8s} {variant:7s} PA-MPJPE {row['pre']['pa_mpjpe_mm']:.1f} -> {row['post']['pa_mpjpe_mm']:.1f}"
                   f"  MPJPE {row['pre']['mpjpe_mm']:.1f} -> {row['post']['mpjpe_mm']:.1f}"
                   f"  ({row.get('wall_s', 0):.0f} s)", flush=True)
-            write_report(args.runs, "python -m bench.bench_adaptation " + " ".join(argv if argv is not None else sys.argv[1:]))
+            command = "python -m bench.bench_adaptation " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+            write_report(args.runs, command, args.section, args.title, args.plot)
 
 
 if __name__ == "__main__":

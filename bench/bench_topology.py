@@ -50,9 +50,9 @@ def bench_losses(body, size: int, batch: int, repeat: int, device: str) -> dict:
         T = skeleton(S)
         D_T = outward_distance(T)
 
-    def ours():
+    def ours(gradient: str = "erosions"):
         S_hat = S_hat0.clone().requires_grad_(True)
-        loss = topology_loss(d2t(s2d(S_hat), S_hat), T, D_T).sum()
+        loss = topology_loss(d2t(s2d(S_hat, gradient=gradient), S_hat), T, D_T, gradient=gradient).sum()
         loss.backward()
 
     fg = foreground_points(S)
@@ -71,6 +71,7 @@ def bench_losses(body, size: int, batch: int, repeat: int, device: str) -> dict:
 
     return {
         "topology_ms": timeit(ours, repeat, device=device),
+        "topology_distance_ms": timeit(lambda: ours("distance"), repeat, device=device),
         "a2_ms": timeit(a2, repeat, device=device),
         "pointset_ms": timeit(pointset_skeleton, repeat, device=device),
     }
@@ -187,7 +188,9 @@ def main(argv: list[str] | None = None) -> None:
          f"Command: `{cmd}` ({stamp}). Machine: {machine(dev)}. Median of {repeat} runs; batch 16.", "",
          "| what | 64x64 | 128x128 |", "|---|---|---|"]
     l64, l128 = results["losses", 64], results["losses", 128]
-    L.append(f"| S2D + D2T + L_T, forward + backward, per batch of 16 | {l64['topology_ms']:.1f} ms | {l128['topology_ms']:.1f} ms |")
+    L.append(f"| S2D + D2T + L_T, forward + backward, per batch of 16, S2D's literal Eq. 2 gradient | {l64['topology_ms']:.1f} ms | {l128['topology_ms']:.1f} ms |")
+    L.append(f"| the same with S2D differentiated by the distance (`gradient='distance'`, the default) | {l64['topology_distance_ms']:.1f} ms | {l128['topology_distance_ms']:.1f} ms |")
+    L.append(f"| ratio distance / literal gradient | {l64['topology_distance_ms'] / l64['topology_ms']:.2f} | {l128['topology_distance_ms'] / l128['topology_ms']:.2f} |")
     L.append(f"| A2 point-set fitting loss (PyTorch3D `chamfer_distance`), fwd + bwd, per batch | {l64['a2_ms']:.1f} ms | {l128['a2_ms']:.1f} ms |")
     L.append(f"| ratio L_T / A2 | {l64['topology_ms'] / l64['a2_ms']:.2f} | {l128['topology_ms'] / l128['a2_ms']:.2f} |")
     L.append(f"| Eq. 4 on skeleton pixels as point sets (forward only, no gradient to the map), per batch | {l64['pointset_ms']:.1f} ms | {l128['pointset_ms']:.1f} ms |")

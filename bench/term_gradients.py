@@ -1,13 +1,14 @@
 """How hard each adaptation term pulls on the CNN: gradient norms of L_S, L_T and the shape prior.
 
-    python -m bench.term_gradients [--shift lr-32] [--batches 3]
+    python -m bench.term_gradients [--shift lr-32] [--batches 3] [--gradient distance|erosions]
 
 On batches of the tuning site's adaptation crops (seed 999, never the benchmark's), with the
 source model in adaptation mode, it prints each term's value and the norm of its gradient with
 respect to the CNN's trainable parameters, and the cosine between the L_S and L_T gradients. With
 one Adam on the sum (``optimisers="joint"``), a term whose gradient is orders of magnitude smaller
 than another's has almost no say in the step. It first prints S2D's gradient on filled squares of
-growing size: the erosion sum's gradient runs over every path through the erosion steps.
+growing size, both ways S2D can be differentiated: literally through Eq. 2's erosion steps
+(over every path through them) and by the distance (onto the zeros that decide it).
 """
 from __future__ import annotations
 
@@ -39,15 +40,18 @@ def s2d_gradient_by_depth(sides=(4, 8, 12, 16, 24), size: int = 64) -> None:
     """Why L_S is stiff: the gradient of S2D's sum on a filled square, by the square's side."""
     from models.topology import s2d
 
-    print("S2D on a filled square: side, sum of D, |d sum(D) / d map|")
+    print("S2D on a filled square: side, sum of D, |d sum(D) / d map| through the erosions / by the distance")
     for n in sides:
         square = torch.zeros(1, 1, size, size)
         lo = size // 2 - n // 2
         square[..., lo:lo + n, lo:lo + n] = 1.0
         square.requires_grad_(True)
-        distance = s2d(square)
-        (grad,) = torch.autograd.grad(distance.sum(), square)
-        print(f"  {n:3d} px: {distance.sum().item():8.0f}  {grad.norm():.3g}")
+        norms = []
+        for gradient in ("erosions", "distance"):
+            distance = s2d(square, gradient=gradient)
+            (grad,) = torch.autograd.grad(distance.sum(), square)
+            norms.append(f"{grad.norm():.3g}")
+        print(f"  {n:3d} px: {distance.sum().item():8.0f}  {' / '.join(norms)}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -56,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shift", default="lr-32")
     ap.add_argument("--batches", type=int, default=3)
     ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--gradient", choices=("distance", "erosions"), default="distance", help="how S2D is differentiated")
     args = ap.parse_args(argv)
     s2d_gradient_by_depth()
     body = load_body_model()
@@ -64,12 +69,12 @@ def main(argv: list[str] | None = None) -> None:
     train, _ = site_target(site.frames, regressor.config.image_size, SILHOUETTE_SIZE, True).split(0.7)
     set_adaptation_mode(regressor, "frozen")
     params = [p for p in regressor.parameters() if p.requires_grad]
-    print(f"{args.shift}, tuning site: value and |gradient| over {sum(p.numel() for p in params):,} CNN parameters")
+    print(f"{args.shift}, tuning site, S2D gradient by {args.gradient}: value and |gradient| over {sum(p.numel() for p in params):,} CNN parameters")
     for b in range(args.batches):
         idx = np.random.default_rng(b).choice(len(train), min(args.batch, len(train)), replace=False)
         out = regressor(images_tensor(train.images[idx]))
         target = AlignmentTarget.from_silhouettes(torch.as_tensor(train.silhouettes[idx]))
-        raw = alignment_terms("ours", body.proxy_vertices(out.vertices), body.proxy_faces, out.camera, target)
+        raw = alignment_terms("ours", body.proxy_vertices(out.vertices), body.proxy_faces, out.camera, target, args.gradient)
         scale = sum(t.mean() for t in raw.values()).detach().clamp_min(1.0)  # as predicted_terms scales it
         parts = {"L_S": raw["silhouette"].mean(), "L_T": raw["topology"].mean(),
                  "shape prior": (scale * out.betas.pow(2).mean(-1)).mean()}
@@ -80,7 +85,8 @@ def main(argv: list[str] | None = None) -> None:
         # The same terms against the regressor's outputs: is one output's path (the camera, say) the stiff one?
         leaves = [t.detach().requires_grad_(True) for t in regressor.predict_parameters(images_tensor(train.images[idx]))]
         decoded = regressor.decode(*leaves)
-        raw = alignment_terms("ours", body.proxy_vertices(decoded.vertices), body.proxy_faces, decoded.camera, target)
+        raw = alignment_terms("ours", body.proxy_vertices(decoded.vertices), body.proxy_faces, decoded.camera, target,
+                              args.gradient)
         for name, term in (("L_S", raw["silhouette"]), ("L_T", raw["topology"])):
             g = torch.autograd.grad(term.mean(), leaves, retain_graph=True)
             print(f"    {name} |grad| by output: " + ", ".join(f"{n} {x.norm():.3g}" for n, x in zip(OUTPUTS, g)))

@@ -15,10 +15,9 @@ import json
 import time
 from pathlib import Path
 
-from bench.bench_adaptation import errors
+from bench.bench_adaptation import errors, load_site
 from models.adaptation import AdaptConfig, adapt
 from models.body_model import load_body_model
-from models.camera_site import SiteConfig, make_site
 from models.health import health_score
 from models.regressor import load_regressor
 from models.target_data import SILHOUETTE_SIZE, site_target
@@ -26,10 +25,11 @@ from models.target_data import SILHOUETTE_SIZE, site_target
 TUNING_SEED = 999
 
 
-def tune(checkpoint: Path, shift: str, frames: int, iterations: int, curve_every: int, configs: list[dict]) -> list[dict]:
+def tune(checkpoint: Path, shift: str, frames: int, iterations: int, curve_every: int, configs: list[dict],
+         uap_dir: Path = Path("runs")) -> list[dict]:
     body = load_body_model()
     regressor = load_regressor(checkpoint, body)
-    site = make_site(SiteConfig(frames=frames, seed=TUNING_SEED), shift=shift, body=body, progress=False)
+    site = load_site(shift, frames, body, uap_dir, seed=TUNING_SEED)
     truth = site.eval_joints - site.joints[:, :1]
     train, held = site_target(site.frames, regressor.config.image_size, SILHOUETTE_SIZE, True).split(0.7)
     pre = errors(regressor, held, truth)
@@ -67,10 +67,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--curve-every", type=int, default=20)
     ap.add_argument("--config", action="append", default=None, help="AdaptConfig fields as JSON; repeatable")
     ap.add_argument("--out", type=Path, default=None, help="also write every row as JSON here")
+    ap.add_argument("--uap-dir", type=Path, default=Path("runs"), help="where uap-<eps>.npy are (python -m models.uap)")
     args = ap.parse_args(argv)
     configs = [json.loads(c) for c in (args.config or ["{}"])]
     rows = [r for s in args.shifts.split(",") for r in
-            tune(args.checkpoint, s, args.frames, args.iterations, args.curve_every, configs)]
+            tune(args.checkpoint, s, args.frames, args.iterations, args.curve_every, configs, args.uap_dir)]
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=1))

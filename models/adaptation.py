@@ -53,10 +53,15 @@ class AdaptConfig:
     # "joint": one Adam on the sum of the terms; "separate": one Adam per term, as the paper has it;
     # "balanced": one Adam on the sum of each term over its own current size (the gradient of the
     # sum of their logs). It did not help: L_T's value is a third of L_S's, but its gradient is
-    # ~1e4 times smaller (S2D's gradient grows with depth; docs/RESULTS.md).
+    # ~1e4 times smaller under the literal S2D gradient (see s2d_gradient; docs/RESULTS.md).
     # Separate Adams each take a full-size step, so together they step twice as far; at our
     # learning rates that made the Theta_opt fit climb instead of descend (docs/RESULTS.md).
     optimisers: str = "joint"
+    # How S2D is differentiated: "distance" (each distance's gradient on the zeros that decide it)
+    # or "erosions" (Eq. 2 literally; its gradient grows ~9x per step of depth, so L_S drowns L_T
+    # and the shape prior). Chosen on the tuning site: by the distance is better on 6 of 7 shifts
+    # (docs/RESULTS.md). L_T then pulls as hard as L_S, but in nearly the same direction.
+    s2d_gradient: str = "distance"
     seed: int = 0
     device: str = "auto"
 
@@ -65,6 +70,8 @@ class AdaptConfig:
             raise ValueError(f"unknown variant {self.variant!r}; choose from {VARIANTS}")
         if self.optimisers not in ("separate", "joint", "balanced"):
             raise ValueError("optimisers must be 'separate', 'joint' or 'balanced'")
+        if self.s2d_gradient not in ("distance", "erosions"):
+            raise ValueError("s2d_gradient must be 'distance' or 'erosions'")
         if self.batchnorm not in ("frozen", "adapt"):
             raise ValueError("batchnorm must be 'frozen' or 'adapt'")
         if self.iterations < 1 or self.batch < 1 or self.K < 1 or self.max_iter_opt < 0:
@@ -129,7 +136,8 @@ def predicted_terms(regressor: PoseRegressor, out: RegressorOutput, target: Alig
     body = regressor.body
     if not torch.isfinite(out.vertices).all():
         raise FloatingPointError("adaptation diverged: the predicted meshes are not finite (lower the learning rate)")
-    terms = alignment_terms(cfg.variant, body.proxy_vertices(out.vertices), body.proxy_faces, out.camera, target)
+    terms = alignment_terms(cfg.variant, body.proxy_vertices(out.vertices), body.proxy_faces, out.camera, target,
+                            cfg.s2d_gradient)
     # Shape prior: betas are unit-variance, so their squared norm is their log-likelihood up to a
     # constant; scaled to the alignment loss so the weight means the same for every variant.
     scale = total(terms).detach().clamp_min(1.0)

@@ -21,7 +21,7 @@ import torch
 
 from models.fitting_loss import fitting_loss, foreground_points
 from models.m2s import SilhouetteSettings, m2s
-from models.topology import (outward_distance, pixel_l2_loss, silhouette_loss, skeleton, skeleton_l2_loss,
+from models.topology import (Gradient, outward_distance, pixel_l2_loss, silhouette_loss, skeleton, skeleton_l2_loss,
                              topology_loss)
 
 VARIANTS = ("ours", "b1", "b2", "b3", "a2")
@@ -49,21 +49,21 @@ class AlignmentTarget:
 
 
 def alignment_terms(variant: str, vertices: torch.Tensor, faces: torch.Tensor, camera: torch.Tensor,
-                    target: AlignmentTarget) -> dict[str, torch.Tensor]:
+                    target: AlignmentTarget, gradient: Gradient = "distance") -> dict[str, torch.Tensor]:
     """Per-image loss terms (B,) of one variant for camera-frame vertices (B, V, 3) and cameras (B, 3).
 
     ``vertices``/``faces`` are best the body model's render proxy: the silhouette is the same
-    and rasterizing it costs a tenth."""
+    and rasterizing it costs a tenth. ``gradient``: how S2D is differentiated (:func:`models.topology.s2d`)."""
     if variant == "a2":
         return {"fitting": fitting_loss(vertices, camera, target.S, target.points)}
     S_hat = m2s(vertices, faces, camera, SilhouetteSettings(image_size=target.S.shape[-1]))
     if variant == "b1":
         return {"pixel_l2": pixel_l2_loss(S_hat, target.S)}
-    terms = {"silhouette": silhouette_loss(S_hat, target.S, target.D_S)}
+    terms = {"silhouette": silhouette_loss(S_hat, target.S, target.D_S, gradient=gradient)}
     if variant == "b3":
-        terms["skeleton_l2"] = skeleton_l2_loss(skeleton(S_hat), target.T)
+        terms["skeleton_l2"] = skeleton_l2_loss(skeleton(S_hat, gradient=gradient), target.T)
     elif variant == "ours":
-        terms["topology"] = topology_loss(skeleton(S_hat), target.T, target.D_T)
+        terms["topology"] = topology_loss(skeleton(S_hat, gradient=gradient), target.T, target.D_T, gradient=gradient)
     elif variant != "b2":
         raise ValueError(f"unknown variant {variant!r}; choose from {VARIANTS}")
     return terms

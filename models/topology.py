@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from models.fitting_loss import fitting_loss  # noqa: F401  (A2, re-exported)
 
 Schedule = Literal["chessboard", "octagonal"]
+Gradient = Literal["distance", "erosions"]
 
 # The erosion neighbourhoods *include the centre*. Eq. 2 writes m = n^2 - 2 for a 3x3 kernel
 # that leaves the centre out; that variant turns a background pixel with 8 foreground neighbours
@@ -64,20 +65,34 @@ def _window_sum(x: torch.Tensor, cross: bool, pad_value: float) -> torch.Tensor:
 
 
 class _S2D(torch.autograd.Function):
-    """D = sum_i S_i with S_{i+1} = ReLU(window(S_i) - m), and its exact gradient.
+    """D = sum_i S_i with S_{i+1} = ReLU(window(S_i) - m) (Eq. 2), with two hand-written gradients.
 
     Autograd through a loop of up to max(H, W) small steps costs more in bookkeeping than in
-    arithmetic, so the backward pass is written out: with M_{i+1} = [S_{i+1} > 0] (where the
-    ReLU passes gradient), dL/dS_i = dL/dD + window*(M_{i+1} * dL/dS_{i+1}), window* being the
-    window sum over a zero border (the window is symmetric; the constant border has no gradient).
+    arithmetic, so both backward passes are written out from the forward's erosion masks.
+    Differentiating Eq. 2 literally runs the gradient over every path through the erosion steps:
+    a pixel's share of dD grows about 9x per step of depth (a filled square 24 px wide gets a
+    gradient of norm 2e10; ``python -m bench.term_gradients``), so the deepest pixels of an
+    outward distance map swamp every other loss term. On a binary map D is a distance: it
+    changes by one when the zero pixel that decides it moves. ``gradient="distance"`` (the
+    default) sends each pixel's dL/dD to the zeros that decide it (:func:`_routed_backward`), so
+    a loss reading D pulls on the outline by at most the number of pixels it reads, as an exact
+    distance transform would. ``gradient="erosions"`` keeps the literal derivative: with
+    M_{i+1} = [S_{i+1} > 0], dL/dS_i = dL/dD + window*(M_{i+1} * dL/dS_{i+1}).
+
+    Measured (docs/RESULTS.md): adapting on the tuning site, by the distance is better on 6 of 7
+    shifts (mean held-out PA-MPJPE 65.5 vs 72.7 mm). The literal gradient fits swung limbs back to
+    a silhouette better (``python -m bench.swung_limbs``: 38 vs 95 mm): its blow-up lets Eq. 5's
+    first half, each target pixel's pull on the prediction, drown the second half, the push on
+    predicted pixels far from the target, and the pull is what swings a limb home (the pull
+    halves alone, by the distance, reach 24 mm).
     """
 
     @staticmethod
     def forward(ctx, S: torch.Tensor, steps: int, octagonal: bool, pad_value: float,
-                watch: torch.Tensor | None) -> torch.Tensor:
+                watch: torch.Tensor | None, routed: bool) -> torch.Tensor:
         D = S.clone()
         Si = S
-        masks, kinds = [], []
+        masks, kinds = [S > 0], []
         check = 1 if S.device.type == "cpu" else 4  # an emptiness check syncs with the device
         for i in range(steps):
             cross = octagonal and i % 2 == 0
@@ -90,20 +105,46 @@ class _S2D(torch.autograd.Function):
                 if not bool(alive.any()):
                     break
         ctx.save_for_backward(*masks)
-        ctx.kinds = kinds
+        ctx.kinds, ctx.pad_value, ctx.routed = kinds, pad_value, routed
         return D
 
     @staticmethod
     def backward(ctx, grad_D: torch.Tensor):
         masks = ctx.saved_tensors
+        if ctx.routed:
+            return _routed_backward(grad_D, list(masks), ctx.kinds, ctx.pad_value), None, None, None, None, None
         g = grad_D
-        for mask, cross in zip(reversed(masks), reversed(ctx.kinds)):
+        for mask, cross in zip(reversed(masks[1:]), reversed(ctx.kinds)):
             g = grad_D + _window_sum(g * mask, cross, 0.0)
-        return g, None, None, None, None
+        return g, None, None, None, None, None
+
+
+def _routed_backward(grad_D: torch.Tensor, alive: list[torch.Tensor], kinds: list[bool], pad_value: float) -> torch.Tensor:
+    """Move each pixel's dL/dD down its erosion chains to the zeros that end them.
+
+    ``alive`` = [S_0 > 0, S_1 > 0, ...] (B, 1, H, W) and ``kinds`` the steps' windows, as the
+    forward made them. A pixel that dies at step k was killed by its neighbours (in step k's
+    window) that were already dead at step k - 1; it splits its gradient equally among them,
+    deepest pixels first, so every unit ends on a zero at the pixel's own distance: a nearest
+    zero, or an even spread over the nearest ones where the metric has ties (a fixed choice
+    would bias every chessboard tie towards one corner). Shares that reach the border, or
+    pixels that never died within the steps run, carry no gradient. On binary maps no unit is
+    lost otherwise, so the gradient sums to the gradient that reached eroded pixels.
+    """
+    keep = pad_value > 0
+    padded = [F.pad(a, (1, 1, 1, 1), value=keep) for a in alive]
+    acc = F.pad(grad_D, (1, 1, 1, 1))
+    for k in range(len(kinds), 0, -1):
+        before, cross = padded[k - 1], kinds[k - 1]
+        dying = before & ~padded[k]
+        dead = (~before).to(acc.dtype)
+        share = torch.where(dying, acc / _window_sum(dead, cross, 0.0).clamp_min(1.0), 0.0)
+        acc = torch.where(dying, 0.0, acc) + _window_sum(share, cross, 0.0) * dead
+    return (acc * ~padded[0])[..., 1:-1, 1:-1]
 
 
 def s2d(S: torch.Tensor, iterations: int | None = None, schedule: Schedule = "chessboard",
-        pad_value: float = 0.0, watch: torch.Tensor | None = None) -> torch.Tensor:
+        pad_value: float = 0.0, watch: torch.Tensor | None = None, gradient: Gradient = "distance") -> torch.Tensor:
     """Silhouette to distance map (Eq. 2): D = sum_i S_i, S_0 = S, S_{i+1} = erode(S_i).
 
     Args:
@@ -118,6 +159,9 @@ def s2d(S: torch.Tensor, iterations: int | None = None, schedule: Schedule = "ch
         watch: optional map of the pixels whose distances are needed; erosion stops once all of
             them have eroded. Distances elsewhere may then saturate, but a loss that reads D only
             at ``watch`` pixels gets the same value and the same gradient, in fewer steps.
+        gradient: "distance" (default) sends each pixel's gradient to the zero pixels that
+            decide its distance; "erosions" differentiates Eq. 2 literally (:class:`_S2D` has both,
+            and what each was measured to do).
     Returns:
         D of the same shape: for foreground pixels the distance (in erosion steps) to the
         nearest background pixel, 0 on background.
@@ -125,7 +169,9 @@ def s2d(S: torch.Tensor, iterations: int | None = None, schedule: Schedule = "ch
     S4, squeezed = _as_maps(S)
     steps = max(S4.shape[-2:]) if iterations is None else iterations
     watched = None if watch is None else _as_maps(watch)[0].detach() > 0
-    D = _S2D.apply(S4, steps, schedule == "octagonal", float(pad_value), watched)
+    if gradient not in ("distance", "erosions"):
+        raise ValueError(f"gradient must be 'distance' or 'erosions', got {gradient!r}")
+    D = _S2D.apply(S4, steps, schedule == "octagonal", float(pad_value), watched, gradient == "distance")
     return D.squeeze(1) if squeezed else D
 
 
@@ -141,20 +187,22 @@ def d2t(D_in: torch.Tensor, S: torch.Tensor) -> torch.Tensor:
     return T.squeeze(1) if squeezed else T
 
 
-def skeleton(S: torch.Tensor, iterations: int | None = None, schedule: Schedule = "chessboard") -> torch.Tensor:
+def skeleton(S: torch.Tensor, iterations: int | None = None, schedule: Schedule = "chessboard",
+             gradient: Gradient = "distance") -> torch.Tensor:
     """S2D then D2T: the topological skeleton of a silhouette."""
-    return d2t(s2d(S, iterations, schedule), S)
+    return d2t(s2d(S, iterations, schedule, gradient=gradient), S)
 
 
 def outward_distance(X: torch.Tensor, iterations: int | None = None, schedule: Schedule = "chessboard",
-                     watch: torch.Tensor | None = None) -> torch.Tensor:
+                     watch: torch.Tensor | None = None, gradient: Gradient = "distance") -> torch.Tensor:
     """D_out = S2D(1 - X): each pixel's distance to the nearest active pixel of X (0 on X).
-    ``watch``: as in :func:`s2d`."""
-    return s2d(1.0 - X, iterations, schedule, pad_value=1.0, watch=watch)
+    ``watch`` and ``gradient``: as in :func:`s2d`."""
+    return s2d(1.0 - X, iterations, schedule, pad_value=1.0, watch=watch, gradient=gradient)
 
 
 def spatial_chamfer(X_hat: torch.Tensor, X: torch.Tensor, D_out: torch.Tensor | None = None,
-                    iterations: int | None = None, schedule: Schedule = "chessboard") -> torch.Tensor:
+                    iterations: int | None = None, schedule: Schedule = "chessboard",
+                    gradient: Gradient = "distance") -> torch.Tensor:
     """Chamfer-inspired alignment of two binary maps (Eq. 5), per image: (B,).
 
     ||S2D(1 - X_hat) * X||_1 + ||S2D(1 - X) * X_hat||_1: each active pixel of one map pays its
@@ -168,20 +216,22 @@ def spatial_chamfer(X_hat: torch.Tensor, X: torch.Tensor, D_out: torch.Tensor | 
             D_out = outward_distance(X4, iterations, schedule)
     D_out4, _ = _as_maps(D_out)
     # Only X's pixels read D_hat_out, so its erosion may stop once they are all reached.
-    D_hat_out = outward_distance(X_hat4, iterations, schedule, watch=X4)
+    D_hat_out = outward_distance(X_hat4, iterations, schedule, watch=X4, gradient=gradient)
     return (D_hat_out * X4).sum((1, 2, 3)) + (D_out4 * X_hat4).sum((1, 2, 3))
 
 
 def topology_loss(T_hat: torch.Tensor, T: torch.Tensor, D_out_T: torch.Tensor | None = None,
-                  iterations: int | None = None, schedule: Schedule = "chessboard") -> torch.Tensor:
+                  iterations: int | None = None, schedule: Schedule = "chessboard",
+                  gradient: Gradient = "distance") -> torch.Tensor:
     """L_T^(sp) (Eq. 5) between predicted and target skeletons, per image: (B,)."""
-    return spatial_chamfer(T_hat, T, D_out_T, iterations, schedule)
+    return spatial_chamfer(T_hat, T, D_out_T, iterations, schedule, gradient)
 
 
 def silhouette_loss(S_hat: torch.Tensor, S: torch.Tensor, D_out_S: torch.Tensor | None = None,
-                    iterations: int | None = None, schedule: Schedule = "chessboard") -> torch.Tensor:
+                    iterations: int | None = None, schedule: Schedule = "chessboard",
+                    gradient: Gradient = "distance") -> torch.Tensor:
     """L_S^(sp): Eq. 5 with raw silhouettes in place of skeletons, per image: (B,)."""
-    return spatial_chamfer(S_hat, S, D_out_S, iterations, schedule)
+    return spatial_chamfer(S_hat, S, D_out_S, iterations, schedule, gradient)
 
 
 def pixel_l2_loss(S_hat: torch.Tensor, S: torch.Tensor) -> torch.Tensor:

@@ -104,12 +104,15 @@ def test_cancellation_stops_cleanly(body, decoder, target):
 def test_bad_configs_and_empty_targets_are_refused(body, decoder, target):
     with pytest.raises(ValueError, match="variant"):
         AdaptConfig(variant="nope")
+    with pytest.raises(ValueError, match="s2d_gradient"):
+        AdaptConfig(s2d_gradient="nope")
     with pytest.raises(ValueError, match="no target crops"):
         adapt(fresh_regressor(body, decoder), target.subset(np.zeros(0, dtype=int)), AdaptConfig(iterations=1))
 
 
-@pytest.mark.parametrize("optimisers", ["joint", "balanced"])
-def test_the_theta_opt_fit_descends_with_the_default_optimiser(body, decoder, target, optimisers):
+@pytest.mark.parametrize("optimisers,s2d_gradient", [("joint", "erosions"), ("balanced", "erosions"),
+                                                     ("joint", "distance")])
+def test_the_theta_opt_fit_descends_with_the_default_optimiser(body, decoder, target, optimisers, s2d_gradient):
     """Algorithm 1's inner fit must lower L_S + L_T: with one Adam per term at these learning
     rates it climbed instead (bench/fit_optimisers.py), which is why the default is one Adam."""
     from models.adaptation import fit_parameters, predicted_terms
@@ -125,7 +128,7 @@ def test_the_theta_opt_fit_descends_with_the_default_optimiser(body, decoder, ta
         with torch.no_grad():
             return sum(t.mean().item() for t in predicted_terms(regressor, regressor.decode(*params), aim, cfg).values())
 
-    cfg = AdaptConfig(max_iter_opt=30, optimisers=optimisers)
+    cfg = AdaptConfig(max_iter_opt=30, optimisers=optimisers, s2d_gradient=s2d_gradient)
     with torch.no_grad():
         start = loss(regressor.predict_parameters(images))
     fitted, _ = fit_parameters(regressor, images, aim, cfg)

@@ -19,13 +19,14 @@ def scene():
     return body, verts, camera
 
 
+@pytest.mark.parametrize("gradient", ["erosions", "distance"])
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_terms_vanish_on_the_target_and_pull_otherwise(scene, variant):
+def test_terms_vanish_on_the_target_and_pull_otherwise(scene, variant, gradient):
     body, verts, camera = scene
     S = m2s(verts, body.proxy_faces, camera, SilhouetteSettings(image_size=48)).detach()
     target = AlignmentTarget.from_silhouettes(S[[0, 0]])
     v = verts.clone().requires_grad_(True)
-    terms = alignment_terms(variant, v, body.proxy_faces, camera, target)
+    terms = alignment_terms(variant, v, body.proxy_faces, camera, target, gradient)
     total = sum(terms.values())
     if variant != "a2":  # a2 compares vertices with pixels: never exactly zero
         assert total[0].item() == pytest.approx(0.0, abs=1e-6)

@@ -159,14 +159,14 @@ def test_fitting_loss_is_the_squared_point_set_chamfer():
 
 
 @pytest.mark.parametrize("schedule,pad", [("chessboard", 0.0), ("chessboard", 1.0), ("octagonal", 0.0)])
-def test_s2d_gradient_equals_autograd_through_the_literal_erosions(schedule, pad):
-    """The hand-written backward against autograd through Eq. 2's conv + ReLU loop."""
+def test_s2d_erosions_gradient_equals_autograd_through_the_literal_erosions(schedule, pad):
+    """The hand-written literal backward against autograd through Eq. 2's conv + ReLU loop."""
     from models.topology import _CROSS, _SQUARE, erode
 
     S = t(random_masks(3, size=24, seed=13))[:, None]
     weights = torch.randn(S.shape, generator=torch.Generator().manual_seed(0))
     a = S.clone().requires_grad_(True)
-    (s2d(a, iterations=12, schedule=schedule, pad_value=pad) * weights).sum().backward()
+    (s2d(a, iterations=12, schedule=schedule, pad_value=pad, gradient="erosions") * weights).sum().backward()
     b = S.clone().requires_grad_(True)
     D, Si = b, b
     for i in range(12):
@@ -177,14 +177,67 @@ def test_s2d_gradient_equals_autograd_through_the_literal_erosions(schedule, pad
     assert torch.allclose(a.grad, b.grad, atol=1e-5)
 
 
-def test_watched_erosion_gives_the_same_loss_and_gradient():
+@pytest.mark.parametrize("gradient", ["erosions", "distance"])
+def test_watched_erosion_gives_the_same_loss_and_gradient(gradient):
     T = skeleton(t(random_masks(4, seed=14)))
     a = T[:2].clone().requires_grad_(True)
     b = T[:2].clone().requires_grad_(True)
-    D_full = outward_distance(a)
-    D_watch = outward_distance(b, watch=T[2:])
+    D_full = outward_distance(a, gradient=gradient)
+    D_watch = outward_distance(b, watch=T[2:], gradient=gradient)
     la, lb = (D_full * T[2:]).sum(), (D_watch * T[2:]).sum()
     la.backward()
     lb.backward()
     assert la.item() == lb.item()
     assert torch.equal(a.grad, b.grad)
+
+
+def reach(steps: int, schedule: str, r: int) -> np.ndarray:
+    """(2r+1, 2r+1): offsets an erosion chain of ``steps`` steps sees, a delta dilated by each step's window."""
+    from models.topology import _CROSS, _SQUARE
+
+    out = np.zeros((2 * r + 1, 2 * r + 1), bool)
+    out[r, r] = True
+    for i in range(steps):
+        k = (_CROSS if schedule == "octagonal" and i % 2 == 0 else _SQUARE)[0, 0].numpy() > 0
+        out = ndimage.binary_dilation(out, structure=k)
+    return out
+
+
+@pytest.mark.parametrize("schedule,pad", [("chessboard", 0.0), ("chessboard", 1.0), ("octagonal", 0.0)])
+def test_distance_gradient_lands_on_zeros_that_decide_the_distance(schedule, pad):
+    """Brute force, pixel by pixel: d D(p) is a unit spread over zero pixels at distance D(p)."""
+    S = t(random_masks(2, size=24, seed=15))[:, None]
+    D = s2d(S, schedule=schedule, pad_value=pad)
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        b, y, x = int(rng.integers(2)), int(rng.integers(24)), int(rng.integers(24))
+        a = S.clone().requires_grad_(True)
+        s2d(a, schedule=schedule, pad_value=pad, gradient="distance")[b, 0, y, x].backward()
+        g = a.grad[b, 0].numpy()
+        d = int(D[b, 0, y, x])
+        window = np.pad(np.pad(S[b, 0].numpy(), 1, constant_values=pad), d + 2, constant_values=1)
+        cy, cx, r = y + 1 + d + 2, x + 1 + d + 2, d + 1
+        seen = window[cy - r:cy + r + 1, cx - r:cx + r + 1]
+        assert (seen[reach(d - 1, schedule, r)] > 0).all() if d > 0 else S[b, 0, y, x] == 0  # D(p) is right
+        assert (g >= 0).all() and g.sum() <= 1 + 1e-6
+        if g.sum() < 1 - 1e-6:  # part of the unit went to the border, which has no gradient
+            assert pad == 0.0 and not (seen[reach(d, schedule, r)] > 0).all()
+        for zy, zx in np.argwhere(g > 0):
+            assert S[b, 0, zy, zx] == 0
+            assert reach(d, schedule, r)[zy - y + r, zx - x + r]
+
+
+def test_distance_gradient_does_not_grow_with_depth():
+    """The literal derivative of a filled square's distances grows ~9x per step of depth; the
+    distance gradient moves each pixel's unit onto zeros, so it sums to the pixel count."""
+    for n in (4, 12, 24):
+        square = torch.zeros(1, 1, 64, 64)
+        square[..., 20:20 + n, 20:20 + n] = 1.0
+        a = square.clone().requires_grad_(True)
+        s2d(a, gradient="distance").sum().backward()
+        assert torch.isclose(a.grad.sum(), torch.tensor(64.0 * 64))
+        assert a.grad.max() <= n * n
+        b = square.clone().requires_grad_(True)
+        s2d(b, gradient="erosions").sum().backward()
+        if n == 24:
+            assert b.grad.norm() > 1e6 * a.grad.norm()
