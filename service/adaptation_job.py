@@ -139,7 +139,8 @@ def run_adaptation_job(job_id: str, site: str, config: dict, store: ModelStore, 
         before, after = report.health_before, report.health_after
         summary = {"parent": parent, "health_before": before.as_dict(), "health_after": after.as_dict(),
                    "train_crops": len(train), "held_out_crops": len(held_out), "wall_s": round(report.wall_s, 2),
-                   "ms_per_fit_iteration": report.ms_per_fit_iteration, "activated": False, "version": None}
+                   "ms_per_fit_iteration": report.ms_per_fit_iteration, "config": report.config,
+                   "activated": False, "version": None}
         if after.beats(before):
             slim = {k: v for k, v in report.as_dict().items() if k != "history"}
             version = store.write_version(site, result.regressor, parent, after.as_dict(), slim)

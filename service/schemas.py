@@ -54,6 +54,9 @@ class AdaptRequest(BaseModel):
     variant: Literal["ours", "b1", "b2", "b3", "a2"] = "ours"
     batch: int = Field(default=16, ge=1, le=256)
     lr: float | None = Field(default=None, gt=0, le=1e-2, description="CNN learning rate; unset: the engine's default")
+    s2d_gradient: Literal["distance", "erosions"] = Field(
+        default="distance", description="How S2D is differentiated (AdaptConfig.s2d_gradient): 'distance' adapts a trained "
+        "model better; 'erosions' (Eq. 2 literally) pulls a model whose limbs are far off its silhouettes better")
 
 
 class JobResponse(JobRecord):
