@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import torch
@@ -26,6 +27,7 @@ from models.camera_site import SiteConfig, make_site
 from models.health import images_tensor
 from models.regressor import load_regressor
 from models.target_data import SILHOUETTE_SIZE, site_target
+from models.topology import Gradient, s2d
 
 
 OUTPUTS = ("pose latent phi", "root 6-D", "betas", "camera")
@@ -38,8 +40,6 @@ def flat_grad(value: torch.Tensor, params: list[torch.Tensor]) -> torch.Tensor:
 
 def s2d_gradient_by_depth(sides=(4, 8, 12, 16, 24), size: int = 64) -> None:
     """Why L_S is stiff: the gradient of S2D's sum on a filled square, by the square's side."""
-    from models.topology import s2d
-
     print("S2D on a filled square: side, sum of D, |d sum(D) / d map| through the erosions / by the distance")
     for n in sides:
         square = torch.zeros(1, 1, size, size)
@@ -47,7 +47,7 @@ def s2d_gradient_by_depth(sides=(4, 8, 12, 16, 24), size: int = 64) -> None:
         square[..., lo:lo + n, lo:lo + n] = 1.0
         square.requires_grad_(True)
         norms = []
-        for gradient in ("erosions", "distance"):
+        for gradient in ("erosions", "distance"):  # the order the header names
             distance = s2d(square, gradient=gradient)
             (grad,) = torch.autograd.grad(distance.sum(), square)
             norms.append(f"{grad.norm():.3g}")
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shift", default="lr-32")
     ap.add_argument("--batches", type=int, default=3)
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--gradient", choices=("distance", "erosions"), default="distance", help="how S2D is differentiated")
+    ap.add_argument("--gradient", choices=get_args(Gradient), default="distance", help="how S2D is differentiated")
     args = ap.parse_args(argv)
     s2d_gradient_by_depth()
     body = load_body_model()

@@ -15,7 +15,7 @@ re-exported here: every loss of the ablations imports from this module.
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -169,8 +169,8 @@ def s2d(S: torch.Tensor, iterations: int | None = None, schedule: Schedule = "ch
     S4, squeezed = _as_maps(S)
     steps = max(S4.shape[-2:]) if iterations is None else iterations
     watched = None if watch is None else _as_maps(watch)[0].detach() > 0
-    if gradient not in ("distance", "erosions"):
-        raise ValueError(f"gradient must be 'distance' or 'erosions', got {gradient!r}")
+    if gradient not in get_args(Gradient):
+        raise ValueError(f"gradient must be one of {get_args(Gradient)}, got {gradient!r}")
     D = _S2D.apply(S4, steps, schedule == "octagonal", float(pad_value), watched, gradient == "distance")
     return D.squeeze(1) if squeezed else D
 
