@@ -33,6 +33,7 @@ from models.camera_site import SiteConfig, make_site
 from models.metrics import mpjpe, pa_mpjpe
 from models.regressor import PoseRegressor, load_regressor
 from models.target_data import SILHOUETTE_SIZE, TargetSet, site_target
+from models.uap import shift_uap
 
 SITE_SEED = 300
 # On the clean site only the source model and Ours run: the gap's reference, and whether adapting
@@ -55,13 +56,11 @@ def errors(model: PoseRegressor, target: TargetSet, truth: np.ndarray, batch: in
     return {"mpjpe_mm": torch.cat(e).mean().item(), "pa_mpjpe_mm": torch.cat(pa).mean().item(), "crops": len(target)}
 
 
-def load_site(shift: str, frames: int, body, uap_dir: Path, seed: int = SITE_SEED):
-    uap = None
-    if shift.startswith("uap-"):
-        path = uap_dir / f"{shift}.npy"
-        if not path.exists():
-            raise SystemExit(f"{path} is missing: python -m models.uap CHECKPOINT --eps {shift[4:]} --out {path}")
-        uap = np.load(path)
+def load_site(shift: str, frames: int, body, uap_dir: Path | None = None, seed: int = SITE_SEED):
+    try:
+        uap = shift_uap(shift, uap_dir)
+    except FileNotFoundError as e:
+        raise SystemExit(str(e)) from None
     return make_site(SiteConfig(frames=frames, seed=seed), shift=shift, body=body, uap=uap,
                      progress=False)
 
@@ -106,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lr", type=float, default=AdaptConfig.lr)
     ap.add_argument("--curve-every", type=int, default=20)
     ap.add_argument("--runs", type=Path, default=Path("runs/bench_adaptation"))
-    ap.add_argument("--uap-dir", type=Path, default=Path("runs"))
+    ap.add_argument("--uap-dir", type=Path, default=None, help="where uap-<eps>.npy are (default: the shipped ones)")
     ap.add_argument("--config", default="{}", help="AdaptConfig fields as JSON, for an ablation (give it its own --runs)")
     add_section_arguments(ap)
     args = ap.parse_args(argv)

@@ -4,7 +4,8 @@
 
 On batches of the tuning site's adaptation crops (seed 999, never the benchmark's), with the
 source model in adaptation mode, it prints each term's value and the norm of its gradient with
-respect to the CNN's trainable parameters, and the cosine between the L_S and L_T gradients. With
+respect to the CNN's trainable parameters, and the cosine between the L_S and L_T gradients, on the
+CNN and on each of the regressor's outputs. With
 one Adam on the sum (``optimisers="joint"``), a term whose gradient is orders of magnitude smaller
 than another's has almost no say in the step. It first prints S2D's gradient on filled squares of
 growing size, both ways S2D can be differentiated: literally through Eq. 2's erosion steps
@@ -87,9 +88,14 @@ def main(argv: list[str] | None = None) -> None:
         decoded = regressor.decode(*leaves)
         raw = alignment_terms("ours", body.proxy_vertices(decoded.vertices), body.proxy_faces, decoded.camera, target,
                               args.gradient)
-        for name, term in (("L_S", raw["silhouette"]), ("L_T", raw["topology"])):
-            g = torch.autograd.grad(term.mean(), leaves, retain_graph=True)
+        by_term = {name: torch.autograd.grad(term.mean(), leaves, retain_graph=True)
+                   for name, term in (("L_S", raw["silhouette"]), ("L_T", raw["topology"]))}
+        for name, g in by_term.items():
             print(f"    {name} |grad| by output: " + ", ".join(f"{n} {x.norm():.3g}" for n, x in zip(OUTPUTS, g)))
+        # Where the two terms part ways: per output, summed over the batch's crops.
+        cosines = [torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), dim=0).item()
+                   for a, b in zip(by_term["L_S"], by_term["L_T"])]
+        print("    cos(L_S, L_T) by output: " + ", ".join(f"{n} {c:+.2f}" for n, c in zip(OUTPUTS, cosines)))
 
 
 if __name__ == "__main__":

@@ -26,12 +26,12 @@ TUNING_SEED = 999
 
 
 def tune(checkpoint: Path, shift: str, frames: int, iterations: int, curve_every: int, configs: list[dict],
-         uap_dir: Path = Path("runs")) -> list[dict]:
+         uap_dir: Path | None = None, silhouette_size: int = SILHOUETTE_SIZE) -> list[dict]:
     body = load_body_model()
     regressor = load_regressor(checkpoint, body)
     site = load_site(shift, frames, body, uap_dir, seed=TUNING_SEED)
     truth = site.eval_joints - site.joints[:, :1]
-    train, held = site_target(site.frames, regressor.config.image_size, SILHOUETTE_SIZE, True).split(0.7)
+    train, held = site_target(site.frames, regressor.config.image_size, silhouette_size, True).split(0.7)
     pre = errors(regressor, held, truth)
     print(f"{shift}: {len(train)} adaptation crops, {len(held)} held out; before: MPJPE {pre['mpjpe_mm']:.1f}, "
           f"PA-MPJPE {pre['pa_mpjpe_mm']:.1f}; train IoU {health_score(regressor, train).iou:.3f}", flush=True)
@@ -67,11 +67,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--curve-every", type=int, default=20)
     ap.add_argument("--config", action="append", default=None, help="AdaptConfig fields as JSON; repeatable")
     ap.add_argument("--out", type=Path, default=None, help="also write every row as JSON here")
-    ap.add_argument("--uap-dir", type=Path, default=Path("runs"), help="where uap-<eps>.npy are (python -m models.uap)")
+    ap.add_argument("--silhouette-size", type=int, default=SILHOUETTE_SIZE, help="px of the silhouettes the losses compare")
+    ap.add_argument("--uap-dir", type=Path, default=None, help="where uap-<eps>.npy are (default: the shipped ones)")
     args = ap.parse_args(argv)
     configs = [json.loads(c) for c in (args.config or ["{}"])]
     rows = [r for s in args.shifts.split(",") for r in
-            tune(args.checkpoint, s, args.frames, args.iterations, args.curve_every, configs, args.uap_dir)]
+            tune(args.checkpoint, s, args.frames, args.iterations, args.curve_every, configs, args.uap_dir, args.silhouette_size)]
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=1))

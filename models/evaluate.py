@@ -2,9 +2,10 @@
 
     python -m models.evaluate runs/source.pt --shifts clean,lr-96,lr-52,lr-32,gray,thermal
 
-Site crops are cut around the *true* masks here: this measures the regressor, not the
-background subtraction. Errors are MPJPE and PA-MPJPE in mm on the 14 LSP joints, root-centred.
-UAP shifts need a perturbation crafted against the checkpoint and are not part of this command yet.
+Site crops are cut around the *true* masks by default: this measures the regressor, not the
+background subtraction. ``--crops mog2`` cuts them around MOG2's person boxes instead, as the
+service and the adaptation benchmark do: that is the error a deployed model sees. Errors are MPJPE and PA-MPJPE in mm on the 14 LSP joints, root-centred.
+UAP shifts use the perturbations shipped in models/assets/uap (``--uap-dir`` for others).
 """
 from __future__ import annotations
 
@@ -20,12 +21,19 @@ from models.crops import crop, mask_box, square_box
 from models.metrics import mpjpe, pa_mpjpe
 from models.regressor import PoseRegressor, load_regressor
 from models.source_data import SourceConfig, render_crops
+from models.target_data import site_target
+from models.uap import shift_uap
 
 DEFAULT_SHIFTS = ("clean", "lr-96", "lr-52", "lr-32", "uap-4", "uap-8", "uap-16", "gray", "thermal")
 
 
-def site_crops(site: CameraSite, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(N, size, size, 3) crops around the true masks and (N, 14, 3) root-centred eval joints."""
+def site_crops(site: CameraSite, size: int, crops: str = "true") -> tuple[np.ndarray, np.ndarray]:
+    """(N, size, size, 3) crops around the true masks (or MOG2's boxes, ``crops="mog2"``) and
+    (N, 14, 3) root-centred eval joints."""
+    if crops == "mog2":
+        target = site_target(site.frames, size, largest_only=True)
+        t = target.frame_index
+        return target.images, (site.eval_joints[t] - site.joints[t, :1]).astype(np.float32)
     images, joints = [], []
     for t in range(len(site.frames)):
         box = mask_box(site.masks[t])
@@ -51,21 +59,15 @@ def errors(regressor: PoseRegressor, images: np.ndarray, joints: np.ndarray, bat
 
 
 def evaluate_checkpoint(regressor: PoseRegressor, shifts=DEFAULT_SHIFTS, frames: int = 150, seed: int = 100,
-                        source_crops: int = 300, uap_dir: Path | None = None) -> dict[str, dict[str, float]]:
+                        source_crops: int = 300, uap_dir: Path | None = None,
+                        crops: str = "true") -> dict[str, dict[str, float]]:
     size = regressor.config.image_size
     src = render_crops(source_crops, SourceConfig(image_size=size, seed=seed + 20_000), body=regressor.body)
     table = {"source S (clean crops)": errors(regressor, src["images"], src["eval_joints"])}
     for shift in shifts:
-        uap = None
-        if "uap-" in shift:
-            eps = shift.split("uap-")[1].split("+")[0]
-            path = (uap_dir or Path("runs")) / f"uap-{eps}.npy"
-            if not path.exists():
-                raise FileNotFoundError(f"{path}: craft it first (python -m models.uap CHECKPOINT --eps {eps} --out {path})")
-            uap = np.load(path)
-        site = make_site(SiteConfig(frames=frames, seed=seed), shift=shift, body=regressor.body, uap=uap,
-                         progress=False)
-        table[f"site, {shift}"] = errors(regressor, *site_crops(site, size))
+        site = make_site(SiteConfig(frames=frames, seed=seed), shift=shift, body=regressor.body,
+                         uap=shift_uap(shift, uap_dir), progress=False)
+        table[f"site, {shift}"] = errors(regressor, *site_crops(site, size, crops))
     return table
 
 
@@ -81,10 +83,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("checkpoint", type=Path)
     ap.add_argument("--shifts", default=",".join(DEFAULT_SHIFTS))
     ap.add_argument("--frames", type=int, default=150)
-    ap.add_argument("--uap-dir", type=Path, default=Path("runs"), help="where uap-<eps>.npy perturbations are")
+    ap.add_argument("--seed", type=int, default=100, help="the site's seed")
+    ap.add_argument("--crops", choices=("true", "mog2"), default="true", help="cut site crops around the true masks or MOG2's boxes")
+    ap.add_argument("--uap-dir", type=Path, default=None, help="where uap-<eps>.npy are (default: the shipped ones)")
     args = ap.parse_args(argv)
     regressor = load_regressor(args.checkpoint, load_body_model())
-    print(markdown(evaluate_checkpoint(regressor, tuple(args.shifts.split(",")), args.frames, uap_dir=args.uap_dir)))
+    print(markdown(evaluate_checkpoint(regressor, tuple(args.shifts.split(",")), args.frames, args.seed,
+                                       uap_dir=args.uap_dir, crops=args.crops)))
 
 
 if __name__ == "__main__":
