@@ -41,3 +41,14 @@ def test_a_perfect_prediction_scores_zero():
     joints = np.random.default_rng(0).normal(size=(10, 14, 3)).astype(np.float32)
     r = errors(Oracle(joints), np.zeros((10, 8, 8, 3), np.uint8), joints, batch=4)
     assert r["mpjpe_mm"] < 1e-3 and r["pa_mpjpe_mm"] < 1e-2
+
+
+def test_mog2_crops_follow_the_background_subtraction_with_their_frames_truth():
+    site = make_site(SiteConfig(width=160, height=120, focal=190.0, frames=40, seed=5), progress=False)
+    true_images, true_joints = site_crops(site, 64)
+    images, joints = site_crops(site, 64, crops="mog2")
+    assert images.shape[1:] == (64, 64, 3) and len(images) == len(joints) >= 20  # MOG2 needs a few frames to learn
+    assert len(images) <= len(true_images)
+    # each MOG2 crop carries its own frame's truth: the last crops are the last frames'
+    np.testing.assert_allclose(joints[-1], true_joints[-1], atol=1e-6)
+    assert not np.array_equal(images[-1], true_images[-1])  # cut around MOG2's box, not the true mask's
