@@ -10,8 +10,9 @@ crop is the ``uap-<eps>`` shift (:mod:`models.domain_shift`).
 What it pushes (``objective``):
     pose     the articulation: the 14 evaluation joints after a Procrustes alignment onto the
              clean prediction, i.e. what PA-MPJPE scores (the paper's UAP-H3M reports P2).
-    joints   the camera-frame joints; most of that distance is the global heading, which
-             PA-MPJPE aligns away, so the same budget buys far less articulation error.
+    joints   the camera-frame joints, mostly the global heading, which PA-MPJPE aligns away.
+             Measured, the two cost the source model about the same (docs/RESULTS.md); what
+             made the shipped ones stronger on the service's crops is the placement jitter.
 """
 from __future__ import annotations
 
