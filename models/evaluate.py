@@ -4,7 +4,8 @@
 
 Site crops are cut around the *true* masks by default: this measures the regressor, not the
 background subtraction. ``--crops mog2`` cuts them around MOG2's person boxes instead, as the
-service and the adaptation benchmark do: that is the error a deployed model sees. Errors are MPJPE and PA-MPJPE in mm on the 14 LSP joints, root-centred.
+service and the adaptation benchmark do: that is the error a deployed model sees. Errors are
+MPJPE and PA-MPJPE in mm on the 14 LSP joints, root-centred.
 UAP shifts use the perturbations shipped in models/assets/uap (``--uap-dir`` for others).
 """
 from __future__ import annotations
@@ -24,12 +25,15 @@ from models.source_data import SourceConfig, render_crops
 from models.target_data import site_target
 from models.uap import shift_uap
 
+CROPS = ("true", "mog2")
 DEFAULT_SHIFTS = ("clean", "lr-96", "lr-52", "lr-32", "uap-4", "uap-8", "uap-16", "gray", "thermal")
 
 
 def site_crops(site: CameraSite, size: int, crops: str = "true") -> tuple[np.ndarray, np.ndarray]:
     """(N, size, size, 3) crops around the true masks (or MOG2's boxes, ``crops="mog2"``) and
     (N, 14, 3) root-centred eval joints."""
+    if crops not in CROPS:
+        raise ValueError(f"crops must be one of {CROPS}, got {crops!r}")
     if crops == "mog2":
         target = site_target(site.frames, size, largest_only=True)
         t = target.frame_index
@@ -84,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shifts", default=",".join(DEFAULT_SHIFTS))
     ap.add_argument("--frames", type=int, default=150)
     ap.add_argument("--seed", type=int, default=100, help="the site's seed")
-    ap.add_argument("--crops", choices=("true", "mog2"), default="true", help="cut site crops around the true masks or MOG2's boxes")
+    ap.add_argument("--crops", choices=CROPS, default="true", help="cut site crops around the true masks or MOG2's boxes")
     ap.add_argument("--uap-dir", type=Path, default=None, help="where uap-<eps>.npy are (default: the shipped ones)")
     args = ap.parse_args(argv)
     regressor = load_regressor(args.checkpoint, load_body_model())

@@ -36,12 +36,18 @@ Objective = Literal["pose", "joints"]
 OBJECTIVES: tuple[Objective, ...] = Objective.__args__
 
 
+def pushed_joints(out: RegressorOutput, objective: Objective) -> torch.Tensor:
+    """The joints an objective pushes: ``eval_joints`` (B, 14, 3) for ``pose``, ``joints`` (B, 24, 3)."""
+    return out.eval_joints if objective == "pose" else out.joints
+
+
 def displacement(out: RegressorOutput, clean: torch.Tensor, objective: Objective) -> torch.Tensor:
-    """Mean squared joint displacement the attack maximises. ``clean``: the unperturbed
-    ``eval_joints`` (B, 14, 3) for ``pose``, ``joints`` (B, 24, 3) for ``joints``."""
+    """Mean squared joint displacement the attack maximises; ``clean``: the unperturbed
+    :func:`pushed_joints`. For ``pose`` the prediction is first aligned onto it (Procrustes)."""
+    joints = pushed_joints(out, objective)
     if objective == "pose":
-        return (procrustes_align(out.eval_joints, clean) - clean).pow(2).sum(-1).mean()
-    return (out.joints - clean).pow(2).sum(-1).mean()
+        joints = procrustes_align(joints, clean)
+    return (joints - clean).pow(2).sum(-1).mean()
 
 
 def placed(delta: torch.Tensor, n: int, jitter: float, generator: torch.Generator) -> torch.Tensor:
@@ -87,8 +93,7 @@ def _ascend(regressor: PoseRegressor, images: np.ndarray, eps: float, steps: int
             step_size: float | None, seed: int, progress: bool, objective: Objective, jitter: float) -> np.ndarray:
     x_all = torch.as_tensor(images).permute(0, 3, 1, 2).float() / 255.0
     with torch.no_grad():
-        outs = [regressor(x_all[i:i + 64]) for i in range(0, len(x_all), 64)]
-        clean = torch.cat([o.eval_joints if objective == "pose" else o.joints for o in outs])
+        clean = torch.cat([pushed_joints(regressor(x_all[i:i + 64]), objective) for i in range(0, len(x_all), 64)])
     bound = eps / 255.0
     alpha = step_size / 255.0 if step_size else bound / 10
     g = torch.Generator().manual_seed(seed)
