@@ -5,6 +5,7 @@ import torch
 from models.body_model import load_body_model
 from models.camera_site import SiteConfig, make_site
 from models.evaluate import errors, evaluate_checkpoint, markdown, site_crops
+from models.metrics import pa_mpjpe
 from models.pose_prior import PoseDecoder
 from models.regressor import PoseRegressor, RegressorConfig
 
@@ -26,21 +27,31 @@ def test_evaluation_table_for_an_untrained_model():
     assert "| site, gray |" in markdown(table)
 
 
-def test_a_perfect_prediction_scores_zero():
-    class Oracle(torch.nn.Module):
-        def __init__(self, joints):
-            super().__init__()
-            self.joints = torch.as_tensor(joints)
-            self.i = 0
+class Oracle(torch.nn.Module):
+    """Predicts the true joints; its "latent pose" is the joints themselves, so its mean pose is
+    the mean skeleton."""
 
-        def forward(self, x):
-            out = self.joints[self.i:self.i + len(x)]
-            self.i += len(x)
-            return type("Out", (), {"eval_joints": out})()
+    def __init__(self, joints):
+        super().__init__()
+        self.joints = torch.as_tensor(joints)
+        self.i = 0
 
+    def predict_parameters(self, x):
+        out = self.joints[self.i:self.i + len(x)]
+        self.i += len(x)
+        return (out.flatten(1),)
+
+    def decode(self, phi):
+        return type("Out", (), {"eval_joints": phi.unflatten(1, (14, 3))})()
+
+
+def test_a_perfect_prediction_scores_zero_and_its_mean_pose_does_not():
     joints = np.random.default_rng(0).normal(size=(10, 14, 3)).astype(np.float32)
     r = errors(Oracle(joints), np.zeros((10, 8, 8, 3), np.uint8), joints, batch=4)
     assert r["mpjpe_mm"] < 1e-3 and r["pa_mpjpe_mm"] < 1e-2
+    truth = torch.as_tensor(joints)
+    reference = pa_mpjpe(truth.mean(0, keepdim=True).expand(10, -1, -1), truth).mean().item()
+    assert r["pa_mean_pose_mm"] > 100 and abs(r["pa_mean_pose_mm"] - reference) < 1e-2
 
 
 def test_mog2_crops_follow_the_background_subtraction_with_their_frames_truth():
