@@ -29,3 +29,51 @@ def test_a_few_hundred_steps_beat_the_untrained_regressor(tmp_path):
     train_source(cfg, tmp_path / "t.pt", progress=False)
     after = torch.load(tmp_path / "t.pt", weights_only=False)["history"][-1]["mpjpe_mm"]
     assert after < 0.8 * before, (before, after)
+
+
+def test_body_frame_joints_are_the_posed_joints_turned_back_by_the_root():
+    from pytorch3d.transforms import random_rotations
+
+    from models.body_model import load_body_model
+    from models.train_source import body_frame_joints
+
+    body = load_body_model()
+    torch.manual_seed(0)
+    a = torch.randn(3, 23, 3, 3)
+    rotmats = torch.cat([random_rotations(3).unsqueeze(1), torch.linalg.matrix_exp(0.3 * (a - a.mT))], 1)
+    betas = torch.randn(3, 10)
+    posed = body(betas, rotmats).joints
+    reference = (posed - posed[:, :1]) @ rotmats[:, 0]  # row vectors: R^T p for each joint
+    torch.testing.assert_close(body_frame_joints(body, betas, rotmats), reference, atol=1e-5, rtol=1e-4)
+
+
+def test_articulation_term_is_zero_at_the_truth_and_counts_when_weighted():
+    from models.body_model import load_body_model
+    from models.train_source import losses
+
+    body = load_body_model()
+    torch.manual_seed(1)
+    rot = torch.linalg.matrix_exp(0.2 * (lambda a: a - a.mT)(torch.randn(2, 24, 3, 3)))
+    truth = body(torch.zeros(2, 10), rot)
+    batch = {"joints": truth.joints - truth.joints[:, :1], "joints_2d": torch.zeros(2, 24, 2), "rotmats": rot,
+             "betas": torch.zeros(2, 10)}
+    out = type("Out", (), {"joints": batch["joints"], "rotmats": rot, "betas": batch["betas"],
+                           "camera": torch.tensor([[1.0, 0.0, 0.0]] * 2)})()
+    assert "articulation" not in losses(out, batch, TrainConfig(), body)
+    terms = losses(out, batch, TrainConfig(w_articulation=20.0), body)
+    assert terms["articulation"].item() < 1e-10
+    bent = rot.clone()
+    bent[:, 18] = torch.linalg.matrix_exp(torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]))  # an elbow
+    out.rotmats = bent
+    assert losses(out, batch, TrainConfig(w_articulation=20.0), body)["articulation"].item() > 1e-4
+
+
+def test_fine_tuning_starts_from_the_given_weights_at_step_zero(tmp_path):
+    base = train_source(TrainConfig(steps=3, **TINY), tmp_path / "base.pt", progress=False)
+    tuned = train_source(TrainConfig(steps=0, init=str(tmp_path / "base.pt"), **TINY), tmp_path / "tuned.pt",
+                         progress=False)
+    state = torch.load(tmp_path / "tuned.pt", weights_only=False)
+    assert state["step"] == 0 and state["history"] == []
+    for (k, a), b in zip(base.state_dict().items(), tuned.state_dict().values()):
+        if a.is_floating_point():
+            assert torch.equal(a, b), k
