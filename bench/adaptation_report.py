@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.report import write_section
+from bench.report import file_digest, write_section
 from models.health import Health
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -27,8 +27,12 @@ NAMES = {"source": "Source model (no adaptation)", "b1": "B1: pixel L2 on silhou
          "oracle": "Ours with true masks (oracle)"}
 
 
-def load_runs(runs: Path) -> dict[tuple[str, str], dict]:
-    return {(p.parent.name, p.stem): json.loads(p.read_text()) for p in sorted(runs.glob("*/*.json"))}
+def load_runs(runs: Path, checkpoint_sha256: str | None = None) -> dict[tuple[str, str], dict]:
+    """Every cell under ``runs``, or only those run on the checkpoint with this digest."""
+    cells = {(p.parent.name, p.stem): json.loads(p.read_text()) for p in sorted(runs.glob("*/*.json"))}
+    if checkpoint_sha256 is None:
+        return cells
+    return {k: r for k, r in cells.items() if r.get("checkpoint_sha256") == checkpoint_sha256}
 
 
 def table(rows: dict, metric: str, shifts: list[str]) -> str:
@@ -122,9 +126,11 @@ def plot_curves(rows: dict, out: Path) -> bool:
 
 
 def write_report(runs: Path, command: str, section: str = "adaptation-bench",
-                 title: str = "Adaptation benchmark (Tables 4 and 5)", plot: str = "adaptation_curves.png") -> str:
-    """Rebuild one section of docs/RESULTS.md (and its plot under docs/) from the cells under ``runs``."""
-    rows = load_runs(runs)
+                 title: str = "Adaptation benchmark (Tables 4 and 5)", plot: str = "adaptation_curves.png",
+                 checkpoint_sha256: str | None = None) -> str:
+    """Rebuild one section of docs/RESULTS.md (and its plot under docs/) from the cells under ``runs``
+    (only those of one checkpoint when its digest is given: a table never mixes two models)."""
+    rows = load_runs(runs, checkpoint_sha256)
     shifts = [s for s in COLUMNS if any((s, v) in rows for v in VARIANTS)]
     if not shifts:
         return ""
@@ -137,6 +143,7 @@ def write_report(runs: Path, command: str, section: str = "adaptation-bench",
 
 Command: `{command}` (resumable; each cell is one JSON under `{runs}/`; the tables are
 rebuilt from whatever has run by `python -m bench.adaptation_report --runs {runs}`). Machine: {any_row.get('machine', '?')}.
+Checkpoint: `{any_row.get('checkpoint', '?')}` (sha256 {any_row.get('checkpoint_sha256', 'not recorded')[:16]}...).
 Site: one synthetic camera site (256 frames, seed {any_row.get('site_seed', '?')}) seen clean and through every shift,
 MOG2 silhouettes; adapted on the crops of the first 70% of the frames, scored on the MOG2 crops of the
 last 30% (the clean column runs the source model and Ours only). Engine settings:
@@ -168,9 +175,15 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=Path, default=Path("runs/bench_adaptation"))
     ap.add_argument("--command", default="python -m bench.bench_adaptation")
+    ap.add_argument("--checkpoint", type=Path, default=None,
+                    help="only the cells run on this checkpoint (default: every cell under --runs)")
     add_section_arguments(ap)
     args = ap.parse_args(argv)
-    print(write_report(args.runs, args.command, args.section, args.title, args.plot) or f"nothing under {args.runs} yet")
+    digest = None
+    if args.checkpoint is not None:
+        digest = file_digest(args.checkpoint)
+    print(write_report(args.runs, args.command, args.section, args.title, args.plot, digest)
+          or f"nothing under {args.runs} yet")
 
 
 def add_section_arguments(ap: argparse.ArgumentParser) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from bench.adaptation_report import add_section_arguments, write_report
-from bench.report import machine
+from bench.report import file_digest, machine
 from models.adaptation import AdaptConfig, adapt
 from models.body_model import load_body_model
 from models.camera_site import SiteConfig, make_site
@@ -54,6 +54,14 @@ def errors(model: PoseRegressor, target: TargetSet, truth: np.ndarray, batch: in
         e.append(mpjpe(out.eval_joints, y))
         pa.append(pa_mpjpe(out.eval_joints, y))
     return {"mpjpe_mm": torch.cat(e).mean().item(), "pa_mpjpe_mm": torch.cat(pa).mean().item(), "crops": len(target)}
+
+
+def done(cell: Path, checkpoint_digest: str) -> bool:
+    """A cell counts as run only if it was run on this very checkpoint: a retrained model with the
+    same file name must not be scored by its predecessor's cells."""
+    if not cell.exists():
+        return False
+    return json.loads(cell.read_text()).get("checkpoint_sha256") == checkpoint_digest
 
 
 def load_site(shift: str, frames: int, body, uap_dir: Path | None = None, seed: int = SITE_SEED):
@@ -112,26 +120,27 @@ def main(argv: list[str] | None = None) -> None:
     body = load_body_model()
     regressor = load_regressor(args.checkpoint, body)
     cfg = AdaptConfig(**{"iterations": args.iterations, "lr": args.lr, **json.loads(args.config)})
+    digest = file_digest(args.checkpoint)
     for shift in args.shifts.split(","):
         site = None
         for variant in args.variants.split(","):
             if shift == "clean" and variant not in CLEAN_VARIANTS:
                 continue
             out = args.runs / shift / f"{variant}.json"
-            if out.exists():
+            if done(out, digest):
                 continue
             site = site or load_site(shift, args.frames, body, args.uap_dir)
             t = time.perf_counter()
             row = run_one(regressor, site, variant, cfg, args.curve_every)
             row.update(shift=shift, site_seed=SITE_SEED, machine=machine("cpu"), config=asdict(cfg), checkpoint=str(args.checkpoint),
-                       total_s=time.perf_counter() - t)
+                       checkpoint_sha256=digest, total_s=time.perf_counter() - t)
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(row, indent=1))
             print(f"{shift:8s} {variant:7s} PA-MPJPE {row['pre']['pa_mpjpe_mm']:.1f} -> {row['post']['pa_mpjpe_mm']:.1f}"
                   f"  MPJPE {row['pre']['mpjpe_mm']:.1f} -> {row['post']['mpjpe_mm']:.1f}"
                   f"  ({row.get('wall_s', 0):.0f} s)", flush=True)
             command = "python -m bench.bench_adaptation " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-            write_report(args.runs, command, args.section, args.title, args.plot)
+            write_report(args.runs, command, args.section, args.title, args.plot, digest)
 
 
 if __name__ == "__main__":

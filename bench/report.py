@@ -1,6 +1,7 @@
 """Shared plumbing for the benchmarks: timing, the machine's description, docs/BENCHMARKS.md sections."""
 from __future__ import annotations
 
+import hashlib
 import platform
 import statistics
 import time
@@ -25,6 +26,11 @@ def timeit(fn, repeat: int, warmup: int = 2, device: str = "cpu") -> float:
             torch.cuda.synchronize()
         times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times)
+
+
+def file_digest(path: Path) -> str:
+    """The first 16 hex digits of a file's sha256: which checkpoint a figure was measured on."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def machine(device: str) -> str:

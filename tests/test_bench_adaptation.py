@@ -1,0 +1,30 @@
+"""The adaptation benchmark resumes only what was run on the same checkpoint, and its tables never
+mix two models."""
+import json
+
+from bench.adaptation_report import load_runs
+from bench.bench_adaptation import done
+from bench.report import file_digest
+
+
+def test_a_cell_counts_as_done_only_for_the_checkpoint_it_was_run_on(tmp_path):
+    old, new = tmp_path / "old.pt", tmp_path / "new.pt"
+    old.write_bytes(b"weights, first training")
+    new.write_bytes(b"weights, retrained")
+    assert file_digest(old) != file_digest(new) and len(file_digest(old)) == 16
+    cell = tmp_path / "runs" / "lr-32" / "ours.json"
+    assert not done(cell, file_digest(old))  # never run
+    cell.parent.mkdir(parents=True)
+    cell.write_text(json.dumps({"variant": "ours", "checkpoint_sha256": file_digest(old)}))
+    assert done(cell, file_digest(old))
+    assert not done(cell, file_digest(new))  # same file name, other weights: run it again
+    cell.write_text(json.dumps({"variant": "ours"}))  # cells from before digests were recorded
+    assert not done(cell, file_digest(old))
+
+
+def test_the_report_reads_one_checkpoints_cells(tmp_path):
+    for shift, digest in (("lr-32", "a" * 16), ("gray", "b" * 16)):
+        (tmp_path / shift).mkdir()
+        (tmp_path / shift / "ours.json").write_text(json.dumps({"checkpoint_sha256": digest}))
+    assert set(load_runs(tmp_path)) == {("lr-32", "ours"), ("gray", "ours")}
+    assert set(load_runs(tmp_path, "b" * 16)) == {("gray", "ours")}
