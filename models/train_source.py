@@ -47,9 +47,9 @@ class TrainConfig:
     # Joints of the predicted articulation in the body's own frame (root rotation removed). The
     # camera-frame joint loss mixes heading and articulation: while the heading is wrong it pulls
     # the limbs towards wherever the mis-turned body's joints would match, so articulation is
-    # never learned on its own (docs/RESULTS.md: the shipped model, trained without this term,
-    # is within 3 mm PA-MPJPE of its own mean pose).
-    w_articulation: float = 0.0
+    # never learned on its own (docs/RESULTS.md: the first shipped model, trained without this term,
+    # was within 3 mm PA-MPJPE of its own mean pose).
+    w_articulation: float = 20.0
     init: str | None = None  # start from this checkpoint's weights (fresh optimiser, step 0)
 
 

@@ -59,7 +59,7 @@ def test_articulation_term_is_zero_at_the_truth_and_counts_when_weighted():
              "betas": torch.zeros(2, 10)}
     out = type("Out", (), {"joints": batch["joints"], "rotmats": rot, "betas": batch["betas"],
                            "camera": torch.tensor([[1.0, 0.0, 0.0]] * 2)})()
-    assert "articulation" not in losses(out, batch, TrainConfig(), body)
+    assert "articulation" not in losses(out, batch, TrainConfig(w_articulation=0.0), body)
     terms = losses(out, batch, TrainConfig(w_articulation=20.0), body)
     assert terms["articulation"].item() < 1e-10
     bent = rot.clone()
