@@ -6,7 +6,11 @@ than the phi that fits each true pose best. This fits that phi per pose (Adam on
 evaluation joints, true shape, no root rotation: PA-MPJPE aligns it away) and reports the
 PA-MPJPE it leaves, next to the mean pose (phi = 0) as the ceiling.
 
-    python -m bench.prior_floor --checkpoint models/assets/source_cpu.pt --poses 500
+It also prints what fixed answers score on camera sites (``--sites``): Psi(0), and the site's own
+best frame given as the answer for every frame. A regressor that does not beat these has not
+learned to read the limbs from the image.
+
+    python -m bench.prior_floor --checkpoint models/assets/source_cpu.pt --poses 500 --sites 100:150,300:256
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from pytorch3d.transforms import axis_angle_to_matrix
 from tqdm import trange
 
 from models.body_model import load_body_model
+from models.camera_site import SiteConfig, make_site
 from models.metrics import pa_mpjpe
 from models.regressor import load_regressor
 from models.source_data import body_poses
@@ -47,6 +52,21 @@ def best_latents(decoder, body, betas: torch.Tensor, truth: torch.Tensor, steps:
     return torch.tanh(z).detach()
 
 
+@torch.no_grad()
+def fixed_pose_errors(body, decoder, seed: int, frames: int, latent: int = 32) -> dict[str, float]:
+    """PA-MPJPE (mm) of fixed answers on a clean camera site's true joints: Psi(0), and the best of
+    the site's own frames (every 5th tried) given for every frame."""
+    site = make_site(SiteConfig(frames=frames, seed=seed), body=body, progress=False)
+    truth = torch.as_tensor(site.eval_joints - site.joints[:, :1], dtype=torch.float32)
+    T = len(truth)
+    betas = torch.as_tensor(site.betas, dtype=torch.float32).expand(T, -1)
+    psi0 = eval_joints(body, betas, decoder(torch.zeros(T, latent)))
+    pose = torch.as_tensor(site.poses, dtype=torch.float32)[:, 3:]
+    own = eval_joints(body, betas, axis_angle_to_matrix(pose.reshape(T, 23, 3)))
+    best = min(pa_mpjpe(own[k:k + 1].expand(T, -1, -1), truth).mean().item() for k in range(0, T, 5))
+    return {"psi0": pa_mpjpe(psi0, truth).mean().item(), "best_fixed_frame": best}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", type=Path, default=Path("models/assets/source_cpu.pt"))
@@ -54,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=40_000)
+    ap.add_argument("--sites", default="100:150,300:256", help="camera sites as seed:frames, comma-separated")
     args = ap.parse_args(argv)
     body = load_body_model()
     regressor = load_regressor(args.checkpoint, body)
@@ -73,7 +94,13 @@ def main(argv: list[str] | None = None) -> None:
             best = pa_mpjpe(eval_joints(body, betas, decoder(phi)), truth)
         print(f"| {name} | {args.poses} | {mean:.1f} mm | {best.mean().item():.1f} mm "
               f"(median {best.median().item():.1f}, 95th pct {best.quantile(0.95).item():.1f}) |", flush=True)
+    print("\n| camera site | Psi(0) for every frame | the site's best frame for every frame |\n|---|---|---|")
+    for spec in filter(None, args.sites.split(",")):
+        seed, frames = (int(v) for v in spec.split(":"))
+        r = fixed_pose_errors(body, decoder, seed, frames, latent)
+        print(f"| seed {seed}, {frames} frames | {r['psi0']:.1f} mm | {r['best_fixed_frame']:.1f} mm |", flush=True)
 
 
 if __name__ == "__main__":
     main()
+
