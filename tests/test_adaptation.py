@@ -1,5 +1,5 @@
-"""Algorithm 1 on a tiny MOG2 site: losses fall, predictions move towards the truth, progress
-and cancellation work, and the input regressor is never touched."""
+"""Algorithm 1 on a tiny shifted MOG2 site: losses fall, predictions move towards the truth,
+progress and cancellation work, and the input regressor is never touched."""
 import numpy as np
 import pytest
 import torch
@@ -22,7 +22,11 @@ def body():
 
 @pytest.fixture(scope="module")
 def site(body):
-    return make_site(SiteConfig(width=160, height=120, focal=190.0, frames=60, seed=3), body=body, progress=False)
+    # Shifted (lr-52), as the sites adaptation is for are. On this tiny site seen clean the shipped
+    # model is already accurate (PA-MPJPE 58 mm) and 16 quick iterations cost it (97 mm, with the
+    # held-out IoU falling, so the service's gate refuses that model): docs/RESULTS.md.
+    return make_site(SiteConfig(width=160, height=120, focal=190.0, frames=60, seed=3), shift="lr-52", body=body,
+                     progress=False)
 
 
 @pytest.fixture(scope="module")
