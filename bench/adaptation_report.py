@@ -108,17 +108,21 @@ def plot_curves(rows: dict, out: Path) -> bool:
     for ax in axes.flat[len(shifts):]:
         ax.axis("off")
     for ax, s in zip(axes.flat, shifts):
-        for v in ("b1", "b2", "b3", "a2", "ours", "oracle"):
+        for k, v in enumerate(("b1", "b2", "b3", "a2", "ours", "oracle")):
             r = rows.get((s, v))
             if r and r.get("curve"):
                 it = [c["iteration"] for c in r["curve"]]
-                ax.plot(it, [c["pa_mpjpe_mm"] for c in r["curve"]], label=v, lw=2.2 if v == "ours" else 1.2)
+                # one colour per variant in every panel, even where some variants did not run
+                ax.plot(it, [c["pa_mpjpe_mm"] for c in r["curve"]], label=v, color=f"C{k}",
+                        lw=2.2 if v == "ours" else 1.2)
         ax.set_title(s)
         ax.set_xlabel("adaptation iteration")
         ax.grid(alpha=0.3)
     for row in axes:
         row[0].set_ylabel("held-out PA-MPJPE (mm)")
-    axes.flat[len(shifts) - 1].legend(fontsize=7)
+    # the legend of the panel that shows the most variants
+    fullest = max(range(len(shifts)), key=lambda i: len(axes.flat[i].get_lines()))
+    axes.flat[fullest].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
