@@ -86,7 +86,7 @@ def body_frame_joints(body, betas: torch.Tensor, rotmats: torch.Tensor) -> torch
     return joints - joints[:, :1]
 
 
-def losses(out, batch: dict[str, torch.Tensor], cfg: TrainConfig, body=None) -> dict[str, torch.Tensor]:
+def losses(out, batch: dict[str, torch.Tensor], cfg: TrainConfig, body) -> dict[str, torch.Tensor]:
     s, t = out.camera[:, None, :1], out.camera[:, None, 1:]
     j2d = s * out.joints[..., :2] + t
     terms = {
