@@ -34,6 +34,11 @@ from models.target_data import TargetSet
 from models.topology import Gradient
 
 
+# "prior": the shape prior alone. L_S is computed only to scale the prior as in every variant, and
+# gives no gradient: the control that says how much of an adaptation's gain the silhouettes made.
+CONTROLS = ("prior",)
+
+
 @dataclass
 class AdaptConfig:
     """Paper defaults where they transfer (batch 16, K = 4, MaxIter_opt = 10, Adam). The paper's CNN
@@ -63,16 +68,24 @@ class AdaptConfig:
     # and the shape prior). Chosen on the tuning site: by the distance is better on 7 of 8 shifts
     # (docs/RESULTS.md). L_T then pulls as hard as L_S, but in nearly the same direction.
     s2d_gradient: Gradient = "distance"
+    # Which parameters the skeleton terms (L_T, and B3's skeleton L2) may move: "all", as the paper
+    # has it, or "articulation": the pose latent and shape only, with the root rotation and camera
+    # held where they are for that term. Why: with "all", L_T's gradient on the CNN points where
+    # L_S's does (cosine ~0.93), because the camera's path carries most of both; the paper's claim
+    # is that L_T is the articulation-centric term.
+    skeleton_paths: str = "all"
     seed: int = 0
     device: str = "auto"
 
     def __post_init__(self):
-        if self.variant not in VARIANTS:
-            raise ValueError(f"unknown variant {self.variant!r}; choose from {VARIANTS}")
+        if self.variant not in VARIANTS + CONTROLS:
+            raise ValueError(f"unknown variant {self.variant!r}; choose from {VARIANTS + CONTROLS}")
         if self.optimisers not in ("separate", "joint", "balanced"):
             raise ValueError("optimisers must be 'separate', 'joint' or 'balanced'")
         if self.s2d_gradient not in get_args(Gradient):
             raise ValueError(f"s2d_gradient must be one of {get_args(Gradient)}")
+        if self.skeleton_paths not in ("all", "articulation"):
+            raise ValueError("skeleton_paths must be 'all' or 'articulation'")
         if self.batchnorm not in ("frozen", "adapt"):
             raise ValueError("batchnorm must be 'frozen' or 'adapt'")
         if self.iterations < 1 or self.batch < 1 or self.K < 1 or self.max_iter_opt < 0:
@@ -132,13 +145,28 @@ def total(terms: dict[str, torch.Tensor]) -> torch.Tensor:
     return sum(t.mean() for t in terms.values())
 
 
+def articulation_only(regressor: PoseRegressor, out: RegressorOutput) -> tuple[torch.Tensor, torch.Tensor]:
+    """The same bodies (B, V, 3) and cameras (B, 3), with the root rotation and the camera cut off
+    from the graph: a loss on them moves only the pose latent and the shape."""
+    rotmats = torch.cat([out.rotmats[:, :1].detach(), out.rotmats[:, 1:]], dim=1)
+    posed = regressor.body(out.betas, rotmats)
+    return posed.vertices - posed.joints[:, :1], out.camera.detach()
+
+
 def predicted_terms(regressor: PoseRegressor, out: RegressorOutput, target: AlignmentTarget, cfg: AdaptConfig
                     ) -> dict[str, torch.Tensor]:
     body = regressor.body
     if not torch.isfinite(out.vertices).all():
         raise FloatingPointError("adaptation diverged: the predicted meshes are not finite (lower the learning rate)")
-    terms = alignment_terms(cfg.variant, body.proxy_vertices(out.vertices), body.proxy_faces, out.camera, target,
-                            cfg.s2d_gradient)
+    skeleton_mesh = None
+    if cfg.skeleton_paths == "articulation" and cfg.variant in ("ours", "b3"):
+        vertices, camera = articulation_only(regressor, out)
+        skeleton_mesh = (body.proxy_vertices(vertices), camera)
+    variant = "b2" if cfg.variant == "prior" else cfg.variant
+    terms = alignment_terms(variant, body.proxy_vertices(out.vertices), body.proxy_faces, out.camera, target,
+                            cfg.s2d_gradient, skeleton_mesh)
+    if cfg.variant == "prior":
+        terms = {name: term.detach() for name, term in terms.items()}
     # Shape prior: betas are unit-variance, so their squared norm is their log-likelihood up to a
     # constant; scaled to the alignment loss so the weight means the same for every variant.
     scale = total(terms).detach().clamp_min(1.0)

@@ -49,17 +49,23 @@ class AlignmentTarget:
 
 
 def alignment_terms(variant: str, vertices: torch.Tensor, faces: torch.Tensor, camera: torch.Tensor,
-                    target: AlignmentTarget, gradient: Gradient = "distance") -> dict[str, torch.Tensor]:
+                    target: AlignmentTarget, gradient: Gradient = "distance",
+                    skeleton_mesh: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """Per-image loss terms (B,) of one variant for camera-frame vertices (B, V, 3) and cameras (B, 3).
 
     ``vertices``/``faces`` are best the body model's render proxy: the silhouette is the same
-    and rasterizing it costs a tenth. ``gradient``: how S2D is differentiated (:func:`models.topology.s2d`)."""
+    and rasterizing it costs a tenth. ``gradient``: how S2D is differentiated (:func:`models.topology.s2d`).
+    ``skeleton_mesh``: (vertices, camera) that the skeleton terms (ours, b3) render instead, when
+    they must reach only some of the parameters (``AdaptConfig.skeleton_paths``); the same mesh
+    in its forward values, so the loss values do not change, only where their gradients go."""
     if variant == "a2":
         return {"fitting": fitting_loss(vertices, camera, target.S, target.points)}
     S_hat = m2s(vertices, faces, camera, SilhouetteSettings(image_size=target.S.shape[-1]))
     if variant == "b1":
         return {"pixel_l2": pixel_l2_loss(S_hat, target.S)}
     terms = {"silhouette": silhouette_loss(S_hat, target.S, target.D_S, gradient=gradient)}
+    if variant in ("b3", "ours") and skeleton_mesh is not None:
+        S_hat = m2s(skeleton_mesh[0], faces, skeleton_mesh[1], SilhouetteSettings(image_size=target.S.shape[-1]))
     if variant == "b3":
         terms["skeleton_l2"] = skeleton_l2_loss(skeleton(S_hat, gradient=gradient), target.T)
     elif variant == "ours":

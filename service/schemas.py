@@ -57,6 +57,9 @@ class AdaptRequest(BaseModel):
     s2d_gradient: Literal["distance", "erosions"] = Field(
         default="distance", description="How S2D is differentiated (AdaptConfig.s2d_gradient): 'distance' adapts a trained "
         "model better; 'erosions' (Eq. 2 literally) pulls a model whose limbs are far off its silhouettes better")
+    skeleton_paths: Literal["all", "articulation"] = Field(
+        default="all", description="What L_T may move (AdaptConfig.skeleton_paths): 'all' parameters, as the paper has "
+        "it, or only the 'articulation' (pose latent and shape; root rotation and camera left to L_S)")
 
 
 class JobResponse(JobRecord):

@@ -110,6 +110,8 @@ def test_bad_configs_and_empty_targets_are_refused(body, decoder, target):
         AdaptConfig(variant="nope")
     with pytest.raises(ValueError, match="s2d_gradient"):
         AdaptConfig(s2d_gradient="nope")
+    with pytest.raises(ValueError, match="skeleton_paths"):
+        AdaptConfig(skeleton_paths="limbs")
     with pytest.raises(ValueError, match="no target crops"):
         adapt(fresh_regressor(body, decoder), target.subset(np.zeros(0, dtype=int)), AdaptConfig(iterations=1))
 
@@ -138,3 +140,63 @@ def test_the_theta_opt_fit_descends_with_the_default_optimiser(body, decoder, ta
     fitted, _ = fit_parameters(regressor, images, aim, cfg)
     # measured: one Adam 0.55-0.58 of the start, balanced 0.56, one Adam per term 0.74
     assert loss(fitted) < 0.66 * start, (start, loss(fitted))
+
+
+@pytest.mark.parametrize("variant,term", [("ours", "topology"), ("b3", "skeleton_l2")])
+def test_articulation_paths_keep_the_skeleton_term_off_the_global_placement(body, decoder, target, variant, term):
+    """skeleton_paths="articulation": the same loss values, and the skeleton term's gradient equals
+    the brute-force one (the whole graph with root rotation and camera given as constants) on the
+    pose latent and shape, and is zero on root rotation and camera; the silhouette term is untouched."""
+    from models.adaptation import predicted_terms
+    from models.alignment import AlignmentTarget
+    from models.health import images_tensor
+
+    regressor = fresh_regressor(body, decoder).eval()
+    idx = np.arange(0, len(target), max(1, len(target) // 6))[:6]
+    aim = AlignmentTarget.from_silhouettes(torch.as_tensor(target.silhouettes[idx]))
+    with torch.no_grad():
+        phi, orient, betas, camera = regressor.predict_parameters(images_tensor(target.images[idx]))
+
+    def grads(cfg, frozen=()):
+        params = [t.clone().requires_grad_(k not in frozen) for k, t in enumerate((phi, orient, betas, camera))]
+        terms = predicted_terms(regressor, regressor.decode(*params), aim, cfg)
+        live = [p for p in params if p.requires_grad]
+        g = {name: torch.autograd.grad(t.mean(), live, retain_graph=True, allow_unused=True) for name, t in terms.items()}
+        return {k: v.mean().item() for k, v in terms.items()}, g
+
+    values_all, g_all = grads(AdaptConfig(variant=variant))
+    values_art, g_art = grads(AdaptConfig(variant=variant, skeleton_paths="articulation"))
+    _, g_ref = grads(AdaptConfig(variant=variant), frozen=(1, 3))
+    assert values_art == pytest.approx(values_all)
+    phi_g, orient_g, betas_g, camera_g = g_art[term]
+    assert torch.allclose(phi_g, g_ref[term][0], atol=1e-6) and torch.allclose(betas_g, g_ref[term][1], atol=1e-6)
+    assert phi_g.abs().sum() > 0
+    assert (orient_g is None or not orient_g.any()) and (camera_g is None or not camera_g.any())
+    assert g_all[term][3].abs().sum() > 0  # with every path, the term does move the camera
+    for a, b in zip(g_art["silhouette"], g_all["silhouette"]):
+        assert torch.allclose(a, b)
+
+
+def test_the_prior_control_moves_only_the_shape(body, decoder, target):
+    """variant="prior": the shape prior alone, scaled as in every variant by the silhouette loss,
+    which itself gives no gradient; so nothing but the shape output is pulled, towards the mean."""
+    from models.adaptation import predicted_terms
+    from models.alignment import AlignmentTarget, alignment_terms
+    from models.health import images_tensor
+
+    regressor = fresh_regressor(body, decoder).eval()
+    idx = np.arange(0, len(target), max(1, len(target) // 6))[:6]
+    aim = AlignmentTarget.from_silhouettes(torch.as_tensor(target.silhouettes[idx]))
+    with torch.no_grad():
+        leaves = [t.clone().requires_grad_(True) for t in regressor.predict_parameters(images_tensor(target.images[idx]))]
+    prior = predicted_terms(regressor, regressor.decode(*leaves), aim, AdaptConfig(variant="prior"))
+    b2 = predicted_terms(regressor, regressor.decode(*leaves), aim, AdaptConfig(variant="b2"))
+    assert prior["silhouette"].mean().item() == pytest.approx(b2["silhouette"].mean().item())
+    phi_g, orient_g, betas_g, camera_g = torch.autograd.grad(prior["silhouette"].mean(), leaves, allow_unused=True)
+    assert all(g is None or not g.any() for g in (phi_g, orient_g, camera_g))
+    # brute force: the prior's own gradient, at the scale of the raw silhouette loss
+    out = regressor.decode(*leaves)
+    raw = alignment_terms("b2", body.proxy_vertices(out.vertices), body.proxy_faces, out.camera, aim)["silhouette"]
+    prior_only = (AdaptConfig().w_betas * raw.mean().detach().clamp_min(1.0) * leaves[2].pow(2).mean(-1)).mean()
+    (reference,) = torch.autograd.grad(prior_only, leaves[2])
+    assert torch.allclose(betas_g, reference, rtol=1e-4, atol=1e-6) and betas_g.abs().sum() > 0

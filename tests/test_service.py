@@ -123,6 +123,12 @@ def test_unknown_jobs_and_versions(client):
     assert client.post("/v1/sites/empty-site/adapt", headers=HK, json={}).status_code == 409
 
 
+@pytest.mark.parametrize("body", [{"skeleton_paths": "limbs"}, {"variant": "b9"}, {"iterations": 0}])
+def test_bad_adaptation_options_are_refused_with_a_reason(client, body):
+    r = client.post("/v1/sites/lobby/adapt", headers=HK, json=body)
+    assert r.status_code == 422 and next(iter(body)) in r.text, r.text
+
+
 def test_adaptation_job_and_duplicate_requests(client):
     r = client.post("/v1/sites/lobby/adapt", headers=HK, json={"iterations": 16, "batch": 8})
     assert r.status_code == 202
@@ -204,3 +210,4 @@ def test_the_api_adapts_for_as_long_as_the_engine_by_default():
     from service.schemas import AdaptRequest
 
     assert AdaptRequest().iterations == AdaptConfig().iterations
+    assert AdaptRequest().skeleton_paths == AdaptConfig().skeleton_paths
