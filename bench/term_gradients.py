@@ -5,7 +5,8 @@
 On batches of the tuning site's adaptation crops (seed 999, never the benchmark's), with the
 source model in adaptation mode, it prints each term's value and the norm of its gradient with
 respect to the CNN's trainable parameters, and the cosine between the L_S and L_T gradients, on the
-CNN and on each of the regressor's outputs. With
+CNN and on each of the regressor's outputs, and on what share of the CNN's parameters the first Adam step
+(lr times the gradient's sign) is the same with and without L_T. With
 one Adam on the sum (``optimisers="joint"``), a term whose gradient is orders of magnitude smaller
 than another's has almost no say in the step. It first prints S2D's gradient on filled squares of
 growing size, both ways S2D can be differentiated: literally through Eq. 2's erosion steps
@@ -83,6 +84,12 @@ def main(argv: list[str] | None = None) -> None:
         cos = torch.nn.functional.cosine_similarity(grads["L_S"], grads["L_T"], dim=0).item()
         print(f"  batch {b}: " + ", ".join(f"{k} {v.item():.0f} (|grad| {grads[k].norm():.3g})" for k, v in parts.items())
               + f"; cos(L_S, L_T) {cos:+.2f}")
+        # Adam's first step is lr * sign(gradient) per parameter, and later steps stay close to it while
+        # the gradient keeps its sign: what Ours and B2 share is the share of parameters whose sign agrees.
+        with_t = grads["L_S"] + grads["L_T"] + grads["shape prior"]
+        without_t = grads["L_S"] + grads["shape prior"]
+        same = (torch.sign(with_t) == torch.sign(without_t)).float().mean().item()
+        print(f"    first Adam step with and without L_T: the same sign on {100 * same:.1f}% of the CNN's parameters")
         # The same terms against the regressor's outputs: is one output's path (the camera, say) the stiff one?
         leaves = [t.detach().requires_grad_(True) for t in regressor.predict_parameters(images_tensor(train.images[idx]))]
         decoded = regressor.decode(*leaves)
