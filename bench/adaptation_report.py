@@ -21,8 +21,10 @@ from models.health import Health
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 SHIFTS = ("lr-96", "lr-52", "lr-32", "uap-4", "uap-8", "uap-16", "gray", "thermal")
 COLUMNS = ("clean",) + SHIFTS
-VARIANTS = ("source", "b1", "b2", "b3", "a2", "ours", "oracle")
-NAMES = {"source": "Source model (no adaptation)", "b1": "B1: pixel L2 on silhouettes", "b2": "B2: L_S only",
+VARIANTS = ("source", "mean-shape", "prior", "b1", "b2", "b3", "a2", "ours", "oracle")
+NAMES = {"source": "Source model (no adaptation)",
+         "mean-shape": "Source model with the mean shape (beta = 0; no adaptation)",
+         "prior": "Control: the shape prior alone (no silhouette gradient)", "b1": "B1: pixel L2 on silhouettes", "b2": "B2: L_S only",
          "b3": "B3: L_S + L2 on skeletons", "a2": "A2: point-set Chamfer fitting loss", "ours": "**Ours: L_S + L_T**",
          "oracle": "Ours with true masks (oracle)"}
 
@@ -81,16 +83,23 @@ def gap_recovered(rows: dict) -> str:
     c = clean["pre"]["pa_mpjpe_mm"]
     costs = [f"{s} {100 * (rows[(s, 'source')]['pre']['pa_mpjpe_mm'] - c) / c:+.0f}%" for s in SHIFTS
              if (s, "source") in rows]
-    parts = []
-    for s in SHIFTS:
-        r = rows.get((s, "ours"))
-        if r is None:
-            continue
-        pre, post = r["pre"]["pa_mpjpe_mm"], r["post"]["pa_mpjpe_mm"]
-        gap = pre - c
-        parts.append(f"{s} {100 * (pre - post) / gap:.0f}%" if gap > 1.0 else f"{s} no gap ({pre:.1f} vs clean {c:.1f})")
-    return (f"What each shift costs the source model on this site (PA-MPJPE against the clean site's {c:.1f} mm): "
-            + ", ".join(costs) + ".\n\nGap recovered by Ours, (pre - post) / (pre - clean): " + ", ".join(parts) + ".")
+    def recovered(variant: str) -> list[str]:
+        parts = []
+        for s in SHIFTS:
+            r = rows.get((s, variant))
+            if r is None:
+                continue
+            pre, post = r["pre"]["pa_mpjpe_mm"], r["post"]["pa_mpjpe_mm"]
+            gap = pre - c
+            parts.append(f"{s} {100 * (pre - post) / gap:.0f}%" if gap > 1.0 else f"{s} no gap ({pre:.1f} vs clean {c:.1f})")
+        return parts
+
+    text = (f"What each shift costs the source model on this site (PA-MPJPE against the clean site's {c:.1f} mm): "
+            + ", ".join(costs) + ".\n\nGap recovered by Ours, (pre - post) / (pre - clean): " + ", ".join(recovered("ours")) + ".")
+    if prior_only := recovered("prior"):
+        text += (" The same for the control adapted on the shape prior alone, with no silhouette gradient: "
+                 + ", ".join(prior_only) + ".")
+    return text
 
 
 def plot_curves(rows: dict, out: Path) -> bool:
@@ -108,13 +117,13 @@ def plot_curves(rows: dict, out: Path) -> bool:
     for ax in axes.flat[len(shifts):]:
         ax.axis("off")
     for ax, s in zip(axes.flat, shifts):
-        for k, v in enumerate(("b1", "b2", "b3", "a2", "ours", "oracle")):
+        for k, v in enumerate(("b1", "b2", "b3", "a2", "ours", "oracle", "prior")):
             r = rows.get((s, v))
             if r and r.get("curve"):
                 it = [c["iteration"] for c in r["curve"]]
                 # one colour per variant in every panel, even where some variants did not run
                 ax.plot(it, [c["pa_mpjpe_mm"] for c in r["curve"]], label=v, color=f"C{k}",
-                        lw=2.2 if v == "ours" else 1.2)
+                        lw=2.2 if v == "ours" else 1.2, ls=":" if v == "prior" else "-")
         ax.set_title(s)
         ax.set_xlabel("adaptation iteration")
         ax.grid(alpha=0.3)
@@ -150,7 +159,7 @@ rebuilt from whatever has run by `python -m bench.adaptation_report --runs {runs
 Checkpoint: `{any_row.get('checkpoint', '?')}` (sha256 {any_row.get('checkpoint_sha256', 'not recorded')[:16]}...).
 Site: one synthetic camera site (256 frames, seed {any_row.get('site_seed', '?')}) seen clean and through every shift,
 MOG2 silhouettes; adapted on the crops of the first 70% of the frames, scored on the MOG2 crops of the
-last 30% (the clean column runs the source model and Ours only). Engine settings:
+last 30% (the clean column runs the source model, its mean-shape row, the prior control and Ours only). Engine settings:
 {cfg.get('iterations')} iterations, batch {cfg.get('batch')}, K {cfg.get('K')}, MaxIter_opt {cfg.get('max_iter_opt')},
 CNN lr {cfg.get('lr')}, fitting lr {cfg.get('lr_opt')}, optimisers `{cfg.get('optimisers', 'separate')}`,
 batch norm `{cfg.get('batchnorm')}`, S2D gradient `{cfg.get('s2d_gradient', 'erosions')}`. "not run" cells were not run (time), not failed.

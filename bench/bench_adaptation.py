@@ -38,8 +38,8 @@ from models.uap import shift_uap
 SITE_SEED = 300
 # On the clean site only the source model and Ours run: the gap's reference, and whether adapting
 # a site that needs no adaptation does harm.
-CLEAN_VARIANTS = ("source", "ours")
-ENGINE_VARIANTS = ("b1", "b2", "b3", "a2", "ours")
+CLEAN_VARIANTS = ("source", "mean-shape", "prior", "ours")
+ENGINE_VARIANTS = ("prior", "b1", "b2", "b3", "a2", "ours")
 
 
 @torch.no_grad()
@@ -73,6 +73,21 @@ def load_site(shift: str, frames: int, body, uap_dir: Path | None = None, seed: 
                      progress=False)
 
 
+class MeanShape(torch.nn.Module):
+    """The source model with every crop's shape replaced by the mean (beta = 0), not adapted at all.
+
+    Every variant keeps the shape near the mean (AdaptConfig.w_betas), so this row says how much of
+    a column's gain the shape prior alone would give; the rest is what the silhouettes taught."""
+
+    def __init__(self, regressor: PoseRegressor):
+        super().__init__()
+        self.regressor = regressor
+
+    def forward(self, images: torch.Tensor):
+        phi, orient6d, betas, camera = self.regressor.predict_parameters(images)
+        return self.regressor.decode(phi, orient6d, torch.zeros_like(betas), camera)
+
+
 def run_one(regressor: PoseRegressor, site, variant: str, cfg: AdaptConfig, curve_every: int) -> dict:
     size = regressor.config.image_size
     truth = site.eval_joints - site.joints[:, :1]
@@ -86,6 +101,9 @@ def run_one(regressor: PoseRegressor, site, variant: str, cfg: AdaptConfig, curv
            "pre": errors(regressor, held_eval, truth)}
     if variant == "source":
         row["post"] = row["pre"]
+        return row
+    if variant == "mean-shape":
+        row["post"] = errors(MeanShape(regressor), held_eval, truth)
         return row
     curve = []
 
@@ -107,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", type=Path, default=Path("models/assets/source_cpu.pt"))
     ap.add_argument("--shifts", default="clean,lr-96,lr-52,lr-32,uap-4,uap-8,uap-16,gray,thermal")
-    ap.add_argument("--variants", default="source,ours,b1,b2,b3,a2,oracle")
+    ap.add_argument("--variants", default="source,mean-shape,prior,ours,b1,b2,b3,a2,oracle")
     ap.add_argument("--frames", type=int, default=256)
     ap.add_argument("--iterations", type=int, default=AdaptConfig.iterations)
     ap.add_argument("--lr", type=float, default=AdaptConfig.lr)

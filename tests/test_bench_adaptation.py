@@ -28,3 +28,23 @@ def test_the_report_reads_one_checkpoints_cells(tmp_path):
         (tmp_path / shift / "ours.json").write_text(json.dumps({"checkpoint_sha256": digest}))
     assert set(load_runs(tmp_path)) == {("lr-32", "ours"), ("gray", "ours")}
     assert set(load_runs(tmp_path, "b" * 16)) == {("gray", "ours")}
+
+
+def test_the_mean_shape_row_changes_only_the_shape():
+    """The reference row that says how much of a gain the shape prior alone gives: the same pose,
+    root and camera as the source model, the body built with beta = 0."""
+    import torch
+
+    from bench.bench_adaptation import MeanShape
+    from models.regressor import load_regressor
+    from service.settings import SHIPPED_CHECKPOINT
+
+    regressor = load_regressor(SHIPPED_CHECKPOINT)
+    images = torch.rand(3, 3, 128, 128, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        plain, mean = regressor(images), MeanShape(regressor)(images)
+        reference = regressor.body(torch.zeros(3, 10), plain.rotmats)
+    assert plain.betas.abs().sum() > 0 and not mean.betas.any()
+    assert torch.allclose(mean.rotmats, plain.rotmats) and torch.allclose(mean.camera, plain.camera)
+    assert torch.allclose(mean.joints, reference.joints - reference.joints[:, :1], atol=1e-5)
+    assert not torch.allclose(mean.joints, plain.joints, atol=1e-3)
