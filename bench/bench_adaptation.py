@@ -27,9 +27,10 @@ import torch
 
 from bench.adaptation_report import add_section_arguments, write_report
 from bench.report import file_digest, machine
-from models.adaptation import AdaptConfig, adapt
+from models.adaptation import AdaptConfig, adapt, resolve_device
 from models.body_model import load_body_model
 from models.camera_site import SiteConfig, make_site
+from models.health import images_tensor
 from models.metrics import mpjpe, pa_mpjpe
 from models.regressor import PoseRegressor, load_regressor
 from models.target_data import SILHOUETTE_SIZE, TargetSet, site_target
@@ -46,13 +47,14 @@ ENGINE_VARIANTS = ("prior", "b1", "b2", "b3", "a2", "ours")
 def errors(model: PoseRegressor, target: TargetSet, truth: np.ndarray, batch: int = 64) -> dict[str, float]:
     """Mean MPJPE / PA-MPJPE (mm) of the 14 evaluation joints over a set of crops; truth (T, 14, 3) per frame."""
     model.eval()
+    device = next(model.parameters()).device  # the adapting model is on the engine's device mid-run
     e, pa = [], []
     for s in range(0, len(target), batch):
-        x = torch.as_tensor(target.images[s:s + batch]).permute(0, 3, 1, 2).float() / 255
+        x = images_tensor(target.images[s:s + batch], device)
         y = torch.as_tensor(truth[target.frame_index[s:s + batch]], dtype=torch.float32)
         out = model(x)
-        e.append(mpjpe(out.eval_joints, y))
-        pa.append(pa_mpjpe(out.eval_joints, y))
+        e.append(mpjpe(out.eval_joints.cpu(), y))
+        pa.append(pa_mpjpe(out.eval_joints.cpu(), y))
     return {"mpjpe_mm": torch.cat(e).mean().item(), "pa_mpjpe_mm": torch.cat(pa).mean().item(), "crops": len(target)}
 
 
@@ -150,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
             site = site or load_site(shift, args.frames, body, args.uap_dir)
             t = time.perf_counter()
             row = run_one(regressor, site, variant, cfg, args.curve_every)
-            row.update(shift=shift, site_seed=SITE_SEED, machine=machine("cpu"), config=asdict(cfg), checkpoint=str(args.checkpoint),
+            row.update(shift=shift, site_seed=SITE_SEED, machine=machine(resolve_device(cfg.device).type), config=asdict(cfg), checkpoint=str(args.checkpoint),
                        checkpoint_sha256=digest, total_s=time.perf_counter() - t)
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(row, indent=1))
