@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", default="{}", help="AdaptConfig fields as JSON, for an ablation (give it its own --runs)")
     add_section_arguments(ap)
     args = ap.parse_args(argv)
+    known = ("source", "mean-shape", "oracle") + ENGINE_VARIANTS
+    if unknown := [v for v in args.variants.split(",") if v not in known]:
+        ap.error(f"unknown variants {unknown}; choose from {', '.join(known)}")
     body = load_body_model()
     regressor = load_regressor(args.checkpoint, body)
     cfg = AdaptConfig(**{"iterations": args.iterations, "lr": args.lr, **json.loads(args.config)})

@@ -48,3 +48,13 @@ def test_the_mean_shape_row_changes_only_the_shape():
     assert torch.allclose(mean.rotmats, plain.rotmats) and torch.allclose(mean.camera, plain.camera)
     assert torch.allclose(mean.joints, reference.joints - reference.joints[:, :1], atol=1e-5)
     assert not torch.allclose(mean.joints, plain.joints, atol=1e-3)
+
+
+def test_an_unknown_variant_is_refused_before_any_work():
+    import pytest
+
+    from bench.bench_adaptation import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--variants", "ours,b9"])
+    assert exit_info.value.code == 2
