@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -152,10 +153,12 @@ def write_report(runs: Path, command: str, section: str = "adaptation-bench",
     walls = [r["wall_s"] for r in rows.values() if "wall_s" in r]
     fits = [r["ms_per_fit_iteration"] for r in rows.values() if r.get("ms_per_fit_iteration")]
     has_plot = plot_curves(rows, DOCS / plot)
+    counts = Counter(r.get('machine', 'not recorded') for r in rows.values())
+    machines = '; '.join(f'{m} ({n})' for m, n in counts.most_common())
     text = f"""## {title}
 
 Command: `{command}` (resumable; each cell is one JSON under `{runs}/`; the tables are
-rebuilt from whatever has run by `python -m bench.adaptation_report --runs {runs}`). Machine: {any_row.get('machine', '?')}.
+rebuilt from whatever has run by `python -m bench.adaptation_report --runs {runs}`). Machines (cells): {machines}.
 Checkpoint: `{any_row.get('checkpoint', '?')}` (sha256 {any_row.get('checkpoint_sha256', 'not recorded')[:16]}...).
 Site: one synthetic camera site (256 frames, seed {any_row.get('site_seed', '?')}) seen clean and through every shift,
 MOG2 silhouettes; adapted on the crops of the first 70% of the frames, scored on the MOG2 crops of the
