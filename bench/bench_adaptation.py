@@ -37,8 +37,8 @@ from models.target_data import SILHOUETTE_SIZE, TargetSet, site_target
 from models.uap import shift_uap
 
 SITE_SEED = 300
-# On the clean site only the source model and Ours run: the gap's reference, and whether adapting
-# a site that needs no adaptation does harm.
+# On the clean site only the source model (with its mean-shape row), the prior control and Ours run:
+# the gap's reference, and whether adapting a site that needs no adaptation does harm.
 CLEAN_VARIANTS = ("source", "mean-shape", "prior", "ours")
 ENGINE_VARIANTS = ("prior", "b1", "b2", "b3", "a2", "ours")
 
@@ -155,8 +155,9 @@ def main(argv: list[str] | None = None) -> None:
             site = site or load_site(shift, args.frames, body, args.uap_dir)
             t = time.perf_counter()
             row = run_one(regressor, site, variant, cfg, args.curve_every)
-            row.update(shift=shift, site_seed=SITE_SEED, machine=machine(resolve_device(cfg.device).type), config=asdict(cfg), checkpoint=str(args.checkpoint),
-                       checkpoint_sha256=digest, total_s=time.perf_counter() - t)
+            row.update(shift=shift, site_seed=SITE_SEED, machine=machine(resolve_device(cfg.device).type),
+                       config=asdict(cfg), checkpoint=str(args.checkpoint), checkpoint_sha256=digest,
+                       total_s=time.perf_counter() - t)
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(row, indent=1))
             print(f"{shift:8s} {variant:7s} PA-MPJPE {row['pre']['pa_mpjpe_mm']:.1f} -> {row['post']['pa_mpjpe_mm']:.1f}"

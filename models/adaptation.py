@@ -163,11 +163,10 @@ def predicted_terms(regressor: PoseRegressor, out: RegressorOutput, target: Alig
     if cfg.skeleton_paths == "articulation" and cfg.variant in ("ours", "b3"):
         vertices, camera = articulation_only(regressor, out)
         skeleton_mesh = (body.proxy_vertices(vertices), camera)
-    variant = "b2" if cfg.variant == "prior" else cfg.variant
-    terms = alignment_terms(variant, body.proxy_vertices(out.vertices), body.proxy_faces, out.camera, target,
-                            cfg.s2d_gradient, skeleton_mesh)
-    if cfg.variant == "prior":
-        terms = {name: term.detach() for name, term in terms.items()}
+    # The prior control needs L_S's value only (its scale), so no graph is built for it.
+    with torch.set_grad_enabled(cfg.variant != "prior" and torch.is_grad_enabled()):
+        terms = alignment_terms("b2" if cfg.variant == "prior" else cfg.variant, body.proxy_vertices(out.vertices),
+                                body.proxy_faces, out.camera, target, cfg.s2d_gradient, skeleton_mesh)
     # Shape prior: betas are unit-variance, so their squared norm is their log-likelihood up to a
     # constant; scaled to the alignment loss so the weight means the same for every variant.
     scale = total(terms).detach().clamp_min(1.0)

@@ -44,6 +44,15 @@ def fresh_regressor(body, decoder):
     return load_regressor(SHIPPED_CHECKPOINT, body)
 
 
+def spread_batch(target, n):
+    """n crops spread over the site, as images (n, 3, S, S) and their alignment target."""
+    from models.alignment import AlignmentTarget
+    from models.health import images_tensor
+
+    idx = np.arange(0, len(target), max(1, len(target) // n))[:n]
+    return images_tensor(target.images[idx]), AlignmentTarget.from_silhouettes(torch.as_tensor(target.silhouettes[idx]))
+
+
 def joint_error_2d(regressor, target, site):
     """Mean distance (crop units) between predicted and true 2D joints of every crop."""
     with torch.no_grad():
@@ -122,13 +131,9 @@ def test_the_theta_opt_fit_descends_with_the_default_optimiser(body, decoder, ta
     """Algorithm 1's inner fit must lower L_S + L_T: with one Adam per term at these learning
     rates it climbed instead (bench/fit_optimisers.py), which is why the default is one Adam."""
     from models.adaptation import fit_parameters, predicted_terms
-    from models.alignment import AlignmentTarget
-    from models.health import images_tensor
 
     regressor = fresh_regressor(body, decoder).eval()
-    idx = np.arange(0, len(target), max(1, len(target) // 12))[:12]
-    images = images_tensor(target.images[idx])
-    aim = AlignmentTarget.from_silhouettes(torch.as_tensor(target.silhouettes[idx]))
+    images, aim = spread_batch(target, 12)
 
     def loss(params) -> float:
         with torch.no_grad():
@@ -148,14 +153,11 @@ def test_articulation_paths_keep_the_skeleton_term_off_the_global_placement(body
     the brute-force one (the whole graph with root rotation and camera given as constants) on the
     pose latent and shape, and is zero on root rotation and camera; the silhouette term is untouched."""
     from models.adaptation import predicted_terms
-    from models.alignment import AlignmentTarget
-    from models.health import images_tensor
 
     regressor = fresh_regressor(body, decoder).eval()
-    idx = np.arange(0, len(target), max(1, len(target) // 6))[:6]
-    aim = AlignmentTarget.from_silhouettes(torch.as_tensor(target.silhouettes[idx]))
+    images, aim = spread_batch(target, 6)
     with torch.no_grad():
-        phi, orient, betas, camera = regressor.predict_parameters(images_tensor(target.images[idx]))
+        phi, orient, betas, camera = regressor.predict_parameters(images)
 
     def grads(cfg, frozen=()):
         params = [t.clone().requires_grad_(k not in frozen) for k, t in enumerate((phi, orient, betas, camera))]
@@ -181,14 +183,12 @@ def test_the_prior_control_moves_only_the_shape(body, decoder, target):
     """variant="prior": the shape prior alone, scaled as in every variant by the silhouette loss,
     which itself gives no gradient; so nothing but the shape output is pulled, towards the mean."""
     from models.adaptation import predicted_terms
-    from models.alignment import AlignmentTarget, alignment_terms
-    from models.health import images_tensor
+    from models.alignment import alignment_terms
 
     regressor = fresh_regressor(body, decoder).eval()
-    idx = np.arange(0, len(target), max(1, len(target) // 6))[:6]
-    aim = AlignmentTarget.from_silhouettes(torch.as_tensor(target.silhouettes[idx]))
+    images, aim = spread_batch(target, 6)
     with torch.no_grad():
-        leaves = [t.clone().requires_grad_(True) for t in regressor.predict_parameters(images_tensor(target.images[idx]))]
+        leaves = [t.clone().requires_grad_(True) for t in regressor.predict_parameters(images)]
     prior = predicted_terms(regressor, regressor.decode(*leaves), aim, AdaptConfig(variant="prior"))
     b2 = predicted_terms(regressor, regressor.decode(*leaves), aim, AdaptConfig(variant="b2"))
     assert prior["silhouette"].mean().item() == pytest.approx(b2["silhouette"].mean().item())
