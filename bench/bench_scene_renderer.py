@@ -19,8 +19,8 @@ from tqdm import tqdm
 
 from bench.report import machine, write_section
 from models.body_model import load_body_model
-from models.pose_sampler import sample_poses
-from models.scene_renderer import SceneRenderer, random_appearance, weak_perspective_matrix
+from models.synth.pose_sampler import sample_poses
+from models.synth.scene_renderer import SceneRenderer, random_appearance, weak_perspective_matrix
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,7 +18,7 @@ import torch
 from models.adaptation import AdaptConfig, predicted_terms, step_each
 from models.alignment import AlignmentTarget
 from models.body_model import load_body_model
-from models.camera_site import SiteConfig, make_site
+from models.synth.camera_site import SiteConfig, make_site
 from models.crops import crop
 from models.health import images_tensor
 from models.m2s import SilhouetteSettings, m2s

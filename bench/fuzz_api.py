@@ -19,7 +19,8 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.bench_pose import free_port, start_server
+from bench.bench_pose import start_server
+from scripts.serve import free_port
 from bench.report import write_section
 
 ROOT = Path(__file__).resolve().parents[1]

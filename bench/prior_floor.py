@@ -22,10 +22,10 @@ from pytorch3d.transforms import axis_angle_to_matrix
 from tqdm import trange
 
 from models.body_model import load_body_model
-from models.camera_site import SiteConfig, make_site
+from models.synth.camera_site import SiteConfig, make_site
 from models.metrics import pa_mpjpe
 from models.regressor import load_regressor
-from models.source_data import body_poses
+from models.synth.source_data import body_poses
 
 # Everyday motion is what camera sites show; free poses from the joint-limit sampler are the
 # other half of the source training crops.

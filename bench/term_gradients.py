@@ -25,7 +25,7 @@ from bench.tune_adaptation import TUNING_SEED
 from models.adaptation import set_adaptation_mode
 from models.alignment import AlignmentTarget, alignment_terms
 from models.body_model import load_body_model
-from models.camera_site import SiteConfig, make_site
+from models.synth.camera_site import SiteConfig, make_site
 from models.health import images_tensor
 from models.regressor import load_regressor
 from models.target_data import SILHOUETTE_SIZE, site_target

@@ -21,76 +21,17 @@ import copy
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, get_args
+from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from models.alignment import VARIANTS, AlignmentTarget, alignment_terms
+from models.adapt_config import AdaptConfig
+from models.alignment import AlignmentTarget, alignment_terms
 from models.health import Health, health_score, images_tensor
 from models.regressor import PoseRegressor, RegressorOutput
 from models.target_data import TargetSet
-from models.topology import Gradient
-
-
-# "prior": the shape prior alone. L_S is computed only to scale the prior as in every variant, and
-# gives no gradient: the control that says how much of an adaptation's gain the silhouettes made.
-CONTROLS = ("prior",)
-
-
-@dataclass
-class AdaptConfig:
-    """Paper defaults where they transfer (batch 16, K = 4, MaxIter_opt = 10, Adam). The paper's CNN
-    learning rate, 1e-6, is for an ImageNet ResNet-50; the ``cpu`` preset's ResNet-18 trained from
-    scratch on our source world needs a larger one (docs/RESULTS.md says how it was chosen)."""
-
-    variant: str = "ours"
-    # Chosen on the tuning site (bench/tune_adaptation.py, docs/RESULTS.md): held-out PA-MPJPE is
-    # lowest near 60 iterations there and climbs back after about 100, and nothing stops early.
-    iterations: int = 60
-    batch: int = 16
-    K: int = 4
-    max_iter_opt: int = 10
-    lr: float = 2e-5
-    lr_opt: float = 2e-2
-    w_betas: float = 1.0  # times the batch's mean alignment loss scale: shape stays near the mean
-    batchnorm: str = "frozen"  # "frozen": source statistics; "adapt": re-estimated on the target
-    # "joint": one Adam on the sum of the terms; "separate": one Adam per term, as the paper has it;
-    # "balanced": one Adam on the sum of each term over its own current size (the gradient of the
-    # sum of their logs). It did not help: L_T's value is a third of L_S's, but its gradient is
-    # ~1e4 times smaller under the literal S2D gradient (see s2d_gradient; docs/RESULTS.md).
-    # Separate Adams each take a full-size step, so together they step twice as far; at our
-    # learning rates that made the Theta_opt fit climb instead of descend (docs/RESULTS.md).
-    optimisers: str = "joint"
-    # How S2D is differentiated: "distance" (each distance's gradient on the zeros that decide it)
-    # or "erosions" (Eq. 2 literally; its gradient grows ~9x per step of depth, so L_S drowns L_T
-    # and the shape prior). Chosen on the tuning site: by the distance is better on 7 of 8 shifts
-    # (docs/RESULTS.md). L_T then pulls as hard as L_S, but in nearly the same direction.
-    s2d_gradient: Gradient = "distance"
-    # Which parameters the skeleton terms (L_T, and B3's skeleton L2) may move: "all", as the paper
-    # has it, or "articulation": the pose latent and shape only, with the root rotation and camera
-    # held where they are for that term. Why: with "all", L_T's gradient on the CNN points where
-    # L_S's does (cosine ~0.93), because the camera's path carries most of both; the paper's claim
-    # is that L_T is the articulation-centric term. Measured on the tuning site: no different from
-    # "all" or from B2 (docs/RESULTS.md), so "all" stays the default.
-    skeleton_paths: str = "all"
-    seed: int = 0
-    device: str = "auto"
-
-    def __post_init__(self):
-        if self.variant not in VARIANTS + CONTROLS:
-            raise ValueError(f"unknown variant {self.variant!r}; choose from {VARIANTS + CONTROLS}")
-        if self.optimisers not in ("separate", "joint", "balanced"):
-            raise ValueError("optimisers must be 'separate', 'joint' or 'balanced'")
-        if self.s2d_gradient not in get_args(Gradient):
-            raise ValueError(f"s2d_gradient must be one of {get_args(Gradient)}")
-        if self.skeleton_paths not in ("all", "articulation"):
-            raise ValueError("skeleton_paths must be 'all' or 'articulation'")
-        if self.batchnorm not in ("frozen", "adapt"):
-            raise ValueError("batchnorm must be 'frozen' or 'adapt'")
-        if self.iterations < 1 or self.batch < 1 or self.K < 1 or self.max_iter_opt < 0:
-            raise ValueError("iterations, batch and K must be positive; max_iter_opt non-negative")
 
 
 @dataclass

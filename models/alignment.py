@@ -16,15 +16,17 @@ distance maps, its foreground points) is computed once per batch and kept in the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import get_args
 
 import torch
 
+from models.adapt_config import S2DGradient, Variant
 from models.fitting_loss import fitting_loss, foreground_points
 from models.m2s import SilhouetteSettings, m2s
-from models.topology import (Gradient, outward_distance, pixel_l2_loss, silhouette_loss, skeleton, skeleton_l2_loss,
+from models.topology import (outward_distance, pixel_l2_loss, silhouette_loss, skeleton, skeleton_l2_loss,
                              topology_loss)
 
-VARIANTS = ("ours", "b1", "b2", "b3", "a2")
+VARIANTS: tuple[Variant, ...] = get_args(Variant)
 
 
 @dataclass
@@ -49,7 +51,7 @@ class AlignmentTarget:
 
 
 def alignment_terms(variant: str, vertices: torch.Tensor, faces: torch.Tensor, camera: torch.Tensor,
-                    target: AlignmentTarget, gradient: Gradient = "distance",
+                    target: AlignmentTarget, gradient: S2DGradient = "distance",
                     skeleton_mesh: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """Per-image loss terms (B,) of one variant for camera-frame vertices (B, V, 3) and cameras (B, 3).
 

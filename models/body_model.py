@@ -27,9 +27,8 @@ from torch import nn
 
 from models.body_layout import EVAL_FROM_JOINTS, EXTRA_JOINT_NAMES, HEAD_TOP, NUM_JOINTS
 from models.render_proxy import RenderProxy, apply_map, make_render_proxy
-from models.smpl_file import read_body_model_file
+from models.smpl_file import OPEN_BODY_MODEL, read_body_model_file
 
-OPEN_BODY_MODEL = Path(__file__).resolve().parent / "assets" / "open_body_model.npz"
 
 
 @dataclass

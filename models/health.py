@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from models.preprocess import crops_to_input
 from models.m2s import SilhouetteSettings, m2s
 from models.regressor import PoseRegressor
 from models.target_data import TargetSet
@@ -40,8 +41,8 @@ class Health:
 
 
 def images_tensor(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-    """(N, S, S, 3) uint8 -> (N, 3, S, S) float in [0, 1]."""
-    return torch.as_tensor(images, device=device).permute(0, 3, 1, 2).float() / 255.0
+    """(N, S, S, 3) uint8 -> (N, 3, S, S) float in [0, 1] on ``device`` (:func:`crops_to_input` as a tensor)."""
+    return torch.from_numpy(crops_to_input(images)).to(device)
 
 
 @torch.no_grad()

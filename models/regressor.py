@@ -22,7 +22,7 @@ from torch import nn
 
 from models.atomic import atomic_path
 from models.body_model import BodyModel
-from models.pose_prior import PoseDecoder
+from models.prior import PoseDecoder
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

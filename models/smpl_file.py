@@ -13,6 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from models import ASSETS
+
+OPEN_BODY_MODEL = ASSETS / "open_body_model.npz"  # the shipped open body (CC0), in SMPL's layout
 REQUIRED_KEYS = ("v_template", "f", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table")
 
 
@@ -90,3 +93,9 @@ def read_body_model_file(path: str | Path) -> dict[str, Any]:
     if missing:
         raise BodyModelFileError(f"{path}: missing {', '.join(missing)}")
     return data
+
+
+def mesh_faces(path: str | Path | None = None) -> np.ndarray:
+    """(F, 3) int64 vertex indices of a body model's mesh: the shipped open body (``None``) or a
+    licensed SMPL file, read with NumPy alone (serving needs the faces, not the body model)."""
+    return np.asarray(read_body_model_file(Path(path) if path else OPEN_BODY_MODEL)["f"], dtype=np.int64)

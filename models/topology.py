@@ -20,10 +20,11 @@ from typing import Literal, get_args
 import torch
 import torch.nn.functional as F
 
+from models.adapt_config import S2DGradient
 from models.fitting_loss import fitting_loss  # noqa: F401  (A2, re-exported)
 
 Schedule = Literal["chessboard", "octagonal"]
-Gradient = Literal["distance", "erosions"]
+Gradient = S2DGradient  # how S2D is differentiated (models.adapt_config names the choices)
 
 # The erosion neighbourhoods *include the centre*. Eq. 2 writes m = n^2 - 2 for a 3x3 kernel
 # that leaves the centre out; that variant turns a background pixel with 8 foreground neighbours

@@ -1,69 +1,79 @@
-"""The service's business logic, independent of HTTP: sites, serving, adaptation jobs.
+"""The service's logic, independent of HTTP: sites, serving, adaptation jobs, versions.
 
     svc = PoseService(Settings()); svc.start()
     result = svc.pose("lobby-1", jpeg_bytes)          # FrameResult
-    job = svc.adapt("lobby-1", {"iterations": 200})   # JobRecord (queued), or the running one
+    job, created = svc.adapt("lobby-1", {"iterations": 200})   # JobRecord (queued), or the running one
 """
+
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
-# Torch, torchvision and their triton import chain load here, in the importing (main) thread:
-# imported first from a small-stack worker thread, triton's extension crashes the process.
-import models.export  # noqa: F401
-import models.regressor  # noqa: F401
 from models.background import BackgroundConfig
-from service.adaptation_job import run_adaptation_job, save_snapshot
+from models.onnx_runtime import available_providers
+from models.smpl_file import mesh_faces
+from runtime.adaptation_job import run_adaptation_job, save_snapshot
+from runtime.executors import CeleryExecutor, EmbeddedExecutor, Executor
+from runtime.jobs import TERMINAL, JobRecord, JobStore, MemoryJobStore, RedisJobStore, new_job
+from runtime.model_store import ModelStore, ModelVersion
+from runtime.settings import Settings
+from service.errors import Conflict, NotFound, Unavailable
 from service.imaging import decode_frame
 from service.inference import ModelServer
-from service.jobs import CeleryExecutor, EmbeddedExecutor, JobRecord, MemoryJobStore, RedisJobStore, new_job
-from service.model_store import ModelStore
 from service.pipeline import FrameResult, process_frame
-from service.settings import Settings
-from service.sites import SiteRegistry
+from service.sites import BufferLimits, SiteRegistry
 
 log = logging.getLogger(__name__)
+EMBEDDED, CELERY = "embedded", "celery"
 
 
-class Unavailable(RuntimeError):
-    """A dependency (Redis) is away; the request may be retried later."""
-
-
-class Conflict(RuntimeError):
-    pass
+@dataclass(frozen=True)
+class SiteStatus:
+    id: str
+    active_version: str
+    serving_version: str | None
+    frames_seen: int
+    warming_up: bool
+    buffered_crops: int
+    buffered_bytes: int
 
 
 class PoseService:
     def __init__(self, settings: Settings):
-        from models.export import available_providers
-
         if settings.require_api_key and settings.api_key is None:
             raise RuntimeError("SILHOUETTE_API_KEY must be set: this deployment requires an API key")
         self.settings = settings
         self.store = ModelStore(settings.artifact_dir, settings.source_checkpoint)
         providers = settings.onnx_providers.split(",") if settings.onnx_providers else available_providers()
         self.server = ModelServer(self.store, providers, settings.max_loaded_versions, settings.model_poll_s)
-        self.sites = SiteRegistry(BackgroundConfig(warmup_frames=settings.warmup_frames),
-                                  dict(max_crops=settings.buffer_max_crops, max_bytes=settings.buffer_max_bytes,
-                                       max_age_s=settings.buffer_max_age_s))
+        limits = BufferLimits(settings.buffer_max_crops, settings.buffer_max_bytes, settings.buffer_max_age_s)
+        self.sites = SiteRegistry(BackgroundConfig(warmup_frames=settings.warmup_frames), limits)
+        self.jobs: JobStore
+        self.executor: Executor
         if settings.redis_url:
-            self.jobs = RedisJobStore(settings.redis_url, settings.max_job_seconds + 600)
-            self.executor = CeleryExecutor(settings.redis_url, settings.adapt_queue)
-            self.mode = "celery"
+            self.jobs = self._redis = RedisJobStore(settings.redis_url, settings.job_lock_ttl_s)
+            self.executor = CeleryExecutor(settings)
+            self.mode = CELERY
         else:
             self.jobs = MemoryJobStore()
             self.executor = EmbeddedExecutor(self._run_embedded)
-            self.mode = "embedded"
+            self.mode = EMBEDDED
+        if self.mode == EMBEDDED or not self.store.base_ready():
+            # Torch (and torchvision's triton chain) must first load in the main thread: imported
+            # first from a small-stack worker thread (the job thread, or start() in a threadpool,
+            # which exports the source model), triton's extension crashes the process.
+            importlib.import_module("models.export")
         self._adapt_lock = threading.Lock()
+        self._faces: list[list[int]] = []
 
     def start(self) -> None:
-        from models.body_model import load_body_model
-
         self.server.start()
         # Served once by /v1/faces: read at start-up, not on a request.
-        self._faces = load_body_model(self.settings.body_model_path).faces.tolist()
+        self._faces = mesh_faces(self.settings.body_model_path).tolist()
 
     def stop(self) -> None:
         self.server.stop()
@@ -79,14 +89,54 @@ class PoseService:
         model = self.server.model_for(site_id)  # taken once: a swap mid-request cannot touch it
         return process_frame(site, frame, model, self.settings.max_persons, buffer)
 
+    def faces(self) -> list[list[int]]:
+        return self._faces
+
+    # -- sites --------------------------------------------------------------------------------
+    def site_status(self, site_id: str) -> SiteStatus:
+        """What this process knows of a site; :class:`NotFound` if it has neither frames nor versions."""
+        site = self.sites.find(site_id)
+        if site is None and not self.store.site_dir(site_id).exists():
+            raise NotFound(f"no site {site_id}: send it a frame first")
+        return SiteStatus(
+            id=site_id,
+            active_version=self.store.active(site_id),
+            serving_version=self.server.serving_version(site_id),
+            frames_seen=site.frames_seen if site else 0,
+            warming_up=site.background.warming_up if site else True,
+            buffered_crops=len(site.buffer) if site else 0,
+            buffered_bytes=site.buffer.nbytes if site else 0,
+        )
+
+    def clear_buffer(self, site_id: str) -> int:
+        """Delete a site's buffered crops; returns how many there were."""
+        site = self.sites.find(site_id)
+        return site.buffer.clear() if site else 0
+
+    # -- versions -----------------------------------------------------------------------------
+    def versions(self, site_id: str) -> list[tuple[ModelVersion, bool]]:
+        """Every version of a site, oldest first, each with whether it is the active one."""
+        active = self.store.active(site_id)
+        return [(v, v.id == active) for v in self.store.versions(site_id)]
+
+    def activate(self, site_id: str, version: str) -> ModelVersion:
+        try:
+            v = self.store.activate(site_id, version)
+        except KeyError:
+            raise NotFound(f"site {site_id} has no version {version}") from None
+        self.server.refresh(site_id)
+        return v
+
     # -- adaptation ---------------------------------------------------------------------------
     def adapt(self, site_id: str, config: dict) -> tuple[JobRecord, bool]:
         """Start adapting a site on its buffer. Returns (job, created): the running job if one is."""
-        site = self.sites.get(site_id)
-        n = len(site.buffer)
-        if n < self.settings.min_adapt_crops:
-            raise Conflict(f"site {site_id} has {n} buffered person crops; at least "
-                           f"{self.settings.min_adapt_crops} are needed (send more frames to /pose)")
+        site = self.sites.find(site_id)
+        n = len(site.buffer) if site else 0
+        if site is None or n < self.settings.min_adapt_crops:
+            raise Conflict(
+                f"site {site_id} has {n} buffered person crops; at least "
+                f"{self.settings.min_adapt_crops} are needed (send more frames to /pose)"
+            )
         job = new_job(site_id, config)
         with self._adapt_lock:
             try:
@@ -109,19 +159,31 @@ class PoseService:
             raise Unavailable(f"could not enqueue the adaptation ({type(exc).__name__}); try again shortly") from None
         return job, True
 
-    def job(self, job_id: str) -> JobRecord | None:
+    def job(self, job_id: str) -> JobRecord:
+        """A job's record (:class:`NotFound` if there is none); a running job whose worker went silent is failed."""
         try:
             job = self.jobs.get(job_id)
             if job is not None and job.state == "running" and self._silent_for(job) > self.settings.job_silence_s:
                 # Its worker died without a word (SIGKILL, OOM, power): say so instead of "running" forever.
                 # Nothing was activated: versions appear only complete and the pointer moves last.
-                job = self.jobs.update(job_id, state="failed", error=f"worker lost: no progress for "
-                                       f"{self.settings.job_silence_s:.0f} s") or job
+                error = f"worker lost: no progress for {self.settings.job_silence_s:.0f} s"
+                job = self.jobs.update(job_id, state="failed", error=error) or job
                 self.jobs.unlock_site(job.site, job_id)
                 self.store.snapshot_path(job.site, job_id).unlink(missing_ok=True)  # no frames left behind
-            return job
         except Exception as exc:  # noqa: BLE001
             raise Unavailable(f"the job store is unreachable ({type(exc).__name__})") from None
+        if job is None:
+            raise NotFound(f"no job {job_id}")
+        return job
+
+    def cancel(self, job_id: str) -> JobRecord:
+        job = self.job(job_id)
+        if job.state not in TERMINAL:
+            self.jobs.request_cancel(job_id)
+            if job.state == "queued":
+                job = self.jobs.update(job_id, state="cancelled") or job
+                self.store.snapshot_path(job.site, job_id).unlink(missing_ok=True)
+        return job
 
     def queue_report(self) -> dict:
         """How many jobs wait in the adaptation queue, how long the oldest has waited, and whether
@@ -130,54 +192,38 @@ class PoseService:
         waiting, oldest_id = self.executor.backlog()
         oldest = self.jobs.get(oldest_id) if oldest_id else None
         oldest_s = time.time() - oldest.created if oldest is not None else 0.0
-        return {"waiting": waiting, "oldest_waiting_s": round(oldest_s, 1),
-                "stalled": oldest_s > self.settings.queue_stall_s}
+        return {"waiting": waiting, "oldest_waiting_s": round(oldest_s, 1), "stalled": oldest_s > self.settings.queue_stall_s}
 
     def stall_warning(self, job: JobRecord) -> str | None:
         waited = time.time() - job.created
         if job.state != "queued" or waited <= self.settings.queue_stall_s:
             return None
-        return (f"queued for {waited:.0f} s and no worker has started it: check that an adaptation worker is up and "
-                f"consuming queue {self.settings.adapt_queue!r} (workers can stop consuming after a Redis restart: "
-                f"restart them)")
+        return (
+            f"queued for {waited:.0f} s and no worker has started it: check that an adaptation worker is up and "
+            f"consuming queue {self.settings.adapt_queue!r} (workers can stop consuming after a Redis restart: "
+            f"restart them)"
+        )
 
     def _silent_for(self, job: JobRecord) -> float:
         beat = self.jobs.last_beat(job.id)
         return time.time() - max(job.updated, beat or 0.0)
 
-    def cancel(self, job_id: str) -> JobRecord | None:
-        job = self.job(job_id)
-        if job is None:
-            return None
-        if job.state not in ("succeeded", "failed", "cancelled"):
-            self.jobs.request_cancel(job_id)
-            if job.state == "queued":
-                job = self.jobs.update(job_id, state="cancelled")
-                self.store.snapshot_path(job.site, job_id).unlink(missing_ok=True)
-        return job
-
-    # -- versions -----------------------------------------------------------------------------
-    def activate(self, site_id: str, version: str) -> None:
-        self.store.activate(site_id, version)
-        self.server.refresh(site_id)
-
-    # -- mesh and readiness -------------------------------------------------------------------
-    def faces(self) -> list[list[int]]:
-        return self._faces
-
+    # -- readiness ----------------------------------------------------------------------------
     def readiness(self) -> dict:
-        from models.export import available_providers
-
         base = self.server.base
         providers = available_providers()
         wanted = providers[0] if providers else None
-        report = {"mode": self.mode, "model_loaded": base is not None,
-                  "provider": base.provider if base else None, "best_provider": wanted,
-                  "job_store": "memory" if self.mode == "embedded" else None}
+        report: dict = {
+            "mode": self.mode,
+            "model_loaded": base is not None,
+            "provider": base.provider if base else None,
+            "best_provider": wanted,
+            "job_store": "memory" if self.mode == EMBEDDED else None,
+        }
         ok = base is not None and base.provider == wanted  # no silent CPU fallback on a GPU host
-        if self.mode == "celery":
+        if self.mode == CELERY:
             try:
-                self.jobs.ping()
+                self._redis.ping()
                 report["job_store"] = "ok"
                 # Reported, not a reason to stop routing frames here: /pose does not need a worker.
                 report["adapt_queue"] = self.queue_report()

@@ -18,6 +18,10 @@ class BadImage(ValueError):
     """The bytes are not an acceptable frame; the message says why (it is sent to the client)."""
 
 
+class UnsupportedContentType(BadImage):
+    """The request declares a content type that is not a JPEG or PNG frame."""
+
+
 def image_format(data: bytes) -> str:
     if data.startswith(JPEG_MAGIC):
         return "JPEG"
@@ -49,7 +53,7 @@ def decode_frame(data: bytes, max_pixels: int, content_type: str | None = None) 
     if content_type is not None:
         declared = CONTENT_TYPES.get(content_type.split(";")[0].strip().lower())
         if declared is None:
-            raise BadImage(f"content type {content_type!r} is not image/jpeg or image/png")
+            raise UnsupportedContentType(f"content type {content_type!r} is not image/jpeg or image/png")
         if declared != kind:
             raise BadImage(f"content type says {declared} but the bytes are {kind}")
     w, h = header_size(data, kind)

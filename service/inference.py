@@ -16,9 +16,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+from onnxruntime import InferenceSession
 
-from models.export import OUTPUTS
-from service.model_store import SOURCE, ModelStore
+from models.onnx_runtime import INPUT, OUTPUTS, onnx_session
+from models.preprocess import crops_to_input
+from runtime.model_store import SOURCE, ModelStore
 
 log = logging.getLogger(__name__)
 
@@ -26,19 +28,16 @@ log = logging.getLogger(__name__)
 @dataclass
 class LoadedModel:
     version: str
-    session: object
+    session: InferenceSession
     image_size: int
     provider: str
 
     def run(self, crops: np.ndarray) -> dict[str, np.ndarray]:
         """(B, S, S, 3) uint8 crops -> pose (B, 72), betas (B, 10), camera (B, 3), vertices, joints."""
-        x = np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
-        return dict(zip(OUTPUTS, self.session.run(list(OUTPUTS), {"images": x})))
+        return dict(zip(OUTPUTS, self.session.run(list(OUTPUTS), {INPUT: crops_to_input(crops)})))
 
 
 def load_model(path: str, version: str, providers: list[str]) -> LoadedModel:
-    from models.export import onnx_session
-
     session = onnx_session(path, providers)
     size = int(session.get_inputs()[0].shape[2])
     model = LoadedModel(version=version, session=session, image_size=size, provider=session.get_providers()[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from models.body_layout import PARENTS
 from models.crops import crop_to_frame
 
 
@@ -29,8 +30,6 @@ def draw_mesh(frame: np.ndarray, pixels: np.ndarray, faces: np.ndarray, colour=(
 
 
 def draw_skeleton(frame: np.ndarray, joints_2d: np.ndarray, colour=(255, 255, 0)) -> np.ndarray:
-    from models.body_layout import PARENTS
-
     out = frame.copy()
     for c, p in enumerate(PARENTS):
         if p >= 0:

@@ -5,9 +5,15 @@ import base64
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from service.jobs import JobRecord
+from models.adapt_config import AdaptConfig, S2DGradient, SkeletonPaths, Variant
+from runtime.jobs import JobRecord
+from runtime.model_store import ModelVersion
+from service.pipeline import FrameResult, PersonResult
+
+_DEFAULT = AdaptConfig()
+WARMING_UP_MESSAGE = "the background is still being learnt: people may be missed or cut"
 
 
 class Vertices(BaseModel):
@@ -34,6 +40,20 @@ class Person(BaseModel):
     vertices: Vertices | None = Field(description="mesh vertices like joints_3d; faces from GET /v1/faces")
     buffered: bool = Field(description="kept in the site's buffer for adaptation")
 
+    @classmethod
+    def of(cls, p: PersonResult, with_vertices: bool) -> Person:
+        return cls(
+            box=[float(v) for v in p.box],
+            crop=[float(v) for v in p.square],
+            pose=p.pose.tolist(),
+            betas=p.betas.tolist(),
+            camera=p.camera.tolist(),
+            joints_3d=p.joints.tolist(),
+            joints_2d=p.joints_2d.tolist(),
+            vertices=Vertices.of(p.vertices) if with_vertices else None,
+            buffered=p.buffered,
+        )
+
 
 class PoseResponse(BaseModel):
     site: str
@@ -44,22 +64,47 @@ class PoseResponse(BaseModel):
     persons: list[Person]
     timings_ms: dict[str, float]
 
+    @classmethod
+    def of(cls, site: str, r: FrameResult, with_vertices: bool) -> PoseResponse:
+        return cls(
+            site=site,
+            frame_index=r.frame_index,
+            warming_up=r.warming_up,
+            message=WARMING_UP_MESSAGE if r.warming_up else None,
+            model_version=r.model_version,
+            persons=[Person.of(p, with_vertices) for p in r.persons],
+            timings_ms=r.timings_ms,
+        )
+
 
 class BatchPoseResponse(BaseModel):
     results: list[PoseResponse]
 
 
 class AdaptRequest(BaseModel):
-    iterations: int = Field(default=60, ge=1, le=20000, description="The engine's default (AdaptConfig.iterations)")
-    variant: Literal["ours", "b1", "b2", "b3", "a2"] = "ours"
-    batch: int = Field(default=16, ge=1, le=256)
-    lr: float | None = Field(default=None, gt=0, le=1e-2, description="CNN learning rate; unset: the engine's default")
-    s2d_gradient: Literal["distance", "erosions"] = Field(
-        default="distance", description="How S2D is differentiated (AdaptConfig.s2d_gradient): 'distance' adapts a trained "
-        "model better; 'erosions' (Eq. 2 literally) pulls a model whose limbs are far off its silhouettes better")
-    skeleton_paths: Literal["all", "articulation"] = Field(
-        default="all", description="What L_T may move (AdaptConfig.skeleton_paths): 'all' parameters, as the paper has "
-        "it, or only the 'articulation' (pose latent and shape; root rotation and camera left to L_S)")
+    """Every field optional: an unset field takes the engine's default (``AdaptConfig``), the one
+    source of truth for them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    iterations: int | None = Field(default=None, ge=1, le=20000, description=f"default {_DEFAULT.iterations}")
+    variant: Variant | None = Field(default=None, description=f"the alignment objective; default {_DEFAULT.variant!r}")
+    batch: int | None = Field(default=None, ge=1, le=256, description=f"default {_DEFAULT.batch}")
+    lr: float | None = Field(default=None, gt=0, le=1e-2, description=f"CNN learning rate; default {_DEFAULT.lr:g}")
+    s2d_gradient: S2DGradient | None = Field(
+        default=None,
+        description=f"how S2D is differentiated; default {_DEFAULT.s2d_gradient!r}: 'distance' adapts a trained model "
+        "better; 'erosions' (Eq. 2 literally) pulls a model whose limbs are far off its silhouettes better",
+    )
+    skeleton_paths: SkeletonPaths | None = Field(
+        default=None,
+        description=f"what L_T may move; default {_DEFAULT.skeleton_paths!r}: 'all' parameters, as the paper has it, "
+        "or only the 'articulation' (pose latent and shape; root rotation and camera left to L_S)",
+    )
+
+    def config(self) -> dict:
+        """The fields the client set: the job builds ``AdaptConfig(**config)`` from them."""
+        return self.model_dump(exclude_none=True)
 
 
 class JobResponse(JobRecord):
@@ -73,6 +118,10 @@ class VersionInfo(BaseModel):
     health: dict | None
     active: bool
 
+    @classmethod
+    def of(cls, v: ModelVersion, active: bool) -> VersionInfo:
+        return cls(id=v.id, created=v.created, parent=v.parent, health=v.health, active=active)
+
 
 class SiteInfo(BaseModel):
     id: str
@@ -83,6 +132,10 @@ class SiteInfo(BaseModel):
     warming_up: bool
     buffered_crops: int
     buffered_bytes: int
+
+
+class BufferCleared(BaseModel):
+    deleted_crops: int
 
 
 class Faces(BaseModel):

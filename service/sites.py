@@ -1,11 +1,9 @@
 """Camera sites: each keeps its own background model and a bounded buffer of person crops.
 
-A site id names a folder in the artifact store, so it is validated here, once, before anything
-touches the disk: lower-case letters, digits, ``-`` and ``_``, starting with a letter or digit.
+Site ids are checked (:mod:`runtime.site_ids`) before a site is made or looked up.
 """
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import deque
@@ -15,18 +13,16 @@ import numpy as np
 
 from models.background import BackgroundConfig, BackgroundModel
 from models.target_data import TargetSet
-
-SITE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-
-
-class BadSiteId(ValueError):
-    pass
+from runtime.site_ids import check_site_id
 
 
-def check_site_id(site_id: str) -> str:
-    if not SITE_ID.match(site_id):
-        raise BadSiteId("site ids are 1-63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit")
-    return site_id
+@dataclass(frozen=True)
+class BufferLimits:
+    """A site's buffer holds people's images, which are personal data: bounded in count, bytes and age."""
+
+    max_crops: int
+    max_bytes: int
+    max_age_s: float
 
 
 @dataclass
@@ -45,8 +41,8 @@ class BufferedCrop:
 class CropBuffer:
     """The crops a site's adaptation learns from, bounded by count, bytes and age (oldest go first)."""
 
-    def __init__(self, max_crops: int, max_bytes: int, max_age_s: float):
-        self.max_crops, self.max_bytes, self.max_age_s = max_crops, max_bytes, max_age_s
+    def __init__(self, limits: BufferLimits):
+        self.limits = limits
         self._items: deque[BufferedCrop] = deque()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -58,8 +54,10 @@ class CropBuffer:
             self._evict(time.time())
 
     def _evict(self, now: float) -> None:
-        while self._items and (len(self._items) > self.max_crops or self._bytes > self.max_bytes
-                               or now - self._items[0].time > self.max_age_s):
+        lim = self.limits
+        while self._items and (
+            len(self._items) > lim.max_crops or self._bytes > lim.max_bytes or now - self._items[0].time > lim.max_age_s
+        ):
             self._bytes -= self._items.popleft().nbytes
 
     def __len__(self) -> int:
@@ -100,19 +98,26 @@ class Site:
 
 
 class SiteRegistry:
-    def __init__(self, background: BackgroundConfig, buffer_args: dict):
+    def __init__(self, background: BackgroundConfig, limits: BufferLimits):
         self._sites: dict[str, Site] = {}
         self._background = background
-        self._buffer_args = buffer_args
+        self._limits = limits
         self._lock = threading.Lock()
 
-    def get(self, site_id: str, create: bool = True) -> Site | None:
+    def get(self, site_id: str) -> Site:
+        """The site, made on its first frame."""
         check_site_id(site_id)
         with self._lock:
             site = self._sites.get(site_id)
-            if site is None and create:
-                site = self._sites[site_id] = Site(site_id, self._background, CropBuffer(**self._buffer_args))
+            if site is None:
+                site = self._sites[site_id] = Site(site_id, self._background, CropBuffer(self._limits))
             return site
+
+    def find(self, site_id: str) -> Site | None:
+        """The site if this process has seen frames of it; never makes one."""
+        check_site_id(site_id)
+        with self._lock:
+            return self._sites.get(site_id)
 
     def ids(self) -> list[str]:
         with self._lock:

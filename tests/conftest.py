@@ -32,7 +32,8 @@ def celery_worker_process(redis_url):
 
 
 def start_worker(redis_url: str, extra_env: dict[str, str], queue: str | None = None):
-    from worker.celery_app import make_celery
+    from runtime.celery_client import make_celery
+    from runtime.settings import Settings
 
     queue = queue or f"test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "SILHOUETTE_REDIS_URL": redis_url, **extra_env}
@@ -43,7 +44,7 @@ def start_worker(redis_url: str, extra_env: dict[str, str], queue: str | None = 
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,  # its own process group: the pool's children go down with it
     )
-    app = make_celery(redis_url)
+    app = make_celery(Settings(redis_url=redis_url))
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

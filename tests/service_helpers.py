@@ -10,11 +10,11 @@ from pathlib import Path
 import torch
 
 from models.body_model import load_body_model
-from models.camera_site import SiteConfig, make_site
+from models.synth.camera_site import SiteConfig, make_site
 from models.regressor import PoseRegressor, RegressorConfig, load_regressor, save_regressor
-from service.demo import free_port
+from scripts.serve import free_port
 from service.imaging import encode_jpeg
-from service.settings import SHIPPED_CHECKPOINT
+from runtime.settings import SHIPPED_CHECKPOINT
 
 
 def tiny_checkpoint(path: Path) -> Path:

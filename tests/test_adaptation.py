@@ -6,11 +6,11 @@ import torch
 
 from models.adaptation import AdaptConfig, adapt
 from models.body_model import load_body_model
-from models.camera_site import SiteConfig, make_site
+from models.synth.camera_site import SiteConfig, make_site
 from models.crops import pixels_to_crop
 from models.regressor import PoseRegressor, RegressorConfig, load_regressor
 from models.target_data import site_target
-from service.settings import SHIPPED_CHECKPOINT
+from runtime.settings import SHIPPED_CHECKPOINT
 
 SIZE = 128  # the shipped model's crops; silhouettes at 32 px keep the test quick
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from models.background import BackgroundConfig, BackgroundModel, silhouettes
-from models.camera_site import SiteConfig, make_site
+from models.synth.camera_site import SiteConfig, make_site
 
 
 @pytest.fixture(scope="module")

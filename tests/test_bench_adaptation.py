@@ -37,7 +37,7 @@ def test_the_mean_shape_row_changes_only_the_shape():
 
     from bench.bench_adaptation import MeanShape
     from models.regressor import load_regressor
-    from service.settings import SHIPPED_CHECKPOINT
+    from runtime.settings import SHIPPED_CHECKPOINT
 
     regressor = load_regressor(SHIPPED_CHECKPOINT)
     images = torch.rand(3, 3, 128, 128, generator=torch.Generator().manual_seed(0))

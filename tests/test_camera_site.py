@@ -3,13 +3,13 @@ import numpy as np
 import pytest
 
 from models.body_model import load_body_model
-from models.camera_site import CameraSite, SiteConfig, make_site
+from models.synth.camera_site import CameraSite, SiteConfig, make_site
 
 CFG = SiteConfig(width=160, height=120, focal=190.0, frames=40, seed=2)
 
 
 def test_long_sites_have_every_frame(body):
-    from models.camera_site import wander
+    from models.synth.camera_site import wander
 
     for seed in range(5):
         assert len(wander(SiteConfig(frames=400, seed=seed), np.random.default_rng(seed))) == 400

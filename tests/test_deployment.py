@@ -40,7 +40,7 @@ def test_api_key_is_mandatory():
     assert ":?" in env["SILHOUETTE_API_KEY"]  # compose refuses to start without it
     assert env["SILHOUETTE_REQUIRE_API_KEY"] == "true"
     from service.core import PoseService
-    from service.settings import Settings
+    from runtime.settings import Settings
 
     with pytest.raises(RuntimeError, match="API_KEY"):
         PoseService(Settings(require_api_key=True, api_key=None))

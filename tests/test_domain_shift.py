@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from models.domain_shift import parse_shift
+from models.synth.domain_shift import parse_shift
 
 
 def scene(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

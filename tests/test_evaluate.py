@@ -3,10 +3,10 @@ import numpy as np
 import torch
 
 from models.body_model import load_body_model
-from models.camera_site import SiteConfig, make_site
-from models.evaluate import errors, evaluate_checkpoint, markdown, site_crops
+from models.synth.camera_site import SiteConfig, make_site
+from models.synth.evaluate import errors, evaluate_checkpoint, markdown, site_crops
 from models.metrics import pa_mpjpe
-from models.pose_prior import PoseDecoder
+from models.prior import PoseDecoder
 from models.regressor import PoseRegressor, RegressorConfig
 
 

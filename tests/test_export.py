@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from models.body_model import load_body_model
-from models.export import OUTPUTS, available_providers, export_onnx, onnx_session
-from models.pose_prior import PoseDecoder
+from models.export import export_onnx
+from models.onnx_runtime import OUTPUTS, available_providers, onnx_session
+from models.prior import PoseDecoder
 from models.regressor import PoseRegressor, RegressorConfig
 
 

@@ -6,8 +6,8 @@ import torch
 
 from models.body_layout import JOINT_NAMES
 from models.body_model import load_body_model
-from models.motion import ACTIONS, action, concatenate, ground, random_motion, walk
-from models.pose_sampler import limit_violations
+from models.synth.motion import ACTIONS, action, concatenate, ground, random_motion, walk
+from models.synth.pose_sampler import limit_violations
 
 J = {n: i for i, n in enumerate(JOINT_NAMES)}
 

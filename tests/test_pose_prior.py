@@ -3,8 +3,8 @@ and training resumes exactly where it stopped."""
 import pytest
 import torch
 
-from models.pose_prior import PriorConfig, load_prior, pose_data, rotation_error, train_prior
-from models.pose_sampler import limit_violations
+from models.synth.pose_prior import PriorConfig, load_prior, pose_data, rotation_error, train_prior
+from models.synth.pose_sampler import limit_violations
 
 SMALL = PriorConfig(steps=1500, data_poses=20000, checkpoint_every=10**9, seed=3)  # about 50 s on 2 cores
 

@@ -3,7 +3,7 @@ import torch
 
 from models.body_layout import JOINT_NAMES
 from models.body_model import load_body_model
-from models.pose_sampler import euler_to_pose, joint_limits, limit_violations, pose_to_euler, sample_poses
+from models.synth.pose_sampler import euler_to_pose, joint_limits, limit_violations, pose_to_euler, sample_poses
 
 J = {n: i for i, n in enumerate(JOINT_NAMES)}
 

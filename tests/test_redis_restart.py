@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.settings import Settings
+from runtime.settings import Settings
 from tests.conftest import start_worker
 from tests.service_helpers import site_jpegs, tiny_checkpoint, wait_for_job, wait_running
 

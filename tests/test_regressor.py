@@ -6,7 +6,7 @@ import torch
 from pytorch3d.transforms import axis_angle_to_matrix, random_rotations
 
 from models.body_model import load_body_model
-from models.pose_prior import PoseDecoder
+from models.prior import PoseDecoder
 from models.regressor import PoseRegressor, RegressorConfig, rotmat_to_axis_angle
 
 

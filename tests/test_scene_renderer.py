@@ -7,8 +7,8 @@ import torch
 
 from models.body_model import load_body_model
 from models.m2s import SilhouetteSettings, m2s
-from models.pose_sampler import sample_poses
-from models.scene_renderer import SceneRenderer, perspective_matrix, random_appearance, weak_perspective_matrix
+from models.synth.pose_sampler import sample_poses
+from models.synth.scene_renderer import SceneRenderer, perspective_matrix, random_appearance, weak_perspective_matrix
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.settings import Settings
+from runtime.settings import Settings
 from tests.service_helpers import site_jpegs, tiny_checkpoint, wait_for_job
 
 KEY = "test-key-123"
@@ -107,9 +107,9 @@ def test_api_key_is_required_except_for_health(client, jpegs):
 def test_readiness_fails_when_the_session_fell_back_from_the_best_provider(client, monkeypatch):
     """A GPU host whose model session ended up on the CPU (a missing CUDA library, say) must not
     report ready: the loaded session's provider is checked against the best one the host offers."""
-    import models.export
+    import service.core
 
-    monkeypatch.setattr(models.export, "available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(service.core, "available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
     r = client.get("/readyz")
     assert r.status_code == 503
     assert r.json()["provider"] == "CPUExecutionProvider" and r.json()["best_provider"] == "CUDAExecutionProvider"
@@ -205,9 +205,11 @@ def test_websocket_stream_answers_frames_and_refuses_bad_keys(client, jpegs):
     assert refused.value.status_code == 401 and "X-API-Key" in refused.value.json()["detail"]
 
 
-def test_the_api_adapts_for_as_long_as_the_engine_by_default():
-    from models.adaptation import AdaptConfig
+def test_unset_adaptation_options_take_the_engines_defaults():
+    from models.adapt_config import AdaptConfig
     from service.schemas import AdaptRequest
 
-    assert AdaptRequest().iterations == AdaptConfig().iterations
-    assert AdaptRequest().skeleton_paths == AdaptConfig().skeleton_paths
+    assert AdaptRequest().config() == {}  # nothing of the engine's defaults is copied into a request
+    assert AdaptConfig(**AdaptRequest().config()) == AdaptConfig()
+    assert AdaptConfig(**AdaptRequest(iterations=7, variant="b2").config()) == AdaptConfig(iterations=7, variant="b2")
+    assert set(AdaptRequest.model_fields) <= set(AdaptConfig.field_names())

@@ -2,10 +2,10 @@
 import numpy as np
 import torch
 
-from models.evaluate import errors
+from models.synth.evaluate import errors
 from models.regressor import RegressorConfig, load_regressor
-from models.source_data import SourceConfig, render_crops
-from service.settings import SHIPPED_CHECKPOINT
+from models.synth.source_data import SourceConfig, render_crops
+from runtime.settings import SHIPPED_CHECKPOINT
 
 
 def test_small_half_precision_and_self_describing():
@@ -29,7 +29,8 @@ def test_it_does_what_its_record_says_on_fresh_source_crops():
 
 
 def test_it_runs_through_onnx_runtime_like_pytorch(tmp_path):
-    from models.export import OUTPUTS, export_onnx, onnx_session
+    from models.export import export_onnx
+    from models.onnx_runtime import OUTPUTS, onnx_session
 
     regressor = load_regressor(SHIPPED_CHECKPOINT)
     session = onnx_session(export_onnx(regressor, tmp_path / "source.onnx"))

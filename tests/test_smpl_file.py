@@ -116,7 +116,7 @@ def test_missing_arrays_and_garbage_are_refused(smpl_pkl, tmp_path):
 
 
 def test_settings_choose_the_licensed_file(smpl_pkl, monkeypatch):
-    from service.settings import Settings
+    from runtime.settings import Settings
 
     path = smpl_pkl("SMPL_NEUTRAL.pkl")
     _without_chumpy(monkeypatch)

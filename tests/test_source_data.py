@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from models.body_model import load_body_model
-from models.source_data import SourceConfig, render_crops, rotmats
+from models.synth.source_data import SourceConfig, render_crops, rotmats
 
 
 @pytest.fixture(scope="module")

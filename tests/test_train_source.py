@@ -1,7 +1,7 @@
 """Source training: it learns on a tiny pool, and a stopped run resumes to the same weights."""
 import torch
 
-from models.train_source import TrainConfig, train_source
+from models.synth.train_source import TrainConfig, train_source
 
 TINY = dict(pool=64, held_out=16, batch=8, checkpoint_every=1000, eval_every=1000, prior="absent.pt")
 
@@ -35,7 +35,7 @@ def test_body_frame_joints_are_the_posed_joints_turned_back_by_the_root():
     from pytorch3d.transforms import random_rotations
 
     from models.body_model import load_body_model
-    from models.train_source import body_frame_joints
+    from models.synth.train_source import body_frame_joints
 
     body = load_body_model()
     torch.manual_seed(0)
@@ -49,7 +49,7 @@ def test_body_frame_joints_are_the_posed_joints_turned_back_by_the_root():
 
 def test_articulation_term_is_zero_at_the_truth_and_counts_when_weighted():
     from models.body_model import load_body_model
-    from models.train_source import losses
+    from models.synth.train_source import losses
 
     body = load_body_model()
     torch.manual_seed(1)

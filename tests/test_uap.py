@@ -4,13 +4,13 @@ import pytest
 import torch
 
 from models.body_model import load_body_model
-from models.domain_shift import parse_shift
+from models.synth.domain_shift import parse_shift
 from models.metrics import pa_mpjpe
-from models.pose_prior import PoseDecoder
+from models.prior import PoseDecoder
 from models.regressor import PoseRegressor, RegressorConfig, load_regressor
-from models.source_data import SourceConfig, render_crops
-from models.uap import OBJECTIVES, craft_uap, load_uap, placed, shift_uap
-from service.settings import SHIPPED_CHECKPOINT
+from models.synth.source_data import SourceConfig, render_crops
+from models.synth.uap import OBJECTIVES, craft_uap, load_uap, placed, shift_uap
+from runtime.settings import SHIPPED_CHECKPOINT
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def test_shipped_uaps_fit_the_crop_and_their_bound(eps):
 def test_shift_names_find_their_uap(tmp_path):
     assert shift_uap("gray") is None
     np.testing.assert_array_equal(shift_uap("lr-52+uap-8"), load_uap(8))
-    with pytest.raises(FileNotFoundError, match="python -m models.uap"):
+    with pytest.raises(FileNotFoundError, match="python -m models.synth.uap"):
         load_uap(8, tmp_path)
 
 

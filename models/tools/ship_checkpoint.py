@@ -4,7 +4,7 @@
 
 Keeps the config, the prior decoder Psi (part of the regressor), the step and the held-out
 history, so the shipped file says how it was made. Regenerate it with
-``python -m models.train_source --out runs/source.pt`` then this command.
+``python -m models.synth.train_source --out runs/source.pt`` then this command.
 """
 from __future__ import annotations
 

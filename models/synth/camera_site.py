@@ -1,7 +1,7 @@
 """Synthetic camera sites: a static camera over a floor and a wall, a person walking and acting
 through the scene, written as a video plus per-frame ground truth.
 
-    python -m models.camera_site --out sites/demo --frames 300 --shift lr-52
+    python -m models.synth.camera_site --out sites/demo --frames 300 --shift lr-52
 
 This is what the service receives from a real site; the true masks are ground truth for
 evaluation (and the oracle ablation) only: the service's silhouettes must come from background
@@ -24,9 +24,9 @@ import torch
 from tqdm import tqdm
 
 from models.body_model import BodyModel, load_body_model
-from models.domain_shift import parse_shift
-from models.motion import Motion, action, concatenate, ground, walk
-from models.scene_renderer import SceneRenderer, perspective_matrix, random_appearance
+from models.synth.domain_shift import parse_shift
+from models.synth.motion import Motion, action, concatenate, ground, walk
+from models.synth.scene_renderer import SceneRenderer, perspective_matrix, random_appearance
 
 
 @dataclass

@@ -1,14 +1,14 @@
 """The pose prior of §3.4a: an adversarial auto-encoder whose frozen decoder Psi maps a latent
 phi in [-1, 1]^32 to a plausible body pose.
 
-    python -m models.pose_prior --out runs/prior.pt        # train (resumes from --out), progress bar
+    python -m models.synth.pose_prior --out runs/prior.pt        # train (resumes from --out), progress bar
 
 The regressor predicts phi instead of theta and decodes it with Psi, so whatever the CNN does
 during adaptation, the pose stays inside what the prior learned. The encoder is pushed
 adversarially to fill the latent cube uniformly, so that *any* phi in the cube decodes to a
 plausible pose (tests count joint-limit violations of random latents).
 
-Training data are poses from :mod:`models.pose_sampler` and :mod:`models.motion` (no licensed
+Training data are poses from :mod:`models.synth.pose_sampler` and :mod:`models.synth.motion` (no licensed
 motion capture can be had here). Rotations are handled as 6-D vectors (Zhou et al.), which a
 network can output without discontinuities.
 """
@@ -22,21 +22,19 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
-from pytorch3d.transforms import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rotation_6d, rotation_6d_to_matrix
+from pytorch3d.transforms import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rotation_6d
 from torch import nn
 from tqdm import tqdm
 
 from models.atomic import atomic_path
-from models.motion import random_motion
-from models.pose_sampler import sample_poses
+from models.prior import BODY_JOINTS, HIDDEN, LATENT, PoseDecoder, mlp
+from models.synth.motion import random_motion
+from models.synth.pose_sampler import sample_poses
 
-BODY_JOINTS = 23  # the root's rotation is the camera's business, not the prior's
-
-
-@dataclass
+@dataclass(frozen=True)
 class PriorConfig:
-    latent: int = 32
-    hidden: int = 512
+    latent: int = LATENT
+    hidden: int = HIDDEN
     steps: int = 20000
     batch: int = 512
     lr: float = 2e-3
@@ -46,27 +44,12 @@ class PriorConfig:
     checkpoint_every: int = 1000
 
 
-def _mlp(i: int, h: int, o: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(i, h), nn.LeakyReLU(0.2), nn.Linear(h, h), nn.LeakyReLU(0.2), nn.Linear(h, o))
-
-
-class PoseDecoder(nn.Module):
-    """Psi: latents (B, 32) in [-1, 1] -> body-joint rotations (B, 23, 3, 3)."""
-
-    def __init__(self, latent: int = 32, hidden: int = 512):
-        super().__init__()
-        self.net = _mlp(latent, hidden, BODY_JOINTS * 6)
-
-    def forward(self, phi: torch.Tensor) -> torch.Tensor:
-        return rotation_6d_to_matrix(self.net(phi).unflatten(-1, (BODY_JOINTS, 6)))
-
-
 class PoseEncoder(nn.Module):
     """Body-joint rotations (B, 23, 3, 3) -> latents (B, 32) in [-1, 1]."""
 
-    def __init__(self, latent: int = 32, hidden: int = 512):
+    def __init__(self, latent: int = LATENT, hidden: int = HIDDEN):
         super().__init__()
-        self.net = _mlp(BODY_JOINTS * 6, hidden, latent)
+        self.net = mlp(BODY_JOINTS * 6, hidden, latent)
 
     def forward(self, R: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.pre_activation(R))
@@ -76,7 +59,7 @@ class PoseEncoder(nn.Module):
 
 
 class PosePrior(nn.Module):
-    def __init__(self, latent: int = 32, hidden: int = 512):
+    def __init__(self, latent: int = LATENT, hidden: int = HIDDEN):
         super().__init__()
         self.latent = latent
         self.encoder = PoseEncoder(latent, hidden)
@@ -148,7 +131,7 @@ def train_prior(cfg: PriorConfig, out: Path | None = None, progress: bool = True
     """
     torch.manual_seed(cfg.seed)
     prior = PosePrior(cfg.latent, cfg.hidden)
-    critic = _mlp(cfg.latent, 256, 1)
+    critic = mlp(cfg.latent, 256, 1)
     opt = torch.optim.Adam(prior.parameters(), lr=cfg.lr)
     opt_c = torch.optim.Adam(critic.parameters(), lr=cfg.lr)
     step = 0
@@ -199,7 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     with torch.no_grad():
         held_out = pose_data(4000, seed=12345)
         err = rotation_error(prior.decoder(prior.encoder(held_out)), held_out)
-        from models.pose_sampler import limit_violations
+        from models.synth.pose_sampler import limit_violations
 
         phi = 2 * torch.rand(4000, prior.latent, generator=torch.Generator().manual_seed(7)) - 1
         body_pose = prior.decode_pose(phi)

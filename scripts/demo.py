@@ -1,4 +1,4 @@
-"""The main job, end to end over HTTP: ``make demo`` (``python -m service.demo``).
+"""The main job, end to end over HTTP: ``make demo`` (``python -m scripts.demo``).
 
 1. Renders a synthetic camera site with a domain shift (default ``lr-32+gray``), 256 frames.
 2. Starts the service (embedded mode: no Redis needed) on a free local port.
@@ -16,11 +16,8 @@ import argparse
 import base64
 import json
 import os
-import socket
 import tempfile
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -30,53 +27,14 @@ import torch
 
 from models.adaptation import AdaptConfig
 from models.body_model import load_body_model
-from models.camera_site import SiteConfig, make_site, read_video
+from models.synth.camera_site import SiteConfig, make_site, read_video
 from models.metrics import mpjpe, pa_mpjpe
 from service.imaging import encode_jpeg
 from service.overlay import draw_mesh, mesh_pixels
 from service.schemas import Vertices
+from scripts.serve import free_port, running_service
 
 HELD_OUT = 0.3
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def running_service(artifacts: Path, port: int):
-    """The real app under uvicorn on a thread of this process (embedded mode); yields its URL.
-    On the way out it waits for the app's own shutdown: an interpreter that exits while that
-    thread still tears down ONNX Runtime and torch aborts ("terminate called without an active
-    exception") and makes the demo fail after it has done its work."""
-    import uvicorn
-
-    os.environ["SILHOUETTE_ARTIFACT_DIR"] = str(artifacts)
-    os.environ.pop("SILHOUETTE_REDIS_URL", None)
-    from service.app import create_app
-    from service.settings import Settings
-
-    server = uvicorn.Server(uvicorn.Config(create_app(Settings(min_adapt_crops=16)), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("the service did not become ready")
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
 
 
 def send(client: httpx.Client, site: str, frame: np.ndarray, buffer: bool) -> dict:

@@ -1,8 +1,8 @@
 """Source training of the regressor on labelled synthetic crops (one readable loop).
 
-    python -m models.train_source --out runs/source.pt          # resumes from --out; Ctrl-C loses < 1 checkpoint
+    python -m models.synth.train_source --out runs/source.pt          # resumes from --out; Ctrl-C loses < 1 checkpoint
 
-Needs the pose prior (``python -m models.pose_prior --out runs/prior.pt``): its decoder Psi is
+Needs the pose prior (``python -m models.synth.pose_prior --out runs/prior.pt``): its decoder Psi is
 frozen inside the regressor. A pool of crops is rendered once (cached next to the checkpoint)
 and sampled with light colour augmentation; held-out crops give MPJPE / PA-MPJPE as it goes.
 """
@@ -20,10 +20,12 @@ from tqdm import tqdm
 
 from models.atomic import atomic_path
 from models.body_model import load_body_model
+from models.health import images_tensor
 from models.metrics import mpjpe, pa_mpjpe
-from models.pose_prior import PoseDecoder, load_prior
+from models.prior import PoseDecoder
+from models.synth.pose_prior import load_prior
 from models.regressor import PoseRegressor, RegressorConfig, regressor_from_checkpoint, save_regressor
-from models.source_data import SourceConfig, render_crops, rotmats
+from models.synth.source_data import SourceConfig, render_crops, rotmats
 
 
 @dataclass
@@ -66,7 +68,7 @@ def crop_pool(out: Path, size: int, seed: int, n: int) -> dict[str, np.ndarray]:
 
 
 def to_batch(data: dict[str, np.ndarray], idx: np.ndarray, rng: np.random.Generator | None) -> dict[str, torch.Tensor]:
-    images = torch.as_tensor(data["images"][idx]).permute(0, 3, 1, 2).float() / 255.0
+    images = images_tensor(data["images"][idx])
     if rng is not None:  # brightness, contrast and colour jitter
         b = len(idx)
         gain = torch.as_tensor(rng.uniform(0.7, 1.3, (b, 3, 1, 1)), dtype=torch.float32)

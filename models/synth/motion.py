@@ -1,7 +1,7 @@
 """Smooth synthetic motion for camera sites: walking (any heading, turning), reaching, waving,
 squatting and bending, joined by cross-fades.
 
-Motions are built as joint angles (see :mod:`models.pose_sampler` for the conventions) that are
+Motions are built as joint angles (see :mod:`models.synth.pose_sampler` for the conventions) that are
 smooth functions of time, then converted to SMPL axis-angle poses. The root translation moves
 in the ground plane (x, z); :func:`ground` then lifts each frame so the lowest vertex touches
 the floor, which needs the body model and so lives outside the generators.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from models.body_layout import JOINT_NAMES, NUM_JOINTS
-from models.pose_sampler import euler_to_pose
+from models.synth.pose_sampler import euler_to_pose
 
 J = {n: i for i, n in enumerate(JOINT_NAMES)}
 ACTIONS = ("reach", "wave", "squat", "bend")

@@ -13,7 +13,13 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SHIPPED_CHECKPOINT = Path(__file__).resolve().parent.parent / "models" / "assets" / "source_cpu.pt"
+from models import ASSETS
+
+SHIPPED_CHECKPOINT = ASSETS / "source_cpu.pt"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"  # where a worker started without SILHOUETTE_REDIS_URL looks
+# Redis re-delivers an unacknowledged task, and a site's adaptation lock expires, this long after
+# the longest job may end: a job still running at its time limit is never run twice.
+JOB_TIME_MARGIN_S = 600
 
 
 class Settings(BaseSettings):
@@ -49,6 +55,15 @@ class Settings(BaseSettings):
     model_poll_s: float = Field(default=0.5, gt=0, description="How often active versions are checked for a swap.")
     onnx_providers: str | None = Field(default=None, description="Comma-separated ONNX Runtime providers; unset: best available.")
 
+    @property
+    def job_lock_ttl_s(self) -> int:
+        """How long a site's adaptation lock and a queued task's visibility last: past the longest job."""
+        return self.max_job_seconds + JOB_TIME_MARGIN_S
+
+    @property
+    def broker_url(self) -> str:
+        """Celery's broker and the job store for the workers (the API runs embedded without ``redis_url``)."""
+        return self.redis_url or DEFAULT_REDIS_URL
 
     def accepts_key(self, given: str) -> bool:
         """Whether an X-API-Key header value may pass (any, when no key is set): compared in
@@ -57,6 +72,8 @@ class Settings(BaseSettings):
             return True
         return hmac.compare_digest(given.encode(), self.api_key.get_secret_value().encode())
 
+
 @lru_cache
 def get_settings() -> Settings:
+    """The settings from the environment, read once per process (tests build their own ``Settings``)."""
     return Settings()

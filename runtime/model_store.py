@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from models.atomic import atomic_path
-from service.sites import check_site_id
+from models.onnx_runtime import EXPORT_FORMAT
+from runtime.site_ids import check_site_id
 
 SOURCE = "source"
 
@@ -48,8 +49,6 @@ class ModelStore:
         self.root.mkdir(parents=True, exist_ok=True)
         # The checkpoint does not change while the process runs: hash its 20+ MB once, not per request.
         # The export format is part of the key, so a graph from an older exporter is never reused.
-        from models.export import EXPORT_FORMAT
-
         digest = hashlib.sha256(self.source_checkpoint.read_bytes()).hexdigest()[:12]
         self._base_dir = self.root / "base" / f"{digest}-x{EXPORT_FORMAT}"
 
@@ -57,11 +56,19 @@ class ModelStore:
     def base_dir(self) -> Path:
         return self._base_dir
 
+    def base_onnx(self) -> Path:
+        return self.base_dir() / "model.onnx"
+
+    def base_ready(self) -> bool:
+        """Whether the source model's ONNX graph is already exported (serving then needs no torch)."""
+        return self.base_onnx().exists()
+
     def ensure_base(self) -> Path:
         """Export the source checkpoint to ONNX once (atomically); returns the ONNX path."""
         folder = self.base_dir()
-        onnx = folder / "model.onnx"
+        onnx = self.base_onnx()
         if not onnx.exists():
+            # Torch only when an export is needed: a prepared store serves with ONNX Runtime alone.
             from models.export import export_onnx
             from models.regressor import load_regressor
 
@@ -82,7 +89,7 @@ class ModelStore:
 
     def versions(self, site: str) -> list[ModelVersion]:
         base = ModelVersion(id=SOURCE, site=site, created=self.source_checkpoint.stat().st_mtime, parent=None,
-                            health=None, onnx=str(self.base_dir() / "model.onnx"))
+                            health=None, onnx=str(self.base_onnx()))
         folder = self.site_dir(site) / "versions"
         found = []
         if folder.exists():
@@ -104,6 +111,7 @@ class ModelStore:
 
     def write_version(self, site: str, regressor, parent: str, health: dict | None, report: dict | None) -> ModelVersion:
         """Save a regressor (half-precision checkpoint + ONNX) as a new, not yet active, version."""
+        # Torch only in the process that adapted (a worker's child, or the embedded job thread).
         from models.export import export_onnx
         from models.regressor import save_regressor
 

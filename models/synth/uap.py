@@ -1,11 +1,11 @@
 """Universal adversarial perturbations against a regressor (the paper's UAP-H3M domain).
 
-    python -m models.uap models/assets/source_cpu.pt --eps 8     # -> models/assets/uap/uap-8.npy
+    python -m models.synth.uap models/assets/source_cpu.pt --eps 8     # -> models/assets/uap/uap-8.npy
 
 One image-agnostic perturbation delta with ||delta||_inf <= eps/255, crafted by projected
 sign-gradient ascent over many source crops to push the predictions away from the clean ones
 (the UAP recipe of Mopuri et al. [45] turned into a data-driven PGD). Adding it to every person
-crop is the ``uap-<eps>`` shift (:mod:`models.domain_shift`).
+crop is the ``uap-<eps>`` shift (:mod:`models.synth.domain_shift`).
 
 What it pushes (``objective``):
     pose     the articulation: the 14 evaluation joints after a Procrustes alignment onto the
@@ -24,13 +24,16 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from models import ASSETS
+from models.health import images_tensor
+from models.preprocess import PIXEL_MAX
 from models.metrics import procrustes_align
 from models.regressor import PoseRegressor, RegressorOutput
 
 # The perturbations crafted against the shipped checkpoint live here (half precision, ~100 kB
 # each), so every evaluation and benchmark sees the same shift: re-crafting lands elsewhere on
 # another CPU, since the sign steps amplify last-bit differences.
-SHIPPED_DIR = Path(__file__).parent / "assets" / "uap"
+SHIPPED_DIR = ASSETS / "uap"
 
 Objective = Literal["pose", "joints"]
 OBJECTIVES: tuple[Objective, ...] = Objective.__args__
@@ -91,11 +94,11 @@ def craft_uap(regressor: PoseRegressor, images: np.ndarray, eps: float, steps: i
 
 def _ascend(regressor: PoseRegressor, images: np.ndarray, eps: float, steps: int, batch: int,
             step_size: float | None, seed: int, progress: bool, objective: Objective, jitter: float) -> np.ndarray:
-    x_all = torch.as_tensor(images).permute(0, 3, 1, 2).float() / 255.0
+    x_all = images_tensor(images)
     with torch.no_grad():
         clean = torch.cat([pushed_joints(regressor(x_all[i:i + 64]), objective) for i in range(0, len(x_all), 64)])
-    bound = eps / 255.0
-    alpha = step_size / 255.0 if step_size else bound / 10
+    bound = eps / PIXEL_MAX
+    alpha = step_size / PIXEL_MAX if step_size else bound / 10
     g = torch.Generator().manual_seed(seed)
     delta = (torch.rand(1, *x_all.shape[1:], generator=g) * 2 - 1) * bound
     for _ in tqdm(range(steps), desc=f"UAP eps={eps:g}", disable=not progress):
@@ -106,7 +109,7 @@ def _ascend(regressor: PoseRegressor, images: np.ndarray, eps: float, steps: int
         grad, = torch.autograd.grad(loss, delta)
         with torch.no_grad():
             delta = (delta + alpha * grad.sign()).clamp(-bound, bound)
-    return (delta.detach()[0].permute(1, 2, 0).numpy() * 255.0).astype(np.float32)
+    return (delta.detach()[0].permute(1, 2, 0).numpy() * PIXEL_MAX).astype(np.float32)
 
 
 def uap_path(eps: float | str, directory: Path | None = None) -> Path:
@@ -117,7 +120,7 @@ def load_uap(eps: float | str, directory: Path | None = None) -> np.ndarray:
     """The perturbation of the ``uap-<eps>`` shift, (S, S, 3) float32 in pixel units."""
     path = uap_path(eps, directory)
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: python -m models.uap CHECKPOINT --eps {float(eps):g} --out {path}")
+        raise FileNotFoundError(f"{path} is missing: python -m models.synth.uap CHECKPOINT --eps {float(eps):g} --out {path}")
     return np.load(path).astype(np.float32)
 
 
@@ -131,7 +134,7 @@ def shift_uap(shift: str, directory: Path | None = None) -> np.ndarray | None:
 def main(argv: list[str] | None = None) -> None:
     from models.body_model import load_body_model
     from models.regressor import load_regressor
-    from models.source_data import SourceConfig, render_crops
+    from models.synth.source_data import SourceConfig, render_crops
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint", type=Path)

@@ -1,36 +1,36 @@
-"""Adaptation jobs: their records, a per-site lock, cancellation flags, and where they run.
+"""Adaptation jobs: their records, a per-site lock, cancellation flags and heartbeats.
 
-Two interchangeable back ends:
-    MemoryJobStore + EmbeddedExecutor   no Redis configured: one process, a worker thread
-    RedisJobStore  + CeleryExecutor     Redis holds records, locks and flags; Celery workers run jobs
+Two interchangeable stores (where jobs run: :mod:`runtime.executors`):
+    MemoryJobStore   no Redis configured: one process (the embedded mode)
+    RedisJobStore    Redis holds records, locks, flags and beats, shared by the API and the workers
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import Literal, Protocol
 
+import redis
 from pydantic import BaseModel
 
-TERMINAL = ("succeeded", "failed", "cancelled")
+JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+TERMINAL: tuple[JobState, ...] = ("succeeded", "failed", "cancelled")
 CANCELLED_BY_USER = "cancelled"
 SHUTDOWN = "worker shutdown"  # a cancellation the worker asks for itself when it is told to stop
+RECORD_TTL_S = 7 * 24 * 3600  # job records and cancellation flags outlive any job by days: clients read results late
+BEAT_TTL_S = 24 * 3600
 
 
 def store_away(exc: BaseException) -> bool:
     """Whether ``exc`` says the job store could not be reached (Redis restarting, say)."""
-    import redis
-
     return isinstance(exc, (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError))
 
 
 class JobRecord(BaseModel):
     id: str
     site: str
-    state: str = "queued"  # queued | running | succeeded | failed | cancelled
+    state: JobState = "queued"
     created: float
     updated: float
     config: dict = {}
@@ -117,8 +117,6 @@ class RedisJobStore:
     lock whose worker died disappears by itself."""
 
     def __init__(self, url: str, lock_ttl_s: int, prefix: str = "silhouette"):
-        import redis
-
         self.r = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
         self.ttl = lock_ttl_s
         self.p = prefix
@@ -127,7 +125,7 @@ class RedisJobStore:
         return ":".join((self.p, *parts))
 
     def put(self, job: JobRecord) -> None:
-        self.r.set(self._k("job", job.id), job.model_dump_json(), ex=7 * 24 * 3600)
+        self.r.set(self._k("job", job.id), job.model_dump_json(), ex=RECORD_TTL_S)
 
     def get(self, job_id: str) -> JobRecord | None:
         raw = self.r.get(self._k("job", job_id))
@@ -142,10 +140,10 @@ class RedisJobStore:
         return job
 
     def request_cancel(self, job_id: str, reason: str = CANCELLED_BY_USER) -> None:
-        self.r.set(self._k("cancel", job_id), reason, ex=7 * 24 * 3600, nx=True)  # the first reason stands
+        self.r.set(self._k("cancel", job_id), reason, ex=RECORD_TTL_S, nx=True)  # the first reason stands
 
     def beat(self, job_id: str) -> None:
-        self.r.set(self._k("beat", job_id), repr(time.time()), ex=24 * 3600)
+        self.r.set(self._k("beat", job_id), repr(time.time()), ex=BEAT_TTL_S)
 
     def last_beat(self, job_id: str) -> float | None:
         raw = self.r.get(self._k("beat", job_id))
@@ -174,52 +172,3 @@ class RedisJobStore:
 
     def ping(self) -> bool:
         return bool(self.r.ping())
-
-
-class EmbeddedExecutor:
-    """Runs jobs one at a time on a thread of this process (the laptop mode)."""
-
-    def __init__(self, run):
-        self._run = run
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adapt")
-
-    def submit(self, job: JobRecord) -> None:
-        self._pool.submit(self._run, job.id, job.site, job.config)
-
-    def backlog(self) -> tuple[int, str | None]:
-        """(jobs waiting, the oldest one's id): a thread of this process takes them; none wait unseen."""
-        return 0, None
-
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-class CeleryExecutor:
-    def __init__(self, redis_url: str, queue: str = "adapt"):
-        from worker.celery_app import make_celery
-
-        self.app = make_celery(redis_url)
-        self.queue = queue
-
-    def submit(self, job: JobRecord) -> None:
-        self.app.send_task("worker.adapt_site", args=[job.id, job.site, job.config],
-                           queue=self.queue, task_id=job.id)
-
-    def backlog(self) -> tuple[int, str | None]:
-        """(messages waiting in the queue, the oldest one's job id), read from the broker itself.
-
-        Kombu's Redis transport keeps a queue as a list, pushed on the left and popped on the
-        right, each message a JSON envelope whose headers carry the task id (our job id)."""
-        with self.app.connection_for_write() as conn:
-            client = conn.default_channel.client
-            waiting = int(client.llen(self.queue))
-            oldest = client.lindex(self.queue, -1) if waiting else None
-        if oldest is None:
-            return waiting, None
-        try:
-            return waiting, json.loads(oldest)["headers"]["id"]
-        except (ValueError, KeyError, TypeError):
-            return waiting, None
-
-    def shutdown(self) -> None:
-        pass

@@ -1,6 +1,6 @@
 """Evaluate a regressor checkpoint on clean source crops and on camera sites under each shift.
 
-    python -m models.evaluate runs/source.pt --shifts clean,lr-96,lr-52,lr-32,gray,thermal
+    python -m models.synth.evaluate runs/source.pt --shifts clean,lr-96,lr-52,lr-32,gray,thermal
 
 Site crops are cut around the *true* masks by default: this measures the regressor, not the
 background subtraction. ``--crops mog2`` cuts them around MOG2's person boxes instead, as the
@@ -17,13 +17,14 @@ import numpy as np
 import torch
 
 from models.body_model import load_body_model
-from models.camera_site import CameraSite, SiteConfig, make_site
+from models.synth.camera_site import CameraSite, SiteConfig, make_site
+from models.health import images_tensor
 from models.crops import crop, mask_box, square_box
 from models.metrics import mpjpe, pa_mpjpe
 from models.regressor import PoseRegressor, load_regressor
-from models.source_data import SourceConfig, render_crops
+from models.synth.source_data import SourceConfig, render_crops
 from models.target_data import site_target
-from models.uap import shift_uap
+from models.synth.uap import shift_uap
 
 CROPS = ("true", "mog2")
 DEFAULT_SHIFTS = ("clean", "lr-96", "lr-52", "lr-32", "uap-4", "uap-8", "uap-16", "gray", "thermal")
@@ -58,7 +59,7 @@ def errors(regressor: PoseRegressor, images: np.ndarray, joints: np.ndarray, bat
     regressor.eval()
     params, e, pa = [], [], []
     for s in range(0, len(images), batch):
-        x = torch.as_tensor(images[s:s + batch]).permute(0, 3, 1, 2).float() / 255.0
+        x = images_tensor(images[s:s + batch])
         y = torch.as_tensor(joints[s:s + batch])
         p = regressor.predict_parameters(x)
         out = regressor.decode(*p)

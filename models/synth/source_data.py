@@ -19,11 +19,11 @@ from pytorch3d.transforms import axis_angle_to_matrix, euler_angles_to_matrix
 from tqdm import tqdm
 
 from models.body_model import BodyModel, load_body_model
-from models.camera_site import SiteConfig, background, camera
-from models.motion import random_motion
-from models.pose_sampler import sample_poses
+from models.synth.camera_site import SiteConfig, background, camera
+from models.synth.motion import random_motion
+from models.synth.pose_sampler import sample_poses
 from models.regressor import rotmat_to_axis_angle
-from models.scene_renderer import SceneRenderer, random_appearance, weak_perspective_matrix
+from models.synth.scene_renderer import SceneRenderer, random_appearance, weak_perspective_matrix
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,14 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from runtime.site_ids import BadSiteId, check_site_id
 from service import metrics
+from service.core import PoseService
+from service.deps import KEY_HEADER
 from service.imaging import BadImage
-from service.sites import BadSiteId, check_site_id
+from service.schemas import PoseResponse
 
-router = APIRouter()
+router = APIRouter(tags=["pose"])
 QUEUE_BOUND = 4
 
 
@@ -33,10 +36,8 @@ async def refuse(websocket: WebSocket, status: int, reason: str) -> None:
 
 @router.websocket("/v1/sites/{site_id}/stream")
 async def stream(websocket: WebSocket, site_id: str, vertices: bool = False):
-    from service.app import pose_response
-
-    svc = websocket.app.state.service
-    if not svc.settings.accepts_key(websocket.headers.get("x-api-key", "")):
+    svc: PoseService = websocket.app.state.service
+    if not svc.settings.accepts_key(websocket.headers.get(KEY_HEADER, "")):
         await refuse(websocket, 401, "missing or wrong X-API-Key")
         return
     try:
@@ -72,7 +73,7 @@ async def stream(websocket: WebSocket, site_id: str, vertices: bool = False):
             except BadImage as exc:
                 await websocket.send_json({"error": str(exc)})
                 continue
-            answer = pose_response(site_id, r, vertices).model_dump()
+            answer = PoseResponse.of(site_id, r, vertices).model_dump()
             answer["dropped_so_far"] = dropped
             await websocket.send_json(answer)
 

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from service.jobs import SHUTDOWN, TERMINAL, JobStore, store_away
-from service.model_store import ModelStore
+from models.atomic import atomic_path
+from models.target_data import TargetSet
+from runtime.jobs import SHUTDOWN, TERMINAL, JobStore, store_away
+from runtime.model_store import ModelStore
 
 log = logging.getLogger(__name__)
 HELD_OUT_FRACTION = 0.3
@@ -50,16 +52,12 @@ def tolerant(call, default=None):
 
 
 def save_snapshot(path: Path, target) -> None:
-    from models.atomic import atomic_path
-
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez(tmp, images=target.images, silhouettes=target.silhouettes, frame_index=target.frame_index,
                  squares=target.squares)
 
 
 def load_snapshot(path: Path):
-    from models.target_data import TargetSet
-
     with np.load(path) as f:
         return TargetSet(**{k: f[k] for k in ("images", "silhouettes", "frame_index", "squares")})
 
@@ -99,6 +97,8 @@ def stopped(jobs: JobStore, job_id: str, reason: str | None, iterations_done: in
 
 def run_adaptation_job(job_id: str, site: str, config: dict, store: ModelStore, jobs: JobStore,
                        body_model_path: Path | None = None) -> dict:
+    # Torch loads here, in the process that runs the job: a Celery worker's parent imports this
+    # module and must never initialise CUDA before it forks.
     from models.adaptation import AdaptConfig, adapt
     from models.body_model import load_body_model
     from models.regressor import load_regressor
@@ -155,7 +155,8 @@ def run_adaptation_job(job_id: str, site: str, config: dict, store: ModelStore, 
         return summary
     except Exception as exc:  # noqa: BLE001 - the job fails, the service does not
         log.exception("adaptation job %s for site %s failed", job_id, site)
-        patiently(lambda: jobs.update(job_id, state="failed", error=f"{type(exc).__name__}: {exc}"), "recording the failure")
+        error = f"{type(exc).__name__}: {exc}"
+        patiently(lambda: jobs.update(job_id, state="failed", error=error), "recording the failure")
         return {"state": "failed", "error": str(exc)}
     finally:
         if heart is not None:

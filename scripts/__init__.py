@@ -1,0 +1,1 @@
+"""Scripts: the demo (the main job) and helpers that start the service for clients, benchmarks and tests."""

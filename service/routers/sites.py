@@ -1,0 +1,33 @@
+"""Sites and their model versions: what a site holds, its buffer, its versions and rollback."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from service.deps import AUTHORIZED, Service
+from service.schemas import BufferCleared, SiteInfo, VersionInfo
+
+router = APIRouter(prefix="/v1/sites", tags=["sites"], dependencies=AUTHORIZED)
+
+
+@router.get("/{site_id}", response_model=SiteInfo, summary="A site's state: versions, frames seen, buffer")
+async def site_info(site_id: str, svc: Service) -> SiteInfo:
+    return SiteInfo(**asdict(await run_in_threadpool(svc.site_status, site_id)))
+
+
+@router.delete("/{site_id}/buffer", response_model=BufferCleared, summary="Delete the site's buffered frames")
+async def clear_buffer(site_id: str, svc: Service) -> BufferCleared:
+    return BufferCleared(deleted_crops=svc.clear_buffer(site_id))
+
+
+@router.get("/{site_id}/versions", response_model=list[VersionInfo], summary="The site's model versions")
+async def versions(site_id: str, svc: Service) -> list[VersionInfo]:
+    return [VersionInfo.of(v, active) for v, active in await run_in_threadpool(svc.versions, site_id)]
+
+
+@router.post("/{site_id}/versions/{version}/activate", response_model=VersionInfo, summary="Serve this version (rollback)")
+async def activate(site_id: str, version: str, svc: Service) -> VersionInfo:
+    return VersionInfo.of(await run_in_threadpool(svc.activate, site_id, version), active=True)
