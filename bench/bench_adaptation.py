@@ -12,6 +12,7 @@ MPJPE / PA-MPJPE on the crops of the last 30% before and after, wall time and ms
 iteration. After every cell it rewrites docs/RESULTS.md's adaptation section and
 docs/adaptation_curves.png (:mod:`bench.adaptation_report`) from every cell run so far.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,12 +30,12 @@ from bench.adaptation_report import add_section_arguments, write_report
 from bench.report import file_digest, machine
 from models.adaptation import AdaptConfig, adapt, resolve_device
 from models.body_model import load_body_model
-from models.synth.camera_site import SiteConfig, make_site
 from models.health import images_tensor
 from models.metrics import mpjpe, pa_mpjpe
 from models.regressor import PoseRegressor, load_regressor
-from models.target_data import SILHOUETTE_SIZE, TargetSet, site_target
+from models.synth.camera_site import SiteConfig, make_site
 from models.synth.uap import shift_uap
+from models.target_data import SILHOUETTE_SIZE, TargetSet, site_target
 
 SITE_SEED = 300
 # On the clean site only the source model (with its mean-shape row), the prior control and Ours run:
@@ -50,8 +51,8 @@ def errors(model: PoseRegressor, target: TargetSet, truth: np.ndarray, batch: in
     device = next(model.parameters()).device  # the adapting model is on the engine's device mid-run
     e, pa = [], []
     for s in range(0, len(target), batch):
-        x = images_tensor(target.images[s:s + batch], device)
-        y = torch.as_tensor(truth[target.frame_index[s:s + batch]], dtype=torch.float32)
+        x = images_tensor(target.images[s : s + batch], device)
+        y = torch.as_tensor(truth[target.frame_index[s : s + batch]], dtype=torch.float32)
         out = model(x)
         e.append(mpjpe(out.eval_joints.cpu(), y))
         pa.append(pa_mpjpe(out.eval_joints.cpu(), y))
@@ -71,8 +72,7 @@ def load_site(shift: str, frames: int, body, uap_dir: Path | None = None, seed: 
         uap = shift_uap(shift, uap_dir)
     except FileNotFoundError as e:
         raise SystemExit(str(e)) from None
-    return make_site(SiteConfig(frames=frames, seed=seed), shift=shift, body=body, uap=uap,
-                     progress=False)
+    return make_site(SiteConfig(frames=frames, seed=seed), shift=shift, body=body, uap=uap, progress=False)
 
 
 class MeanShape(torch.nn.Module):
@@ -94,13 +94,18 @@ def run_one(regressor: PoseRegressor, site, variant: str, cfg: AdaptConfig, curv
     size = regressor.config.image_size
     truth = site.eval_joints - site.joints[:, :1]
     masks = site.masks if variant == "oracle" else None
-    target = site_target(site.frames, image_size=size, silhouette_size=SILHOUETTE_SIZE, largest_only=True,
-                         true_masks=masks)
+    target = site_target(
+        site.frames, image_size=size, silhouette_size=SILHOUETTE_SIZE, largest_only=True, true_masks=masks
+    )
     train, held = target.split(0.7)
     # Scores always on the MOG2 crops of the held-out frames: what the service would see.
     held_eval = held if masks is None else site_target(site.frames, size, SILHOUETTE_SIZE, True).split(0.7)[1]
-    row = {"variant": variant, "train_crops": len(train), "held_out_crops": len(held_eval),
-           "pre": errors(regressor, held_eval, truth)}
+    row = {
+        "variant": variant,
+        "train_crops": len(train),
+        "held_out_crops": len(held_eval),
+        "pre": errors(regressor, held_eval, truth),
+    }
     if variant == "source":
         row["post"] = row["pre"]
         return row
@@ -114,12 +119,19 @@ def run_one(regressor: PoseRegressor, site, variant: str, cfg: AdaptConfig, curv
             curve.append({"iteration": it, **errors(model, held_eval, truth)})
 
     engine_variant = "ours" if variant == "oracle" else variant
-    result = adapt(regressor, train, AdaptConfig(**{**asdict(cfg), "variant": engine_variant}), held_out=held_eval,
-                   inspect=inspect)
+    result = adapt(
+        regressor, train, AdaptConfig(**{**asdict(cfg), "variant": engine_variant}), held_out=held_eval, inspect=inspect
+    )
     rep = result.report
-    row.update(post=errors(result.regressor, held_eval, truth), curve=curve, wall_s=rep.wall_s,
-               ms_per_fit_iteration=rep.ms_per_fit_iteration, iterations=rep.iterations_done,
-               health_before=rep.health_before.as_dict(), health_after=rep.health_after.as_dict())
+    row.update(
+        post=errors(result.regressor, held_eval, truth),
+        curve=curve,
+        wall_s=rep.wall_s,
+        ms_per_fit_iteration=rep.ms_per_fit_iteration,
+        iterations=rep.iterations_done,
+        health_before=rep.health_before.as_dict(),
+        health_after=rep.health_after.as_dict(),
+    )
     return row
 
 
@@ -134,10 +146,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--curve-every", type=int, default=20)
     ap.add_argument("--runs", type=Path, default=Path("runs/bench_adaptation"))
     ap.add_argument("--uap-dir", type=Path, default=None, help="where uap-<eps>.npy are (default: the shipped ones)")
-    ap.add_argument("--config", default="{}", help="AdaptConfig fields as JSON, for an ablation (give it its own --runs)")
+    ap.add_argument(
+        "--config", default="{}", help="AdaptConfig fields as JSON, for an ablation (give it its own --runs)"
+    )
     add_section_arguments(ap)
     args = ap.parse_args(argv)
-    known = ("source", "mean-shape", "oracle") + ENGINE_VARIANTS
+    known = ("source", "mean-shape", "oracle", *ENGINE_VARIANTS)
     if unknown := [v for v in args.variants.split(",") if v not in known]:
         ap.error(f"unknown variants {unknown}; choose from {', '.join(known)}")
     body = load_body_model()
@@ -155,15 +169,26 @@ def main(argv: list[str] | None = None) -> None:
             site = site or load_site(shift, args.frames, body, args.uap_dir)
             t = time.perf_counter()
             row = run_one(regressor, site, variant, cfg, args.curve_every)
-            row.update(shift=shift, site_seed=SITE_SEED, machine=machine(resolve_device(cfg.device).type),
-                       config=asdict(cfg), checkpoint=str(args.checkpoint), checkpoint_sha256=digest,
-                       total_s=time.perf_counter() - t)
+            row.update(
+                shift=shift,
+                site_seed=SITE_SEED,
+                machine=machine(resolve_device(cfg.device).type),
+                config=asdict(cfg),
+                checkpoint=str(args.checkpoint),
+                checkpoint_sha256=digest,
+                total_s=time.perf_counter() - t,
+            )
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(row, indent=1))
-            print(f"{shift:8s} {variant:7s} PA-MPJPE {row['pre']['pa_mpjpe_mm']:.1f} -> {row['post']['pa_mpjpe_mm']:.1f}"
-                  f"  MPJPE {row['pre']['mpjpe_mm']:.1f} -> {row['post']['mpjpe_mm']:.1f}"
-                  f"  ({row.get('wall_s', 0):.0f} s)", flush=True)
-            command = "python -m bench.bench_adaptation " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+            print(
+                f"{shift:8s} {variant:7s} PA-MPJPE {row['pre']['pa_mpjpe_mm']:.1f} -> {row['post']['pa_mpjpe_mm']:.1f}"
+                f"  MPJPE {row['pre']['mpjpe_mm']:.1f} -> {row['post']['mpjpe_mm']:.1f}"
+                f"  ({row.get('wall_s', 0):.0f} s)",
+                flush=True,
+            )
+            command = "python -m bench.bench_adaptation " + " ".join(
+                shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+            )
             write_report(args.runs, command, args.section, args.title, args.plot, digest)
 
 

@@ -13,6 +13,7 @@ Every request is recorded: failures (any non-200 or transport error), latency, a
 version answered. A swap window is the 2 s before and 1 s after the first answer from a new
 version. Writes the ``load`` section of docs/RELIABILITY.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -34,13 +35,13 @@ import torch
 from tqdm import tqdm
 
 from bench.bench_pose import start_server
-from scripts.serve import free_port
 from bench.report import machine, write_section
-from models.synth.camera_site import SiteConfig, make_site
 from models.regressor import load_regressor  # torchvision before the renderer's EGL context: the reverse segfaults
-from service.imaging import encode_jpeg
+from models.synth.camera_site import SiteConfig, make_site
 from runtime.model_store import ModelStore
 from runtime.settings import SHIPPED_CHECKPOINT
+from scripts.serve import free_port
+from service.imaging import encode_jpeg
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "RELIABILITY.md"
@@ -64,7 +65,9 @@ def rss_mib(pid: int) -> float:
 
 
 def site_frames(seed: int, frames: int, shift: str) -> list[bytes]:
-    site = make_site(SiteConfig(width=640, height=480, focal=760.0, frames=frames, seed=seed), shift=shift, progress=False)
+    site = make_site(
+        SiteConfig(width=640, height=480, focal=760.0, frames=frames, seed=seed), shift=shift, progress=False
+    )
     return [encode_jpeg(f) for f in site.frames]
 
 
@@ -86,8 +89,12 @@ class Clients:
                 t = time.perf_counter()
                 ok, version = False, None
                 try:
-                    r = client.post(f"{self.url}/v1/sites/{site}/pose", content=frames[i % len(frames)],
-                                    headers={"content-type": "image/jpeg"}, params={"vertices": "false"})
+                    r = client.post(
+                        f"{self.url}/v1/sites/{site}/pose",
+                        content=frames[i % len(frames)],
+                        headers={"content-type": "image/jpeg"},
+                        params={"vertices": "false"},
+                    )
                     ok = r.status_code == 200
                     version = r.json().get("model_version") if ok else None
                 except httpx.HTTPError:
@@ -124,9 +131,31 @@ def p99(xs: list[float]) -> float:
 
 
 def start_worker(env: dict, queue: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "--concurrency", "1",
-                             "--pool", "prefork", "-Q", queue, "--loglevel", "WARNING", "--without-gossip",
-                             "--without-mingle", "-n", f"{queue}@%h"], cwd=ROOT, env=env, start_new_session=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker.celery_app",
+            "worker",
+            "--concurrency",
+            "1",
+            "--pool",
+            "prefork",
+            "-Q",
+            queue,
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"{queue}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -137,20 +166,32 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--frames", type=int, default=160)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
-    streams = {f"load-{k}": site_frames(500 + k, args.frames, "lr-32+gray" if k < 2 else "clean")
-               for k in range(max(args.clients, 2))}
+    streams = {
+        f"load-{k}": site_frames(500 + k, args.frames, "lr-32+gray" if k < 2 else "clean")
+        for k in range(max(args.clients, 2))
+    }
     queue = f"load-{uuid.uuid4().hex[:6]}"
     # Database 14 is this benchmark's own: an interrupted earlier run leaves its site locks and
     # jobs there (queued on a queue no worker reads any more), which would hold this run's sites.
     redis.Redis.from_url(REDIS).flushdb()
     with tempfile.TemporaryDirectory() as tmp:
         artifacts = Path(tmp) / "artifacts"
-        env = {**os.environ, "SILHOUETTE_REDIS_URL": REDIS, "SILHOUETTE_ADAPT_QUEUE": queue,
-               "SILHOUETTE_ARTIFACT_DIR": str(artifacts), "SILHOUETTE_MODEL_POLL_S": "0.2"}
+        env = {
+            **os.environ,
+            "SILHOUETTE_REDIS_URL": REDIS,
+            "SILHOUETTE_ADAPT_QUEUE": queue,
+            "SILHOUETTE_ARTIFACT_DIR": str(artifacts),
+            "SILHOUETTE_MODEL_POLL_S": "0.2",
+        }
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        server = start_server(artifacts, port, warmup=30, redis_url=REDIS,
-                              extra_env={"SILHOUETTE_ADAPT_QUEUE": queue, "SILHOUETTE_MODEL_POLL_S": "0.2"})
+        server = start_server(
+            artifacts,
+            port,
+            warmup=30,
+            redis_url=REDIS,
+            extra_env={"SILHOUETTE_ADAPT_QUEUE": queue, "SILHOUETTE_MODEL_POLL_S": "0.2"},
+        )
         worker = start_worker(env, queue)
         rss = [("start", rss_mib(server.pid))]
         clients = Clients(url, streams)
@@ -195,8 +236,10 @@ def main(argv: list[str] | None = None) -> None:
                     v = store.write_version(site, regressor, store.active(site), None, {"bench": "load", "k": k})
                     c.post(f"{url}/v1/sites/{site}/versions/{v.id}/activate").raise_for_status()
                     deadline = time.monotonic() + 30
-                    while c.get(f"{url}/v1/sites/{site}").json()["serving_version"] != v.id \
-                            and time.monotonic() < deadline:
+                    while (
+                        c.get(f"{url}/v1/sites/{site}").json()["serving_version"] != v.id
+                        and time.monotonic() < deadline
+                    ):
                         time.sleep(0.2)
                     time.sleep(1.0)
                     rss.append((f"swap {k + 1}", rss_mib(server.pid)))
@@ -218,10 +261,12 @@ def main(argv: list[str] | None = None) -> None:
     adapt_lines = "\n".join(
         f"- `{site}`: job {j['state']}; health {j.get('result', {}).get('health_before', {}).get('iou', float('nan')):.3f}"
         f" → {j.get('result', {}).get('health_after', {}).get('iou', float('nan')):.3f} IoU; activated: "
-        f"{j.get('result', {}).get('activated')}" for site, j in results.items())
+        f"{j.get('result', {}).get('activated')}"
+        for site, j in results.items()
+    )
     mem = ", ".join(f"{name}: {v:.0f}" for name, v in rss)
     ratio = p99(lat_in) / p99(lat_out) if lat_in and lat_out else float("nan")
-    date = datetime.now(timezone.utc).date().isoformat()
+    date = datetime.now(UTC).date().isoformat()
     text = f"""## Load with hot swaps
 
 Command: `python -m bench.bench_load --clients {args.clients} --swaps {args.swaps} --iterations {args.iterations}` ({date}).

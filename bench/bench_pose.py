@@ -9,6 +9,7 @@ this process on the same crops, is `InferenceSession.run` of the same ONNX file 
 person. Issue targets (2 CPU cores): p50 at most 30 ms per frame with one person; HTTP and
 pipeline overhead at most 1.5x the bare model time. Writes its section of docs/BENCHMARKS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -39,16 +40,26 @@ from service.imaging import encode_jpeg
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_server(artifacts: Path, port: int, warmup: int, redis_url: str | None = None,
-                 extra_env: dict | None = None) -> subprocess.Popen:
+def start_server(
+    artifacts: Path, port: int, warmup: int, redis_url: str | None = None, extra_env: dict | None = None
+) -> subprocess.Popen:
     """A uvicorn API process on ``port``: embedded mode, or Redis mode with ``redis_url``."""
     env = {k: v for k, v in os.environ.items() if k not in ("SILHOUETTE_REDIS_URL", "SILHOUETTE_API_KEY")}
-    env.update({"SILHOUETTE_ARTIFACT_DIR": str(artifacts), "SILHOUETTE_WARMUP_FRAMES": str(warmup),
-                "SILHOUETTE_ONNX_PROVIDERS": "CPUExecutionProvider", **(extra_env or {})})
+    env.update(
+        {
+            "SILHOUETTE_ARTIFACT_DIR": str(artifacts),
+            "SILHOUETTE_WARMUP_FRAMES": str(warmup),
+            "SILHOUETTE_ONNX_PROVIDERS": "CPUExecutionProvider",
+            **(extra_env or {}),
+        }
+    )
     if redis_url:
         env["SILHOUETTE_REDIS_URL"] = redis_url
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.app:app", "--port", str(port),
-                             "--log-level", "warning"], cwd=ROOT, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "service.app:app", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -141,16 +152,17 @@ def main(argv: list[str] | None = None) -> None:
             server.wait(30)
         bare = bare_model_times(onnx, decoded)
 
-    one = [(lat, a) for lat, a in zip(latencies, answers) if not a["warming_up"] and len(a["persons"]) == 1]
+    one = [
+        (lat, a) for lat, a in zip(latencies, answers, strict=True) if not a["warming_up"] and len(a["persons"]) == 1
+    ]
     lat1 = [lat for lat, _ in one]
     server_total = [a["timings_ms"]["total_ms"] for _, a in one]
     server_bg = [a["timings_ms"]["background_ms"] for _, a in one]
     server_inf = [a["timings_ms"]["inference_ms"] for _, a in one]
-    conc = [x for k in sorted(results) for x in results[k][args.warmup:]]
+    conc = [x for k in sorted(results) for x in results[k][args.warmup :]]
     p50, p99, bare50 = percentile(lat1, 50), percentile(lat1, 99), statistics.median(bare)
     frame_kb = statistics.mean(len(j) for j in jpegs) / 1024
-    answer_kb = statistics.mean(len(str(a)) for _, a in one) / 1024
-    date = datetime.now(timezone.utc).date().isoformat()
+    date = datetime.now(UTC).date().isoformat()
     text = f"""## `/pose` over HTTP (cpu)
 
 Command: `python -m bench.bench_pose --frames {args.frames} --clients {args.clients}` ({date}). Machine: {machine("cpu")}.

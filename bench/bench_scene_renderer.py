@@ -6,12 +6,13 @@ Each image: pose the body (smplx, batched), shade and rasterize with OpenGL, rea
 over a background. PyTorch3D's shaded CPU renderer runs on the same bodies in the same process as
 the baseline. Writes its section of docs/BENCHMARKS.md.
 """
+
 from __future__ import annotations
 
 import argparse
 import math
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import torch
@@ -54,8 +55,15 @@ def main(argv: list[str] | None = None) -> None:
     bar.close()
     ours = args.images / (time.perf_counter() - t)
 
-    from pytorch3d.renderer import (FoVOrthographicCameras, HardPhongShader, MeshRasterizer, MeshRenderer,
-                                    PointLights, RasterizationSettings, TexturesVertex)
+    from pytorch3d.renderer import (
+        FoVOrthographicCameras,
+        HardPhongShader,
+        MeshRasterizer,
+        MeshRenderer,
+        PointLights,
+        RasterizationSettings,
+        TexturesVertex,
+    )
     from pytorch3d.structures import Meshes
 
     n = 8
@@ -66,22 +74,28 @@ def main(argv: list[str] | None = None) -> None:
         v = out.vertices - out.joints[:, :1]
         ndc = torch.stack([-0.9 * v[..., 0], -0.9 * v[..., 1], v[..., 2] + 5.0], -1)
         cams = FoVOrthographicCameras()
-        p3d = MeshRenderer(MeshRasterizer(cameras=cams, raster_settings=RasterizationSettings(image_size=args.size, bin_size=0)),
-                           HardPhongShader(cameras=cams, lights=PointLights(location=[[0.0, 0.0, -3.0]])))
+        p3d = MeshRenderer(
+            MeshRasterizer(cameras=cams, raster_settings=RasterizationSettings(image_size=args.size, bin_size=0)),
+            HardPhongShader(cameras=cams, lights=PointLights(location=[[0.0, 0.0, -3.0]])),
+        )
         t = time.perf_counter()
         for i in range(n):
-            p3d(Meshes(ndc[i:i + 1], body.faces[None], textures=TexturesVertex(torch.full((1, v.shape[1], 3), 0.6))))
+            p3d(Meshes(ndc[i : i + 1], body.faces[None], textures=TexturesVertex(torch.full((1, v.shape[1], 3), 0.6))))
         base = n / (time.perf_counter() - t)
 
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    text = "\n".join([
-        "## Synthetic-image renderer (cpu)", "",
-        f"Command: `python -m bench.bench_scene_renderer` ({stamp}). Machine: {machine('cpu')}.", "",
-        f"- OpenGL (ModernGL on EGL, {renderer.ctx.info['GL_RENDERER']}), {args.size}x{args.size}, "
-        f"13,776-face body, posing included: **{ours:.0f} images/s** over {args.images} images (target: 50).",
-        f"- PyTorch3D's shaded CPU renderer on the same mesh and size: {base:.1f} images/s "
-        f"(ratio {ours / base:.0f}x).",
-    ])
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    text = "\n".join(
+        [
+            "## Synthetic-image renderer (cpu)",
+            "",
+            f"Command: `python -m bench.bench_scene_renderer` ({stamp}). Machine: {machine('cpu')}.",
+            "",
+            f"- OpenGL (ModernGL on EGL, {renderer.ctx.info['GL_RENDERER']}), {args.size}x{args.size}, "
+            f"13,776-face body, posing included: **{ours:.0f} images/s** over {args.images} images (target: 50).",
+            f"- PyTorch3D's shaded CPU renderer on the same mesh and size: {base:.1f} images/s "
+            f"(ratio {ours / base:.0f}x).",
+        ]
+    )
     print(text)
     if not args.no_write:
         write_section(text, "scene-renderer-cpu")

@@ -6,11 +6,12 @@ Writes its section of docs/BENCHMARKS.md (between the ``topology-<device>`` mark
 the machine and every figure. Baselines run in the same process, on the same inputs, so the
 ratios hold even where absolute times drift.
 """
+
 from __future__ import annotations
 
 import argparse
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import torch
@@ -22,7 +23,6 @@ from models.body_model import load_body_model
 from models.fitting_loss import fitting_loss, foreground_points
 from models.m2s import SilhouetteSettings, m2s, weak_perspective
 from models.topology import d2t, outward_distance, s2d, silhouette_loss, skeleton, topology_loss
-
 
 
 def random_bodies(body, n: int, seed: int, device: str):
@@ -78,8 +78,14 @@ def bench_losses(body, size: int, batch: int, repeat: int, device: str) -> dict:
 
 
 def bench_m2s(body, size: int, batch: int, repeat: int, device: str) -> dict:
-    from pytorch3d.renderer import BlendParams, FoVOrthographicCameras, MeshRasterizer, MeshRenderer, \
-        RasterizationSettings, SoftSilhouetteShader
+    from pytorch3d.renderer import (
+        BlendParams,
+        FoVOrthographicCameras,
+        MeshRasterizer,
+        MeshRenderer,
+        RasterizationSettings,
+        SoftSilhouetteShader,
+    )
     from pytorch3d.structures import Meshes
 
     v, cam = random_bodies(body, batch, 3, device)
@@ -94,8 +100,12 @@ def bench_m2s(body, size: int, batch: int, repeat: int, device: str) -> dict:
     # PyTorch3D's documented soft-silhouette recipe, 4 faces per pixel, edge ~1 px wide.
     px = 2.0 / size
     blend = BlendParams(sigma=(0.5 * px) ** 2, gamma=1e-4)
-    raster = RasterizationSettings(image_size=size, blur_radius=math.log(1 / 1e-4 - 1) * blend.sigma,
-                                   faces_per_pixel=4, bin_size=0 if device == "cpu" else None)
+    raster = RasterizationSettings(
+        image_size=size,
+        blur_radius=math.log(1 / 1e-4 - 1) * blend.sigma,
+        faces_per_pixel=4,
+        bin_size=0 if device == "cpu" else None,
+    )
     cameras = FoVOrthographicCameras(device=device)
     renderer = MeshRenderer(MeshRasterizer(cameras=cameras, raster_settings=raster), SoftSilhouetteShader(blend))
 
@@ -168,8 +178,12 @@ def main(argv: list[str] | None = None) -> None:
     dev = args.device
     repeat = 3 if args.quick else 10
     body = load_body_model()
-    cases = [("losses", s) for s in (64, 128)] + [("m2s", s) for s in (64, 128)] + \
-            [("fit", s) for s in (64, 224)] + [("accuracy", 128)]
+    cases = (
+        [("losses", s) for s in (64, 128)]
+        + [("m2s", s) for s in (64, 128)]
+        + [("fit", s) for s in (64, 224)]
+        + [("accuracy", 128)]
+    )
     results: dict = {}
     for kind, size in tqdm(cases, desc="benchmark"):
         if kind == "losses":
@@ -182,28 +196,64 @@ def main(argv: list[str] | None = None) -> None:
             results[kind, size] = distance_accuracy(body.cpu())
         tqdm.write(f"{kind} {size}: {results[kind, size]}")
 
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    cmd = "python -m bench.bench_topology" + (" --quick" if args.quick else "") + (f" --device {dev}" if dev != "cpu" else "")
-    L = [f"## Topology core ({dev})", "",
-         f"Command: `{cmd}` ({stamp}). Machine: {machine(dev)}. Median of {repeat} runs; batch 16.", "",
-         "| what | 64x64 | 128x128 |", "|---|---|---|"]
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    cmd = (
+        "python -m bench.bench_topology"
+        + (" --quick" if args.quick else "")
+        + (f" --device {dev}" if dev != "cpu" else "")
+    )
+    L = [
+        f"## Topology core ({dev})",
+        "",
+        f"Command: `{cmd}` ({stamp}). Machine: {machine(dev)}. Median of {repeat} runs; batch 16.",
+        "",
+        "| what | 64x64 | 128x128 |",
+        "|---|---|---|",
+    ]
     l64, l128 = results["losses", 64], results["losses", 128]
-    L.append(f"| S2D + D2T + L_T, forward + backward, per batch of 16, S2D's literal Eq. 2 gradient | {l64['topology_ms']:.1f} ms | {l128['topology_ms']:.1f} ms |")
-    L.append(f"| the same with S2D differentiated by the distance (`gradient='distance'`, the default) | {l64['topology_distance_ms']:.1f} ms | {l128['topology_distance_ms']:.1f} ms |")
-    L.append(f"| ratio distance / literal gradient | {l64['topology_distance_ms'] / l64['topology_ms']:.2f} | {l128['topology_distance_ms'] / l128['topology_ms']:.2f} |")
-    L.append(f"| A2 point-set fitting loss (PyTorch3D `chamfer_distance`), fwd + bwd, per batch | {l64['a2_ms']:.1f} ms | {l128['a2_ms']:.1f} ms |")
-    L.append(f"| ratio L_T / A2 | {l64['topology_ms'] / l64['a2_ms']:.2f} | {l128['topology_ms'] / l128['a2_ms']:.2f} |")
-    L.append(f"| Eq. 4 on skeleton pixels as point sets (forward only, no gradient to the map), per batch | {l64['pointset_ms']:.1f} ms | {l128['pointset_ms']:.1f} ms |")
+    L.append(
+        f"| S2D + D2T + L_T, forward + backward, per batch of 16, S2D's literal Eq. 2 gradient | {l64['topology_ms']:.1f} ms | {l128['topology_ms']:.1f} ms |"
+    )
+    L.append(
+        f"| the same with S2D differentiated by the distance (`gradient='distance'`, the default) | {l64['topology_distance_ms']:.1f} ms | {l128['topology_distance_ms']:.1f} ms |"
+    )
+    L.append(
+        f"| ratio distance / literal gradient | {l64['topology_distance_ms'] / l64['topology_ms']:.2f} | {l128['topology_distance_ms'] / l128['topology_ms']:.2f} |"
+    )
+    L.append(
+        f"| A2 point-set fitting loss (PyTorch3D `chamfer_distance`), fwd + bwd, per batch | {l64['a2_ms']:.1f} ms | {l128['a2_ms']:.1f} ms |"
+    )
+    L.append(
+        f"| ratio L_T / A2 | {l64['topology_ms'] / l64['a2_ms']:.2f} | {l128['topology_ms'] / l128['a2_ms']:.2f} |"
+    )
+    L.append(
+        f"| Eq. 4 on skeleton pixels as point sets (forward only, no gradient to the map), per batch | {l64['pointset_ms']:.1f} ms | {l128['pointset_ms']:.1f} ms |"
+    )
     m64, m128 = results["m2s", 64], results["m2s", 128]
-    L.append(f"| M2S forward + backward, per image (1,580-face proxy) | {m64['m2s_ms_per_image']:.1f} ms | {m128['m2s_ms_per_image']:.1f} ms |")
-    L.append(f"| PyTorch3D soft silhouette (K=4, blur), fwd + bwd, per image | {m64['pytorch3d_soft_ms_per_image']:.1f} ms | {m128['pytorch3d_soft_ms_per_image']:.1f} ms |")
-    L.append(f"| ratio M2S / PyTorch3D soft | {m64['m2s_ms_per_image'] / m64['pytorch3d_soft_ms_per_image']:.2f} | {m128['m2s_ms_per_image'] / m128['pytorch3d_soft_ms_per_image']:.2f} |")
-    L += ["", "Whole fitting iteration (body model, M2S, S2D, D2T, L_S + L_T, backward, Adam step), batch 16:", "",
-          f"- 64x64: {results['fit', 64]:.0f} ms",
-          f"- 224x224: {results['fit', 224]:.0f} ms (the paper: about 12 ms on a Titan RTX GPU)", ""]
+    L.append(
+        f"| M2S forward + backward, per image (1,580-face proxy) | {m64['m2s_ms_per_image']:.1f} ms | {m128['m2s_ms_per_image']:.1f} ms |"
+    )
+    L.append(
+        f"| PyTorch3D soft silhouette (K=4, blur), fwd + bwd, per image | {m64['pytorch3d_soft_ms_per_image']:.1f} ms | {m128['pytorch3d_soft_ms_per_image']:.1f} ms |"
+    )
+    L.append(
+        f"| ratio M2S / PyTorch3D soft | {m64['m2s_ms_per_image'] / m64['pytorch3d_soft_ms_per_image']:.2f} | {m128['m2s_ms_per_image'] / m128['pytorch3d_soft_ms_per_image']:.2f} |"
+    )
+    L += [
+        "",
+        "Whole fitting iteration (body model, M2S, S2D, D2T, L_S + L_T, backward, Adam step), batch 16:",
+        "",
+        f"- 64x64: {results['fit', 64]:.0f} ms",
+        f"- 224x224: {results['fit', 224]:.0f} ms (the paper: about 12 ms on a Titan RTX GPU)",
+        "",
+    ]
     acc = results["accuracy", 128]
-    L += ["Distance maps against an exact Euclidean transform (scipy), 16 rendered bodies at 128x128, foreground pixels:", "",
-          "| erosion schedule | mean abs error | max abs error |", "|---|---|---|"]
+    L += [
+        "Distance maps against an exact Euclidean transform (scipy), 16 rendered bodies at 128x128, foreground pixels:",
+        "",
+        "| erosion schedule | mean abs error | max abs error |",
+        "|---|---|---|",
+    ]
     for schedule, e in acc.items():
         L.append(f"| {schedule} | {e['mean_abs_px']:.2f} px | {e['max_abs_px']:.2f} px |")
     text = "\n".join(L)

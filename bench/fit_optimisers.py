@@ -7,6 +7,7 @@ parameters are fitted to the true-mask silhouettes, as Algorithm 1's inner loop 
 loss, silhouette IoU and PA-MPJPE are printed every 5 steps. This is the measurement behind the
 choice of ``AdaptConfig.optimisers`` (docs/RESULTS.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,16 +19,21 @@ import torch
 from models.adaptation import AdaptConfig, predicted_terms, step_each
 from models.alignment import AlignmentTarget
 from models.body_model import load_body_model
-from models.synth.camera_site import SiteConfig, make_site
 from models.crops import crop
 from models.health import images_tensor
 from models.m2s import SilhouetteSettings, m2s
 from models.metrics import pa_mpjpe
 from models.regressor import load_regressor
+from models.synth.camera_site import SiteConfig, make_site
 from models.target_data import site_target
 
-GROUPS = {"camera only": [3, 4], "root orientation only": [1], "pose latent only": [0], "betas only": [2],
-          "all": [0, 1, 2, 3, 4]}
+GROUPS = {
+    "camera only": [3, 4],
+    "root orientation only": [1],
+    "pose latent only": [0],
+    "betas only": [2],
+    "all": [0, 1, 2, 3, 4],
+}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -44,8 +50,15 @@ def main(argv: list[str] | None = None) -> None:
     truth = torch.as_tensor(site.eval_joints - site.joints[:, :1], dtype=torch.float32)
     tg = site_target(site.frames, 128, 64, True)
     idx = np.arange(0, len(tg), max(1, len(tg) // 16))[:16]
-    masks = [cv2.resize(crop(site.masks[tg.frame_index[i]], tuple(tg.squares[i]), 128).astype(np.float32), (64, 64),
-                        interpolation=cv2.INTER_AREA) > 0.5 for i in idx]
+    masks = [
+        cv2.resize(
+            crop(site.masks[tg.frame_index[i]], tuple(tg.squares[i]), 128).astype(np.float32),
+            (64, 64),
+            interpolation=cv2.INTER_AREA,
+        )
+        > 0.5
+        for i in idx
+    ]
     S = torch.as_tensor(np.stack(masks)).float()[:, None]
     x, y = images_tensor(tg.images[idx]), truth[tg.frame_index[idx]]
     target = AlignmentTarget.from_silhouettes(S)
@@ -56,12 +69,20 @@ def main(argv: list[str] | None = None) -> None:
         with torch.no_grad():
             sh = m2s(body.proxy_vertices(out.vertices), body.proxy_faces, out.camera, SilhouetteSettings(image_size=64))
             iou = ((sh * S).sum((1, 2, 3)) / ((sh + S) > 0).float().sum((1, 2, 3)).clamp_min(1)).mean()
-        return round(sum(t.mean().item() for t in terms.values())), round(iou.item(), 3), \
-            round(pa_mpjpe(out.eval_joints, y).mean().item(), 1)
+        return (
+            round(sum(t.mean().item() for t in terms.values())),
+            round(iou.item(), 3),
+            round(pa_mpjpe(out.eval_joints, y).mean().item(), 1),
+        )
 
     def run(groups: list[int], mode: str, lr: float) -> list[tuple]:
-        theta = [torch.atanh(phi.clamp(-0.999, 0.999)).clone(), o6.clone(), betas.clone(), torch.log(cam[:, :1]).clone(),
-                 cam[:, 1:].clone()]
+        theta = [
+            torch.atanh(phi.clamp(-0.999, 0.999)).clone(),
+            o6.clone(),
+            betas.clone(),
+            torch.log(cam[:, :1]).clone(),
+            cam[:, 1:].clone(),
+        ]
         params = [theta[g].requires_grad_(True) for g in groups]
         optimisers, trace = {}, []
         for step in range(args.steps + 1):

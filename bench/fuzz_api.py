@@ -7,30 +7,45 @@ operation, its parameters and bodies: examples, coverage and fuzzing phases) and
 (every protected operation must answer 401, never 5xx; fuzzing phase only). The check is schemathesis'
 ``not_a_server_error``. Writes the ``fuzz`` section of docs/RELIABILITY.md with the case counts.
 """
+
 from __future__ import annotations
 
 import argparse
-import re
 import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.bench_pose import start_server
-from scripts.serve import free_port
 from bench.report import write_section
+from scripts.serve import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def schemathesis(url: str, max_examples: int, headers: list[str], phases: str) -> tuple[int, str]:
     exe = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
-    cmd = [exe, "run", f"{url}/openapi.json", "--checks", "not_a_server_error", "--max-examples", str(max_examples),
-           "--phases", phases, "--workers", "2", "--no-color", "--seed", "1",
-           "--suppress-health-check", "all"]
+    cmd = [
+        exe,
+        "run",
+        f"{url}/openapi.json",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        str(max_examples),
+        "--phases",
+        phases,
+        "--workers",
+        "2",
+        "--no-color",
+        "--seed",
+        "1",
+        "--suppress-health-check",
+        "all",
+    ]
     for h in headers:
         cmd += ["-H", h]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -41,7 +56,7 @@ def summary(output: str) -> str:
     """The run's own SUMMARY block (operations, phases, errors, test cases), lines shortened."""
     lines = output.splitlines()
     start = max((i for i, ln in enumerate(lines) if "SUMMARY" in ln), default=max(0, len(lines) - 25))
-    keep = [ln.rstrip()[:160] for ln in lines[start + 1:] if ln.strip() and not ln.startswith("=")]
+    keep = [ln.rstrip()[:160] for ln in lines[start + 1 :] if ln.strip() and not ln.startswith("=")]
     return "\n".join(f"    {ln}" for ln in keep)
 
 
@@ -64,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             server.terminate()
             server.wait(30)
-    date = datetime.now(timezone.utc).date().isoformat()
+    date = datetime.now(UTC).date().isoformat()
     text = f"""## Fuzzing the OpenAPI schema (schemathesis)
 
 Command: `python -m bench.fuzz_api --max-examples {args.max_examples}` ({date}); a real uvicorn server

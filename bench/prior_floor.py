@@ -12,6 +12,7 @@ learned to read the limbs from the image.
 
     python -m bench.prior_floor --checkpoint models/assets/source_cpu.pt --poses 500 --sites 100:150,300:256
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,9 @@ from pytorch3d.transforms import axis_angle_to_matrix
 from tqdm import trange
 
 from models.body_model import load_body_model
-from models.synth.camera_site import SiteConfig, make_site
 from models.metrics import pa_mpjpe
 from models.regressor import load_regressor
+from models.synth.camera_site import SiteConfig, make_site
 from models.synth.source_data import body_poses
 
 # Everyday motion is what camera sites show; free poses from the joint-limit sampler are the
@@ -39,8 +40,9 @@ def eval_joints(body, betas: torch.Tensor, rotmats: torch.Tensor) -> torch.Tenso
     return out.eval_joints - out.joints[:, :1]
 
 
-def best_latents(decoder, body, betas: torch.Tensor, truth: torch.Tensor, steps: int, lr: float,
-                 latent: int = 32) -> torch.Tensor:
+def best_latents(
+    decoder, body, betas: torch.Tensor, truth: torch.Tensor, steps: int, lr: float, latent: int = 32
+) -> torch.Tensor:
     """phi (B, 32) fitted to the true evaluation joints, starting from the mean pose."""
     z = torch.zeros(len(truth), latent, requires_grad=True)
     opt = torch.optim.Adam([z], lr=lr)
@@ -63,7 +65,7 @@ def fixed_pose_errors(body, decoder, seed: int, frames: int, latent: int = 32) -
     psi0 = eval_joints(body, betas, decoder(torch.zeros(T, latent)))
     pose = torch.as_tensor(site.poses, dtype=torch.float32)[:, 3:]
     own = eval_joints(body, betas, axis_angle_to_matrix(pose.reshape(T, 23, 3)))
-    best = min(pa_mpjpe(own[k:k + 1].expand(T, -1, -1), truth).mean().item() for k in range(0, T, 5))
+    best = min(pa_mpjpe(own[k : k + 1].expand(T, -1, -1), truth).mean().item() for k in range(0, T, 5))
     return {"psi0": pa_mpjpe(psi0, truth).mean().item(), "best_fixed_frame": best}
 
 
@@ -92,8 +94,11 @@ def main(argv: list[str] | None = None) -> None:
         phi = best_latents(decoder, body, betas, truth, args.steps, args.lr, latent)
         with torch.no_grad():
             best = pa_mpjpe(eval_joints(body, betas, decoder(phi)), truth)
-        print(f"| {name} | {args.poses} | {mean:.1f} mm | {best.mean().item():.1f} mm "
-              f"(median {best.median().item():.1f}, 95th pct {best.quantile(0.95).item():.1f}) |", flush=True)
+        print(
+            f"| {name} | {args.poses} | {mean:.1f} mm | {best.mean().item():.1f} mm "
+            f"(median {best.median().item():.1f}, 95th pct {best.quantile(0.95).item():.1f}) |",
+            flush=True,
+        )
     print("\n| camera site | Psi(0) for every frame | the site's best frame for every frame |\n|---|---|---|")
     for spec in filter(None, args.sites.split(",")):
         seed, frames = (int(v) for v in spec.split(":"))

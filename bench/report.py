@@ -1,4 +1,5 @@
 """Shared plumbing for the benchmarks: timing, the machine's description, docs/BENCHMARKS.md sections."""
+
 from __future__ import annotations
 
 import hashlib
@@ -42,7 +43,9 @@ def machine(device: str) -> str:
                 break
     except OSError:
         pass
-    desc = f"{cpu}, {torch.get_num_threads()} torch threads, torch {torch.__version__}, Python {platform.python_version()}"
+    desc = (
+        f"{cpu}, {torch.get_num_threads()} torch threads, torch {torch.__version__}, Python {platform.python_version()}"
+    )
     if device == "cuda":
         desc = f"{torch.cuda.get_device_name()} ({desc})"
     return desc
@@ -55,7 +58,7 @@ def write_section(text: str, name: str, path: Path = DOC) -> None:
     doc = path.read_text() if path.exists() else "# Benchmarks\n\nEach section is written by the command it names.\n"
     block = f"{START}\n{text.rstrip()}\n{END}"
     if START in doc and END in doc:
-        doc = doc[: doc.index(START)] + block + doc[doc.index(END) + len(END):]
+        doc = doc[: doc.index(START)] + block + doc[doc.index(END) + len(END) :]
     else:
         doc = doc.rstrip() + "\n\n" + block + "\n"
     path.write_text(doc)

@@ -11,6 +11,7 @@ error before and after for: L_S + L_T (Eq. 5 on silhouettes and skeletons), thei
 only (each target pixel's distance to the prediction), and pixel L2; each with S2D's literal
 Eq. 2 gradient and with the distance gradient. tests/test_topology_fitting.py asserts the default.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,10 +25,24 @@ from models.m2s import SilhouetteSettings, m2s
 from models.topology import outward_distance, pixel_l2_loss, silhouette_loss, skeleton, topology_loss
 
 J = {n: i for i, n in enumerate(JOINT_NAMES)}
-TARGET = {"left_shoulder": -0.6, "right_shoulder": 0.3, "left_elbow": 0.8, "right_elbow": -0.5,
-          "left_hip": 0.3, "right_hip": -0.25, "left_knee": -0.2}
-SWING = {"left_shoulder": 1.0, "right_shoulder": -1.0, "left_elbow": -1.2, "right_elbow": 1.0,
-         "left_hip": -0.6, "right_hip": 0.6, "left_knee": 0.6}
+TARGET = {
+    "left_shoulder": -0.6,
+    "right_shoulder": 0.3,
+    "left_elbow": 0.8,
+    "right_elbow": -0.5,
+    "left_hip": 0.3,
+    "right_hip": -0.25,
+    "left_knee": -0.2,
+}
+SWING = {
+    "left_shoulder": 1.0,
+    "right_shoulder": -1.0,
+    "left_elbow": -1.2,
+    "right_elbow": 1.0,
+    "left_hip": -0.6,
+    "right_hip": 0.6,
+    "left_knee": 0.6,
+}
 CAMERA = torch.tensor([[0.9, 0.0, 0.05]])
 SETTINGS = SilhouetteSettings(image_size=64)
 # (loss, S2D gradient); pixel L2 never runs S2D.
@@ -63,12 +78,14 @@ def fit(body, loss_name: str = "ours", steps: int = 150, gradient: str = "erosio
         S, joints = render(body, pose)
         err.append((joints.detach() - J_t).norm(dim=-1).mean().item() * 1000)
         if loss_name == "ours":
-            loss = (silhouette_loss(S, S_t, D_S, gradient=gradient)
-                    + topology_loss(skeleton(S, gradient=gradient), T_t, D_T, gradient=gradient))
+            loss = silhouette_loss(S, S_t, D_S, gradient=gradient) + topology_loss(
+                skeleton(S, gradient=gradient), T_t, D_T, gradient=gradient
+            )
         elif loss_name == "pull":
             T = skeleton(S, gradient=gradient)
-            loss = ((outward_distance(S, watch=S_t, gradient=gradient) * S_t).sum()
-                    + (outward_distance(T, watch=T_t, gradient=gradient) * T_t).sum())
+            loss = (outward_distance(S, watch=S_t, gradient=gradient) * S_t).sum() + (
+                outward_distance(T, watch=T_t, gradient=gradient) * T_t
+            ).sum()
         else:
             loss = pixel_l2_loss(S, S_t)
         opt.zero_grad()

@@ -8,6 +8,7 @@ site's MOG2 crops and prints held-out MPJPE / PA-MPJPE and the health score befo
 plus the held-out PA-MPJPE every ``--curve-every`` iterations: the curve is what the default
 iteration count is chosen from. Never run this on the benchmark's site.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,21 +26,32 @@ from models.target_data import SILHOUETTE_SIZE, site_target
 TUNING_SEED = 999
 
 
-def tune(checkpoint: Path, shift: str, frames: int, iterations: int, curve_every: int, configs: list[dict],
-         uap_dir: Path | None = None, silhouette_size: int = SILHOUETTE_SIZE) -> list[dict]:
+def tune(
+    checkpoint: Path,
+    shift: str,
+    frames: int,
+    iterations: int,
+    curve_every: int,
+    configs: list[dict],
+    uap_dir: Path | None = None,
+    silhouette_size: int = SILHOUETTE_SIZE,
+) -> list[dict]:
     body = load_body_model()
     regressor = load_regressor(checkpoint, body)
     site = load_site(shift, frames, body, uap_dir, seed=TUNING_SEED)
     truth = site.eval_joints - site.joints[:, :1]
     train, held = site_target(site.frames, regressor.config.image_size, silhouette_size, True).split(0.7)
     pre = errors(regressor, held, truth)
-    print(f"{shift}: {len(train)} adaptation crops, {len(held)} held out; before: MPJPE {pre['mpjpe_mm']:.1f}, "
-          f"PA-MPJPE {pre['pa_mpjpe_mm']:.1f}; train IoU {health_score(regressor, train).iou:.3f}", flush=True)
+    print(
+        f"{shift}: {len(train)} adaptation crops, {len(held)} held out; before: MPJPE {pre['mpjpe_mm']:.1f}, "
+        f"PA-MPJPE {pre['pa_mpjpe_mm']:.1f}; train IoU {health_score(regressor, train).iou:.3f}",
+        flush=True,
+    )
     rows = []
     for kw in configs:
         curve = []
 
-        def inspect(it, model):
+        def inspect(it, model, curve=curve):
             if it % curve_every == 0:
                 curve.append((it, round(errors(model, held, truth)["pa_mpjpe_mm"], 1)))
 
@@ -47,14 +59,25 @@ def tune(checkpoint: Path, shift: str, frames: int, iterations: int, curve_every
         result = adapt(regressor, train, AdaptConfig(iterations=iterations, **kw), held_out=held, inspect=inspect)
         post = errors(result.regressor, held, truth)
         hb, ha = result.report.health_before, result.report.health_after
-        row = {"shift": shift, "config": kw, "pre": pre, "post": post, "curve": curve,
-               "iou": (hb.iou, ha.iou), "topology": (hb.topology, ha.topology), "gate": ha.beats(hb),
-               "wall_s": time.perf_counter() - t}
+        row = {
+            "shift": shift,
+            "config": kw,
+            "pre": pre,
+            "post": post,
+            "curve": curve,
+            "iou": (hb.iou, ha.iou),
+            "topology": (hb.topology, ha.topology),
+            "gate": ha.beats(hb),
+            "wall_s": time.perf_counter() - t,
+        }
         rows.append(row)
-        print(f"  {json.dumps(kw)}: PA-MPJPE {pre['pa_mpjpe_mm']:.1f} -> {post['pa_mpjpe_mm']:.1f}, "
-              f"MPJPE {pre['mpjpe_mm']:.1f} -> {post['mpjpe_mm']:.1f}, held-out IoU {hb.iou:.3f} -> {ha.iou:.3f}, "
-              f"L_T/px {hb.topology:.2f} -> {ha.topology:.2f}, gate {ha.beats(hb)}, {row['wall_s']:.0f} s\n"
-              f"    PA-MPJPE by iteration: {curve}", flush=True)
+        print(
+            f"  {json.dumps(kw)}: PA-MPJPE {pre['pa_mpjpe_mm']:.1f} -> {post['pa_mpjpe_mm']:.1f}, "
+            f"MPJPE {pre['mpjpe_mm']:.1f} -> {post['mpjpe_mm']:.1f}, held-out IoU {hb.iou:.3f} -> {ha.iou:.3f}, "
+            f"L_T/px {hb.topology:.2f} -> {ha.topology:.2f}, gate {ha.beats(hb)}, {row['wall_s']:.0f} s\n"
+            f"    PA-MPJPE by iteration: {curve}",
+            flush=True,
+        )
     return rows
 
 
@@ -67,12 +90,26 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--curve-every", type=int, default=20)
     ap.add_argument("--config", action="append", default=None, help="AdaptConfig fields as JSON; repeatable")
     ap.add_argument("--out", type=Path, default=None, help="also write every row as JSON here")
-    ap.add_argument("--silhouette-size", type=int, default=SILHOUETTE_SIZE, help="px of the silhouettes the losses compare")
+    ap.add_argument(
+        "--silhouette-size", type=int, default=SILHOUETTE_SIZE, help="px of the silhouettes the losses compare"
+    )
     ap.add_argument("--uap-dir", type=Path, default=None, help="where uap-<eps>.npy are (default: the shipped ones)")
     args = ap.parse_args(argv)
     configs = [json.loads(c) for c in (args.config or ["{}"])]
-    rows = [r for s in args.shifts.split(",") for r in
-            tune(args.checkpoint, s, args.frames, args.iterations, args.curve_every, configs, args.uap_dir, args.silhouette_size)]
+    rows = [
+        r
+        for s in args.shifts.split(",")
+        for r in tune(
+            args.checkpoint,
+            s,
+            args.frames,
+            args.iterations,
+            args.curve_every,
+            configs,
+            args.uap_dir,
+            args.silhouette_size,
+        )
+    ]
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=1))

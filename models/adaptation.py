@@ -15,13 +15,14 @@ decoder Psi, and shape is kept near the mean.
 The input regressor is never modified: adaptation works on a copy, so a failed or cancelled
 run leaves the serving model as it was.
 """
+
 from __future__ import annotations
 
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -67,7 +68,6 @@ class AdaptationResult:
     report: AdaptationReport
 
 
-
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -95,8 +95,9 @@ def articulation_only(regressor: PoseRegressor, out: RegressorOutput) -> tuple[t
     return posed.vertices - posed.joints[:, :1], out.camera.detach()
 
 
-def predicted_terms(regressor: PoseRegressor, out: RegressorOutput, target: AlignmentTarget, cfg: AdaptConfig
-                    ) -> dict[str, torch.Tensor]:
+def predicted_terms(
+    regressor: PoseRegressor, out: RegressorOutput, target: AlignmentTarget, cfg: AdaptConfig
+) -> dict[str, torch.Tensor]:
     body = regressor.body
     if not torch.isfinite(out.vertices).all():
         raise FloatingPointError("adaptation diverged: the predicted meshes are not finite (lower the learning rate)")
@@ -106,8 +107,15 @@ def predicted_terms(regressor: PoseRegressor, out: RegressorOutput, target: Alig
         skeleton_mesh = (body.proxy_vertices(vertices), camera)
     # The prior control needs L_S's value only (its scale), so no graph is built for it.
     with torch.set_grad_enabled(cfg.variant != "prior" and torch.is_grad_enabled()):
-        terms = alignment_terms("b2" if cfg.variant == "prior" else cfg.variant, body.proxy_vertices(out.vertices),
-                                body.proxy_faces, out.camera, target, cfg.s2d_gradient, skeleton_mesh)
+        terms = alignment_terms(
+            "b2" if cfg.variant == "prior" else cfg.variant,
+            body.proxy_vertices(out.vertices),
+            body.proxy_faces,
+            out.camera,
+            target,
+            cfg.s2d_gradient,
+            skeleton_mesh,
+        )
     # Shape prior: betas are unit-variance, so their squared norm is their log-likelihood up to a
     # constant; scaled to the alignment loss so the weight means the same for every variant.
     scale = total(terms).detach().clamp_min(1.0)
@@ -116,8 +124,13 @@ def predicted_terms(regressor: PoseRegressor, out: RegressorOutput, target: Alig
     return terms
 
 
-def step_each(optimisers: dict[str, torch.optim.Optimizer], terms: dict[str, torch.Tensor],
-              params: list[torch.Tensor], lr: float, mode: str) -> None:
+def step_each(
+    optimisers: dict[str, torch.optim.Optimizer],
+    terms: dict[str, torch.Tensor],
+    params: list[torch.Tensor],
+    lr: float,
+    mode: str,
+) -> None:
     """One step of each term's own optimiser on that term's own gradient ("separate"), or of one
     optimiser on their sum ("joint"), or on their sum with each over its own size ("balanced").
     Optimisers are created on first use."""
@@ -134,25 +147,32 @@ def step_each(optimisers: dict[str, torch.optim.Optimizer], terms: dict[str, tor
         optimisers.setdefault(name, torch.optim.Adam(params, lr=lr))
     names = list(terms)
     # Every gradient before any step: a step changes the parameters the other terms' graphs hold.
-    grads = [torch.autograd.grad(terms[n].mean(), params, retain_graph=k < len(names) - 1, allow_unused=True)
-             for k, n in enumerate(names)]
-    for name, gs in zip(names, grads):
+    grads = [
+        torch.autograd.grad(terms[n].mean(), params, retain_graph=k < len(names) - 1, allow_unused=True)
+        for k, n in enumerate(names)
+    ]
+    for name, gs in zip(names, grads, strict=True):
         opt = optimisers[name]
         opt.zero_grad(set_to_none=True)
-        for p, g in zip(params, gs):
+        for p, g in zip(params, gs, strict=True):
             p.grad = g
         opt.step()
 
 
-def fit_parameters(regressor: PoseRegressor, images: torch.Tensor, target: AlignmentTarget, cfg: AdaptConfig
-                   ) -> tuple[tuple[torch.Tensor, ...], dict[str, float]]:
+def fit_parameters(
+    regressor: PoseRegressor, images: torch.Tensor, target: AlignmentTarget, cfg: AdaptConfig
+) -> tuple[tuple[torch.Tensor, ...], dict[str, float]]:
     """Theta_opt: the CNN's (phi, root 6-D, betas, camera) fitted to the silhouettes, CNN frozen."""
     with torch.no_grad():
         phi, orient6d, betas, camera = regressor.predict_parameters(images)
     # phi lives in [-1, 1] (tanh in the CNN); fitting its pre-image keeps it there.
-    theta = [torch.atanh(phi.clamp(-0.999, 0.999)).clone().requires_grad_(True),
-             orient6d.clone().requires_grad_(True), betas.clone().requires_grad_(True),
-             torch.log(camera[:, :1]).clone().requires_grad_(True), camera[:, 1:].clone().requires_grad_(True)]
+    theta = [
+        torch.atanh(phi.clamp(-0.999, 0.999)).clone().requires_grad_(True),
+        orient6d.clone().requires_grad_(True),
+        betas.clone().requires_grad_(True),
+        torch.log(camera[:, :1]).clone().requires_grad_(True),
+        camera[:, 1:].clone().requires_grad_(True),
+    ]
     optimisers: dict[str, torch.optim.Optimizer] = {}
     losses: dict[str, float] = {}
     for _ in range(cfg.max_iter_opt):
@@ -168,13 +188,18 @@ def fit_parameters(regressor: PoseRegressor, images: torch.Tensor, target: Align
 
 def theta_loss(predicted: tuple[torch.Tensor, ...], fitted: tuple[torch.Tensor, ...]) -> torch.Tensor:
     """L_Theta = ||Theta_hat - Theta_opt||^2 over phi, root rotation, betas and camera."""
-    return sum((p - f).pow(2).sum(-1).mean() for p, f in zip(predicted, fitted))
+    return sum((p - f).pow(2).sum(-1).mean() for p, f in zip(predicted, fitted, strict=True))
 
 
-def adapt(regressor: PoseRegressor, train: TargetSet, cfg: AdaptConfig = AdaptConfig(),
-          held_out: TargetSet | None = None, progress: Callable[[Progress], None] | None = None,
-          should_stop: Callable[[], bool] | None = None,
-          inspect: Callable[[int, PoseRegressor], None] | None = None) -> AdaptationResult:
+def adapt(
+    regressor: PoseRegressor,
+    train: TargetSet,
+    cfg: AdaptConfig = AdaptConfig(),
+    held_out: TargetSet | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    inspect: Callable[[int, PoseRegressor], None] | None = None,
+) -> AdaptationResult:
     """Adapt a copy of ``regressor`` to the crops and silhouettes of ``train``.
 
     ``progress`` is called after every iteration; ``should_stop`` is polled before each one and,

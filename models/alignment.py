@@ -13,6 +13,7 @@ Variants (one switch, same engine):
 Everything a target needs that does not depend on the prediction (its skeleton, the outward
 distance maps, its foreground points) is computed once per batch and kept in the target.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +24,7 @@ import torch
 from models.adapt_config import S2DGradient, Variant
 from models.fitting_loss import fitting_loss, foreground_points
 from models.m2s import SilhouetteSettings, m2s
-from models.topology import (outward_distance, pixel_l2_loss, silhouette_loss, skeleton, skeleton_l2_loss,
-                             topology_loss)
+from models.topology import outward_distance, pixel_l2_loss, silhouette_loss, skeleton, skeleton_l2_loss, topology_loss
 
 VARIANTS: tuple[Variant, ...] = get_args(Variant)
 
@@ -41,7 +41,7 @@ class AlignmentTarget:
 
     @classmethod
     @torch.no_grad()
-    def from_silhouettes(cls, S: torch.Tensor) -> "AlignmentTarget":
+    def from_silhouettes(cls, S: torch.Tensor) -> AlignmentTarget:
         S = S.reshape(S.shape[0], 1, *S.shape[-2:]).float()
         T = skeleton(S)
         return cls(S=S, T=T, D_S=outward_distance(S), D_T=outward_distance(T), points=foreground_points(S))
@@ -50,9 +50,15 @@ class AlignmentTarget:
         return self.S.shape[0]
 
 
-def alignment_terms(variant: str, vertices: torch.Tensor, faces: torch.Tensor, camera: torch.Tensor,
-                    target: AlignmentTarget, gradient: S2DGradient = "distance",
-                    skeleton_mesh: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+def alignment_terms(
+    variant: str,
+    vertices: torch.Tensor,
+    faces: torch.Tensor,
+    camera: torch.Tensor,
+    target: AlignmentTarget,
+    gradient: S2DGradient = "distance",
+    skeleton_mesh: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> dict[str, torch.Tensor]:
     """Per-image loss terms (B,) of one variant for camera-frame vertices (B, V, 3) and cameras (B, 3).
 
     ``vertices``/``faces`` are best the body model's render proxy: the silhouette is the same

@@ -9,6 +9,7 @@ MOG2 marks shadows 127 and foreground 255; shadows are background here (a person
 floor is not their silhouette). A morphological opening removes speckle and a closing fills
 small holes before connected components split the foreground into people.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,8 +46,9 @@ class BackgroundModel:
     def __init__(self, config: BackgroundConfig = BackgroundConfig()):
         self.config = config
         self.frames_seen = 0
-        self._mog = cv2.createBackgroundSubtractorMOG2(history=config.history, varThreshold=config.var_threshold,
-                                                       detectShadows=config.detect_shadows)
+        self._mog = cv2.createBackgroundSubtractorMOG2(
+            history=config.history, varThreshold=config.var_threshold, detectShadows=config.detect_shadows
+        )
         self._mog.setBackgroundRatio(config.background_ratio)
         self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (config.open_px, config.open_px))
         self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (config.close_px, config.close_px))
@@ -80,7 +82,9 @@ class BackgroundModel:
         return self.blobs(self.foreground(frame, learn))
 
 
-def silhouettes(frames: np.ndarray, config: BackgroundConfig = BackgroundConfig()) -> tuple[np.ndarray, list[list[PersonBlob]]]:
+def silhouettes(
+    frames: np.ndarray, config: BackgroundConfig = BackgroundConfig()
+) -> tuple[np.ndarray, list[list[PersonBlob]]]:
     """A whole video (T, H, W, 3) -> foreground maps (T, H, W) bool and each frame's blobs.
 
     Runs twice over the video so that the first frames, seen while the background was still

@@ -6,6 +6,7 @@ The same code cuts crops for evaluation (from the true masks), for serving and f
 Frame coordinates follow OpenCV: pixel centres at integers (a pixel spans [i - 0.5, i + 0.5]).
 Crop coordinates run from -1 to 1 across the crop's outer edges, as in :mod:`models.m2s`.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -48,8 +49,9 @@ def crop(image: np.ndarray, square: tuple[float, float, float], size: int) -> np
     # which on a 640x480 frame was most of a crop's time.
     sample = image[::8, ::8]
     fill = tuple(float(v) for v in np.atleast_1d(sample.reshape(-1, image.shape[-1] if image.ndim == 3 else 1).mean(0)))
-    return cv2.warpAffine(image, M, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=fill)
+    return cv2.warpAffine(
+        image, M, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill
+    )
 
 
 def pixels_to_crop(points: np.ndarray, square: tuple[float, float, float]) -> np.ndarray:

@@ -5,6 +5,7 @@ It compares the projected mesh vertices with the target's foreground pixels as t
 the spatial-map-to-point-set mapping the paper's spatial losses avoid: the target mask must be
 turned into a padded list of pixel coordinates, and only the vertices carry gradient.
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,8 +26,12 @@ def foreground_points(S: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return pts, counts
 
 
-def fitting_loss(vertices: torch.Tensor, camera: torch.Tensor, S: torch.Tensor,
-                 target_points: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+def fitting_loss(
+    vertices: torch.Tensor,
+    camera: torch.Tensor,
+    S: torch.Tensor,
+    target_points: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> torch.Tensor:
     """Two-way squared-distance Chamfer between projected vertices and target foreground pixels, (B,).
 
     Args:

@@ -6,6 +6,7 @@
 No labels are needed, so the service can judge a freshly adapted model on frames it did not
 adapt on and refuse it when it explains them worse than the model it would replace.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -13,8 +14,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from models.preprocess import crops_to_input
 from models.m2s import SilhouetteSettings, m2s
+from models.preprocess import crops_to_input
 from models.regressor import PoseRegressor
 from models.target_data import TargetSet
 from models.topology import skeleton, topology_loss
@@ -31,7 +32,7 @@ class Health:
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def beats(self, other: "Health", margin: float = 0.005, topology_guard: float = 2.0) -> bool:
+    def beats(self, other: Health, margin: float = 0.005, topology_guard: float = 2.0) -> bool:
         """Replace ``other`` on a clear IoU gain, unless the skeletons got grossly worse.
 
         IoU decides: on the tuning site (seed 999; lr-32 and thermal) adaptation lowered held-out
@@ -54,10 +55,14 @@ def per_crop_health(regressor: PoseRegressor, target: TargetSet, batch: int = 32
     ious, tops = [], []
     size = target.silhouettes.shape[-1]
     for s in range(0, len(target), batch):
-        out = regressor(images_tensor(target.images[s:s + batch], device))
-        S_hat = m2s(regressor.body.proxy_vertices(out.vertices), regressor.body.proxy_faces.to(device), out.camera,
-                    SilhouetteSettings(image_size=size))
-        S = torch.as_tensor(target.silhouettes[s:s + batch], device=device).float().unsqueeze(1)
+        out = regressor(images_tensor(target.images[s : s + batch], device))
+        S_hat = m2s(
+            regressor.body.proxy_vertices(out.vertices),
+            regressor.body.proxy_faces.to(device),
+            out.camera,
+            SilhouetteSettings(image_size=size),
+        )
+        S = torch.as_tensor(target.silhouettes[s : s + batch], device=device).float().unsqueeze(1)
         inter = (S_hat * S).sum((1, 2, 3))
         union = ((S_hat + S) > 0).float().sum((1, 2, 3))
         ious.append((inter / union.clamp_min(1)).cpu())

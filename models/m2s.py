@@ -16,6 +16,7 @@ several times over. A silhouette needs one hard pass over the faces of one orien
 a closed mesh); the gradient needs soft values only on the outline, which are computed from the
 faces that pass found there (see :func:`soft_silhouette`; figures in docs/BENCHMARKS.md).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -91,7 +92,9 @@ def point_triangle_signed_distance(p: torch.Tensor, tri: torch.Tensor) -> torch.
     return torch.where(inside, -d, d)
 
 
-def soft_silhouette(uvz: torch.Tensor, faces: torch.Tensor, settings: SilhouetteSettings) -> tuple[torch.Tensor, torch.Tensor]:
+def soft_silhouette(
+    uvz: torch.Tensor, faces: torch.Tensor, settings: SilhouetteSettings
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact coverage from PyTorch3D's rasterizer, and a soft edge for its gradient.
 
     Args:
@@ -120,8 +123,12 @@ def soft_silhouette(uvz: torch.Tensor, faces: torch.Tensor, settings: Silhouette
         keep = _one_orientation(pix, faces)
         kept = [faces[k] for k in keep]
         p2f, _, _, _ = rasterize_meshes(
-            Meshes(verts=list(ndc.detach()), faces=kept), image_size=H, blur_radius=0.0,
-            faces_per_pixel=1, bin_size=0, perspective_correct=False,
+            Meshes(verts=list(ndc.detach()), faces=kept),
+            image_size=H,
+            blur_radius=0.0,
+            faces_per_pixel=1,
+            bin_size=0,
+            perspective_correct=False,
         )
         p2f = p2f[..., 0]  # (B, H, W) index into the packed kept faces, -1 where empty
         hard = (p2f >= 0).to(uvz.dtype)
@@ -132,8 +139,9 @@ def soft_silhouette(uvz: torch.Tensor, faces: torch.Tensor, settings: Silhouette
         cand = F.unfold(F.pad(p2f[:, None].float(), (1, 1, 1, 1), value=-1.0), 3)
         cand = cand.view(B, 9, H, W)[b, :, y, x].long()  # (N, 9)
         cand, _ = cand.sort(dim=1)
-        valid = (cand >= 0) & torch.cat([torch.ones_like(cand[:, :1], dtype=torch.bool),
-                                         cand[:, 1:] != cand[:, :-1]], dim=1)
+        valid = (cand >= 0) & torch.cat(
+            [torch.ones_like(cand[:, :1], dtype=torch.bool), cand[:, 1:] != cand[:, :-1]], dim=1
+        )
         packed_faces = torch.cat(kept)
         face_batch = torch.repeat_interleave(torch.arange(B, device=uvz.device), keep.sum(1))
     tri = pix[face_batch[:, None], packed_faces]  # (F_packed, 3, 2), differentiable
@@ -153,8 +161,12 @@ def binarize(p: torch.Tensor, hard: torch.Tensor | None = None, threshold: float
     return p + (hard - p).detach()
 
 
-def m2s(vertices: torch.Tensor, faces: torch.Tensor, camera: torch.Tensor,
-        settings: SilhouetteSettings = SilhouetteSettings()) -> torch.Tensor:
+def m2s(
+    vertices: torch.Tensor,
+    faces: torch.Tensor,
+    camera: torch.Tensor,
+    settings: SilhouetteSettings = SilhouetteSettings(),
+) -> torch.Tensor:
     """M2S: camera-frame vertices (B, V, 3), faces (F, 3), cameras (B, 3) -> binary silhouettes (B, 1, H, W)."""
     hard, soft = soft_silhouette(weak_perspective(vertices, camera), faces, settings)
     return binarize(soft, hard).unsqueeze(1)

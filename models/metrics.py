@@ -1,4 +1,5 @@
 """Pose errors in millimetres: MPJPE and PA-MPJPE (after a similarity Procrustes alignment)."""
+
 from __future__ import annotations
 
 import torch

@@ -10,6 +10,7 @@ body-joint rotations, the global orientation as a 6-D rotation, shape betas and 
 weak-perspective camera (s, t_x, t_y). Predictions start from sensible means (a body facing
 the camera, filling the crop) so training begins from a person, not from noise.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -36,7 +37,7 @@ class RegressorConfig:
     num_betas: int = 10
 
     @classmethod
-    def preset(cls, name: str) -> "RegressorConfig":
+    def preset(cls, name: str) -> RegressorConfig:
         """``cpu``: ResNet-18 on 128x128 crops (trains on 2 cores); ``paper``: ResNet-50 on 224x224."""
         presets = {"cpu": cls(), "paper": cls(backbone="resnet50", image_size=224)}
         if name not in presets:
@@ -68,14 +69,26 @@ def rotmat_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
     ``matrix_to_axis_angle`` uses ``sinc``, which ONNX lacks.)
     """
     m = R
-    t = torch.stack([1 + m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2], 1 + m[..., 0, 0] - m[..., 1, 1] - m[..., 2, 2],
-                     1 - m[..., 0, 0] + m[..., 1, 1] - m[..., 2, 2], 1 - m[..., 0, 0] - m[..., 1, 1] + m[..., 2, 2]], -1)
+    t = torch.stack(
+        [
+            1 + m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2],
+            1 + m[..., 0, 0] - m[..., 1, 1] - m[..., 2, 2],
+            1 - m[..., 0, 0] + m[..., 1, 1] - m[..., 2, 2],
+            1 - m[..., 0, 0] - m[..., 1, 1] + m[..., 2, 2],
+        ],
+        -1,
+    )
     a, b, c = m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]
     d, e, f = m[..., 0, 1] + m[..., 1, 0], m[..., 0, 2] + m[..., 2, 0], m[..., 1, 2] + m[..., 2, 1]
-    cands = torch.stack([
-        torch.stack([t[..., 0], a, b, c], -1), torch.stack([a, t[..., 1], d, e], -1),
-        torch.stack([b, d, t[..., 2], f], -1), torch.stack([c, e, f, t[..., 3]], -1),
-    ], -2)  # (..., 4 candidates, 4 = w x y z), each 2 sqrt(t_k) times the quaternion
+    cands = torch.stack(
+        [
+            torch.stack([t[..., 0], a, b, c], -1),
+            torch.stack([a, t[..., 1], d, e], -1),
+            torch.stack([b, d, t[..., 2], f], -1),
+            torch.stack([c, e, f, t[..., 3]], -1),
+        ],
+        -2,
+    )  # (..., 4 candidates, 4 = w x y z), each 2 sqrt(t_k) times the quaternion
     pick = (t == t.amax(-1, keepdim=True)).to(R.dtype)
     pick = pick / pick.sum(-1, keepdim=True)  # ties: equal candidates, average them
     norm = 2 * torch.sqrt(t.clamp_min(1e-12))
@@ -95,8 +108,12 @@ class PoseRegressor(nn.Module):
         features = net.fc.in_features
         net.fc = nn.Identity()
         self.backbone = net
-        self.head = nn.Sequential(nn.Linear(features, 512), nn.ReLU(), nn.Dropout(0.1),
-                                  nn.Linear(512, config.latent + 6 + config.num_betas + 3))
+        self.head = nn.Sequential(
+            nn.Linear(features, 512),
+            nn.ReLU(),
+            nn.Dropout(0.1),
+            nn.Linear(512, config.latent + 6 + config.num_betas + 3),
+        )
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
         # Start from a body facing the camera (180 degrees about x: OpenCV's y points down) that
@@ -116,13 +133,15 @@ class PoseRegressor(nn.Module):
         x = self.head(self.backbone((images - self.pixel_mean) / self.pixel_std))
         L, nb = self.config.latent, self.config.num_betas
         phi = torch.tanh(x[:, :L])
-        orient6d = self.orient_init + x[:, L:L + 6]
-        betas = x[:, L + 6:L + 6 + nb]
+        orient6d = self.orient_init + x[:, L : L + 6]
+        betas = x[:, L + 6 : L + 6 + nb]
         s = self.camera_init[0] * torch.exp(x[:, -3:-2])  # scale stays positive
         camera = torch.cat([s, self.camera_init[1:] + x[:, -2:]], dim=1)
         return phi, orient6d, betas, camera
 
-    def decode(self, phi: torch.Tensor, orient6d: torch.Tensor, betas: torch.Tensor, camera: torch.Tensor) -> RegressorOutput:
+    def decode(
+        self, phi: torch.Tensor, orient6d: torch.Tensor, betas: torch.Tensor, camera: torch.Tensor
+    ) -> RegressorOutput:
         """Parameters -> body (the optimisation-in-the-loop of Algorithm 1 fits these directly)."""
         root = rotation_6d_to_matrix(orient6d).unsqueeze(1)
         body_rot = self.decoder(phi)
@@ -130,8 +149,14 @@ class PoseRegressor(nn.Module):
         out = self.body(betas, rotmats)
         pelvis = out.joints[:, :1]
         return RegressorOutput(
-            phi=phi, pose=rotmat_to_axis_angle(rotmats).flatten(1), rotmats=rotmats, betas=betas, camera=camera,
-            vertices=out.vertices - pelvis, joints=out.joints - pelvis, eval_joints=out.eval_joints - pelvis,
+            phi=phi,
+            pose=rotmat_to_axis_angle(rotmats).flatten(1),
+            rotmats=rotmats,
+            betas=betas,
+            camera=camera,
+            vertices=out.vertices - pelvis,
+            joints=out.joints - pelvis,
+            eval_joints=out.eval_joints - pelvis,
         )
 
     def forward(self, images: torch.Tensor) -> RegressorOutput:
@@ -146,8 +171,11 @@ def save_regressor(regressor: PoseRegressor, path: Path, half: bool = True, extr
     """CNN + prior decoder weights and the config (the body model is loaded, not stored), atomically.
 
     ``half`` stores float16 weights (the shipped checkpoint must stay small)."""
-    state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in regressor.state_dict().items()
-             if not k.startswith("body.")}
+    state = {
+        k: (v.half() if half and v.is_floating_point() else v)
+        for k, v in regressor.state_dict().items()
+        if not k.startswith("body.")
+    }
     with atomic_path(path) as tmp:
         torch.save({"config": asdict(regressor.config), "state": state, **(extra or {})}, tmp)
     return path
@@ -157,15 +185,16 @@ def load_regressor(path: Path, body: BodyModel | None = None) -> PoseRegressor:
     return regressor_from_checkpoint(torch.load(path, map_location="cpu", weights_only=False), body, path)
 
 
-def regressor_from_checkpoint(ck: dict, body: BodyModel | None = None, path: Path | str = "checkpoint") -> PoseRegressor:
+def regressor_from_checkpoint(
+    ck: dict, body: BodyModel | None = None, path: Path | str = "checkpoint"
+) -> PoseRegressor:
     """A regressor from an already-loaded checkpoint dict (see :func:`save_regressor`)."""
     from models.body_model import load_body_model
 
     config = RegressorConfig(**ck["config"])
     regressor = PoseRegressor(config, body or load_body_model(), PoseDecoder(config.latent))
     state = {k: v.float() if v.is_floating_point() else v for k, v in ck["state"].items()}
-    missing, unexpected = regressor.load_state_dict(state, strict=False)
+    missing, unexpected = regressor.load_state_dict(state, strict=True)
     if unexpected or any(not k.startswith("body.") for k in missing):
         raise ValueError(f"{path}: checkpoint does not fit the regressor (missing {missing}, unexpected {unexpected})")
     return regressor.eval()
-

@@ -5,6 +5,7 @@ all, its backward pass grow with the face count. The proxy is a decimation of th
 whose vertices are barycentric blends of full-mesh vertices, so for any pose and shape
 ``proxy_vertices = map(vertices)`` is exact and cheap, and gradients flow back to the body.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

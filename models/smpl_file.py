@@ -5,6 +5,7 @@ Chumpy no longer imports on current NumPy, so unpickling them normally fails. He
 ``chumpy`` class resolves to a stand-in that only keeps the pickled state; the array inside
 (``x``) is then taken out. Nothing from chumpy is executed and chumpy need not be installed.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -81,7 +82,9 @@ def read_body_model_file(path: str | Path) -> dict[str, Any]:
     """A body-model file (``.npz``, ``.pkl``, or a folder holding ``SMPL_NEUTRAL.pkl``) as plain arrays."""
     path = Path(path)
     if path.is_dir():
-        candidates = [path / n for n in ("SMPL_NEUTRAL.pkl", "SMPL_NEUTRAL.npz", "basicmodel_neutral_lbs_10_207_0_v1.1.0.pkl")]
+        candidates = [
+            path / n for n in ("SMPL_NEUTRAL.pkl", "SMPL_NEUTRAL.npz", "basicmodel_neutral_lbs_10_207_0_v1.1.0.pkl")
+        ]
         found = [c for c in candidates if c.exists()]
         if not found:
             raise BodyModelFileError(f"{path}: no SMPL_NEUTRAL.pkl or .npz in this folder")

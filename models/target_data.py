@@ -7,6 +7,7 @@ Each person blob found by background subtraction gives one square crop of the fr
 regressor) and the same square cut from the blob's own mask (for the alignment losses), so the
 regressor's crop camera and the silhouette share one coordinate frame.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -32,10 +33,10 @@ class TargetSet:
     def __len__(self) -> int:
         return len(self.images)
 
-    def subset(self, idx: np.ndarray) -> "TargetSet":
+    def subset(self, idx: np.ndarray) -> TargetSet:
         return TargetSet(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 
-    def split(self, fraction: float) -> tuple["TargetSet", "TargetSet"]:
+    def split(self, fraction: float) -> tuple[TargetSet, TargetSet]:
         """The crops of the first ``fraction`` of the frames, and the rest (a split in time)."""
         if len(self) == 0:
             return self, self
@@ -52,8 +53,9 @@ def plausible_person(blob: PersonBlob, frame_shape: tuple[int, int], margin: int
     return inside and (y1 - y0) > 0.33 * (x1 - x0)
 
 
-def crops_of(frame: np.ndarray, blobs: list[PersonBlob], image_size: int, silhouette_size: int
-             ) -> tuple[list[np.ndarray], list[np.ndarray], list[tuple[float, float, float]]]:
+def crops_of(
+    frame: np.ndarray, blobs: list[PersonBlob], image_size: int, silhouette_size: int
+) -> tuple[list[np.ndarray], list[np.ndarray], list[tuple[float, float, float]]]:
     """One (image crop, silhouette crop, square) per blob."""
     images, sils, squares = [], [], []
     for b in blobs:
@@ -67,10 +69,11 @@ def crops_of(frame: np.ndarray, blobs: list[PersonBlob], image_size: int, silhou
     return images, sils, squares
 
 
-def target_from_blobs(frames: np.ndarray, blobs: list[list[PersonBlob]], image_size: int, silhouette_size: int,
-                      largest_only: bool = False) -> TargetSet:
+def target_from_blobs(
+    frames: np.ndarray, blobs: list[list[PersonBlob]], image_size: int, silhouette_size: int, largest_only: bool = False
+) -> TargetSet:
     images, sils, index, squares = [], [], [], []
-    for t, (frame, bl) in enumerate(zip(frames, blobs)):
+    for t, (frame, bl) in enumerate(zip(frames, blobs, strict=True)):
         keep = [b for b in bl if plausible_person(b, frame.shape[:2])]
         if largest_only:
             keep = keep[:1]
@@ -80,14 +83,22 @@ def target_from_blobs(frames: np.ndarray, blobs: list[list[PersonBlob]], image_s
         squares += sq
         index += [t] * len(im)
     s, S = silhouette_size, image_size
-    return TargetSet(images=np.stack(images) if images else np.zeros((0, S, S, 3), np.uint8),
-                     silhouettes=np.stack(sils) if sils else np.zeros((0, s, s), bool),
-                     frame_index=np.asarray(index, dtype=np.int64),
-                     squares=np.asarray(squares, dtype=np.float64).reshape(-1, 3))
+    return TargetSet(
+        images=np.stack(images) if images else np.zeros((0, S, S, 3), np.uint8),
+        silhouettes=np.stack(sils) if sils else np.zeros((0, s, s), bool),
+        frame_index=np.asarray(index, dtype=np.int64),
+        squares=np.asarray(squares, dtype=np.float64).reshape(-1, 3),
+    )
 
 
-def site_target(frames: np.ndarray, image_size: int = 128, silhouette_size: int = SILHOUETTE_SIZE, largest_only: bool = False,
-                true_masks: np.ndarray | None = None, background: BackgroundConfig = BackgroundConfig()) -> TargetSet:
+def site_target(
+    frames: np.ndarray,
+    image_size: int = 128,
+    silhouette_size: int = SILHOUETTE_SIZE,
+    largest_only: bool = False,
+    true_masks: np.ndarray | None = None,
+    background: BackgroundConfig = BackgroundConfig(),
+) -> TargetSet:
     """Crops of a whole video (T, H, W, 3): from MOG2 silhouettes, or from ``true_masks`` (the oracle)."""
     if true_masks is None:
         _, blobs = silhouettes(frames, background)
@@ -95,6 +106,13 @@ def site_target(frames: np.ndarray, image_size: int = 128, silhouette_size: int 
         blobs = []
         for m in true_masks:
             ys, xs = np.nonzero(m)
-            blobs.append([PersonBlob(box=(xs.min() - 0.5, ys.min() - 0.5, xs.max() + 0.5, ys.max() + 0.5),
-                                     mask=m, area=int(m.sum()))] if len(xs) else [])
+            blobs.append(
+                [
+                    PersonBlob(
+                        box=(xs.min() - 0.5, ys.min() - 0.5, xs.max() + 0.5, ys.max() + 0.5), mask=m, area=int(m.sum())
+                    )
+                ]
+                if len(xs)
+                else []
+            )
     return target_from_blobs(frames, blobs, image_size, silhouette_size, largest_only)

@@ -13,6 +13,7 @@ skeletons, B3), so ablations share the plumbing; the point-set fitting loss (A2)
 projected vertices rather than maps, so it is written in :mod:`models.fitting_loss` and
 re-exported here: every loss of the ablations imports from this module.
 """
+
 from __future__ import annotations
 
 from typing import Literal, get_args
@@ -89,8 +90,9 @@ class _S2D(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, S: torch.Tensor, steps: int, octagonal: bool, pad_value: float,
-                watch: torch.Tensor | None, routed: bool) -> torch.Tensor:
+    def forward(
+        ctx, S: torch.Tensor, steps: int, octagonal: bool, pad_value: float, watch: torch.Tensor | None, routed: bool
+    ) -> torch.Tensor:
         D = S.clone()
         Si = S
         masks, kinds = [S > 0], []
@@ -115,12 +117,14 @@ class _S2D(torch.autograd.Function):
         if ctx.routed:
             return _routed_backward(grad_D, list(masks), ctx.kinds, ctx.pad_value), None, None, None, None, None
         g = grad_D
-        for mask, cross in zip(reversed(masks[1:]), reversed(ctx.kinds)):
+        for mask, cross in zip(reversed(masks[1:]), reversed(ctx.kinds), strict=True):
             g = grad_D + _window_sum(g * mask, cross, 0.0)
         return g, None, None, None, None, None
 
 
-def _routed_backward(grad_D: torch.Tensor, alive: list[torch.Tensor], kinds: list[bool], pad_value: float) -> torch.Tensor:
+def _routed_backward(
+    grad_D: torch.Tensor, alive: list[torch.Tensor], kinds: list[bool], pad_value: float
+) -> torch.Tensor:
     """Move each pixel's dL/dD down its erosion chains to the zeros that end them.
 
     ``alive`` = [S_0 > 0, S_1 > 0, ...] (B, 1, H, W) and ``kinds`` the steps' windows, as the
@@ -144,8 +148,14 @@ def _routed_backward(grad_D: torch.Tensor, alive: list[torch.Tensor], kinds: lis
     return (acc * ~padded[0])[..., 1:-1, 1:-1]
 
 
-def s2d(S: torch.Tensor, iterations: int | None = None, schedule: Schedule = "chessboard",
-        pad_value: float = 0.0, watch: torch.Tensor | None = None, gradient: Gradient = "distance") -> torch.Tensor:
+def s2d(
+    S: torch.Tensor,
+    iterations: int | None = None,
+    schedule: Schedule = "chessboard",
+    pad_value: float = 0.0,
+    watch: torch.Tensor | None = None,
+    gradient: Gradient = "distance",
+) -> torch.Tensor:
     """Silhouette to distance map (Eq. 2): D = sum_i S_i, S_0 = S, S_{i+1} = erode(S_i).
 
     Args:
@@ -188,22 +198,33 @@ def d2t(D_in: torch.Tensor, S: torch.Tensor) -> torch.Tensor:
     return T.squeeze(1) if squeezed else T
 
 
-def skeleton(S: torch.Tensor, iterations: int | None = None, schedule: Schedule = "chessboard",
-             gradient: Gradient = "distance") -> torch.Tensor:
+def skeleton(
+    S: torch.Tensor, iterations: int | None = None, schedule: Schedule = "chessboard", gradient: Gradient = "distance"
+) -> torch.Tensor:
     """S2D then D2T: the topological skeleton of a silhouette."""
     return d2t(s2d(S, iterations, schedule, gradient=gradient), S)
 
 
-def outward_distance(X: torch.Tensor, iterations: int | None = None, schedule: Schedule = "chessboard",
-                     watch: torch.Tensor | None = None, gradient: Gradient = "distance") -> torch.Tensor:
+def outward_distance(
+    X: torch.Tensor,
+    iterations: int | None = None,
+    schedule: Schedule = "chessboard",
+    watch: torch.Tensor | None = None,
+    gradient: Gradient = "distance",
+) -> torch.Tensor:
     """D_out = S2D(1 - X): each pixel's distance to the nearest active pixel of X (0 on X).
     ``watch`` and ``gradient``: as in :func:`s2d`."""
     return s2d(1.0 - X, iterations, schedule, pad_value=1.0, watch=watch, gradient=gradient)
 
 
-def spatial_chamfer(X_hat: torch.Tensor, X: torch.Tensor, D_out: torch.Tensor | None = None,
-                    iterations: int | None = None, schedule: Schedule = "chessboard",
-                    gradient: Gradient = "distance") -> torch.Tensor:
+def spatial_chamfer(
+    X_hat: torch.Tensor,
+    X: torch.Tensor,
+    D_out: torch.Tensor | None = None,
+    iterations: int | None = None,
+    schedule: Schedule = "chessboard",
+    gradient: Gradient = "distance",
+) -> torch.Tensor:
     """Chamfer-inspired alignment of two binary maps (Eq. 5), per image: (B,).
 
     ||S2D(1 - X_hat) * X||_1 + ||S2D(1 - X) * X_hat||_1: each active pixel of one map pays its
@@ -221,16 +242,26 @@ def spatial_chamfer(X_hat: torch.Tensor, X: torch.Tensor, D_out: torch.Tensor | 
     return (D_hat_out * X4).sum((1, 2, 3)) + (D_out4 * X_hat4).sum((1, 2, 3))
 
 
-def topology_loss(T_hat: torch.Tensor, T: torch.Tensor, D_out_T: torch.Tensor | None = None,
-                  iterations: int | None = None, schedule: Schedule = "chessboard",
-                  gradient: Gradient = "distance") -> torch.Tensor:
+def topology_loss(
+    T_hat: torch.Tensor,
+    T: torch.Tensor,
+    D_out_T: torch.Tensor | None = None,
+    iterations: int | None = None,
+    schedule: Schedule = "chessboard",
+    gradient: Gradient = "distance",
+) -> torch.Tensor:
     """L_T^(sp) (Eq. 5) between predicted and target skeletons, per image: (B,)."""
     return spatial_chamfer(T_hat, T, D_out_T, iterations, schedule, gradient)
 
 
-def silhouette_loss(S_hat: torch.Tensor, S: torch.Tensor, D_out_S: torch.Tensor | None = None,
-                    iterations: int | None = None, schedule: Schedule = "chessboard",
-                    gradient: Gradient = "distance") -> torch.Tensor:
+def silhouette_loss(
+    S_hat: torch.Tensor,
+    S: torch.Tensor,
+    D_out_S: torch.Tensor | None = None,
+    iterations: int | None = None,
+    schedule: Schedule = "chessboard",
+    gradient: Gradient = "distance",
+) -> torch.Tensor:
     """L_S^(sp): Eq. 5 with raw silhouettes in place of skeletons, per image: (B,)."""
     return spatial_chamfer(S_hat, S, D_out_S, iterations, schedule, gradient)
 

@@ -6,6 +6,7 @@ activates a new version only when it explains the held-out silhouettes better. W
 happens (failure, cancellation, a worse model) the active version and the history stay as
 they were; the snapshot is deleted in every case.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,7 +33,7 @@ def patiently(call, what: str, patience_s: float = STORE_PATIENCE_S):
     while True:
         try:
             return call()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if not store_away(exc) or time.monotonic() > deadline:
                 raise
             log.warning("job store away while %s (%s); retrying", what, type(exc).__name__)
@@ -45,7 +46,7 @@ def tolerant(call, default=None):
     must not kill a long adaptation over a broker blip."""
     try:
         return call()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if not store_away(exc):
             raise
         return default
@@ -53,8 +54,13 @@ def tolerant(call, default=None):
 
 def save_snapshot(path: Path, target) -> None:
     with atomic_path(path, suffix=".npz") as tmp:
-        np.savez(tmp, images=target.images, silhouettes=target.silhouettes, frame_index=target.frame_index,
-                 squares=target.squares)
+        np.savez(
+            tmp,
+            images=target.images,
+            silhouettes=target.silhouettes,
+            frame_index=target.frame_index,
+            squares=target.squares,
+        )
 
 
 def load_snapshot(path: Path):
@@ -88,15 +94,21 @@ def stopped(jobs: JobStore, job_id: str, reason: str | None, iterations_done: in
     """Record a job stopped before its end: cancelled by a user, or interrupted by a worker shutdown."""
     outcome = {"state": "cancelled"}
     if reason == SHUTDOWN:
-        outcome = {"state": "failed", "error": "interrupted: the worker was shut down before the job finished "
-                                               "(nothing was written); POST /adapt again"}
-    patiently(lambda: jobs.update(job_id, **outcome, result={"activated": False, "iterations_done": iterations_done}),
-              f"recording that the job {outcome['state']}")
+        outcome = {
+            "state": "failed",
+            "error": "interrupted: the worker was shut down before the job finished "
+            "(nothing was written); POST /adapt again",
+        }
+    patiently(
+        lambda: jobs.update(job_id, **outcome, result={"activated": False, "iterations_done": iterations_done}),
+        f"recording that the job {outcome['state']}",
+    )
     return outcome
 
 
-def run_adaptation_job(job_id: str, site: str, config: dict, store: ModelStore, jobs: JobStore,
-                       body_model_path: Path | None = None) -> dict:
+def run_adaptation_job(
+    job_id: str, site: str, config: dict, store: ModelStore, jobs: JobStore, body_model_path: Path | None = None
+) -> dict:
     # Torch loads here, in the process that runs the job: a Celery worker's parent imports this
     # module and must never initialise CUDA before it forks.
     from models.adaptation import AdaptConfig, adapt
@@ -127,20 +139,43 @@ def run_adaptation_job(job_id: str, site: str, config: dict, store: ModelStore, 
         def progress(p) -> None:
             if time.monotonic() - last[0] > 0.5 or p.iteration == p.iterations:
                 last[0] = time.monotonic()
-                tolerant(lambda: jobs.update(job_id, progress={
-                    "iteration": p.iteration, "iterations": p.iterations, "losses": p.losses,
-                    "elapsed_s": round(p.elapsed_s, 2), "remaining_s": round(p.remaining_s, 2)}))
+                tolerant(
+                    lambda: jobs.update(
+                        job_id,
+                        progress={
+                            "iteration": p.iteration,
+                            "iterations": p.iterations,
+                            "losses": p.losses,
+                            "elapsed_s": round(p.elapsed_s, 2),
+                            "remaining_s": round(p.remaining_s, 2),
+                        },
+                    )
+                )
 
-        result = adapt(regressor, train, cfg, held_out=held_out, progress=progress,
-                       should_stop=lambda: tolerant(lambda: jobs.cancel_reason(job_id) is not None, False))
+        result = adapt(
+            regressor,
+            train,
+            cfg,
+            held_out=held_out,
+            progress=progress,
+            should_stop=lambda: tolerant(lambda: jobs.cancel_reason(job_id) is not None, False),
+        )
         report = result.report
         if report.cancelled:
             return stopped(jobs, job_id, tolerant(lambda: jobs.cancel_reason(job_id)), report.iterations_done)
         before, after = report.health_before, report.health_after
-        summary = {"parent": parent, "health_before": before.as_dict(), "health_after": after.as_dict(),
-                   "train_crops": len(train), "held_out_crops": len(held_out), "wall_s": round(report.wall_s, 2),
-                   "ms_per_fit_iteration": report.ms_per_fit_iteration, "config": report.config,
-                   "activated": False, "version": None}
+        summary = {
+            "parent": parent,
+            "health_before": before.as_dict(),
+            "health_after": after.as_dict(),
+            "train_crops": len(train),
+            "held_out_crops": len(held_out),
+            "wall_s": round(report.wall_s, 2),
+            "ms_per_fit_iteration": report.ms_per_fit_iteration,
+            "config": report.config,
+            "activated": False,
+            "version": None,
+        }
         if after.beats(before):
             slim = {k: v for k, v in report.as_dict().items() if k != "history"}
             version = store.write_version(site, result.regressor, parent, after.as_dict(), slim)
@@ -153,7 +188,7 @@ def run_adaptation_job(job_id: str, site: str, config: dict, store: ModelStore, 
             summary["reason"] = "the adapted model does not explain the held-out silhouettes better"
         patiently(lambda: jobs.update(job_id, state="succeeded", result=summary), "recording the result")
         return summary
-    except Exception as exc:  # noqa: BLE001 - the job fails, the service does not
+    except Exception as exc:
         log.exception("adaptation job %s for site %s failed", job_id, site)
         error = f"{type(exc).__name__}: {exc}"
         patiently(lambda: jobs.update(job_id, state="failed", error=error), "recording the failure")

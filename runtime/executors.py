@@ -1,7 +1,7 @@
 """Where adaptation jobs run: on a thread of this process, or on Celery workers.
 
-    EmbeddedExecutor(run)          no Redis configured: one job at a time on a thread (the laptop mode)
-    CeleryExecutor(settings)       jobs go to the workers' queue through the Redis broker
+EmbeddedExecutor(run)          no Redis configured: one job at a time on a thread (the laptop mode)
+CeleryExecutor(settings)       jobs go to the workers' queue through the Redis broker
 """
 
 from __future__ import annotations

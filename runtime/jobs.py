@@ -4,6 +4,7 @@ Two interchangeable stores (where jobs run: :mod:`runtime.executors`):
     MemoryJobStore   no Redis configured: one process (the embedded mode)
     RedisJobStore    Redis holds records, locks, flags and beats, shared by the API and the workers
 """
+
 from __future__ import annotations
 
 import threading

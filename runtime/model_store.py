@@ -10,6 +10,7 @@ Nothing half-written is ever visible: a version is written into a hidden folder 
 into place, and the active pointer is replaced atomically. Workers and API processes share the
 store (a volume in docker compose); API processes notice a changed pointer and swap.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -88,8 +89,14 @@ class ModelStore:
         return self.site_dir(site) / "versions" / version
 
     def versions(self, site: str) -> list[ModelVersion]:
-        base = ModelVersion(id=SOURCE, site=site, created=self.source_checkpoint.stat().st_mtime, parent=None,
-                            health=None, onnx=str(self.base_onnx()))
+        base = ModelVersion(
+            id=SOURCE,
+            site=site,
+            created=self.source_checkpoint.stat().st_mtime,
+            parent=None,
+            health=None,
+            onnx=str(self.base_onnx()),
+        )
         folder = self.site_dir(site) / "versions"
         found = []
         if folder.exists():
@@ -98,7 +105,7 @@ class ModelStore:
                 if d.name.startswith(".") or not meta.exists():
                     continue
                 found.append(ModelVersion(**json.loads(meta.read_text())))
-        return [base] + sorted(found, key=lambda v: v.created)
+        return [base, *sorted(found, key=lambda v: v.created)]
 
     def get(self, site: str, version: str) -> ModelVersion:
         for v in self.versions(site):
@@ -109,7 +116,9 @@ class ModelStore:
     def checkpoint(self, site: str, version: str) -> Path:
         return self.source_checkpoint if version == SOURCE else self.version_dir(site, version) / "regressor.pt"
 
-    def write_version(self, site: str, regressor, parent: str, health: dict | None, report: dict | None) -> ModelVersion:
+    def write_version(
+        self, site: str, regressor, parent: str, health: dict | None, report: dict | None
+    ) -> ModelVersion:
         """Save a regressor (half-precision checkpoint + ONNX) as a new, not yet active, version."""
         # Torch only in the process that adapted (a worker's child, or the embedded job thread).
         from models.export import export_onnx
@@ -122,8 +131,15 @@ class ModelStore:
         try:
             save_regressor(regressor, tmp / "regressor.pt", half=True)
             export_onnx(regressor, tmp / "model.onnx")
-            version = ModelVersion(id=vid, site=site, created=time.time(), parent=parent, health=health,
-                                   report=report, onnx=str(final / "model.onnx"))
+            version = ModelVersion(
+                id=vid,
+                site=site,
+                created=time.time(),
+                parent=parent,
+                health=health,
+                report=report,
+                onnx=str(final / "model.onnx"),
+            )
             (tmp / "meta.json").write_text(json.dumps(version.as_dict()))
             os.rename(tmp, final)
         except BaseException:

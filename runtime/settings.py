@@ -1,9 +1,10 @@
 """Settings for the API and the workers, read from the environment (prefix ``SILHOUETTE_``).
 
-    SILHOUETTE_BODY_MODEL_PATH=/data/smpl/SMPL_NEUTRAL.pkl   # a licensed SMPL file; unset: open model
-    SILHOUETTE_REDIS_URL=redis://redis:6379/0                # unset: embedded, in-process mode
-    SILHOUETTE_API_KEY=...                                   # unset: no authentication (embedded demo)
+SILHOUETTE_BODY_MODEL_PATH=/data/smpl/SMPL_NEUTRAL.pkl   # a licensed SMPL file; unset: open model
+SILHOUETTE_REDIS_URL=redis://redis:6379/0                # unset: embedded, in-process mode
+SILHOUETTE_API_KEY=...                                   # unset: no authentication (embedded demo)
 """
+
 from __future__ import annotations
 
 import hmac
@@ -26,19 +27,33 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SILHOUETTE_", extra="ignore")
 
     body_model_path: Path | None = Field(
-        default=None, description="Licensed SMPL model (.pkl, .npz or a folder with SMPL_NEUTRAL.pkl); "
-        "unset uses the shipped open body model.")
-    source_checkpoint: Path = Field(default=SHIPPED_CHECKPOINT, description="Source-trained regressor every new site starts from.")
-    redis_url: str | None = Field(default=None, description="Celery broker, result backend and job store; unset: embedded.")
+        default=None,
+        description="Licensed SMPL model (.pkl, .npz or a folder with SMPL_NEUTRAL.pkl); "
+        "unset uses the shipped open body model.",
+    )
+    source_checkpoint: Path = Field(
+        default=SHIPPED_CHECKPOINT, description="Source-trained regressor every new site starts from."
+    )
+    redis_url: str | None = Field(
+        default=None, description="Celery broker, result backend and job store; unset: embedded."
+    )
     artifact_dir: Path = Field(default=Path("artifacts"), description="Model versions per site (shared with workers).")
     adapt_queue: str = Field(default="adapt", description="Celery queue the adaptation workers consume.")
     api_key: SecretStr | None = Field(default=None, description="Required in X-API-Key on every non-health endpoint.")
     require_api_key: bool = Field(default=False, description="Refuse to start without api_key (deployments).")
     max_job_seconds: int = Field(default=3600, gt=0, description="Longest adaptation a worker may run.")
-    job_silence_s: float = Field(default=300.0, gt=0, description="A running job that reports nothing for this "
-                                 "long has lost its worker: it is marked failed and its site unlocked.")
-    queue_stall_s: float = Field(default=600.0, gt=0, description="A job waiting in the queue this long says no "
-                                 "worker is taking work (none up, or one that stopped consuming after a broker restart).")
+    job_silence_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="A running job that reports nothing for this "
+        "long has lost its worker: it is marked failed and its site unlocked.",
+    )
+    queue_stall_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="A job waiting in the queue this long says no "
+        "worker is taking work (none up, or one that stopped consuming after a broker restart).",
+    )
     # Input bounds
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     max_pixels: int = Field(default=4096 * 4096, gt=0)
@@ -53,7 +68,9 @@ class Settings(BaseSettings):
     # Serving
     max_loaded_versions: int = Field(default=8, gt=0, description="ONNX sessions kept in memory, across sites.")
     model_poll_s: float = Field(default=0.5, gt=0, description="How often active versions are checked for a swap.")
-    onnx_providers: str | None = Field(default=None, description="Comma-separated ONNX Runtime providers; unset: best available.")
+    onnx_providers: str | None = Field(
+        default=None, description="Comma-separated ONNX Runtime providers; unset: best available."
+    )
 
     @property
     def job_lock_ttl_s(self) -> int:

@@ -10,12 +10,12 @@
 6. Does the same on ../shared/data/pets-walk.avi (real footage, several people, no labels):
    health score before and after.
 """
+
 from __future__ import annotations
 
 import argparse
 import base64
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -27,19 +27,23 @@ import torch
 
 from models.adaptation import AdaptConfig
 from models.body_model import load_body_model
-from models.synth.camera_site import SiteConfig, make_site, read_video
 from models.metrics import mpjpe, pa_mpjpe
+from models.synth.camera_site import SiteConfig, make_site, read_video
+from scripts.serve import free_port, running_service
 from service.imaging import encode_jpeg
 from service.overlay import draw_mesh, mesh_pixels
 from service.schemas import Vertices
-from scripts.serve import free_port, running_service
 
 HELD_OUT = 0.3
 
 
 def send(client: httpx.Client, site: str, frame: np.ndarray, buffer: bool) -> dict:
-    r = client.post(f"/v1/sites/{site}/pose", params={"buffer": str(buffer).lower()}, content=encode_jpeg(frame),
-                    headers={"content-type": "image/jpeg"})
+    r = client.post(
+        f"/v1/sites/{site}/pose",
+        params={"buffer": str(buffer).lower()},
+        content=encode_jpeg(frame),
+        headers={"content-type": "image/jpeg"},
+    )
     r.raise_for_status()
     return r.json()
 
@@ -52,8 +56,11 @@ def follow(client: httpx.Client, job: dict) -> dict:
         if p.get("iteration", 0) != last and p.get("iteration"):
             last = p["iteration"]
             losses = ", ".join(f"{k} {v:.1f}" for k, v in (p.get("losses") or {}).items())
-            print(f"  adapt {p['iteration']}/{p['iterations']}  {losses}  "
-                  f"elapsed {p.get('elapsed_s', 0):.0f} s, about {p.get('remaining_s', 0):.0f} s left", flush=True)
+            print(
+                f"  adapt {p['iteration']}/{p['iterations']}  {losses}  "
+                f"elapsed {p.get('elapsed_s', 0):.0f} s, about {p.get('remaining_s', 0):.0f} s left",
+                flush=True,
+            )
         if job["state"] in ("succeeded", "failed", "cancelled"):
             return job
         time.sleep(1.0)
@@ -77,7 +84,7 @@ def eval_joints(body, person: dict) -> torch.Tensor:
 
 def score(body, answers: list[dict], site, frames: list[int]) -> dict:
     pred, true = [], []
-    for t, a in zip(frames, answers):
+    for t, a in zip(frames, answers, strict=True):
         if a["persons"]:
             pred.append(eval_joints(body, a["persons"][0]))
             gt = torch.as_tensor(site.eval_joints[t] - site.joints[t, 0], dtype=torch.float32)
@@ -85,8 +92,12 @@ def score(body, answers: list[dict], site, frames: list[int]) -> dict:
     if not pred:
         return {"frames": 0}
     p, g = torch.stack(pred), torch.stack(true)
-    return {"frames": len(pred), "of": len(frames), "mpjpe_mm": mpjpe(p, g).mean().item(),
-            "pa_mpjpe_mm": pa_mpjpe(p, g).mean().item()}
+    return {
+        "frames": len(pred),
+        "of": len(frames),
+        "mpjpe_mm": mpjpe(p, g).mean().item(),
+        "pa_mpjpe_mm": pa_mpjpe(p, g).mean().item(),
+    }
 
 
 def overlay(frame: np.ndarray, answer: dict, faces: np.ndarray, colour) -> np.ndarray:
@@ -98,14 +109,14 @@ def overlay(frame: np.ndarray, answer: dict, faces: np.ndarray, colour) -> np.nd
 
 
 def png_tag(image: np.ndarray) -> str:
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    _, buf = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     return f'<img src="data:image/png;base64,{base64.b64encode(buf.tobytes()).decode()}"/>'
 
 
 def synthetic_site(client, body, faces, args) -> dict:
     print(f"rendering a {args.frames}-frame synthetic site with shift {args.shift!r} ...", flush=True)
     site = make_site(SiteConfig(frames=args.frames, seed=args.seed), shift=args.shift, body=body)
-    n_train = int(round(len(site.frames) * (1 - HELD_OUT)))
+    n_train = round(len(site.frames) * (1 - HELD_OUT))
     held = list(range(n_train, len(site.frames)))
     name = "demo-site"
     print(f"sending {len(site.frames)} frames to /pose ({n_train} buffered, {len(held)} held out) ...", flush=True)
@@ -118,12 +129,25 @@ def synthetic_site(client, body, faces, args) -> dict:
     per_frame = 1000 * (time.perf_counter() - t0) / len(site.frames)
     job = start_adaptation(client, name, args.iterations)
     after = {t: send(client, name, site.frames[t], buffer=False) for t in held}
-    res = {"shift": args.shift, "frames": len(site.frames), "ms_per_frame_http": per_frame, "job": job,
-           "before": score(body, [before[t] for t in held], site, held),
-           "after": score(body, [after[t] for t in held], site, held)}
+    res = {
+        "shift": args.shift,
+        "frames": len(site.frames),
+        "ms_per_frame_http": per_frame,
+        "job": job,
+        "before": score(body, [before[t] for t in held], site, held),
+        "after": score(body, [after[t] for t in held], site, held),
+    }
     picks = held[:: max(1, len(held) // 4)][:4]
-    res["images"] = [np.concatenate([overlay(site.frames[t], before[t], faces, (255, 80, 80)),
-                                     overlay(site.frames[t], after[t], faces, (80, 220, 120))], 1) for t in picks]
+    res["images"] = [
+        np.concatenate(
+            [
+                overlay(site.frames[t], before[t], faces, (255, 80, 80)),
+                overlay(site.frames[t], after[t], faces, (80, 220, 120)),
+            ],
+            1,
+        )
+        for t in picks
+    ]
     return res
 
 
@@ -131,7 +155,7 @@ def real_video(client, faces, path: Path, iterations: int) -> dict:
     frames = read_video(path)
     if not frames:
         raise SystemExit(f"{path}: no frames could be read")
-    n_train = int(round(len(frames) * (1 - HELD_OUT)))
+    n_train = round(len(frames) * (1 - HELD_OUT))
     print(f"sending {len(frames)} frames of {path.name} to /pose ...", flush=True)
     answers = {}
     for t, f in enumerate(frames):
@@ -142,8 +166,13 @@ def real_video(client, faces, path: Path, iterations: int) -> dict:
     job = start_adaptation(client, "pets-walk", iterations)
     picks = list(answers)[:: max(1, len(answers) // 3)][:3]
     after = {t: send(client, "pets-walk", frames[t], buffer=False) for t in picks}
-    images = [np.concatenate([overlay(frames[t], answers[t], faces, (255, 80, 80)),
-                              overlay(frames[t], after[t], faces, (80, 220, 120))], 1) for t in picks]
+    images = [
+        np.concatenate(
+            [overlay(frames[t], answers[t], faces, (255, 80, 80)), overlay(frames[t], after[t], faces, (80, 220, 120))],
+            1,
+        )
+        for t in picks
+    ]
     return {"frames": len(frames), "mean_persons": float(np.mean(persons)), "job": job, "images": images}
 
 
@@ -151,22 +180,30 @@ def report_html(path: Path, syn: dict, real: dict | None) -> None:
     def health(job):
         r = job.get("result") or {}
         b, a = r.get("health_before") or {}, r.get("health_after") or {}
-        return (f"IoU {b.get('iou', float('nan')):.3f} → {a.get('iou', float('nan')):.3f}, "
-                f"L_T/px {b.get('topology', float('nan')):.2f} → {a.get('topology', float('nan')):.2f}; "
-                f"activated: {r.get('activated')}; {r.get('reason', '')}")
+        return (
+            f"IoU {b.get('iou', float('nan')):.3f} → {a.get('iou', float('nan')):.3f}, "
+            f"L_T/px {b.get('topology', float('nan')):.2f} → {a.get('topology', float('nan')):.2f}; "
+            f"activated: {r.get('activated')}; {r.get('reason', '')}"
+        )
 
-    rows = [f"<h1>Self-adaptation demo</h1><h2>Synthetic site, shift <code>{syn['shift']}</code></h2>",
-            "<table border=1 cellpadding=4><tr><th></th><th>MPJPE (mm)</th><th>PA-MPJPE (mm)</th><th>frames</th></tr>"]
+    rows = [
+        f"<h1>Self-adaptation demo</h1><h2>Synthetic site, shift <code>{syn['shift']}</code></h2>",
+        "<table border=1 cellpadding=4><tr><th></th><th>MPJPE (mm)</th><th>PA-MPJPE (mm)</th><th>frames</th></tr>",
+    ]
     for k in ("before", "after"):
         s = syn[k]
-        rows.append(f"<tr><td>{k}</td><td>{s.get('mpjpe_mm', float('nan')):.1f}</td>"
-                    f"<td>{s.get('pa_mpjpe_mm', float('nan')):.1f}</td><td>{s.get('frames')}/{s.get('of')}</td></tr>")
+        rows.append(
+            f"<tr><td>{k}</td><td>{s.get('mpjpe_mm', float('nan')):.1f}</td>"
+            f"<td>{s.get('pa_mpjpe_mm', float('nan')):.1f}</td><td>{s.get('frames')}/{s.get('of')}</td></tr>"
+        )
     rows.append(f"</table><p>Health score (held-out buffer frames): {health(syn['job'])}</p>")
     rows.append("<p>Held-out frames: before adaptation (red) | after (green)</p>")
     rows += [png_tag(im) + "<br/>" for im in syn["images"]]
     if real:
-        rows.append(f"<h2>Real footage: pets-walk.avi</h2><p>{real['frames']} frames, "
-                    f"{real['mean_persons']:.1f} people per held-out frame on average. {health(real['job'])}</p>")
+        rows.append(
+            f"<h2>Real footage: pets-walk.avi</h2><p>{real['frames']} frames, "
+            f"{real['mean_persons']:.1f} people per held-out frame on average. {health(real['job'])}</p>"
+        )
         rows += [png_tag(im) + "<br/>" for im in real["images"]]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("<html><body style='font-family:sans-serif'>" + "\n".join(rows) + "</body></html>")
@@ -178,7 +215,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--frames", type=int, default=256)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--iterations", type=int, default=AdaptConfig.iterations)
-    ap.add_argument("--video", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "pets-walk.avi")
+    ap.add_argument(
+        "--video", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "pets-walk.avi"
+    )
     ap.add_argument("--out", type=Path, default=Path("runs/demo"))
     args = ap.parse_args(argv)
     body = load_body_model()
@@ -190,8 +229,10 @@ def main(argv: list[str] | None = None) -> None:
         real = real_video(client, faces, args.video, args.iterations) if args.video.exists() else None
     report = args.out / "report.html"
     report_html(report, syn, real)
-    summary = {"synthetic": {k: syn[k] for k in ("shift", "before", "after")} | {"result": syn["job"].get("result")},
-               "pets_walk": None if real is None else {"result": real["job"].get("result"), "frames": real["frames"]}}
+    summary = {
+        "synthetic": {k: syn[k] for k in ("shift", "before", "after")} | {"result": syn["job"].get("result")},
+        "pets_walk": None if real is None else {"result": real["job"].get("result"), "frames": real["frames"]},
+    }
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     b, a = syn["before"], syn["after"]
     print(f"\nsynthetic site ({syn['shift']}), held-out frames:")
@@ -205,8 +246,10 @@ def main(argv: list[str] | None = None) -> None:
         if job["state"] != "succeeded":
             print(f"  {name}: job {job['state']}: {job.get('error')}")
             continue
-        print(f"  {name} health IoU {r['health_before']['iou']:.3f} -> {r['health_after']['iou']:.3f}, "
-              f"activated: {r['activated']}")
+        print(
+            f"  {name} health IoU {r['health_before']['iou']:.3f} -> {r['health_after']['iou']:.3f}, "
+            f"activated: {r['activated']}"
+        )
     print(f"report: {report}")
 
 

@@ -1,7 +1,7 @@
 """Start the real service for a client in this process: the demo, benchmarks and tests.
 
-    with running_service(artifacts, free_port()) as url:
-        httpx.post(f"{url}/v1/sites/lobby/pose", ...)
+with running_service(artifacts, free_port()) as url:
+    httpx.post(f"{url}/v1/sites/lobby/pose", ...)
 """
 
 from __future__ import annotations
@@ -38,8 +38,11 @@ def running_service(artifacts: Path, port: int, min_adapt_crops: int = 16) -> It
     exception") and makes the demo fail after it has done its work."""
     os.environ["SILHOUETTE_ARTIFACT_DIR"] = str(artifacts)
     os.environ.pop("SILHOUETTE_REDIS_URL", None)
-    server = uvicorn.Server(uvicorn.Config(create_app(Settings(min_adapt_crops=min_adapt_crops)), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(Settings(min_adapt_crops=min_adapt_crops)), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"

@@ -1,8 +1,8 @@
 """The service's logic, independent of HTTP: sites, serving, adaptation jobs, versions.
 
-    svc = PoseService(Settings()); svc.start()
-    result = svc.pose("lobby-1", jpeg_bytes)          # FrameResult
-    job, created = svc.adapt("lobby-1", {"iterations": 200})   # JobRecord (queued), or the running one
+svc = PoseService(Settings()); svc.start()
+result = svc.pose("lobby-1", jpeg_bytes)          # FrameResult
+job, created = svc.adapt("lobby-1", {"iterations": 200})   # JobRecord (queued), or the running one
 """
 
 from __future__ import annotations
@@ -192,7 +192,11 @@ class PoseService:
         waiting, oldest_id = self.executor.backlog()
         oldest = self.jobs.get(oldest_id) if oldest_id else None
         oldest_s = time.time() - oldest.created if oldest is not None else 0.0
-        return {"waiting": waiting, "oldest_waiting_s": round(oldest_s, 1), "stalled": oldest_s > self.settings.queue_stall_s}
+        return {
+            "waiting": waiting,
+            "oldest_waiting_s": round(oldest_s, 1),
+            "stalled": oldest_s > self.settings.queue_stall_s,
+        }
 
     def stall_warning(self, job: JobRecord) -> str | None:
         waited = time.time() - job.created

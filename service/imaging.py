@@ -1,4 +1,5 @@
 """Frames in: JPEG or PNG only, their size read from the header and bounded before decoding."""
+
 from __future__ import annotations
 
 import io

@@ -7,6 +7,7 @@ once and uses it to the end, so requests in flight finish on the old model and t
 get the new one. Loaded sessions are capped (least recently used go first); a version that
 fails to load is never published and the site keeps serving the previous one.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,7 +35,7 @@ class LoadedModel:
 
     def run(self, crops: np.ndarray) -> dict[str, np.ndarray]:
         """(B, S, S, 3) uint8 crops -> pose (B, 72), betas (B, 10), camera (B, 3), vertices, joints."""
-        return dict(zip(OUTPUTS, self.session.run(list(OUTPUTS), {INPUT: crops_to_input(crops)})))
+        return dict(zip(OUTPUTS, self.session.run(list(OUTPUTS), {INPUT: crops_to_input(crops)}), strict=True))
 
 
 def load_model(path: str, version: str, providers: list[str]) -> LoadedModel:
@@ -98,10 +99,14 @@ class ModelServer:
         else:
             try:
                 model = self._load(str(self.store.version_dir(site, version) / "model.onnx"), version)
-            except Exception:  # noqa: BLE001 - a bad version must never take serving down
+            except Exception:
                 self.load_failures += 1
-                log.exception("site %s: version %s failed to load; still serving %s", site, version,
-                              current.version if current else SOURCE)
+                log.exception(
+                    "site %s: version %s failed to load; still serving %s",
+                    site,
+                    version,
+                    current.version if current else SOURCE,
+                )
                 return current or self.base
         with self._lock:
             self._active[site] = model
@@ -126,7 +131,7 @@ class ModelServer:
             for site in list(self._active):
                 try:
                     self.refresh(site)
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("site %s: refresh failed", site)
 
     def wait_for(self, site: str, version: str, timeout: float = 30.0) -> bool:

@@ -4,6 +4,7 @@ With ``PROMETHEUS_MULTIPROC_DIR`` set (the compose file sets it for uvicorn's wo
 process writes its values to files there and ``/metrics`` sums them, whichever process answers;
 without it, the metrics live in this process's registry.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,17 +16,30 @@ MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 REGISTRY = CollectorRegistry()
 _registry = None if MULTIPROCESS else REGISTRY  # multiprocess values live in files, collected when rendered
 
-REQUEST_LATENCY = Histogram("pose_request_seconds", "Time to answer a pose request", ["route"], registry=_registry,
-                            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+REQUEST_LATENCY = Histogram(
+    "pose_request_seconds",
+    "Time to answer a pose request",
+    ["route"],
+    registry=_registry,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
 PERSONS = Counter("pose_persons_total", "People found in frames", registry=_registry)
 STREAM_DROPPED = Counter("stream_frames_dropped_total", "Stream frames dropped under backpressure", registry=_registry)
 LOADED = Gauge("models_loaded", "ONNX sessions in memory", registry=_registry, multiprocess_mode="livesum")
 SWAPS = Gauge("model_swaps", "Hot swaps since start", registry=_registry, multiprocess_mode="livesum")
 # The queue is one for all processes: the latest reading is the truth, not a sum over processes.
-QUEUE_WAITING = Gauge("adapt_queue_waiting", "Adaptation jobs waiting for a worker", registry=_registry,
-                      multiprocess_mode="livemostrecent")
-QUEUE_OLDEST = Gauge("adapt_queue_oldest_seconds", "How long the oldest waiting adaptation job has waited",
-                     registry=_registry, multiprocess_mode="livemostrecent")
+QUEUE_WAITING = Gauge(
+    "adapt_queue_waiting",
+    "Adaptation jobs waiting for a worker",
+    registry=_registry,
+    multiprocess_mode="livemostrecent",
+)
+QUEUE_OLDEST = Gauge(
+    "adapt_queue_oldest_seconds",
+    "How long the oldest waiting adaptation job has waited",
+    registry=_registry,
+    multiprocess_mode="livemostrecent",
+)
 
 
 def render(service) -> bytes:

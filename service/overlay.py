@@ -1,4 +1,5 @@
 """Draw predicted meshes onto frames (for reports and for looking at what the service answers)."""
+
 from __future__ import annotations
 
 import cv2
@@ -14,8 +15,9 @@ def mesh_pixels(vertices: np.ndarray, camera: np.ndarray, square: tuple[float, f
     return crop_to_frame(uv, square)
 
 
-def draw_mesh(frame: np.ndarray, pixels: np.ndarray, faces: np.ndarray, colour=(80, 200, 255), alpha: float = 0.5
-              ) -> np.ndarray:
+def draw_mesh(
+    frame: np.ndarray, pixels: np.ndarray, faces: np.ndarray, colour=(80, 200, 255), alpha: float = 0.5
+) -> np.ndarray:
     """Fill the mesh's projected faces over an RGB frame, blended, with its outline drawn on top."""
     layer = np.zeros(frame.shape[:2], np.uint8)
     polys = np.round(pixels[faces] * 4).astype(np.int32)  # 2 bits of sub-pixel precision
@@ -33,5 +35,7 @@ def draw_skeleton(frame: np.ndarray, joints_2d: np.ndarray, colour=(255, 255, 0)
     out = frame.copy()
     for c, p in enumerate(PARENTS):
         if p >= 0:
-            cv2.line(out, tuple(np.round(joints_2d[c]).astype(int)), tuple(np.round(joints_2d[p]).astype(int)), colour, 1)
+            cv2.line(
+                out, tuple(np.round(joints_2d[c]).astype(int)), tuple(np.round(joints_2d[p]).astype(int)), colour, 1
+            )
     return out

@@ -4,6 +4,7 @@ Background subtraction finds person blobs; each blob gives a square crop; all cr
 frame go through the site's model as one batch; crop-camera outputs are mapped back to frame
 pixels. Crops and their silhouettes are buffered for the site's adaptation.
 """
+
 from __future__ import annotations
 
 import time
@@ -15,7 +16,6 @@ from models.crops import crop_to_frame
 from models.target_data import SILHOUETTE_SIZE, crops_of, plausible_person
 from service.inference import LoadedModel
 from service.sites import BufferedCrop, Site
-
 
 
 @dataclass
@@ -40,7 +40,9 @@ class FrameResult:
     timings_ms: dict[str, float]
 
 
-def process_frame(site: Site, frame: np.ndarray, model: LoadedModel, max_persons: int, buffer: bool = True) -> FrameResult:
+def process_frame(
+    site: Site, frame: np.ndarray, model: LoadedModel, max_persons: int, buffer: bool = True
+) -> FrameResult:
     t0 = time.perf_counter()
     with site.lock:
         blobs = site.background.apply(frame)
@@ -60,13 +62,27 @@ def process_frame(site: Site, frame: np.ndarray, model: LoadedModel, max_persons
         # Only whole, settled people teach adaptation: not during warm-up, not cut by the frame's edge.
         keep = buffer and not warming_up and plausible_person(blob, frame.shape[:2])
         if keep:
-            site.buffer.add(BufferedCrop(time=now, frame_index=index, image=images[i], silhouette=sils[i],
-                                         square=squares[i]))
-        persons.append(PersonResult(box=blob.box, pose=out["pose"][i], betas=out["betas"][i], camera=cam,
-                                    square=squares[i], joints=out["joints"][i],
-                                    joints_2d=crop_to_frame(uv, squares[i]), vertices=out["vertices"][i],
-                                    buffered=keep))
-    timings = {"background_ms": 1000 * (t1 - t0), "inference_ms": 1000 * (t2 - t1),
-               "total_ms": 1000 * (time.perf_counter() - t0)}
-    return FrameResult(persons=persons, warming_up=warming_up, frame_index=index, model_version=model.version,
-                       timings_ms=timings)
+            site.buffer.add(
+                BufferedCrop(time=now, frame_index=index, image=images[i], silhouette=sils[i], square=squares[i])
+            )
+        persons.append(
+            PersonResult(
+                box=blob.box,
+                pose=out["pose"][i],
+                betas=out["betas"][i],
+                camera=cam,
+                square=squares[i],
+                joints=out["joints"][i],
+                joints_2d=crop_to_frame(uv, squares[i]),
+                vertices=out["vertices"][i],
+                buffered=keep,
+            )
+        )
+    timings = {
+        "background_ms": 1000 * (t1 - t0),
+        "inference_ms": 1000 * (t2 - t1),
+        "total_ms": 1000 * (time.perf_counter() - t0),
+    }
+    return FrameResult(
+        persons=persons, warming_up=warming_up, frame_index=index, model_version=model.version, timings_ms=timings
+    )

@@ -5,6 +5,7 @@ logs every handshake header at debug level, X-API-Key included (found by
 tests/test_secrets_in_logs.py). A filter on the handlers that write the logs rewrites any such
 record before it is written: the header's value, and the configured key wherever it appears.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Request and response bodies of the HTTP API."""
+
 from __future__ import annotations
 
 import base64
@@ -22,7 +23,7 @@ class Vertices(BaseModel):
     data: str
 
     @classmethod
-    def of(cls, v: np.ndarray) -> "Vertices":
+    def of(cls, v: np.ndarray) -> Vertices:
         return cls(shape=list(v.shape), data=base64.b64encode(v.astype("<f2").tobytes()).decode())
 
     def decode(self) -> np.ndarray:
@@ -35,7 +36,9 @@ class Person(BaseModel):
     pose: list[float] = Field(description="SMPL theta: 24 axis-angle rotations, root first (72)")
     betas: list[float] = Field(description="SMPL shape (10)")
     camera: list[float] = Field(description="weak perspective s, t_x, t_y in crop coordinates [-1, 1]")
-    joints_3d: list[list[float]] = Field(description="24 SMPL joints, metres, root-centred, camera axes (x right, y down)")
+    joints_3d: list[list[float]] = Field(
+        description="24 SMPL joints, metres, root-centred, camera axes (x right, y down)"
+    )
     joints_2d: list[list[float]] = Field(description="24 SMPL joints in frame pixels")
     vertices: Vertices | None = Field(description="mesh vertices like joints_3d; faces from GET /v1/faces")
     buffered: bool = Field(description="kept in the site's buffer for adaptation")
@@ -108,7 +111,9 @@ class AdaptRequest(BaseModel):
 
 
 class JobResponse(JobRecord):
-    warning: str | None = Field(default=None, description="Set while a job waits longer than it should (no worker taking work)")
+    warning: str | None = Field(
+        default=None, description="Set while a job waits longer than it should (no worker taking work)"
+    )
 
 
 class VersionInfo(BaseModel):
@@ -126,8 +131,10 @@ class VersionInfo(BaseModel):
 class SiteInfo(BaseModel):
     id: str
     active_version: str = Field(description="The version the site's active pointer names")
-    serving_version: str | None = Field(description="The version this API process answers with now "
-                                        "(differs from active_version for a moment during a swap; None before any frame)")
+    serving_version: str | None = Field(
+        description="The version this API process answers with now "
+        "(differs from active_version for a moment during a swap; None before any frame)"
+    )
     frames_seen: int
     warming_up: bool
     buffered_crops: int

@@ -2,6 +2,7 @@
 
 Site ids are checked (:mod:`runtime.site_ids`) before a site is made or looked up.
 """
+
 from __future__ import annotations
 
 import threading
@@ -82,9 +83,12 @@ class CropBuffer:
             items = list(self._items)
         if not items:
             raise ValueError("the buffer is empty")
-        return TargetSet(images=np.stack([i.image for i in items]), silhouettes=np.stack([i.silhouette for i in items]),
-                         frame_index=np.array([i.frame_index for i in items]),
-                         squares=np.array([i.square for i in items], dtype=np.float64))
+        return TargetSet(
+            images=np.stack([i.image for i in items]),
+            silhouettes=np.stack([i.silhouette for i in items]),
+            frame_index=np.array([i.frame_index for i in items]),
+            squares=np.array([i.square for i in items], dtype=np.float64),
+        )
 
 
 class Site:

@@ -1,6 +1,8 @@
 """Shared fixtures: a real Redis (CI starts one on 127.0.0.1:6379) and real Celery worker processes."""
+
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -38,10 +40,30 @@ def start_worker(redis_url: str, extra_env: dict[str, str], queue: str | None = 
     queue = queue or f"test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "SILHOUETTE_REDIS_URL": redis_url, **extra_env}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "--concurrency", "1",
-         "--pool", "prefork", "-Q", queue, "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
-         "-n", f"{queue}@%h"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker.celery_app",
+            "worker",
+            "--concurrency",
+            "1",
+            "--pool",
+            "prefork",
+            "-Q",
+            queue,
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"{queue}@%h",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,  # its own process group: the pool's children go down with it
     )
     app = make_celery(Settings(redis_url=redis_url))
@@ -58,11 +80,7 @@ def start_worker(redis_url: str, extra_env: dict[str, str], queue: str | None = 
     finally:
         if proc.poll() is None:
             proc.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass

@@ -1,4 +1,5 @@
 """Shared pieces of the service tests: a small source checkpoint and a tiny rendered site."""
+
 from __future__ import annotations
 
 import subprocess
@@ -10,11 +11,11 @@ from pathlib import Path
 import torch
 
 from models.body_model import load_body_model
-from models.synth.camera_site import SiteConfig, make_site
 from models.regressor import PoseRegressor, RegressorConfig, load_regressor, save_regressor
+from models.synth.camera_site import SiteConfig, make_site
+from runtime.settings import SHIPPED_CHECKPOINT
 from scripts.serve import free_port
 from service.imaging import encode_jpeg
-from runtime.settings import SHIPPED_CHECKPOINT
 
 
 def tiny_checkpoint(path: Path) -> Path:
@@ -53,7 +54,6 @@ def wait_running(client, job_id: str, min_iteration: int = 2, timeout: float = 1
     raise AssertionError(f"job {job_id} was not running after {timeout} s: {job}")
 
 
-
 @contextmanager
 def uvicorn_server(env: dict[str, str], *args: str, stdout=None, timeout: float = 180.0):
     """A real ``uvicorn service.app:app`` process on a free port (extra CLI ``args``); yields its
@@ -62,8 +62,13 @@ def uvicorn_server(env: dict[str, str], *args: str, stdout=None, timeout: float 
     import pytest
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.app:app", "--port", str(port), *args], env=env,
-                            stdout=stdout, stderr=subprocess.STDOUT if stdout else None, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "service.app:app", "--port", str(port), *args],
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.STDOUT if stdout else None,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

@@ -1,4 +1,5 @@
 """Each variant's terms: zero when the prediction is the target, positive and differentiable otherwise."""
+
 import pytest
 import torch
 

@@ -1,4 +1,5 @@
 """MOG2 silhouettes on a rendered camera site against its true masks."""
+
 import numpy as np
 import pytest
 
@@ -17,7 +18,7 @@ def iou(a, b):
 
 def test_offline_silhouettes_match_the_true_masks(site):
     fg, blobs = silhouettes(site.frames)
-    ious = [iou(f, m) for f, m in zip(fg, site.masks)]
+    ious = [iou(f, m) for f, m in zip(fg, site.masks, strict=True)]
     assert np.mean(ious) > 0.75, np.mean(ious)
     assert sum(len(b) >= 1 for b in blobs) >= 0.9 * len(blobs)
 

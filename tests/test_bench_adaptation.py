@@ -1,5 +1,6 @@
 """The adaptation benchmark resumes only what was run on the same checkpoint, and its tables never
 mix two models."""
+
 import json
 
 from bench.adaptation_report import load_runs

@@ -1,4 +1,5 @@
 """The shipped open body model, through smplx and through ``models.body_model``."""
+
 import numpy as np
 import pytest
 import smplx
@@ -36,8 +37,9 @@ def height(vertices: torch.Tensor) -> torch.Tensor:
 
 def test_smplx_loads_the_shipped_arrays_unchanged(body, data):
     with np.load(OPEN_BODY_MODEL) as npz:
-        plain = smplx.SMPL(model_path="unused", data_struct=Struct(**{k: npz[k] for k in npz.files}),
-                           vertex_ids=open_vertex_ids())
+        plain = smplx.SMPL(
+            model_path="unused", data_struct=Struct(**{k: npz[k] for k in npz.files}), vertex_ids=open_vertex_ids()
+        )
     ref = plain(betas=torch.zeros(1, 10), body_pose=torch.full((1, 69), 0.1), global_orient=torch.zeros(1, 3))
     ours = rest(body, pose=torch.cat([torch.zeros(1, 3), torch.full((1, 69), 0.1)], 1))
     assert torch.allclose(ref.vertices, ours.vertices, atol=1e-6)
@@ -124,7 +126,7 @@ def test_first_shape_component_changes_height_monotonically(body):
 
 def test_extra_joints_sit_where_their_names_say(body):
     out = rest(body)
-    e = dict(zip(EXTRA_JOINT_NAMES, out.extra_joints[0]))
+    e = dict(zip(EXTRA_JOINT_NAMES, out.extra_joints[0], strict=True))
     j = out.joints[0]
     head = j[J["head"]]
     assert e["nose"][2] > head[2] + 0.05 and abs(e["nose"][0]) < 0.01  # in front, centred

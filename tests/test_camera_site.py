@@ -1,4 +1,5 @@
 """Synthetic camera sites: consistent ground truth, deterministic, saved and loaded intact."""
+
 import numpy as np
 import pytest
 
@@ -41,8 +42,9 @@ def test_ground_truth_is_one_geometry(site, body):
     proj = site.joints[..., :2] / site.joints[..., 2:] * np.diag(K)[:2] + K[:2, 2]
     assert np.allclose(proj, site.joints_2d, atol=1e-3)
     with torch.no_grad():
-        out = body(torch.as_tensor(site.betas)[None].expand(40, -1), torch.as_tensor(site.poses),
-                   torch.as_tensor(site.transl))
+        out = body(
+            torch.as_tensor(site.betas)[None].expand(40, -1), torch.as_tensor(site.poses), torch.as_tensor(site.transl)
+        )
     world = out.joints.numpy()
     cam = (world - site.C) @ site.R.T
     assert np.allclose(cam, site.joints, atol=1e-4)

@@ -1,4 +1,5 @@
 """Crops: boxes, cutting, and the coordinate maps agree with each other."""
+
 import numpy as np
 
 from models.crops import crop, crop_to_frame, mask_box, pixels_to_crop, square_box

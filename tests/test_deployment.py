@@ -1,5 +1,6 @@
 """docker-compose.yml: the deployment's promises, checked on the file and by ``docker compose config``
 (or ``docker-compose config``: CI machines have the docker CLI without the compose plugin)."""
+
 import os
 import shutil
 import subprocess
@@ -39,8 +40,8 @@ def test_api_key_is_mandatory():
     env = COMPOSE["services"]["api"]["environment"]
     assert ":?" in env["SILHOUETTE_API_KEY"]  # compose refuses to start without it
     assert env["SILHOUETTE_REQUIRE_API_KEY"] == "true"
-    from service.core import PoseService
     from runtime.settings import Settings
+    from service.core import PoseService
 
     with pytest.raises(RuntimeError, match="API_KEY"):
         PoseService(Settings(require_api_key=True, api_key=None))
@@ -55,7 +56,7 @@ def compose_command() -> list[str]:
 
 
 def test_docker_compose_config():
-    cmd = compose_command() + ["config", "-q"]
+    cmd = [*compose_command(), "config", "-q"]
     env = {**os.environ, "SILHOUETTE_API_KEY": "k"}
     ok = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr

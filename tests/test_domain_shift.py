@@ -1,4 +1,5 @@
 """Domain shifts: named, composable, deterministic, and doing what their names say."""
+
 import numpy as np
 import pytest
 
@@ -35,7 +36,7 @@ def test_gray_and_thermal_drop_colour_and_thermal_warms_people():
 
 
 def test_shifts_compose_in_order_and_are_deterministic():
-    frame, mask = scene()
+    frame, _ = scene()
     both = parse_shift("lr-52+noise-8")
     assert np.array_equal(both(frame, index=5), both(frame, index=5))
     assert not np.array_equal(both(frame, index=5), both(frame, index=6))  # noise changes per frame

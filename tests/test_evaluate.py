@@ -1,13 +1,14 @@
 """The evaluation command runs end to end and its errors respond to the prediction's quality."""
+
 import numpy as np
 import torch
 
 from models.body_model import load_body_model
-from models.synth.camera_site import SiteConfig, make_site
-from models.synth.evaluate import errors, evaluate_checkpoint, markdown, site_crops
 from models.metrics import pa_mpjpe
 from models.prior import PoseDecoder
 from models.regressor import PoseRegressor, RegressorConfig
+from models.synth.camera_site import SiteConfig, make_site
+from models.synth.evaluate import errors, evaluate_checkpoint, markdown, site_crops
 
 
 def test_site_crops_carry_root_centred_truth():
@@ -37,7 +38,7 @@ class Oracle(torch.nn.Module):
         self.i = 0
 
     def predict_parameters(self, x):
-        out = self.joints[self.i:self.i + len(x)]
+        out = self.joints[self.i : self.i + len(x)]
         self.i += len(x)
         return (out.flatten(1),)
 

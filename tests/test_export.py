@@ -1,4 +1,5 @@
 """ONNX export of the whole image -> body graph, against PyTorch."""
+
 import numpy as np
 import pytest
 import torch
@@ -30,7 +31,7 @@ def test_onnx_matches_pytorch_within_a_millimetre(exported, batch):
     x = torch.rand(batch, 3, 128, 128, generator=torch.Generator().manual_seed(batch))
     with torch.no_grad():
         ref = regressor(x)
-    got = dict(zip(OUTPUTS, session.run(None, {"images": x.numpy()})))
+    got = dict(zip(OUTPUTS, session.run(None, {"images": x.numpy()}), strict=True))
     assert np.abs(got["vertices"] - ref.vertices.numpy()).max() < 1e-3
     assert np.abs(got["joints"] - ref.joints.numpy()).max() < 1e-3
     assert np.abs(got["pose"] - ref.pose.numpy()).max() < 1e-4

@@ -1,4 +1,5 @@
 """Faults tried for real: a worker SIGKILLed, and one told to stop (SIGTERM), mid-adaptation."""
+
 from __future__ import annotations
 
 import os
@@ -8,8 +9,8 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
 from runtime.settings import Settings
+from service.app import create_app
 from tests.conftest import start_worker
 from tests.service_helpers import site_jpegs, tiny_checkpoint, wait_for_job, wait_running
 
@@ -19,8 +20,15 @@ def setup(tmp_path_factory, redis_url):
     root = tmp_path_factory.mktemp("faults")
     ckpt = tiny_checkpoint(root / "source.pt")
     env = {"SILHOUETTE_SOURCE_CHECKPOINT": str(ckpt), "SILHOUETTE_ARTIFACT_DIR": str(root / "artifacts")}
-    settings = Settings(source_checkpoint=ckpt, artifact_dir=root / "artifacts", redis_url=redis_url,
-                        adapt_queue=f"faults-{os.getpid()}", warmup_frames=5, min_adapt_crops=8, job_silence_s=6.0)
+    settings = Settings(
+        source_checkpoint=ckpt,
+        artifact_dir=root / "artifacts",
+        redis_url=redis_url,
+        adapt_queue=f"faults-{os.getpid()}",
+        warmup_frames=5,
+        min_adapt_crops=8,
+        job_silence_s=6.0,
+    )
     with TestClient(create_app(settings)) as client:
         yield client, env, redis_url, settings.adapt_queue, root / "artifacts"
 

@@ -1,4 +1,5 @@
 """M2S against PyTorch3D's plain rasterizer, finite differences and brute-force geometry."""
+
 import math
 
 import numpy as np
@@ -10,8 +11,14 @@ from pytorch3d.structures import Meshes
 from models.body_layout import JOINT_NAMES
 from models.body_model import load_body_model
 from models.m2s import (
-    SilhouetteRenderer, SilhouetteSettings, _to_ndc, binarize, m2s, point_triangle_signed_distance,
-    soft_silhouette, weak_perspective,
+    SilhouetteRenderer,
+    SilhouetteSettings,
+    _to_ndc,
+    binarize,
+    m2s,
+    point_triangle_signed_distance,
+    soft_silhouette,
+    weak_perspective,
 )
 
 J = {n: i for i, n in enumerate(JOINT_NAMES)}
@@ -46,16 +53,25 @@ def test_coverage_equals_pytorch3d_on_every_face(body, size):
     cam = torch.tensor([[0.95, 0.05, 0.0], [0.7, -0.2, 0.1]])
     uvz = weak_perspective(v, cam)
     hard, _ = soft_silhouette(uvz, body.proxy_faces, SilhouetteSettings(image_size=size))
-    p2f, _, _, _ = rasterize_meshes(Meshes(_to_ndc(uvz), body.proxy_faces.expand(2, -1, -1)), image_size=size,
-                                    blur_radius=0.0, faces_per_pixel=1, bin_size=0)
+    p2f, _, _, _ = rasterize_meshes(
+        Meshes(_to_ndc(uvz), body.proxy_faces.expand(2, -1, -1)),
+        image_size=size,
+        blur_radius=0.0,
+        faces_per_pixel=1,
+        bin_size=0,
+    )
     reference = (p2f[..., 0] >= 0).float()
     assert hard.sum() > 0.05 * hard.numel() / 2
     assert torch.equal(hard, reference)
 
 
 def test_image_orientation_head_up_left_hand_on_the_right(body):
-    S = m2s(posed(body, {"left_shoulder": (0, 0, 1.0)}), body.proxy_faces, torch.tensor([[0.9, 0.0, 0.0]]),
-            SilhouetteSettings(image_size=64))[0, 0]
+    S = m2s(
+        posed(body, {"left_shoulder": (0, 0, 1.0)}),
+        body.proxy_faces,
+        torch.tensor([[0.9, 0.0, 0.0]]),
+        SilhouetteSettings(image_size=64),
+    )[0, 0]
     rows = S.sum(1).nonzero()
     assert rows.min() < 10 and rows.max() > 50  # head near the top, feet near the bottom
     raised = S[:14, 36:].sum()  # above the shoulders: the raised left arm shows on the right (facing us)
@@ -78,8 +94,10 @@ def test_gradient_matches_finite_differences_of_coverage(body):
     settings = SilhouetteSettings(image_size=96)
 
     def score(tx):
-        return (m2s(v, body.proxy_faces, torch.stack([torch.tensor(0.8), tx, torch.tensor(0.0)])[None], settings)[0, 0]
-                * weights).sum()
+        return (
+            m2s(v, body.proxy_faces, torch.stack([torch.tensor(0.8), tx, torch.tensor(0.0)])[None], settings)[0, 0]
+            * weights
+        ).sum()
 
     tx = torch.tensor(0.0, requires_grad=True)
     score(tx).backward()

@@ -1,4 +1,5 @@
 """MPJPE and PA-MPJPE against hand-made cases."""
+
 import math
 
 import torch

@@ -1,4 +1,5 @@
 """Synthetic motion: plausible, smooth, going where it says."""
+
 import math
 
 import pytest

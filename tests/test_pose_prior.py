@@ -1,5 +1,6 @@
 """The pose prior: it reconstructs held-out poses, random latents decode to plausible poses,
 and training resumes exactly where it stopped."""
+
 import pytest
 import torch
 
@@ -45,6 +46,6 @@ def test_stopped_training_resumes_to_the_same_weights(tmp_path):
     train_prior(cfg, stopped, progress=False, should_stop=lambda step: step == 25)
     assert torch.load(stopped, weights_only=False)["step"] == 25
     resumed = train_prior(cfg, stopped, progress=False)
-    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert torch.equal(load_prior(stopped).decoder.net[0].weight, straight.decoder.net[0].weight)

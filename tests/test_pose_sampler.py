@@ -1,4 +1,5 @@
 """Joint limits and the pose sampler, checked on the body they drive."""
+
 import torch
 
 from models.body_layout import JOINT_NAMES

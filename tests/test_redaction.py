@@ -1,4 +1,5 @@
 """service.redaction: keys are rewritten in every shape a log line may carry them."""
+
 from __future__ import annotations
 
 import logging
@@ -8,8 +9,16 @@ import pytest
 from service.redaction import REDACTED, RedactSecrets, install
 
 
-@pytest.mark.parametrize("line", ["< x-api-key: s3cret-value", "X-API-Key=s3cret-value", "('x-api-key', 's3cret-value')",
-                                  '{"x-api-key": "s3cret-value"}', "handshake with s3cret-value in it"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "< x-api-key: s3cret-value",
+        "X-API-Key=s3cret-value",
+        "('x-api-key', 's3cret-value')",
+        '{"x-api-key": "s3cret-value"}',
+        "handshake with s3cret-value in it",
+    ],
+)
 def test_every_shape_is_redacted(line):
     out = RedactSecrets(["s3cret-value"]).redact(line)
     assert "s3cret-value" not in out and REDACTED in out

@@ -1,5 +1,6 @@
 """Redis restarts, tried for real: a Redis server of the test's own (append-only file on, as in
 docker-compose.yml) is stopped and started again under a running API and Celery worker."""
+
 from __future__ import annotations
 
 import socket
@@ -10,8 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
 from runtime.settings import Settings
+from service.app import create_app
 from tests.conftest import start_worker
 from tests.service_helpers import site_jpegs, tiny_checkpoint, wait_for_job, wait_running
 
@@ -33,9 +34,24 @@ class RedisServer:
     def start(self) -> None:
         import redis
 
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                                      "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-                                      "--dir", str(self.folder)], stdout=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         for _ in range(100):
             try:
                 if redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping():
@@ -58,8 +74,15 @@ def deployment(tmp_path_factory):
     env = {"SILHOUETTE_SOURCE_CHECKPOINT": str(ckpt), "SILHOUETTE_ARTIFACT_DIR": str(root / "artifacts")}
     workers = start_worker(server.url, env)
     _, queue, proc = next(workers)
-    settings = Settings(source_checkpoint=ckpt, artifact_dir=root / "artifacts", redis_url=server.url,
-                        adapt_queue=queue, warmup_frames=5, min_adapt_crops=8, job_silence_s=8.0)
+    settings = Settings(
+        source_checkpoint=ckpt,
+        artifact_dir=root / "artifacts",
+        redis_url=server.url,
+        adapt_queue=queue,
+        warmup_frames=5,
+        min_adapt_crops=8,
+        job_silence_s=8.0,
+    )
     try:
         with TestClient(create_app(settings)) as client:
             yield client, server, proc
@@ -70,8 +93,10 @@ def deployment(tmp_path_factory):
 
 
 def post(client, site: str, frames: list[bytes]) -> list[int]:
-    return [client.post(f"/v1/sites/{site}/pose", content=d, headers={"content-type": "image/jpeg"}).status_code
-            for d in frames]
+    return [
+        client.post(f"/v1/sites/{site}/pose", content=d, headers={"content-type": "image/jpeg"}).status_code
+        for d in frames
+    ]
 
 
 def wait_ready(client, timeout: float = 60.0) -> None:

@@ -1,4 +1,5 @@
 """The regressor: shapes, a sensible starting prediction, frozen body and prior, rotations."""
+
 import math
 
 import pytest
@@ -48,8 +49,14 @@ def test_presets():
 def test_axis_angle_is_exact_everywhere_including_half_turns():
     aa = torch.randn(300, 3, dtype=torch.float64)
     aa = aa / aa.norm(dim=-1, keepdim=True) * (math.pi - 1e-9)
-    R = torch.cat([random_rotations(3000, dtype=torch.float64), axis_angle_to_matrix(aa),
-                   torch.eye(3, dtype=torch.float64)[None], torch.diag(torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64))[None]])
+    R = torch.cat(
+        [
+            random_rotations(3000, dtype=torch.float64),
+            axis_angle_to_matrix(aa),
+            torch.eye(3, dtype=torch.float64)[None],
+            torch.diag(torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64))[None],
+        ]
+    )
     back = axis_angle_to_matrix(rotmat_to_axis_angle(R))
     assert (back - R).abs().max() < 1e-9
     assert rotmat_to_axis_angle(R).norm(dim=-1).max() <= math.pi + 1e-9

@@ -1,4 +1,5 @@
 """The OpenGL data renderer agrees with PyTorch3D on coverage and with the camera models on geometry."""
+
 import math
 
 import numpy as np
@@ -38,8 +39,9 @@ def test_weak_perspective_mask_matches_pytorch3d_coverage(body, renderer):
     S = m2s(v, body.faces, cam, SilhouetteSettings(image_size=96))[:, 0].numpy() > 0
     rng = np.random.default_rng(0)
     for i in range(4):
-        _, mask = renderer.render(v[i].numpy(), weak_perspective_matrix(cam[i].numpy()),
-                                  renderer.colours(random_appearance(rng), rng))
+        _, mask = renderer.render(
+            v[i].numpy(), weak_perspective_matrix(cam[i].numpy()), renderer.colours(random_appearance(rng), rng)
+        )
         iou = (mask & S[i]).sum() / (mask | S[i]).sum()
         assert iou > 0.99, iou
 
@@ -64,8 +66,12 @@ def test_background_shows_outside_the_person_and_clothes_inside(body, renderer):
     bg = np.zeros((96, 96, 3), dtype=np.uint8)
     bg[..., 1] = 200
     rng = np.random.default_rng(3)
-    image, mask = renderer.render(v[0].numpy(), weak_perspective_matrix(np.array([0.9, 0.0, 0.0])),
-                                  renderer.colours(random_appearance(rng), rng), bg)
+    image, mask = renderer.render(
+        v[0].numpy(),
+        weak_perspective_matrix(np.array([0.9, 0.0, 0.0])),
+        renderer.colours(random_appearance(rng), rng),
+        bg,
+    )
     assert np.array_equal(image[~mask], bg[~mask])
     assert 0.05 < mask.mean() < 0.6
     assert len(np.unique(image[mask].reshape(-1, 3), axis=0)) > 20  # shaded, several garments

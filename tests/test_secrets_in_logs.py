@@ -1,6 +1,7 @@
 """API keys never reach the logs: a real uvicorn process at debug level with its access log on,
 asked with the right key, a wrong one and none, over HTTP and the WebSocket stream (which this
 also shows a real uvicorn serves)."""
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,14 @@ WRONG = "wr0ng-key-that-must-never-be-logged-77"
 
 
 def test_keys_never_appear_in_the_logs(tmp_path):
-    env = {**os.environ, "SILHOUETTE_API_KEY": KEY, "SILHOUETTE_REQUIRE_API_KEY": "true",
-           "SILHOUETTE_SOURCE_CHECKPOINT": str(tiny_checkpoint(tmp_path / "source.pt")),
-           "SILHOUETTE_ARTIFACT_DIR": str(tmp_path / "artifacts"), "SILHOUETTE_WARMUP_FRAMES": "3"}
+    env = {
+        **os.environ,
+        "SILHOUETTE_API_KEY": KEY,
+        "SILHOUETTE_REQUIRE_API_KEY": "true",
+        "SILHOUETTE_SOURCE_CHECKPOINT": str(tiny_checkpoint(tmp_path / "source.pt")),
+        "SILHOUETTE_ARTIFACT_DIR": str(tmp_path / "artifacts"),
+        "SILHOUETTE_WARMUP_FRAMES": "3",
+    }
     env.pop("SILHOUETTE_REDIS_URL", None)
     log = tmp_path / "server.log"
     with log.open("w") as out, uvicorn_server(env, "--log-level", "debug", "--access-log", stdout=out) as url:

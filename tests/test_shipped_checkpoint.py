@@ -1,9 +1,10 @@
 """The shipped `cpu` checkpoint: small, complete, and as good as its training record says."""
+
 import numpy as np
 import torch
 
-from models.synth.evaluate import errors
 from models.regressor import RegressorConfig, load_regressor
+from models.synth.evaluate import errors
 from models.synth.source_data import SourceConfig, render_crops
 from runtime.settings import SHIPPED_CHECKPOINT
 
@@ -38,5 +39,5 @@ def test_it_runs_through_onnx_runtime_like_pytorch(tmp_path):
     x = torch.as_tensor(crops["images"]).permute(0, 3, 1, 2).float() / 255
     with torch.no_grad():
         ref = regressor(x)
-    got = dict(zip(OUTPUTS, session.run(None, {"images": x.numpy()})))
+    got = dict(zip(OUTPUTS, session.run(None, {"images": x.numpy()}), strict=True))
     assert np.abs(got["vertices"] - ref.vertices.numpy()).max() < 1e-3  # within a millimetre

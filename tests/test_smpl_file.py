@@ -1,4 +1,5 @@
 """Licensed-SMPL loading: chumpy-pickled ``.pkl`` files read without chumpy installed."""
+
 import pickle
 import sys
 import types

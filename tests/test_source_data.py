@@ -1,4 +1,5 @@
 """Source crops: exact, consistent labels; deterministic by seed."""
+
 import numpy as np
 import pytest
 import torch
@@ -21,7 +22,9 @@ def test_labels_describe_the_rendered_person(crops, body):
     n = len(crops["images"])
     assert crops["images"].shape == (n, 96, 96, 3)
     j2 = crops["joints_2d"]
-    assert np.allclose(j2, crops["camera"][:, None, :1] * crops["joints"][..., :2] + crops["camera"][:, None, 1:], atol=1e-5)
+    assert np.allclose(
+        j2, crops["camera"][:, None, :1] * crops["joints"][..., :2] + crops["camera"][:, None, 1:], atol=1e-5
+    )
     px = np.round((j2 + 1) * 48 - 0.5).astype(int).clip(0, 95)
     inside = crops["masks"][np.arange(n)[:, None], px[..., 1], px[..., 0]]
     assert inside[:, [0, 3, 6, 9]].mean() > 0.9  # trunk joints land on the person

@@ -1,11 +1,19 @@
 """S2D, D2T and the spatial Chamfer losses against brute-force references (scipy, point sets)."""
+
 import numpy as np
 import pytest
 import torch
 from scipy import ndimage
 
 from models.topology import (
-    d2t, outward_distance, pixel_l2_loss, s2d, silhouette_loss, skeleton, skeleton_l2_loss, topology_loss,
+    d2t,
+    outward_distance,
+    pixel_l2_loss,
+    s2d,
+    silhouette_loss,
+    skeleton,
+    skeleton_l2_loss,
+    topology_loss,
 )
 
 
@@ -28,7 +36,7 @@ def chessboard_reference(mask: np.ndarray) -> np.ndarray:
 def test_s2d_is_the_chessboard_distance_transform():
     masks = random_masks(6)
     D = s2d(t(masks)).numpy()
-    for m, d in zip(masks, D):
+    for m, d in zip(masks, D, strict=True):
         np.testing.assert_array_equal(d, chessboard_reference(m))
 
 
@@ -42,7 +50,7 @@ def test_s2d_accepts_channel_maps_and_keeps_batches_apart():
 def test_s2d_of_the_complement_is_the_distance_to_the_foreground_up_to_the_cap(cap):
     masks = random_masks(4, seed=2)
     D_out = outward_distance(t(masks), iterations=cap).numpy()
-    for m, d in zip(masks, D_out):
+    for m, d in zip(masks, D_out, strict=True):
         ref = ndimage.distance_transform_cdt(~m, metric="chessboard")  # nearest foreground, in-image only
         if cap is not None:
             ref = np.minimum(ref, cap + 1)
@@ -53,7 +61,7 @@ def test_octagonal_schedule_matches_alternating_morphological_erosion():
     masks = random_masks(4, seed=3)
     cross = ndimage.generate_binary_structure(2, 1)
     square = ndimage.generate_binary_structure(2, 2)
-    for m, d in zip(masks, s2d(t(masks), schedule="octagonal").numpy()):
+    for m, d in zip(masks, s2d(t(masks), schedule="octagonal").numpy(), strict=True):
         ref = np.zeros(m.shape, dtype=np.int64)
         level, i = np.pad(m, 1), 0
         while level.any():
@@ -79,7 +87,7 @@ def test_d2t_is_a_binary_ridge_inside_the_silhouette():
     T = d2t(D, S)
     assert set(np.unique(T.numpy())) <= {0.0, 1.0}
     assert torch.all(T <= S)
-    for d, tt in zip(D, T):
+    for d, tt in zip(D, T, strict=True):
         assert tt.flatten()[d.flatten().argmax()] == 1.0  # the deepest pixel is on the skeleton
     # every skeleton pixel is a local maximum of the distance map
     pooled = torch.nn.functional.max_pool2d(D[:, None], 3, 1, 1)[:, 0]
@@ -217,7 +225,7 @@ def test_distance_gradient_lands_on_zeros_that_decide_the_distance(schedule, pad
         d = int(D[b, 0, y, x])
         window = np.pad(np.pad(S[b, 0].numpy(), 1, constant_values=pad), d + 2, constant_values=1)
         cy, cx, r = y + 1 + d + 2, x + 1 + d + 2, d + 1
-        seen = window[cy - r:cy + r + 1, cx - r:cx + r + 1]
+        seen = window[cy - r : cy + r + 1, cx - r : cx + r + 1]
         assert (seen[reach(d - 1, schedule, r)] > 0).all() if d > 0 else S[b, 0, y, x] == 0  # D(p) is right
         assert (g >= 0).all() and g.sum() <= 1 + 1e-6
         if g.sum() < 1 - 1e-6:  # part of the unit went to the border, which has no gradient
@@ -232,7 +240,7 @@ def test_distance_gradient_does_not_grow_with_depth():
     distance gradient moves each pixel's unit onto zeros, so it sums to the pixel count."""
     for n in (4, 12, 24):
         square = torch.zeros(1, 1, 64, 64)
-        square[..., 20:20 + n, 20:20 + n] = 1.0
+        square[..., 20 : 20 + n, 20 : 20 + n] = 1.0
         a = square.clone().requires_grad_(True)
         s2d(a, gradient="distance").sum().backward()
         assert torch.isclose(a.grad.sum(), torch.tensor(64.0 * 64))

@@ -1,5 +1,6 @@
 """Gradients do their job (the paper's Fig. 3 claim, on our body model): bench/swung_limbs.py's
 scenario, limbs swung 0.5-1.2 rad off a target silhouette and pulled home."""
+
 import pytest
 import torch
 

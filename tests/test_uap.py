@@ -1,13 +1,14 @@
 """A crafted UAP respects its bound and hurts the regressor more than random noise of the same size."""
+
 import numpy as np
 import pytest
 import torch
 
 from models.body_model import load_body_model
-from models.synth.domain_shift import parse_shift
 from models.metrics import pa_mpjpe
 from models.prior import PoseDecoder
 from models.regressor import PoseRegressor, RegressorConfig, load_regressor
+from models.synth.domain_shift import parse_shift
 from models.synth.source_data import SourceConfig, render_crops
 from models.synth.uap import OBJECTIVES, craft_uap, load_uap, placed, shift_uap
 from runtime.settings import SHIPPED_CHECKPOINT
@@ -31,7 +32,10 @@ def test_uap_is_bounded_and_beats_random_noise(tiny, objective):
     assert all(p.requires_grad for p in reg.backbone.parameters())  # the model is left as it was
 
     def predict(images, delta=0.0):
-        x = torch.as_tensor(np.clip(images.astype(np.float32) + delta, 0, 255).astype(np.float32)).permute(0, 3, 1, 2) / 255.0
+        x = (
+            torch.as_tensor(np.clip(images.astype(np.float32) + delta, 0, 255).astype(np.float32)).permute(0, 3, 1, 2)
+            / 255.0
+        )
         with torch.no_grad():
             return reg(x)
 
@@ -61,8 +65,12 @@ def test_the_shipped_uap_hurts_the_shipped_model_off_its_grid():
         delta = torch.as_tensor(uap, dtype=torch.float32).permute(2, 0, 1)[None] / 255.0
         with torch.no_grad():
             clean = reg(x).eval_joints
-            return torch.stack([pa_mpjpe(reg((x + placed(delta, len(x), 0.1, g)).clamp(0, 1)).eval_joints, clean).mean()
-                                for _ in range(3)]).mean()
+            return torch.stack(
+                [
+                    pa_mpjpe(reg((x + placed(delta, len(x), 0.1, g)).clamp(0, 1)).eval_joints, clean).mean()
+                    for _ in range(3)
+                ]
+            ).mean()
 
     noise = np.random.default_rng(0).choice([-8.0, 8.0], size=(128, 128, 3))
     uap_mm, noise_mm = hurt(load_uap(8)), hurt(noise)
@@ -87,7 +95,7 @@ def test_shipped_uaps_fit_the_crop_and_their_bound(eps):
 def test_shift_names_find_their_uap(tmp_path):
     assert shift_uap("gray") is None
     np.testing.assert_array_equal(shift_uap("lr-52+uap-8"), load_uap(8))
-    with pytest.raises(FileNotFoundError, match="python -m models.synth.uap"):
+    with pytest.raises(FileNotFoundError, match=r"python -m models\.synth\.uap"):
         load_uap(8, tmp_path)
 
 

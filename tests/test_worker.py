@@ -1,4 +1,5 @@
 """The Celery app against a real Redis and a real worker process."""
+
 import os
 
 
@@ -11,8 +12,8 @@ def test_a_real_worker_answers_through_redis(celery_worker_process):
 
 
 def test_worker_settings_guard_long_jobs():
-    from runtime.settings import Settings, get_settings
     from runtime.celery_client import make_celery
+    from runtime.settings import Settings, get_settings
 
     app = make_celery(Settings(redis_url="redis://127.0.0.1:6379/15"))
     conf = app.conf

@@ -10,6 +10,7 @@ subtraction of the video.
 World frame: y up, the floor at y = 0, metres. The camera stands at ``(0, height, 0)`` looking
 along +z, tilted down; its frame is OpenCV's (x right, y down, z forwards).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,7 +65,7 @@ class CameraSite:
     def save(self, folder: Path) -> None:
         """``video.avi`` (FFV1, lossless) and ``ground_truth.npz`` in ``folder``."""
         folder.mkdir(parents=True, exist_ok=True)
-        T, H, W, _ = self.frames.shape
+        _, H, W, _ = self.frames.shape
         # Lossless (FFV1), so the file is exactly what was rendered; lossy coding happens where a
         # real camera's would, when frames are sent to the service as JPEG.
         writer = cv2.VideoWriter(str(folder / "video.avi"), cv2.VideoWriter_fourcc(*"FFV1"), self.config["fps"], (W, H))
@@ -72,19 +73,34 @@ class CameraSite:
             writer.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
         writer.release()
         np.savez_compressed(
-            folder / "ground_truth.npz", masks=np.packbits(self.masks, axis=-1), mask_width=W, K=self.K, R=self.R,
-            C=self.C, betas=self.betas, poses=self.poses, transl=self.transl, joints=self.joints,
-            eval_joints=self.eval_joints, joints_2d=self.joints_2d, config=json.dumps(self.config), shift=self.shift,
+            folder / "ground_truth.npz",
+            masks=np.packbits(self.masks, axis=-1),
+            mask_width=W,
+            K=self.K,
+            R=self.R,
+            C=self.C,
+            betas=self.betas,
+            poses=self.poses,
+            transl=self.transl,
+            joints=self.joints,
+            eval_joints=self.eval_joints,
+            joints_2d=self.joints_2d,
+            config=json.dumps(self.config),
+            shift=self.shift,
         )
 
     @classmethod
-    def load(cls, folder: Path) -> "CameraSite":
+    def load(cls, folder: Path) -> CameraSite:
         gt = np.load(folder / "ground_truth.npz")
         frames = read_video(folder / "video.avi")
         masks = np.unpackbits(gt["masks"], axis=-1, count=int(gt["mask_width"])).astype(bool)
-        return cls(frames=np.stack(frames), masks=masks, **{k: gt[k] for k in (
-            "K", "R", "C", "betas", "poses", "transl", "joints", "eval_joints", "joints_2d")},
-            config=json.loads(str(gt["config"])), shift=str(gt["shift"]))
+        return cls(
+            frames=np.stack(frames),
+            masks=masks,
+            **{k: gt[k] for k in ("K", "R", "C", "betas", "poses", "transl", "joints", "eval_joints", "joints_2d")},
+            config=json.loads(str(gt["config"])),
+            shift=str(gt["shift"]),
+        )
 
 
 def read_video(path: Path) -> list[np.ndarray]:
@@ -162,8 +178,13 @@ def wander(cfg: SiteConfig, rng: np.random.Generator) -> Motion:
     return Motion(poses=m.poses[: cfg.frames], transl=m.transl[: cfg.frames], fps=cfg.fps)
 
 
-def make_site(cfg: SiteConfig, shift: str = "clean", body: BodyModel | None = None, uap: np.ndarray | None = None,
-              progress: bool = True) -> CameraSite:
+def make_site(
+    cfg: SiteConfig,
+    shift: str = "clean",
+    body: BodyModel | None = None,
+    uap: np.ndarray | None = None,
+    progress: bool = True,
+) -> CameraSite:
     body = body or load_body_model()
     rng = np.random.default_rng(cfg.seed)
     K, R, C = camera(cfg)
@@ -200,9 +221,21 @@ def make_site(cfg: SiteConfig, shift: str = "clean", body: BodyModel | None = No
     renderer.release()
     J = np.concatenate(joints)
     J2 = J[..., :2] / J[..., 2:] * np.diag(K)[:2] + K[:2, 2]
-    return CameraSite(frames=np.stack(frames), masks=np.stack(masks), K=K, R=R, C=C, betas=betas[0].numpy(),
-                      poses=motion.poses.numpy(), transl=motion.transl.numpy(), joints=J,
-                      eval_joints=np.concatenate(eval_joints), joints_2d=J2, config=asdict(cfg), shift=shift)
+    return CameraSite(
+        frames=np.stack(frames),
+        masks=np.stack(masks),
+        K=K,
+        R=R,
+        C=C,
+        betas=betas[0].numpy(),
+        poses=motion.poses.numpy(),
+        transl=motion.transl.numpy(),
+        joints=J,
+        eval_joints=np.concatenate(eval_joints),
+        joints_2d=J2,
+        config=asdict(cfg),
+        shift=shift,
+    )
 
 
 def preview(site: CameraSite, path: Path, frames: int = 4) -> None:

@@ -19,10 +19,11 @@ Names:
     blur-<s>    Gaussian blur with standard deviation s px.
 Every shift is deterministic given the frame index.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -86,8 +87,14 @@ def add_uap(frame: np.ndarray, uap: np.ndarray, box: tuple[int, int, int, int] |
             return frame
         # pixel edges -> the centre-based coordinates of mask_box (pixel i spans i - 0.5 .. i + 0.5)
         M = crop_matrix(square_box((x0 - 0.5, y0 - 0.5, x1 - 0.5, y1 - 0.5)), uap.shape[0])
-        delta = cv2.warpAffine(uap.astype(np.float32), M, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        delta = cv2.warpAffine(
+            uap.astype(np.float32),
+            M,
+            (w, h),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
     return np.clip(frame.astype(np.float32) + delta, 0, 255).astype(np.uint8)
 
 
@@ -97,8 +104,13 @@ class NamedShift:
     steps: tuple[tuple[str, float], ...]
     uap: np.ndarray | None = None
 
-    def __call__(self, frame: np.ndarray, index: int = 0, mask: np.ndarray | None = None,
-                 box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    def __call__(
+        self,
+        frame: np.ndarray,
+        index: int = 0,
+        mask: np.ndarray | None = None,
+        box: tuple[int, int, int, int] | None = None,
+    ) -> np.ndarray:
         for kind, value in self.steps:
             if kind == "lr":
                 frame = low_resolution(frame, value)
@@ -136,7 +148,9 @@ def parse_shift(name: str, uap: np.ndarray | None = None) -> NamedShift:
                     raise ValueError(f"shift {part!r}: the value must be positive")
                 steps.append((kind, v))
             else:
-                raise ValueError(f"unknown shift {part!r}; known: lr-<w>, uap-<eps>, gray, thermal, noise-<s>, blur-<s>")
+                raise ValueError(
+                    f"unknown shift {part!r}; known: lr-<w>, uap-<eps>, gray, thermal, noise-<s>, blur-<s>"
+                )
     if any(k == "uap" for k, _ in steps):
         eps = next(v for k, v in steps if k == "uap")
         if uap is None:

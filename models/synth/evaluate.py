@@ -8,6 +8,7 @@ service and the adaptation benchmark do: that is the error a deployed model sees
 MPJPE and PA-MPJPE in mm on the 14 LSP joints, root-centred.
 UAP shifts use the perturbations shipped in models/assets/uap (``--uap-dir`` for others).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,14 +18,14 @@ import numpy as np
 import torch
 
 from models.body_model import load_body_model
-from models.synth.camera_site import CameraSite, SiteConfig, make_site
-from models.health import images_tensor
 from models.crops import crop, mask_box, square_box
+from models.health import images_tensor
 from models.metrics import mpjpe, pa_mpjpe
 from models.regressor import PoseRegressor, load_regressor
+from models.synth.camera_site import CameraSite, SiteConfig, make_site
 from models.synth.source_data import SourceConfig, render_crops
-from models.target_data import site_target
 from models.synth.uap import shift_uap
+from models.target_data import site_target
 
 CROPS = ("true", "mog2")
 DEFAULT_SHIFTS = ("clean", "lr-96", "lr-52", "lr-32", "uap-4", "uap-8", "uap-16", "gray", "thermal")
@@ -59,38 +60,62 @@ def errors(regressor: PoseRegressor, images: np.ndarray, joints: np.ndarray, bat
     regressor.eval()
     params, e, pa = [], [], []
     for s in range(0, len(images), batch):
-        x = images_tensor(images[s:s + batch])
-        y = torch.as_tensor(joints[s:s + batch])
+        x = images_tensor(images[s : s + batch])
+        y = torch.as_tensor(joints[s : s + batch])
         p = regressor.predict_parameters(x)
         out = regressor.decode(*p)
         params.append(p)
         e.append(mpjpe(out.eval_joints, y))
         pa.append(pa_mpjpe(out.eval_joints, y))
     mean_phi = torch.cat([p[0] for p in params]).mean(0, keepdim=True)
-    pa_mean = [pa_mpjpe(regressor.decode(mean_phi.expand(len(p[0]), -1), *p[1:]).eval_joints,
-                        torch.as_tensor(joints[k * batch:k * batch + len(p[0])]))
-               for k, p in enumerate(params)]
-    return {"mpjpe_mm": torch.cat(e).mean().item(), "pa_mpjpe_mm": torch.cat(pa).mean().item(),
-            "pa_mean_pose_mm": torch.cat(pa_mean).mean().item(), "crops": len(images)}
+    pa_mean = [
+        pa_mpjpe(
+            regressor.decode(mean_phi.expand(len(p[0]), -1), *p[1:]).eval_joints,
+            torch.as_tensor(joints[k * batch : k * batch + len(p[0])]),
+        )
+        for k, p in enumerate(params)
+    ]
+    return {
+        "mpjpe_mm": torch.cat(e).mean().item(),
+        "pa_mpjpe_mm": torch.cat(pa).mean().item(),
+        "pa_mean_pose_mm": torch.cat(pa_mean).mean().item(),
+        "crops": len(images),
+    }
 
 
-def evaluate_checkpoint(regressor: PoseRegressor, shifts=DEFAULT_SHIFTS, frames: int = 150, seed: int = 100,
-                        source_crops: int = 300, uap_dir: Path | None = None,
-                        crops: str = "true") -> dict[str, dict[str, float]]:
+def evaluate_checkpoint(
+    regressor: PoseRegressor,
+    shifts=DEFAULT_SHIFTS,
+    frames: int = 150,
+    seed: int = 100,
+    source_crops: int = 300,
+    uap_dir: Path | None = None,
+    crops: str = "true",
+) -> dict[str, dict[str, float]]:
     size = regressor.config.image_size
     src = render_crops(source_crops, SourceConfig(image_size=size, seed=seed + 20_000), body=regressor.body)
     table = {"source S (clean crops)": errors(regressor, src["images"], src["eval_joints"])}
     for shift in shifts:
-        site = make_site(SiteConfig(frames=frames, seed=seed), shift=shift, body=regressor.body,
-                         uap=shift_uap(shift, uap_dir), progress=False)
+        site = make_site(
+            SiteConfig(frames=frames, seed=seed),
+            shift=shift,
+            body=regressor.body,
+            uap=shift_uap(shift, uap_dir),
+            progress=False,
+        )
         table[f"site, {shift}"] = errors(regressor, *site_crops(site, size, crops))
     return table
 
 
 def markdown(table: dict[str, dict[str, float]]) -> str:
-    lines = ["| data | crops | MPJPE (mm) | PA-MPJPE (mm) | PA-MPJPE, its own mean pose (mm) |", "|---|---|---|---|---|"]
+    lines = [
+        "| data | crops | MPJPE (mm) | PA-MPJPE (mm) | PA-MPJPE, its own mean pose (mm) |",
+        "|---|---|---|---|---|",
+    ]
     for name, r in table.items():
-        lines.append(f"| {name} | {r['crops']} | {r['mpjpe_mm']:.1f} | {r['pa_mpjpe_mm']:.1f} | {r['pa_mean_pose_mm']:.1f} |")
+        lines.append(
+            f"| {name} | {r['crops']} | {r['mpjpe_mm']:.1f} | {r['pa_mpjpe_mm']:.1f} | {r['pa_mean_pose_mm']:.1f} |"
+        )
     return "\n".join(lines)
 
 
@@ -100,12 +125,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shifts", default=",".join(DEFAULT_SHIFTS))
     ap.add_argument("--frames", type=int, default=150)
     ap.add_argument("--seed", type=int, default=100, help="the site's seed")
-    ap.add_argument("--crops", choices=CROPS, default="true", help="cut site crops around the true masks or MOG2's boxes")
+    ap.add_argument(
+        "--crops", choices=CROPS, default="true", help="cut site crops around the true masks or MOG2's boxes"
+    )
     ap.add_argument("--uap-dir", type=Path, default=None, help="where uap-<eps>.npy are (default: the shipped ones)")
     args = ap.parse_args(argv)
     regressor = load_regressor(args.checkpoint, load_body_model())
-    print(markdown(evaluate_checkpoint(regressor, tuple(args.shifts.split(",")), args.frames, args.seed,
-                                       uap_dir=args.uap_dir, crops=args.crops)))
+    print(
+        markdown(
+            evaluate_checkpoint(
+                regressor, tuple(args.shifts.split(",")), args.frames, args.seed, uap_dir=args.uap_dir, crops=args.crops
+            )
+        )
+    )
 
 
 if __name__ == "__main__":

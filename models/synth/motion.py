@@ -6,6 +6,7 @@ smooth functions of time, then converted to SMPL axis-angle poses. The root tran
 in the ground plane (x, z); :func:`ground` then lifts each frame so the lowest vertex touches
 the floor, which needs the body model and so lives outside the generators.
 """
+
 from __future__ import annotations
 
 import math
@@ -64,8 +65,15 @@ def _walk_angles(T: int, fps: float, speed: float, phase0: float) -> torch.Tenso
     return e
 
 
-def walk(n: int, fps: float = 25.0, speed: float = 1.2, heading: float = 0.0, turn_rate: float = 0.0,
-         start: tuple[float, float] = (0.0, 0.0), phase: float = 0.0) -> Motion:
+def walk(
+    n: int,
+    fps: float = 25.0,
+    speed: float = 1.2,
+    heading: float = 0.0,
+    turn_rate: float = 0.0,
+    start: tuple[float, float] = (0.0, 0.0),
+    phase: float = 0.0,
+) -> Motion:
     """Walking at ``speed`` m/s, facing ``heading`` (rad about y; 0 faces +z), turning at ``turn_rate`` rad/s."""
     e = _walk_angles(n, fps, speed, phase)
     t = torch.arange(n) / fps
@@ -79,19 +87,44 @@ def walk(n: int, fps: float = 25.0, speed: float = 1.2, heading: float = 0.0, tu
 def _action_target(kind: str) -> dict[tuple[str, int], float]:
     """(joint, axis) -> angle at the height of the action."""
     if kind == "reach":
-        return {("right_shoulder", 2): 0.15, ("right_shoulder", 1): 1.25, ("right_elbow", 1): 0.1,
-                ("spine1", 0): 0.3, ("spine2", 0): 0.15, ("left_hip", 0): -0.15, ("right_hip", 0): -0.15}
+        return {
+            ("right_shoulder", 2): 0.15,
+            ("right_shoulder", 1): 1.25,
+            ("right_elbow", 1): 0.1,
+            ("spine1", 0): 0.3,
+            ("spine2", 0): 0.15,
+            ("left_hip", 0): -0.15,
+            ("right_hip", 0): -0.15,
+        }
     if kind == "wave":
-        return {("left_shoulder", 2): 0.35, ("left_shoulder", 0): -1.15, ("left_elbow", 1): -1.4,
-                ("head", 1): 0.2}
+        return {("left_shoulder", 2): 0.35, ("left_shoulder", 0): -1.15, ("left_elbow", 1): -1.4, ("head", 1): 0.2}
     if kind == "squat":
-        return {("left_hip", 0): -1.7, ("right_hip", 0): -1.7, ("left_knee", 0): 2.1, ("right_knee", 0): 2.1,
-                ("left_ankle", 0): 0.3, ("right_ankle", 0): 0.3, ("spine1", 0): 0.35, ("left_hip", 2): 0.25,
-                ("right_hip", 2): -0.25, ("left_shoulder", 1): -1.1, ("right_shoulder", 1): 1.1,
-                ("left_shoulder", 2): -0.4, ("right_shoulder", 2): 0.4}
+        return {
+            ("left_hip", 0): -1.7,
+            ("right_hip", 0): -1.7,
+            ("left_knee", 0): 2.1,
+            ("right_knee", 0): 2.1,
+            ("left_ankle", 0): 0.3,
+            ("right_ankle", 0): 0.3,
+            ("spine1", 0): 0.35,
+            ("left_hip", 2): 0.25,
+            ("right_hip", 2): -0.25,
+            ("left_shoulder", 1): -1.1,
+            ("right_shoulder", 1): 1.1,
+            ("left_shoulder", 2): -0.4,
+            ("right_shoulder", 2): 0.4,
+        }
     if kind == "bend":
-        return {("spine1", 0): 0.65, ("spine2", 0): 0.4, ("spine3", 0): 0.35, ("left_hip", 0): -0.5,
-                ("right_hip", 0): -0.5, ("neck", 0): -0.2, ("left_shoulder", 1): -0.5, ("right_shoulder", 1): 0.5}
+        return {
+            ("spine1", 0): 0.65,
+            ("spine2", 0): 0.4,
+            ("spine3", 0): 0.35,
+            ("left_hip", 0): -0.5,
+            ("right_hip", 0): -0.5,
+            ("neck", 0): -0.2,
+            ("left_shoulder", 1): -0.5,
+            ("right_shoulder", 1): 0.5,
+        }
     raise ValueError(f"unknown action {kind!r}; choose from {ACTIONS}")
 
 
@@ -134,7 +167,9 @@ def concatenate(parts: list[Motion], fade: int = 12) -> Motion:
         b = axis_angle_to_matrix(nxt_p[:k].unflatten(-1, (NUM_JOINTS, 3)))
         U, _, Vh = torch.linalg.svd((1 - w) * a + w * b)  # nearest rotation to the blend
         R = U @ Vh
-        R = torch.where((torch.linalg.det(R) < 0)[..., None, None], U @ torch.diag(torch.tensor([1.0, 1.0, -1.0])) @ Vh, R)
+        R = torch.where(
+            (torch.linalg.det(R) < 0)[..., None, None], U @ torch.diag(torch.tensor([1.0, 1.0, -1.0])) @ Vh, R
+        )
         nxt_p[:k] = matrix_to_axis_angle(R).flatten(-2)
         poses.append(nxt_p)
         transl.append(nxt_t)
@@ -143,6 +178,7 @@ def concatenate(parts: list[Motion], fade: int = 12) -> Motion:
 
 def random_motion(n: int, generator: torch.Generator, fps: float = 25.0) -> Motion:
     """A person walking about and stopping for actions, ``n`` frames in all."""
+
     def u(a: float, b: float) -> float:
         return a + (b - a) * float(torch.rand(1, generator=generator))
 
@@ -150,8 +186,9 @@ def random_motion(n: int, generator: torch.Generator, fps: float = 25.0) -> Moti
     while total < n:
         if not parts or float(torch.rand(1, generator=generator)) < 0.6:
             turn = u(-0.6, 0.6)
-            m = walk(int(u(2.0, 5.0) * fps), fps, speed=u(0.8, 1.6), heading=heading, turn_rate=turn,
-                     phase=u(0, 2 * math.pi))
+            m = walk(
+                int(u(2.0, 5.0) * fps), fps, speed=u(0.8, 1.6), heading=heading, turn_rate=turn, phase=u(0, 2 * math.pi)
+            )
             heading += turn * len(m) / fps
         else:
             kind = ACTIONS[int(torch.randint(len(ACTIONS), (1,), generator=generator))]

@@ -12,13 +12,14 @@ Training data are poses from :mod:`models.synth.pose_sampler` and :mod:`models.s
 motion capture can be had here). Rotations are handled as 6-D vectors (Zhou et al.), which a
 network can output without discontinuities.
 """
+
 from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +31,7 @@ from models.atomic import atomic_path
 from models.prior import BODY_JOINTS, HIDDEN, LATENT, PoseDecoder, mlp
 from models.synth.motion import random_motion
 from models.synth.pose_sampler import sample_poses
+
 
 @dataclass(frozen=True)
 class PriorConfig:
@@ -91,8 +93,9 @@ def rotation_error(R_hat: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
     return torch.arccos(cos.clamp(-1 + 1e-6, 1 - 1e-6))
 
 
-def _prior_step(prior: PosePrior, critic: nn.Module, opt, opt_c, data: torch.Tensor, cfg: PriorConfig,
-                step: int, bar) -> None:
+def _prior_step(
+    prior: PosePrior, critic: nn.Module, opt, opt_c, data: torch.Tensor, cfg: PriorConfig, step: int, bar
+) -> None:
     g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # the batch depends on the step only
     R = data[torch.randint(len(data), (cfg.batch,), generator=g)]
     uniform = 2 * torch.rand(cfg.batch, cfg.latent, generator=g) - 1
@@ -120,8 +123,9 @@ def _prior_step(prior: PosePrior, critic: nn.Module, opt, opt_c, data: torch.Ten
         bar.set_postfix(recon=f"{recon.item():.4f}", critic=f"{c_loss.item():.3f}")
 
 
-def train_prior(cfg: PriorConfig, out: Path | None = None, progress: bool = True,
-                should_stop: Callable[[int], bool] | None = None) -> PosePrior:
+def train_prior(
+    cfg: PriorConfig, out: Path | None = None, progress: bool = True, should_stop: Callable[[int], bool] | None = None
+) -> PosePrior:
     """Train (or resume from ``out``) and return the prior.
 
     Checkpoints every ``checkpoint_every`` steps and when ``should_stop(step)`` answers True
@@ -148,8 +152,17 @@ def train_prior(cfg: PriorConfig, out: Path | None = None, progress: bool = True
         if out is None:
             return
         with atomic_path(out) as tmp:
-            torch.save({"prior": prior.state_dict(), "critic": critic.state_dict(), "opt": opt.state_dict(),
-                        "opt_c": opt_c.state_dict(), "step": at, "config": asdict(cfg)}, tmp)
+            torch.save(
+                {
+                    "prior": prior.state_dict(),
+                    "critic": critic.state_dict(),
+                    "opt": opt.state_dict(),
+                    "opt_c": opt_c.state_dict(),
+                    "step": at,
+                    "config": asdict(cfg),
+                },
+                tmp,
+            )
 
     bar = tqdm(range(step, cfg.steps), initial=step, total=cfg.steps, desc="pose prior", disable=not progress)
     for step in bar:
@@ -188,7 +201,9 @@ def main(argv: list[str] | None = None) -> None:
         body_pose = prior.decode_pose(phi)
         viol = limit_violations(torch.cat([torch.zeros(4000, 3), body_pose], 1))
     print(f"held-out reconstruction: mean {err.mean():.3f} rad, 95th percentile {err.flatten().quantile(0.95):.3f} rad")
-    print(f"random latents: {viol.any(1).float().mean():.1%} of poses and {viol.float().mean():.2%} of joints outside the limits")
+    print(
+        f"random latents: {viol.any(1).float().mean():.1%} of poses and {viol.float().mean():.2%} of joints outside the limits"
+    )
 
 
 if __name__ == "__main__":

@@ -13,10 +13,16 @@ hip x < 0 swings the leg forwards; knee x > 0 bends the knee; spine x > 0 leans 
 left shoulder z < 0 lowers the left arm, right shoulder z > 0 lowers the right one;
 left elbow y < 0 and right elbow y > 0 bend the elbows (forearm forwards in the T-pose).
 """
+
 from __future__ import annotations
 
 import torch
-from pytorch3d.transforms import axis_angle_to_matrix, euler_angles_to_matrix, matrix_to_axis_angle, matrix_to_euler_angles
+from pytorch3d.transforms import (
+    axis_angle_to_matrix,
+    euler_angles_to_matrix,
+    matrix_to_axis_angle,
+    matrix_to_euler_angles,
+)
 
 from models.body_layout import JOINT_NAMES, NUM_JOINTS
 
@@ -92,8 +98,9 @@ def limit_violations(pose: torch.Tensor, tolerance: float = 0.05) -> torch.Tenso
     return outside.any(-1)
 
 
-def sample_poses(n: int, generator: torch.Generator | None = None, spread: float = 0.3,
-                 root: bool = False) -> torch.Tensor:
+def sample_poses(
+    n: int, generator: torch.Generator | None = None, spread: float = 0.3, root: bool = False
+) -> torch.Tensor:
     """Random plausible body poses, (n, 72).
 
     Each joint angle is a normal draw around the middle of its range (the middle is where the

@@ -10,6 +10,7 @@ Cameras are OpenCV-style (x right, y down, z forwards) in both of its modes:
   the regressor's camera, so crop labels are exact;
 * ``perspective`` (camera sites): pinhole intrinsics ``K`` and a world-to-camera pose.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -74,9 +75,15 @@ def random_appearance(rng: np.random.Generator) -> Appearance:
     top = rng.uniform(0.05, 0.95, 3)
     sleeves = top if rng.random() < 0.6 else skin  # long or short sleeves
     hair = np.array([0.25, 0.17, 0.10]) * rng.uniform(0.2, 2.8) if rng.random() < 0.9 else skin
-    return Appearance(top=tuple(top), sleeves=tuple(sleeves), bottom=tuple(rng.uniform(0.05, 0.8, 3)),
-                      shoes=tuple(rng.uniform(0.0, 0.4, 3)), skin=tuple(skin), hair=tuple(np.clip(hair, 0, 1)),
-                      texture=rng.uniform(0.0, 0.12))
+    return Appearance(
+        top=tuple(top),
+        sleeves=tuple(sleeves),
+        bottom=tuple(rng.uniform(0.05, 0.8, 3)),
+        shoes=tuple(rng.uniform(0.0, 0.4, 3)),
+        skin=tuple(skin),
+        hair=tuple(np.clip(hair, 0, 1)),
+        texture=rng.uniform(0.0, 0.12),
+    )
 
 
 def vertex_regions(lbs_weights: torch.Tensor, rest_vertices: torch.Tensor | None = None) -> np.ndarray:
@@ -141,8 +148,14 @@ def perspective_matrix(K: np.ndarray, width: int, height: int, near: float = 0.1
 class SceneRenderer:
     """Renders posed bodies over backgrounds. One OpenGL context, reused for every image."""
 
-    def __init__(self, faces: torch.Tensor, lbs_weights: torch.Tensor, width: int, height: int,
-                 rest_vertices: torch.Tensor | None = None):
+    def __init__(
+        self,
+        faces: torch.Tensor,
+        lbs_weights: torch.Tensor,
+        width: int,
+        height: int,
+        rest_vertices: torch.Tensor | None = None,
+    ):
         import moderngl
 
         self.ctx = moderngl.create_standalone_context(backend="egl")
@@ -150,22 +163,31 @@ class SceneRenderer:
         self.faces = faces.numpy().astype(np.int32)
         self.regions = vertex_regions(lbs_weights, rest_vertices)
         self.size = (width, height)
-        self.fbo = self.ctx.framebuffer(color_attachments=[self.ctx.renderbuffer((width, height), 4)],
-                                        depth_attachment=self.ctx.depth_renderbuffer((width, height)))
+        self.fbo = self.ctx.framebuffer(
+            color_attachments=[self.ctx.renderbuffer((width, height), 4)],
+            depth_attachment=self.ctx.depth_renderbuffer((width, height)),
+        )
         self.ibo = self.ctx.buffer(self.faces.tobytes())
         n = len(self.regions)
         self.vbo = self.ctx.buffer(reserve=n * 9 * 4, dynamic=True)
-        self.vao = self.ctx.vertex_array(self.prog, [(self.vbo, "3f 3f 3f", "in_pos", "in_normal", "in_color")],
-                                         index_buffer=self.ibo)
+        self.vao = self.ctx.vertex_array(
+            self.prog, [(self.vbo, "3f 3f 3f", "in_pos", "in_normal", "in_color")], index_buffer=self.ibo
+        )
 
     def colours(self, appearance: Appearance, rng: np.random.Generator) -> np.ndarray:
         table = np.array([getattr(appearance, r) for r in _REGIONS] + [appearance.hair or appearance.skin])
         c = table[self.regions] * (1.0 + appearance.texture * rng.standard_normal((len(self.regions), 1)))
         return np.clip(c, 0.0, 1.0)
 
-    def render(self, vertices: np.ndarray, clip_matrix: np.ndarray, colours: np.ndarray,
-               background: np.ndarray | None = None, light_dir=(0.3, 0.5, 1.0), ambient: float = 0.35
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def render(
+        self,
+        vertices: np.ndarray,
+        clip_matrix: np.ndarray,
+        colours: np.ndarray,
+        background: np.ndarray | None = None,
+        light_dir=(0.3, 0.5, 1.0),
+        ambient: float = 0.35,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """One body (V, 3) in the camera frame -> (image (H, W, 3) uint8, mask (H, W) bool)."""
         normals = vertex_normals(vertices, self.faces)
         data = np.concatenate([vertices, normals, colours], 1).astype(np.float32)

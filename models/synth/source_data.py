@@ -7,6 +7,7 @@ a little pitch and roll, over a varied background, framed by the regressor's own
 camera, so the labels are exact: pose (root in the camera frame), betas, camera, 3D joints
 (root-centred, camera frame) and 2D joints (crop coordinates in [-1, 1]).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,10 +20,10 @@ from pytorch3d.transforms import axis_angle_to_matrix, euler_angles_to_matrix
 from tqdm import tqdm
 
 from models.body_model import BodyModel, load_body_model
+from models.regressor import rotmat_to_axis_angle
 from models.synth.camera_site import SiteConfig, background, camera
 from models.synth.motion import random_motion
 from models.synth.pose_sampler import sample_poses
-from models.regressor import rotmat_to_axis_angle
 from models.synth.scene_renderer import SceneRenderer, random_appearance, weak_perspective_matrix
 
 
@@ -40,12 +41,17 @@ def background_bank(n: int, size: int, rng: np.random.Generator) -> list[np.ndar
     for i in range(n):
         kind = i % 3
         if kind < 2:
-            cfg = SiteConfig(width=2 * size, height=2 * size, focal=rng.uniform(1.0, 2.5) * size,
-                             tilt_deg=rng.uniform(0, 30), camera_height=rng.uniform(1.5, 4.0))
+            cfg = SiteConfig(
+                width=2 * size,
+                height=2 * size,
+                focal=rng.uniform(1.0, 2.5) * size,
+                tilt_deg=rng.uniform(0, 30),
+                camera_height=rng.uniform(1.5, 4.0),
+            )
             K, R, C = camera(cfg)
             img = background(cfg, K, R, C, rng)
             y, x = rng.integers(0, size, 2)
-            bank.append(np.ascontiguousarray(img[y:y + size, x:x + size]))
+            bank.append(np.ascontiguousarray(img[y : y + size, x : x + size]))
         else:
             base = rng.uniform(0, 255, 3) + rng.normal(0, rng.uniform(2, 30), (size, size, 3))
             bank.append(np.clip(cv2.GaussianBlur(base, (0, 0), rng.uniform(0.5, 4)), 0, 255).astype(np.uint8))
@@ -55,7 +61,7 @@ def background_bank(n: int, size: int, rng: np.random.Generator) -> list[np.ndar
 def body_poses(n: int, motion_share: float, g: torch.Generator) -> torch.Tensor:
     """(n, 69) body poses (no root): a mix of free poses and frames of everyday motion."""
     k = int(n * motion_share)
-    frames = random_motion(max(k, 1) + 100, g).poses[100:100 + k, 3:] if k else torch.zeros(0, 69)
+    frames = random_motion(max(k, 1) + 100, g).poses[100 : 100 + k, 3:] if k else torch.zeros(0, 69)
     return torch.cat([sample_poses(n - k, g, spread=0.25)[:, 3:], frames])[torch.randperm(n, generator=g)]
 
 
@@ -71,7 +77,9 @@ def root_orientations(n: int, g: torch.Generator) -> torch.Tensor:
     return flip @ tilt @ heading
 
 
-def render_crops(n: int, cfg: SourceConfig, body: BodyModel | None = None, progress: bool = False) -> dict[str, np.ndarray]:
+def render_crops(
+    n: int, cfg: SourceConfig, body: BodyModel | None = None, progress: bool = False
+) -> dict[str, np.ndarray]:
     """n labelled crops: images (n, S, S, 3) uint8, masks (n, S, S) bool, pose (n, 72), betas (n, 10),
     camera (n, 3), joints (n, 24, 3), eval_joints (n, 14, 3), joints_2d (n, 24, 2)."""
     body = body or load_body_model()
@@ -100,9 +108,14 @@ def render_crops(n: int, cfg: SourceConfig, body: BodyModel | None = None, progr
                 if rng.random() < 0.5:
                     bg = bg[:, ::-1]
                 light = (rng.uniform(-1, 1), rng.uniform(-1, 0.3), rng.uniform(0.3, 1.0))
-                img, mask = renderer.render(verts[i].numpy(), weak_perspective_matrix(cams[i]),
-                                            renderer.colours(random_appearance(rng), rng), np.ascontiguousarray(bg),
-                                            light_dir=light, ambient=rng.uniform(0.25, 0.6))
+                img, mask = renderer.render(
+                    verts[i].numpy(),
+                    weak_perspective_matrix(cams[i]),
+                    renderer.colours(random_appearance(rng), rng),
+                    np.ascontiguousarray(bg),
+                    light_dir=light,
+                    ambient=rng.uniform(0.25, 0.6),
+                )
                 out["images"].append(img)
                 out["masks"].append(mask)
             out["camera"].append(cams)

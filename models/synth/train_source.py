@@ -6,13 +6,14 @@ Needs the pose prior (``python -m models.synth.pose_prior --out runs/prior.pt``)
 frozen inside the regressor. A pool of crops is rendered once (cached next to the checkpoint)
 and sampled with light colour augmentation; held-out crops give MPJPE / PA-MPJPE as it goes.
 """
+
 from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -23,8 +24,8 @@ from models.body_model import load_body_model
 from models.health import images_tensor
 from models.metrics import mpjpe, pa_mpjpe
 from models.prior import PoseDecoder
-from models.synth.pose_prior import load_prior
 from models.regressor import PoseRegressor, RegressorConfig, regressor_from_checkpoint, save_regressor
+from models.synth.pose_prior import load_prior
 from models.synth.source_data import SourceConfig, render_crops, rotmats
 
 
@@ -97,8 +98,12 @@ def losses(out, batch: dict[str, torch.Tensor], cfg: TrainConfig, body) -> dict[
         "rotations": (out.rotmats - batch["rotmats"]).pow(2).sum((-1, -2)).mean(),
         "betas": (out.betas - batch["betas"]).pow(2).mean(),
     }
-    terms["total"] = (cfg.w_joints3d * terms["joints3d"] + cfg.w_joints2d * terms["joints2d"]
-                      + cfg.w_rotations * terms["rotations"] + cfg.w_betas * terms["betas"])
+    terms["total"] = (
+        cfg.w_joints3d * terms["joints3d"]
+        + cfg.w_joints2d * terms["joints2d"]
+        + cfg.w_rotations * terms["rotations"]
+        + cfg.w_betas * terms["betas"]
+    )
     if cfg.w_articulation:
         with torch.no_grad():
             truth = body_frame_joints(body, batch["betas"], batch["rotmats"])
@@ -120,8 +125,9 @@ def evaluate(regressor: PoseRegressor, data: dict[str, np.ndarray], batch: int =
     return {"mpjpe_mm": torch.cat(errs).mean().item(), "pa_mpjpe_mm": torch.cat(pa).mean().item()}
 
 
-def train_source(cfg: TrainConfig, out: Path, progress: bool = True,
-                 should_stop: Callable[[int], bool] | None = None) -> PoseRegressor:
+def train_source(
+    cfg: TrainConfig, out: Path, progress: bool = True, should_stop: Callable[[int], bool] | None = None
+) -> PoseRegressor:
     torch.manual_seed(cfg.seed)
     rcfg = RegressorConfig.preset(cfg.preset)
     body = load_body_model()
@@ -131,8 +137,9 @@ def train_source(cfg: TrainConfig, out: Path, progress: bool = True,
         step, history = state["step"], state["history"]
         opt_state = state.get("optimizer")
     elif cfg.init is not None:
-        regressor = regressor_from_checkpoint(torch.load(cfg.init, map_location="cpu", weights_only=False), body,
-                                              cfg.init)
+        regressor = regressor_from_checkpoint(
+            torch.load(cfg.init, map_location="cpu", weights_only=False), body, cfg.init
+        )
         step, history, opt_state = 0, [], None
     else:
         decoder = load_prior(Path(cfg.prior)).decoder if Path(cfg.prior).exists() else PoseDecoder(rcfg.latent)
@@ -148,8 +155,12 @@ def train_source(cfg: TrainConfig, out: Path, progress: bool = True,
 
     def save(at: int) -> None:
         # full precision while training (exact resume); ``save_regressor(..., half=True)`` ships
-        save_regressor(regressor, out, half=False, extra={"step": at, "history": history, "optimizer": opt.state_dict(),
-                                                          "train_config": asdict(cfg)})
+        save_regressor(
+            regressor,
+            out,
+            half=False,
+            extra={"step": at, "history": history, "optimizer": opt.state_dict(), "train_config": asdict(cfg)},
+        )
 
     bar = tqdm(range(step, cfg.steps), initial=step, total=cfg.steps, desc="source training", disable=not progress)
     for step in bar:
@@ -188,8 +199,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--w-articulation", type=float, default=TrainConfig.w_articulation)
     ap.add_argument("--init", default=None, help="fine-tune: start from this checkpoint's weights")
     args = ap.parse_args(argv)
-    train_source(TrainConfig(preset=args.preset, steps=args.steps, pool=args.pool, lr=args.lr, warmup=args.warmup,
-                             w_articulation=args.w_articulation, init=args.init), args.out)
+    train_source(
+        TrainConfig(
+            preset=args.preset,
+            steps=args.steps,
+            pool=args.pool,
+            lr=args.lr,
+            warmup=args.warmup,
+            w_articulation=args.w_articulation,
+            init=args.init,
+        ),
+        args.out,
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ What it pushes (``objective``):
              Measured, the two cost the source model about the same (docs/RESULTS.md); what
              made the shipped ones stronger on the service's crops is the placement jitter.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,8 @@ from tqdm import tqdm
 
 from models import ASSETS
 from models.health import images_tensor
-from models.preprocess import PIXEL_MAX
 from models.metrics import procrustes_align
+from models.preprocess import PIXEL_MAX
 from models.regressor import PoseRegressor, RegressorOutput
 
 # The perturbations crafted against the shipped checkpoint live here (half precision, ~100 kB
@@ -66,9 +67,18 @@ def placed(delta: torch.Tensor, n: int, jitter: float, generator: torch.Generato
     return torch.nn.functional.grid_sample(delta.expand(n, -1, -1, -1), grid, align_corners=False)
 
 
-def craft_uap(regressor: PoseRegressor, images: np.ndarray, eps: float, steps: int = 200, batch: int = 16,
-              step_size: float | None = None, seed: int = 0, progress: bool = False,
-              objective: Objective = "pose", jitter: float = 0.1) -> np.ndarray:
+def craft_uap(
+    regressor: PoseRegressor,
+    images: np.ndarray,
+    eps: float,
+    steps: int = 200,
+    batch: int = 16,
+    step_size: float | None = None,
+    seed: int = 0,
+    progress: bool = False,
+    objective: Objective = "pose",
+    jitter: float = 0.1,
+) -> np.ndarray:
     """A perturbation (S, S, 3) in pixel units (0-255 scale), |delta| <= eps, against ``regressor``.
 
     Args:
@@ -92,11 +102,21 @@ def craft_uap(regressor: PoseRegressor, images: np.ndarray, eps: float, steps: i
             p.requires_grad_(True)
 
 
-def _ascend(regressor: PoseRegressor, images: np.ndarray, eps: float, steps: int, batch: int,
-            step_size: float | None, seed: int, progress: bool, objective: Objective, jitter: float) -> np.ndarray:
+def _ascend(
+    regressor: PoseRegressor,
+    images: np.ndarray,
+    eps: float,
+    steps: int,
+    batch: int,
+    step_size: float | None,
+    seed: int,
+    progress: bool,
+    objective: Objective,
+    jitter: float,
+) -> np.ndarray:
     x_all = images_tensor(images)
     with torch.no_grad():
-        clean = torch.cat([pushed_joints(regressor(x_all[i:i + 64]), objective) for i in range(0, len(x_all), 64)])
+        clean = torch.cat([pushed_joints(regressor(x_all[i : i + 64]), objective) for i in range(0, len(x_all), 64)])
     bound = eps / PIXEL_MAX
     alpha = step_size / PIXEL_MAX if step_size else bound / 10
     g = torch.Generator().manual_seed(seed)
@@ -106,7 +126,7 @@ def _ascend(regressor: PoseRegressor, images: np.ndarray, eps: float, steps: int
         delta.requires_grad_(True)
         out = regressor((x_all[idx] + placed(delta, batch, jitter, g)).clamp(0, 1))
         loss = displacement(out, clean[idx], objective)
-        grad, = torch.autograd.grad(loss, delta)
+        (grad,) = torch.autograd.grad(loss, delta)
         with torch.no_grad():
             delta = (delta + alpha * grad.sign()).clamp(-bound, bound)
     return (delta.detach()[0].permute(1, 2, 0).numpy() * PIXEL_MAX).astype(np.float32)
@@ -120,7 +140,9 @@ def load_uap(eps: float | str, directory: Path | None = None) -> np.ndarray:
     """The perturbation of the ``uap-<eps>`` shift, (S, S, 3) float32 in pixel units."""
     path = uap_path(eps, directory)
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: python -m models.synth.uap CHECKPOINT --eps {float(eps):g} --out {path}")
+        raise FileNotFoundError(
+            f"{path} is missing: python -m models.synth.uap CHECKPOINT --eps {float(eps):g} --out {path}"
+        )
     return np.load(path).astype(np.float32)
 
 
@@ -147,8 +169,15 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     regressor = load_regressor(args.checkpoint, load_body_model())
     crops = render_crops(args.crops, SourceConfig(image_size=regressor.config.image_size, seed=30_000), regressor.body)
-    uap = craft_uap(regressor, crops["images"], args.eps, steps=args.steps, progress=True, objective=args.objective,
-                    jitter=args.jitter)
+    uap = craft_uap(
+        regressor,
+        crops["images"],
+        args.eps,
+        steps=args.steps,
+        progress=True,
+        objective=args.objective,
+        jitter=args.jitter,
+    )
     out = args.out or uap_path(args.eps)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.save(out, uap.astype(np.float16))  # half precision: 0.008/255 steps, far below one grey level

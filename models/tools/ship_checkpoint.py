@@ -6,6 +6,7 @@ Keeps the config, the prior decoder Psi (part of the regressor), the step and th
 history, so the shipped file says how it was made. Regenerate it with
 ``python -m models.synth.train_source --out runs/source.pt`` then this command.
 """
+
 from __future__ import annotations
 
 import argparse

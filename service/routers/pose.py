@@ -19,7 +19,9 @@ router = APIRouter(prefix="/v1", tags=["pose"], dependencies=AUTHORIZED)
     response_model=PoseResponse,
     summary="One frame (raw JPEG/PNG body or multipart) -> the people in it",
 )
-async def pose(site_id: str, request: Request, svc: Service, vertices: bool = True, buffer: bool = True) -> PoseResponse:
+async def pose(
+    site_id: str, request: Request, svc: Service, vertices: bool = True, buffer: bool = True
+) -> PoseResponse:
     frames = await frames_of(request, svc.settings.max_body_bytes)
     if len(frames) != 1:
         raise BadRequest("send one frame here; several go to /pose/batch")

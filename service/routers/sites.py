@@ -28,6 +28,8 @@ async def versions(site_id: str, svc: Service) -> list[VersionInfo]:
     return [VersionInfo.of(v, active) for v, active in await run_in_threadpool(svc.versions, site_id)]
 
 
-@router.post("/{site_id}/versions/{version}/activate", response_model=VersionInfo, summary="Serve this version (rollback)")
+@router.post(
+    "/{site_id}/versions/{version}/activate", response_model=VersionInfo, summary="Serve this version (rollback)"
+)
 async def activate(site_id: str, version: str, svc: Service) -> VersionInfo:
     return VersionInfo.of(await run_in_threadpool(svc.activate, site_id, version), active=True)

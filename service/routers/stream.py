@@ -5,6 +5,7 @@ processed frame. Frames wait in a queue of ``QUEUE_BOUND``; when it is full the 
 frame is dropped (a live camera wants the newest frame, not a backlog) and the answer to the
 next processed frame says how many were dropped so far. Memory is bounded by the queue.
 """
+
 from __future__ import annotations
 
 import asyncio
