@@ -194,7 +194,7 @@ def regressor_from_checkpoint(
     config = RegressorConfig(**ck["config"])
     regressor = PoseRegressor(config, body or load_body_model(), PoseDecoder(config.latent))
     state = {k: v.float() if v.is_floating_point() else v for k, v in ck["state"].items()}
-    missing, unexpected = regressor.load_state_dict(state, strict=True)
+    missing, unexpected = regressor.load_state_dict(state, strict=False)  # body.* buffers are loaded, not stored
     if unexpected or any(not k.startswith("body.") for k in missing):
         raise ValueError(f"{path}: checkpoint does not fit the regressor (missing {missing}, unexpected {unexpected})")
     return regressor.eval()
