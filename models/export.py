@@ -45,7 +45,7 @@ def export_onnx(regressor: PoseRegressor, path: Path, opset: int = OPSET) -> Pat
         # exporter about itself and about constant folding; the graph is checked against PyTorch
         # instead (tests/test_export.py), so these pages say nothing to a user.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
+        warnings.simplefilter("ignore", DeprecationWarning)
         warnings.filterwarnings("ignore", message="Constant folding", category=UserWarning)
         torch.onnx.export(
             wrapper,

@@ -63,12 +63,27 @@ class PoseService:
             self.executor = EmbeddedExecutor(self._run_embedded)
             self.mode = EMBEDDED
         if self.mode == EMBEDDED or not self.store.base_ready():
-            # Torch (and torchvision's triton chain) must first load in the main thread: imported
-            # first from a small-stack worker thread (the job thread, or start() in a threadpool,
-            # which exports the source model), triton's extension crashes the process.
-            importlib.import_module("models.export")
+            self._load_torch()
         self._adapt_lock = threading.Lock()
         self._faces: list[list[int]] = []
+
+    def _load_torch(self) -> None:
+        """Import torch now, for an in-process adaptation (embedded mode) or the source model's export.
+
+        It must first load in the main thread: imported first from a small-stack worker thread
+        (the job thread, or start() in a threadpool), torchvision's triton chain crashes the process."""
+        try:
+            importlib.import_module("models.export")
+        except ModuleNotFoundError as exc:
+            need = (
+                "the embedded mode adapts in this process"
+                if self.mode == EMBEDDED
+                else (f"the artifact store {self.settings.artifact_dir} has no ONNX graph of the source model yet")
+            )
+            raise RuntimeError(
+                f"{need}, which needs {exc.name!r} (the 'ml' extra): install it, or run "
+                "`python -m runtime.prepare` where it is installed (docker compose's `prepare` service)"
+            ) from None
 
     def start(self) -> None:
         self.server.start()

@@ -20,10 +20,10 @@ def gpu_reserved(service: dict) -> bool:
 
 def test_services_share_the_artifact_volume_and_redis_persists():
     s = COMPOSE["services"]
-    assert set(s) == {"redis", "api", "worker"}
+    assert set(s) == {"redis", "prepare", "api", "worker"}
     assert "--appendonly" in s["redis"]["command"] and "yes" in s["redis"]["command"]
     assert any(v.endswith(":/data") for v in s["redis"]["volumes"])
-    for name in ("api", "worker"):
+    for name in ("prepare", "api", "worker"):
         assert "artifacts:/artifacts" in s[name]["volumes"]
         assert s[name]["environment"]["SILHOUETTE_REDIS_URL"].startswith("redis://redis:")
 
@@ -63,3 +63,50 @@ def test_docker_compose_config():
     env.pop("SILHOUETTE_API_KEY")
     refused = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     assert refused.returncode != 0 and "SILHOUETTE_API_KEY" in refused.stderr
+
+
+def test_the_api_image_carries_no_torch_and_starts_after_the_source_model_is_exported():
+    s = COMPOSE["services"]
+    assert s["api"]["build"]["target"] == "api" and s["worker"]["build"]["target"] == "worker"
+    assert s["prepare"]["build"]["target"] == "worker" and s["prepare"]["command"][-1] == "runtime.prepare"
+    assert s["api"]["depends_on"]["prepare"]["condition"] == "service_completed_successfully"
+    api_stage = (ROOT / "Dockerfile").read_text().split("FROM api AS worker")[0]
+    assert "requirements/api.lock" in api_stage and "worker.lock" not in api_stage
+    api_lock = (ROOT / "requirements" / "api.lock").read_text().splitlines()
+    pinned = {line.split("==")[0] for line in api_lock if "==" in line and not line.startswith(" ")}
+    assert not pinned & {"torch", "torchvision", "easypytorch3d", "smplx", "matplotlib", "moderngl", "anny", "tqdm"}
+    assert {"onnxruntime-gpu", "fastapi", "opencv-python-headless", "celery"} <= pinned
+
+
+SERVE_WITHOUT_TORCH = """
+import sys
+from runtime.settings import Settings
+from service.core import PoseService
+
+svc = PoseService(Settings(redis_url=sys.argv[1], artifact_dir=sys.argv[2], source_checkpoint=sys.argv[3]))
+svc.start()
+loaded = [m for m in ("torch", "torchvision", "pytorch3d", "smplx") if m in sys.modules]
+assert not loaded, loaded
+print(len(svc.faces()), svc.server.base.version)
+svc.stop()
+"""
+
+
+def test_a_celery_mode_api_serves_a_prepared_store_without_importing_torch(tmp_path, redis_url):
+    """The API process, given a store whose source model is exported (what `prepare` does), loads
+    its ONNX session and the mesh faces with no torch, PyTorch3D or smplx in the process."""
+    import sys
+
+    from runtime.model_store import ModelStore
+    from runtime.settings import SHIPPED_CHECKPOINT
+
+    ModelStore(tmp_path, SHIPPED_CHECKPOINT).ensure_base()
+    run = subprocess.run(
+        [sys.executable, "-c", SERVE_WITHOUT_TORCH, redis_url, str(tmp_path), str(SHIPPED_CHECKPOINT)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["13776", "source"]
