@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-SITE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # whole string: fullmatch (``$`` would let a final newline in)
 
 
 class BadSiteId(ValueError):
@@ -15,7 +15,7 @@ class BadSiteId(ValueError):
 
 def check_site_id(site_id: str) -> str:
     """``site_id`` itself when it is acceptable; :class:`BadSiteId` otherwise."""
-    if not SITE_ID.match(site_id):
+    if not SITE_ID.fullmatch(site_id):
         raise BadSiteId(
             f"bad site id {site_id[:70]!r}: site ids are 1-63 characters of a-z, 0-9, '-' and '_', "
             "starting with a letter or digit"
