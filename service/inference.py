@@ -80,7 +80,8 @@ class ModelServer:
         model = load_model(path, version, self.providers)
         with self._lock:
             self._cache[key] = model
-            pinned = {id(m) for m in self._active.values()} | {id(self.base)}
+            # Loaded to be published: pinned with the sites' models and the source, not evicted first.
+            pinned = {id(m) for m in self._active.values()} | {id(self.base), id(model)}
             for k in list(self._cache):
                 if len(self._cache) <= self.max_loaded:
                     break
