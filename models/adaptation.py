@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -83,8 +83,20 @@ def set_adaptation_mode(regressor: PoseRegressor, batchnorm: str) -> None:
                 m.train()
 
 
+def tensor_sum(values: Iterable[torch.Tensor]) -> torch.Tensor:
+    """Left-to-right sum of at least one tensor (as ``sum`` adds them, without its int start)."""
+    it = iter(values)
+    try:
+        acc = next(it)
+    except StopIteration:
+        raise ValueError("nothing to sum: no loss terms") from None
+    for v in it:
+        acc = acc + v
+    return acc
+
+
 def total(terms: dict[str, torch.Tensor]) -> torch.Tensor:
-    return sum(t.mean() for t in terms.values())
+    return tensor_sum(t.mean() for t in terms.values())
 
 
 def articulation_only(regressor: PoseRegressor, out: RegressorOutput) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,7 +139,7 @@ def predicted_terms(
 def step_each(
     optimisers: dict[str, torch.optim.Optimizer],
     terms: dict[str, torch.Tensor],
-    params: list[torch.Tensor],
+    params: Sequence[torch.Tensor],
     lr: float,
     mode: str,
 ) -> None:
@@ -140,7 +152,7 @@ def step_each(
         if mode == "joint":
             total(terms).backward()
         else:
-            sum(t.mean() / t.mean().detach().clamp_min(1e-6) for t in terms.values()).backward()
+            tensor_sum(t.mean() / t.mean().detach().clamp_min(1e-6) for t in terms.values()).backward()
         opt.step()
         return
     for name in terms:
@@ -188,7 +200,7 @@ def fit_parameters(
 
 def theta_loss(predicted: tuple[torch.Tensor, ...], fitted: tuple[torch.Tensor, ...]) -> torch.Tensor:
     """L_Theta = ||Theta_hat - Theta_opt||^2 over phi, root rotation, betas and camera."""
-    return sum((p - f).pow(2).sum(-1).mean() for p, f in zip(predicted, fitted, strict=True))
+    return tensor_sum((p - f).pow(2).sum(-1).mean() for p, f in zip(predicted, fitted, strict=True))
 
 
 def adapt(

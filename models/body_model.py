@@ -45,6 +45,13 @@ class BodyModelOutput:
 class BodyModel(nn.Module):
     """SMPL-layout body: (betas, pose, transl) -> vertices and joints, through smplx."""
 
+    # buffers (registered in __init__, not saved in the state dict)
+    faces: torch.Tensor  # (F, 3) long, the full mesh
+    proxy_faces: torch.Tensor  # (Fp, 3) long, the render proxy
+    proxy_vertex_ids: torch.Tensor  # (P, 3) long, into the full mesh
+    proxy_vertex_weights: torch.Tensor  # (P, 3) float32
+    eval_joint_ids: torch.Tensor  # (E,) long, the evaluation joints taken from the skeleton
+
     def __init__(
         self,
         data: dict[str, Any],

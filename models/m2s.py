@@ -175,6 +175,8 @@ def m2s(
 class SilhouetteRenderer(nn.Module):
     """M2S bound to one mesh topology (usually the body model's render proxy)."""
 
+    faces: torch.Tensor  # (F, 3) long, a buffer
+
     def __init__(self, faces: torch.Tensor, settings: SilhouetteSettings = SilhouetteSettings()):
         super().__init__()
         self.register_buffer("faces", faces.long(), persistent=False)

@@ -101,6 +101,12 @@ def rotmat_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
 
 
 class PoseRegressor(nn.Module):
+    # buffers (registered in __init__)
+    orient_init: torch.Tensor  # (6,) root 6-D of a body facing the camera
+    camera_init: torch.Tensor  # (3,) weak-perspective (s, tx, ty)
+    pixel_mean: torch.Tensor  # (1, 3, 1, 1)
+    pixel_std: torch.Tensor  # (1, 3, 1, 1)
+
     def __init__(self, config: RegressorConfig, body: BodyModel, decoder: PoseDecoder):
         super().__init__()
         self.config = config
@@ -108,14 +114,11 @@ class PoseRegressor(nn.Module):
         features = net.fc.in_features
         net.fc = nn.Identity()
         self.backbone = net
-        self.head = nn.Sequential(
-            nn.Linear(features, 512),
-            nn.ReLU(),
-            nn.Dropout(0.1),
-            nn.Linear(512, config.latent + 6 + config.num_betas + 3),
-        )
-        nn.init.zeros_(self.head[-1].weight)
-        nn.init.zeros_(self.head[-1].bias)
+        first = nn.Linear(features, 512)  # made before ``last``: the seeded initialisation draws in this order
+        last = nn.Linear(512, config.latent + 6 + config.num_betas + 3)
+        self.head = nn.Sequential(first, nn.ReLU(), nn.Dropout(0.1), last)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
         # Start from a body facing the camera (180 degrees about x: OpenCV's y points down) that
         # fills most of the crop.
         facing = torch.tensor([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])

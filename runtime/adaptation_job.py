@@ -164,6 +164,8 @@ def run_adaptation_job(
         if report.cancelled:
             return stopped(jobs, job_id, tolerant(lambda: jobs.cancel_reason(job_id)), report.iterations_done)
         before, after = report.health_before, report.health_after
+        if before is None or after is None:  # adapt() scores both whenever held_out is non-empty
+            raise RuntimeError("adaptation returned no health scores for the held-out crops")
         summary = {
             "parent": parent,
             "health_before": before.as_dict(),

@@ -28,6 +28,14 @@ def store_away(exc: BaseException) -> bool:
     return isinstance(exc, (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError))
 
 
+def _text(raw: bytes | str | None) -> str | None:
+    """A Redis reply as text; None for a missing or empty one. (Our client leaves replies undecoded,
+    so they come as bytes; redis-py types them ``bytes | str`` since that is a connection option.)"""
+    if not raw:
+        return None
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
 class JobRecord(BaseModel):
     id: str
     site: str
@@ -151,15 +159,13 @@ class RedisJobStore:
         return float(raw) if raw else None
 
     def cancel_reason(self, job_id: str) -> str | None:
-        raw = self.r.get(self._k("cancel", job_id))
-        return raw.decode() if raw else None
+        return _text(self.r.get(self._k("cancel", job_id)))
 
     def lock_site(self, site: str, job_id: str) -> str | None:
         key = self._k("site-lock", site)
         if self.r.set(key, job_id, nx=True, ex=self.ttl):
             return None
-        holder = self.r.get(key)
-        holder = holder.decode() if holder else None
+        holder = _text(self.r.get(key))
         job = self.get(holder) if holder else None
         if job is None or job.state in TERMINAL:  # a stale lock: its job is over
             self.r.set(key, job_id, ex=self.ttl)
@@ -168,7 +174,7 @@ class RedisJobStore:
 
     def unlock_site(self, site: str, job_id: str) -> None:
         key = self._k("site-lock", site)
-        if (self.r.get(key) or b"").decode() == job_id:
+        if (_text(self.r.get(key)) or "") == job_id:
             self.r.delete(key)
 
     def ping(self) -> bool:

@@ -89,14 +89,20 @@ class ModelServer:
                     del self._cache[k]
         return model
 
+    def _started_base(self) -> LoadedModel:
+        if self.base is None:
+            raise RuntimeError("the model server has not started: start() loads the source model")
+        return self.base
+
     def refresh(self, site: str) -> LoadedModel:
         """Make the site's published model match its active pointer (load and warm up first)."""
+        base = self._started_base()
         version = self.store.active(site)
         current = self._active.get(site)
         if current is not None and current.version == version:
             return current
         if version == SOURCE:
-            model = self.base
+            model = base
         else:
             try:
                 model = self._load(str(self.store.version_dir(site, version) / "model.onnx"), version)
@@ -108,7 +114,7 @@ class ModelServer:
                     version,
                     current.version if current else SOURCE,
                 )
-                return current or self.base
+                return current or base
         with self._lock:
             self._active[site] = model
             if current is not None:

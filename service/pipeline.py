@@ -54,30 +54,31 @@ def process_frame(
     images, sils, squares = crops_of(frame, blobs, model.image_size, SILHOUETTE_SIZE)
     out = model.run(np.stack(images)) if images else None
     t2 = time.perf_counter()
-    persons = []
-    now = time.time()
-    for i, blob in enumerate(blobs):
-        cam = out["camera"][i]
-        uv = cam[0] * out["joints"][i][:, :2] + cam[1:]
-        # Only whole, settled people teach adaptation: not during warm-up, not cut by the frame's edge.
-        keep = buffer and not warming_up and plausible_person(blob, frame.shape[:2])
-        if keep:
-            site.buffer.add(
-                BufferedCrop(time=now, frame_index=index, image=images[i], silhouette=sils[i], square=squares[i])
+    persons: list[PersonResult] = []
+    if out is not None:  # None: nobody in the frame, so nothing was run
+        now = time.time()
+        for i, blob in enumerate(blobs):
+            cam = out["camera"][i]
+            uv = cam[0] * out["joints"][i][:, :2] + cam[1:]
+            # Only whole, settled people teach adaptation: not during warm-up, not cut by the frame's edge.
+            keep = buffer and not warming_up and plausible_person(blob, frame.shape[:2])
+            if keep:
+                site.buffer.add(
+                    BufferedCrop(time=now, frame_index=index, image=images[i], silhouette=sils[i], square=squares[i])
+                )
+            persons.append(
+                PersonResult(
+                    box=blob.box,
+                    pose=out["pose"][i],
+                    betas=out["betas"][i],
+                    camera=cam,
+                    square=squares[i],
+                    joints=out["joints"][i],
+                    joints_2d=crop_to_frame(uv, squares[i]),
+                    vertices=out["vertices"][i],
+                    buffered=keep,
+                )
             )
-        persons.append(
-            PersonResult(
-                box=blob.box,
-                pose=out["pose"][i],
-                betas=out["betas"][i],
-                camera=cam,
-                square=squares[i],
-                joints=out["joints"][i],
-                joints_2d=crop_to_frame(uv, squares[i]),
-                vertices=out["vertices"][i],
-                buffered=keep,
-            )
-        )
     timings = {
         "background_ms": 1000 * (t1 - t0),
         "inference_ms": 1000 * (t2 - t1),

@@ -68,7 +68,7 @@ class CameraSite:
         _, H, W, _ = self.frames.shape
         # Lossless (FFV1), so the file is exactly what was rendered; lossy coding happens where a
         # real camera's would, when frames are sent to the service as JPEG.
-        writer = cv2.VideoWriter(str(folder / "video.avi"), cv2.VideoWriter_fourcc(*"FFV1"), self.config["fps"], (W, H))
+        writer = cv2.VideoWriter(str(folder / "video.avi"), cv2.VideoWriter.fourcc(*"FFV1"), self.config["fps"], (W, H))
         for f in self.frames:
             writer.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
         writer.release()

@@ -57,6 +57,7 @@ def blur(frame: np.ndarray, sigma: float) -> np.ndarray:
 def thermal(frame: np.ndarray, index: int, mask: np.ndarray | None = None) -> np.ndarray:
     lum = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     scene = 0.25 + 0.2 * cv2.GaussianBlur(lum, (0, 0), 6.0)  # cool, low-contrast background
+    heat: np.ndarray  # (H, W) float32, warmth in [0, 1]
     if mask is None:
         heat = 0.25 + 0.6 * lum  # real footage: brightness stands in for warmth
     else:
@@ -123,6 +124,8 @@ class NamedShift:
             elif kind == "blur":
                 frame = blur(frame, value)
             elif kind == "uap":
+                if self.uap is None:
+                    raise ValueError(f"shift {self.name!r} has a uap step but no perturbation (uap=...)")
                 frame = add_uap(frame, self.uap, box)
         return frame
 

@@ -38,8 +38,8 @@ def site_crops(site: CameraSite, size: int, crops: str = "true") -> tuple[np.nda
         raise ValueError(f"crops must be one of {CROPS}, got {crops!r}")
     if crops == "mog2":
         target = site_target(site.frames, size, largest_only=True)
-        t = target.frame_index
-        return target.images, (site.eval_joints[t] - site.joints[t, :1]).astype(np.float32)
+        kept = target.frame_index  # (N,) the frame of each crop
+        return target.images, (site.eval_joints[kept] - site.joints[kept, :1]).astype(np.float32)
     images, joints = [], []
     for t in range(len(site.frames)):
         box = mask_box(site.masks[t])

@@ -182,7 +182,8 @@ def random_motion(n: int, generator: torch.Generator, fps: float = 25.0) -> Moti
     def u(a: float, b: float) -> float:
         return a + (b - a) * float(torch.rand(1, generator=generator))
 
-    parts, total, heading = [], 0, u(-math.pi, math.pi)
+    parts: list[Motion] = []
+    total, heading = 0, u(-math.pi, math.pi)
     while total < n:
         if not parts or float(torch.rand(1, generator=generator)) < 0.6:
             turn = u(-0.6, 0.6)

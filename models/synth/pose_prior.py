@@ -80,7 +80,8 @@ def pose_data(n: int, seed: int) -> torch.Tensor:
     """(n, 23, 3, 3) training rotations: half free poses, half everyday motion."""
     g = torch.Generator().manual_seed(seed)
     free = sample_poses(n // 2, g, spread=0.28)[:, 3:]
-    frames, parts = n - n // 2, []
+    frames = n - n // 2
+    parts: list[torch.Tensor] = []  # (T, 69) axis-angle each
     while sum(len(p) for p in parts) < frames:
         parts.append(random_motion(2000, g).poses[:, 3:])
     motion = torch.cat(parts)[:frames]

@@ -14,11 +14,15 @@ Cameras are OpenCV-style (x right, y down, z forwards) in both of its modes:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from models.body_layout import JOINT_NAMES
+
+if TYPE_CHECKING:
+    import moderngl
 
 _VERTEX_SHADER = """
 #version 330
@@ -158,7 +162,8 @@ class SceneRenderer:
     ):
         import moderngl
 
-        self.ctx = moderngl.create_standalone_context(backend="egl")
+        # moderngl's stub types **settings as dict[str, Any]; they are plain keyword options.
+        self.ctx = moderngl.create_standalone_context(backend="egl")  # type: ignore[arg-type]
         self.prog = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
         self.faces = faces.numpy().astype(np.int32)
         self.regions = vertex_regions(lbs_weights, rest_vertices)
@@ -173,6 +178,15 @@ class SceneRenderer:
         self.vao = self.ctx.vertex_array(
             self.prog, [(self.vbo, "3f 3f 3f", "in_pos", "in_normal", "in_color")], index_buffer=self.ibo
         )
+
+    def _uniform(self, name: str) -> moderngl.Uniform:
+        """The shader program's uniform ``name`` (a program's members also hold attributes, blocks)."""
+        import moderngl
+
+        member = self.prog[name]
+        if not isinstance(member, moderngl.Uniform):
+            raise TypeError(f"shader member {name!r} is a {type(member).__name__}, not a uniform")
+        return member
 
     def colours(self, appearance: Appearance, rng: np.random.Generator) -> np.ndarray:
         table = np.array([getattr(appearance, r) for r in _REGIONS] + [appearance.hair or appearance.skin])
@@ -192,10 +206,10 @@ class SceneRenderer:
         normals = vertex_normals(vertices, self.faces)
         data = np.concatenate([vertices, normals, colours], 1).astype(np.float32)
         self.vbo.write(data.tobytes())
-        self.prog["mvp"].write(clip_matrix.T.astype(np.float32).tobytes())
+        self._uniform("mvp").write(clip_matrix.T.astype(np.float32).tobytes())
         light = np.asarray(light_dir, dtype=np.float32)
-        self.prog["light_dir"].value = tuple(light / np.linalg.norm(light))
-        self.prog["ambient"].value = float(ambient)
+        self._uniform("light_dir").value = tuple(light / np.linalg.norm(light))
+        self._uniform("ambient").value = float(ambient)
         self.fbo.use()
         self.ctx.enable(self.ctx.DEPTH_TEST)
         self.fbo.clear(0.0, 0.0, 0.0, 0.0)

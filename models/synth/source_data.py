@@ -91,7 +91,9 @@ def render_crops(
     root = root_orientations(n, g)
     pose = torch.cat([rotmat_to_axis_angle(root), body_poses(n, cfg.motion_share, g)], 1)
     betas = 0.9 * torch.randn(n, body.num_betas, generator=g)
-    out = {k: [] for k in ("images", "masks", "camera", "joints", "eval_joints", "joints_2d")}
+    out: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("images", "masks", "camera", "joints", "eval_joints", "joints_2d")
+    }
     with torch.no_grad():
         for sl in tqdm(torch.arange(n).split(256), desc="source crops", disable=not progress):
             b = body(betas[sl], pose[sl])

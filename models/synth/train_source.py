@@ -64,7 +64,7 @@ def crop_pool(out: Path, size: int, seed: int, n: int) -> dict[str, np.ndarray]:
             return {k: f[k] for k in f.files}
     data = render_crops(n, SourceConfig(image_size=size, seed=seed), progress=True)
     with atomic_path(path, suffix=".npz") as tmp:
-        np.savez(tmp, **data)
+        np.savez(tmp, **data)  # type: ignore[arg-type]  # mypy matches **data against allow_pickle: bool
     return data
 
 

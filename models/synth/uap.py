@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ from models.regressor import PoseRegressor, RegressorOutput
 SHIPPED_DIR = ASSETS / "uap"
 
 Objective = Literal["pose", "joints"]
-OBJECTIVES: tuple[Objective, ...] = Objective.__args__
+OBJECTIVES: tuple[Objective, ...] = get_args(Objective)
 
 
 def pushed_joints(out: RegressorOutput, objective: Objective) -> torch.Tensor:

@@ -242,12 +242,13 @@ def build(
     lab = {n: i for i, n in enumerate(labels)}
     phen = sample_adult_phenotypes(model, n_shapes, seed)
 
-    verts, heads = [], []
+    vert_chunks: list[np.ndarray] = []
+    head_chunks: list[np.ndarray] = []
     for chunk in tqdm(phen.split(50), desc="posing Anny bodies"):
         v, h = t_pose(model, chunk)
-        verts.append(v.numpy() @ ANNY_TO_SMPL.T)
-        heads.append(h.numpy() @ ANNY_TO_SMPL.T)
-    verts, heads = np.concatenate(verts), np.concatenate(heads)
+        vert_chunks.append(v.numpy() @ ANNY_TO_SMPL.T)
+        head_chunks.append(h.numpy() @ ANNY_TO_SMPL.T)
+    verts, heads = np.concatenate(vert_chunks), np.concatenate(head_chunks)
     faces_full = model.faces.numpy().astype(np.int64)
 
     joints = np.stack([heads[:, [lab[b] for b in JOINT_TO_ANNY[j][1]]].mean(1) for j in JOINT_NAMES], 1)
@@ -360,7 +361,8 @@ def main(argv: list[str] | None = None) -> None:
             f"joint regressor misses Anny's joints by {prov['joint_regressor_held_out_error_max_mm']:.1f} mm"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **data)
+    # mypy matches **data against savez_compressed's allow_pickle: bool; the keys are array names.
+    np.savez_compressed(args.out, **data)  # type: ignore[arg-type]
     print(json.dumps(prov, indent=1))
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
 

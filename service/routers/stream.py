@@ -82,8 +82,9 @@ async def stream(websocket: WebSocket, site_id: str, vertices: bool = False):
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for t in done:
-            if t.exception() and not isinstance(t.exception(), WebSocketDisconnect):
-                raise t.exception()
+            failure = t.exception()
+            if failure is not None and not isinstance(failure, WebSocketDisconnect):
+                raise failure
     finally:
         for t in tasks:
             t.cancel()
