@@ -22,7 +22,7 @@ from pytorch3d.transforms import matrix_to_rotation_6d, rotation_6d_to_matrix
 from torch import nn
 
 from models.atomic import atomic_path
-from models.body_model import BodyModel
+from models.body_model import BodyModel, load_body_model
 from models.prior import PoseDecoder
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -192,8 +192,6 @@ def regressor_from_checkpoint(
     ck: dict, body: BodyModel | None = None, path: Path | str = "checkpoint"
 ) -> PoseRegressor:
     """A regressor from an already-loaded checkpoint dict (see :func:`save_regressor`)."""
-    from models.body_model import load_body_model
-
     config = RegressorConfig(**ck["config"])
     regressor = PoseRegressor(config, body or load_body_model(), PoseDecoder(config.latent))
     state = {k: v.float() if v.is_floating_point() else v for k, v in ck["state"].items()}

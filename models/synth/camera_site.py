@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from models.body_layout import PARENTS
 from models.body_model import BodyModel, load_body_model
 from models.synth.domain_shift import parse_shift
 from models.synth.motion import Motion, action, concatenate, ground, walk
@@ -240,8 +241,6 @@ def make_site(
 
 def preview(site: CameraSite, path: Path, frames: int = 4) -> None:
     """A strip of frames with the ground-truth 2D joints and the true mask's outline drawn on."""
-    from models.body_layout import PARENTS
-
     picks = np.linspace(0, len(site.frames) - 1, frames).astype(int)
     tiles = []
     for t in picks:

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+from pytorch3d.transforms import axis_angle_to_matrix, matrix_to_axis_angle
 
 from models.body_layout import JOINT_NAMES, NUM_JOINTS
 from models.synth.pose_sampler import euler_to_pose
@@ -154,8 +155,6 @@ def concatenate(parts: list[Motion], fade: int = 12) -> Motion:
     Translation is made continuous (each part starts where the last ended); poses are blended
     on rotations (through matrices, then re-projected), so the joins have no jumps.
     """
-    from pytorch3d.transforms import axis_angle_to_matrix, matrix_to_axis_angle
-
     poses, transl = [parts[0].poses], [parts[0].transl]
     for part in parts[1:]:
         shift = transl[-1][-1] - part.transl[0]

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from models.atomic import atomic_path
 from models.prior import BODY_JOINTS, HIDDEN, LATENT, PoseDecoder, mlp
 from models.synth.motion import random_motion
-from models.synth.pose_sampler import sample_poses
+from models.synth.pose_sampler import limit_violations, sample_poses
 
 
 @dataclass(frozen=True)
@@ -196,8 +196,6 @@ def main(argv: list[str] | None = None) -> None:
     with torch.no_grad():
         held_out = pose_data(4000, seed=12345)
         err = rotation_error(prior.decoder(prior.encoder(held_out)), held_out)
-        from models.synth.pose_sampler import limit_violations
-
         phi = 2 * torch.rand(4000, prior.latent, generator=torch.Generator().manual_seed(7)) - 1
         body_pose = prior.decode_pose(phi)
         viol = limit_violations(torch.cat([torch.zeros(4000, 3), body_pose], 1))

@@ -26,10 +26,12 @@ import torch
 from tqdm import tqdm
 
 from models import ASSETS
+from models.body_model import load_body_model
 from models.health import images_tensor
 from models.metrics import procrustes_align
 from models.preprocess import PIXEL_MAX
-from models.regressor import PoseRegressor, RegressorOutput
+from models.regressor import PoseRegressor, RegressorOutput, load_regressor
+from models.synth.source_data import SourceConfig, render_crops
 
 # The perturbations crafted against the shipped checkpoint live here (half precision, ~100 kB
 # each), so every evaluation and benchmark sees the same shift: re-crafting lands elsewhere on
@@ -154,10 +156,6 @@ def shift_uap(shift: str, directory: Path | None = None) -> np.ndarray | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from models.body_model import load_body_model
-    from models.regressor import load_regressor
-    from models.synth.source_data import SourceConfig, render_crops
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint", type=Path)
     ap.add_argument("--eps", type=float, default=8.0)
