@@ -3,9 +3,10 @@
     python -m bench.real_footage VIDEO [--masks TAR] [--out docs/REAL_FOOTAGE.md] [--frames N] [--overlays DIR]
 
 Starts the service under uvicorn in a subprocess (embedded mode, no Redis, a temporary artifact
-directory), posts every frame of VIDEO as a lossless PNG to ``/v1/sites/{site}/pose?vertices=false&buffer=false``
-in order, and scores the boxes of the answers against the labelled people of TAR (CDnet / SBI layout:
-``groundtruth/gt%06d.png`` for frame i, counted from 0; 0 background, 255 foreground, 170 uncertain).
+directory), posts every frame of VIDEO as a lossless PNG (or, with ``--encoding jpeg``, as JPEG) to
+``/v1/sites/{site}/pose?vertices=false&buffer=false`` in order, and scores the boxes of the answers
+against the labelled people of TAR (CDnet / SBI layout: ``groundtruth/gt%06d.png`` for frame i,
+counted from 0; 0 background, 255 foreground, 170 uncertain).
 The person figures come from the HTTP answers only. The API returns no mask, so foreground
 precision and recall are measured on the masks of an in-process ``models.background.BackgroundModel``
 fed the same frames in the same order (:func:`in_process_mog2`); the report says on how many frames
@@ -52,6 +53,7 @@ DOC = ROOT / "docs" / "REAL_FOOTAGE.md"
 DOC_HEADER = "# Person finding on real footage\n\nEach clip's section is written by the command it names.\n"
 GT_NAME = "groundtruth/gt{:06d}.png"
 POSE_PARAMS = {"vertices": "false", "buffer": "false"}
+ENCODINGS = ("png", "jpeg")
 READY_TIMEOUT_S = 300.0
 REQUEST_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
@@ -209,18 +211,27 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def encode_png(frame: np.ndarray) -> bytes:
-    """(H, W, 3) RGB uint8 -> PNG bytes (lossless: the service sees exactly the frame scored here)."""
+def encode_frame(frame: np.ndarray, encoding: str) -> tuple[bytes, np.ndarray]:
+    """(H, W, 3) RGB uint8 -> (the bytes to post, the (H, W, 3) frame the service will decode from them).
+    PNG is lossless (the two frames are equal); JPEG is what a camera sends (quality as service.demo sends)."""
+    if encoding not in ENCODINGS:
+        raise ValueError(f"encoding {encoding!r} is none of {ENCODINGS}")
+    if encoding == "jpeg":
+        from service.imaging import encode_jpeg
+
+        data = encode_jpeg(frame)
+        return data, cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     ok, buf = cv2.imencode(".png", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     if not ok:
         raise ValueError(f"frame of shape {frame.shape} could not be encoded as PNG")
-    return buf.tobytes()
+    return buf.tobytes(), frame
 
 
-def post_frame(client: httpx.Client, site: str, png: bytes) -> tuple[dict, float]:
-    """One frame to /pose -> (the JSON answer, the round trip in ms)."""
+def post_frame(client: httpx.Client, site: str, data: bytes, encoding: str) -> tuple[dict, float]:
+    """One encoded frame to /pose -> (the JSON answer, the round trip in ms)."""
     t = time.perf_counter()
-    r = client.post(f"/v1/sites/{site}/pose", params=POSE_PARAMS, content=png, headers={"content-type": "image/png"})
+    r = client.post(f"/v1/sites/{site}/pose", params=POSE_PARAMS, content=data,
+                    headers={"content-type": f"image/{encoding}"})
     ms = 1000 * (time.perf_counter() - t)
     r.raise_for_status()
     return r.json(), ms
@@ -314,8 +325,10 @@ class ClipScorer:
 
 
 def run_clip(url: str, video: Path, site: str, scorer: ClipScorer, source: MaskSource, limit: int | None,
-             on_frame: Callable[[int, np.ndarray, FrameRecord], None] | None = None) -> list[FrameRecord]:
-    """Post every frame of ``video`` to the service in order and score each answer."""
+             on_frame: Callable[[int, np.ndarray, FrameRecord], None] | None = None,
+             encoding: str = "png") -> list[FrameRecord]:
+    """Post every frame of ``video`` to the service in order (PNG or JPEG) and score each answer; the
+    mask source sees each frame as the service decodes it."""
     from tqdm import tqdm
 
     total = frame_count(video)
@@ -323,7 +336,8 @@ def run_clip(url: str, video: Path, site: str, scorer: ClipScorer, source: MaskS
     records = []
     with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S) as client:
         for t, frame in enumerate(tqdm(read_frames(video, limit), total=total or None, desc=video.stem, unit="frame")):
-            answer, ms = post_frame(client, site, encode_png(frame))
+            data, frame = encode_frame(frame, encoding)
+            answer, ms = post_frame(client, site, data, encoding)
             if answer["frame_index"] != t:
                 raise RuntimeError(f"the service counted frame {t} as {answer['frame_index']}: was the site fresh?")
             seg = source(frame)
@@ -458,7 +472,7 @@ TABLE_ROWS = (
 def markdown_section(record: dict) -> str:
     s = record["summary"]
     phases = [("after warm-up (main)", s["after_warmup"]), ("warm-up frames", s["warmup"])]
-    lines = [f"## {record['clip']}", "",
+    lines = [f"## {record['name']} ({Path(record['video']).name}, frames posted as {record['encoding'].upper()})", "",
              f"Command: `{record['command']}`  ",
              (f"Machine: {record['machine']['cpu']}, {record['machine']['cores']} cores. Date: {record['date']}. "
               f"Commit: `{record['commit']}`.  "),
@@ -473,7 +487,7 @@ def markdown_section(record: dict) -> str:
     lat = s["latency"]
     lines += ["",
               f"Boxes per frame after warm-up, frames with 0, 1, 2, ... boxes: {hist}.  ",
-              (f"`/pose` latency over HTTP, every frame (PNG, no vertices): p50 {lat['p50_ms']:.1f} ms, "
+              (f"`/pose` latency over HTTP, every frame ({record['encoding'].upper()}, no vertices): p50 {lat['p50_ms']:.1f} ms, "
                f"p95 {lat['p95_ms']:.1f} ms (the service's own total: p50 {lat['server_p50_ms']:.1f} ms, "
                f"p95 {lat['server_p95_ms']:.1f} ms).  "),
               (f"The in-process background model's blobs equal the service's boxes on {s['boxes_agree_frames']} "
@@ -487,7 +501,7 @@ def write_doc(record: dict, path: Path) -> None:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(DOC_HEADER)
-    write_section(markdown_section(record), f"real-footage-{record['clip']}", path)
+    write_section(markdown_section(record), f"real-footage-{record['name']}", path)
 
 
 def json_ready(x):
@@ -566,6 +580,11 @@ def clip_name(video: Path) -> str:
     return name[:63]
 
 
+def run_name(clip: str, encoding: str) -> str:
+    """The name of a run's JSON record and report section: the clip, marked when its frames went as JPEG."""
+    return clip if encoding == "png" else f"{clip}-{encoding}"
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench.real_footage", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -574,6 +593,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "without it only boxes per frame and latency are reported")
     ap.add_argument("--out", type=Path, default=DOC, help="markdown report: the clip's section is replaced")
     ap.add_argument("--runs", type=Path, default=RUNS, help="folder of the per-clip JSON records")
+    ap.add_argument("--encoding", choices=ENCODINGS, default="png",
+                    help="how frames are posted: png is lossless (scored exactly as served), jpeg as cameras send")
     ap.add_argument("--frames", type=int, default=None, help="only the first N frames (None: all)")
     ap.add_argument("--warmup-frames", type=int, default=None,
                     help="the service's SILHOUETTE_WARMUP_FRAMES (None: the service's own setting)")
@@ -617,10 +638,10 @@ def benchmark(args: argparse.Namespace, command: str) -> dict:
         on_frame = overlay_writer(check_overlay_dir(args.overlays), clip, args.overlay_every, gt)
     with running_service(warmup) as url:
         records = run_clip(url, args.video, clip, ClipScorer(gt), in_process_mog2(warmup, settings.max_persons),
-                           args.frames, on_frame)
-    return {"clip": clip, "video": display_path(args.video), "masks": display_path(args.masks), "command": command,
+                           args.frames, on_frame, args.encoding)
+    return {"clip": clip, "name": run_name(clip, args.encoding), "video": display_path(args.video), "masks": display_path(args.masks), "command": command,
             "machine": machine(), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "commit": git_commit(), "warmup_frames": warmup, "max_persons": settings.max_persons,
+            "commit": git_commit(), "encoding": args.encoding, "warmup_frames": warmup, "max_persons": settings.max_persons,
             "constants": {k: getattr(fs, k) for k in ("PERSON_MIN_AREA_FRACTION", "PERSON_MIN_HEIGHT_PX",
                                                       "FALSE_PERSON_MAX_FOREGROUND", "COVER_MIN_SHARE",
                                                       "WHOLE_MIN_SHARE", "TRACK_LINK_MIN_IOU")},
@@ -636,7 +657,7 @@ def main(argv: list[str] | None = None) -> dict:
     command = "python -m bench.real_footage " + shlex.join(shown)
     record = benchmark(args, command)
     args.runs.mkdir(parents=True, exist_ok=True)
-    out = args.runs / f"{record['clip']}.json"
+    out = args.runs / f"{record['name']}.json"
     out.write_text(json.dumps(json_ready(record), indent=1))
     if not args.no_doc:
         write_doc(record, args.out)

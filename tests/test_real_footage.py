@@ -31,7 +31,7 @@ def record(tmp_path_factory) -> dict:
 
 
 def test_record_has_every_figure(record):
-    assert record["clip"] == "ibmtest2" and record["summary"]["frames"] == FRAMES
+    assert record["clip"] == record["name"] == "ibmtest2" and record["summary"]["frames"] == FRAMES
     assert record["commit"] and record["machine"]["cores"] >= 1 and record["machine"]["cpu"]
     main, warm = record["summary"]["after_warmup"], record["summary"]["warmup"]
     assert warm["frames"] > 0 and main["frames"] > 0 and warm["frames"] + main["frames"] == FRAMES
@@ -82,6 +82,18 @@ def test_markdown_section(record):
     assert "<!-- real-footage-ibmtest2:start -->" in doc and "python -m bench.real_footage" in doc
     for label, _ in rf.TABLE_ROWS:
         assert f"| {label} |" in doc
+
+
+def test_png_is_served_exactly_and_jpeg_as_decoded():
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    data, served = rf.encode_frame(frame, "png")
+    assert data.startswith(b"\x89PNG") and np.array_equal(served, frame)
+    data, served = rf.encode_frame(frame, "jpeg")
+    assert data.startswith(b"\xff\xd8") and served.shape == frame.shape and not np.array_equal(served, frame)
+    with pytest.raises(ValueError, match="'gif'"):
+        rf.encode_frame(frame, "gif")
+    assert rf.run_name("ibmtest2", "png") == "ibmtest2" and rf.run_name("ibmtest2", "jpeg") == "ibmtest2-jpeg"
 
 
 def test_overlays_are_refused_inside_the_repository():
