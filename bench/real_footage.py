@@ -469,6 +469,18 @@ TABLE_ROWS = (
 )
 
 
+def frames_line(record: dict) -> str:
+    s = record["summary"]
+    line = f"Frames: {s['frames']} ({s['warmup']['frames']} answered `warming_up`, reported apart"
+    if not record["masks"]:
+        return line + "). Masks: none (boxes and latency only)."
+    return (line + f"; {s['after_warmup']['labelled_frames']} labelled frames after warm-up score the main column). "
+            f"Masks: {record['masks']}.")
+
+
+UNLABELLED_ROWS = ("boxes per frame", "boxes")  # all a clip without masks can show
+
+
 def markdown_section(record: dict) -> str:
     s = record["summary"]
     phases = [("after warm-up (main)", s["after_warmup"]), ("warm-up frames", s["warmup"])]
@@ -476,12 +488,11 @@ def markdown_section(record: dict) -> str:
              f"Command: `{record['command']}`  ",
              (f"Machine: {record['machine']['cpu']}, {record['machine']['cores']} cores. Date: {record['date']}. "
               f"Commit: `{record['commit']}`.  "),
-             (f"Frames: {s['frames']} ({s['warmup']['frames']} answered `warming_up`, reported apart; "
-              f"{s['after_warmup']['labelled_frames']} labelled frames after warm-up score the main column). "
-              f"Masks: {record['masks'] or 'none (boxes and latency only)'}."), "",
+             frames_line(record), "",
              "| figure | " + " | ".join(name for name, _ in phases) + " |",
              "|---|" + "---|" * len(phases)]
-    for label, cell in TABLE_ROWS:
+    rows = TABLE_ROWS if record["masks"] else [row for row in TABLE_ROWS if row[0] in UNLABELLED_ROWS]
+    for label, cell in rows:
         lines.append(f"| {label} | " + " | ".join(cell(ph) for _, ph in phases) + " |")
     hist = s["after_warmup"]["boxes_per_frame_histogram"]
     lat = s["latency"]
