@@ -284,6 +284,7 @@ class FrameRecord:
     latency_ms: float
     server_ms: float
     boxes_agree: bool  # the in-process blobs' boxes equal the service's
+    foreground_share: float  # of the frame, in the in-process MOG2 mask
     fg_counts: dict[str, tuple[int, int, int]] | None = None  # mask name -> (tp, fp, fn)
     counts: dict[str, int] | None = None
     person_tracks: list[int] | None = None
@@ -345,7 +346,8 @@ def run_clip(url: str, video: Path, site: str, scorer: ClipScorer, source: MaskS
             rec = FrameRecord(index=t, warming_up=bool(answer["warming_up"]), boxes=boxes.tolist(),
                               track_ids=fs.box_track_ids(answer["persons"]), latency_ms=ms,
                               server_ms=float(answer["timings_ms"].get("total_ms", float("nan"))),
-                              boxes_agree=boxes_equal(boxes, seg.boxes))
+                              boxes_agree=boxes_equal(boxes, seg.boxes),
+                              foreground_share=float(seg.foreground.mean()))
             records.append(scorer.score(rec, seg))
             if on_frame is not None:
                 on_frame(t, frame, rec)
@@ -371,7 +373,10 @@ def id_switch_summary(records: list[FrameRecord]) -> int | str:
 def phase_summary(records: list[FrameRecord]) -> dict:
     """Every figure over a set of frames: boxes per frame always; the scores where frames are labelled."""
     boxes = [len(r.boxes) for r in records]
+    shares = [r.foreground_share for r in records]
     out: dict = {"frames": len(records), "boxes": int(sum(boxes)),
+                 "foreground_share_mean": float(np.mean(shares)) if shares else float("nan"),
+                 "foreground_share_max": float(np.max(shares)) if shares else float("nan"),
                  "boxes_per_frame": float(np.mean(boxes)) if boxes else float("nan"),
                  "boxes_per_frame_histogram": np.bincount(boxes).tolist() if boxes else []}
     scored = [r for r in records if r.counts is not None]
@@ -453,6 +458,8 @@ TABLE_ROWS = (
     ("boxes per frame", lambda ph: num(ph["boxes_per_frame"])),
     ("labelled people per frame", lambda ph: num(ph["persons"]["people_per_frame"]) if "persons" in ph else "n/a"),
     ("boxes", lambda ph: str(ph["boxes"])),
+    ("MOG2 foreground share of the frame, mean / max",
+     lambda ph: f"{pct(ph['foreground_share_mean'])} / {pct(ph['foreground_share_max'])}"),
     ("false persons (< 15% foreground; share of boxes)", lambda ph: count_cell(ph, "false", "boxes")),
     ("fragments (< 50% of a person; share of boxes)", lambda ph: count_cell(ph, "fragment", "boxes")),
     ("on labelled foreground that is no person (share of boxes)", lambda ph: count_cell(ph, "non_person", "boxes")),
@@ -478,7 +485,7 @@ def frames_line(record: dict) -> str:
             f"Masks: {record['masks']}.")
 
 
-UNLABELLED_ROWS = ("boxes per frame", "boxes")  # all a clip without masks can show
+UNLABELLED_ROWS = ("boxes per frame", "boxes", "MOG2 foreground share of the frame, mean / max")  # all a clip without masks can show
 
 
 def markdown_section(record: dict) -> str:

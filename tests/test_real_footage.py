@@ -57,6 +57,7 @@ def test_figures_are_consistent(record):
     assert p["found_share_of_people"] >= 0.5
     assert main["foreground"]["mog2"]["f_measure"] > 0.5
     assert sum(main["boxes_per_frame_histogram"]) == main["frames"]
+    assert 0 < main["foreground_share_mean"] <= main["foreground_share_max"] < 0.5
     assert math.isclose(main["boxes_per_frame"], p["boxes"] / main["frames"])
 
 
