@@ -26,6 +26,7 @@ is ``merged``. A labelled person is *covered* by a box (not a false one) that ho
 :data:`COVER_MIN_SHARE` of their pixels: ``missed`` when no box covers them, ``split`` when two
 or more do.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -112,8 +113,9 @@ class LabelledPerson:
     area: int
 
 
-def label_people(gt: np.ndarray, min_area_fraction: float = PERSON_MIN_AREA_FRACTION,
-                 min_height_px: int = PERSON_MIN_HEIGHT_PX) -> list[LabelledPerson]:
+def label_people(
+    gt: np.ndarray, min_area_fraction: float = PERSON_MIN_AREA_FRACTION, min_height_px: int = PERSON_MIN_HEIGHT_PX
+) -> list[LabelledPerson]:
     """(H, W) uint8 ground truth -> its labelled people, largest first: the 8-connected components
     of the 255 mask with area >= min_area_fraction of the frame and height >= min_height_px."""
     gt = check_gt(gt)
@@ -196,12 +198,15 @@ class FrameMatch:
 
     def counts(self) -> dict[str, int]:
         """The frame's figures: boxes, people and every kind of error (see the module docstring)."""
-        return {"boxes": len(self.kinds), "people": len(self.covering),
-                **{k: self.kinds.count(k) for k in BOX_KINDS},
-                "merged": int(self.merged.sum()),
-                "missed": int(np.count_nonzero(self.covering == 0)),
-                "split": int(np.count_nonzero(self.covering >= 2)),
-                "found": int(np.count_nonzero(self.covering >= 1))}
+        return {
+            "boxes": len(self.kinds),
+            "people": len(self.covering),
+            **{k: self.kinds.count(k) for k in BOX_KINDS},
+            "merged": int(self.merged.sum()),
+            "missed": int(np.count_nonzero(self.covering == 0)),
+            "split": int(np.count_nonzero(self.covering >= 2)),
+            "found": int(np.count_nonzero(self.covering >= 1)),
+        }
 
 
 def classify_box(foreground_share: float, shares: np.ndarray) -> str:
@@ -228,8 +233,15 @@ def match_boxes(boxes, people: list[LabelledPerson], gt: np.ndarray) -> FrameMat
     counts_as_box = np.array([k != "false" for k in kinds], dtype=bool)
     covers = (share >= COVER_MIN_SHARE) & counts_as_box[:, None]
     best = np.where(overlap.max(axis=1) > 0, overlap.argmax(axis=1), -1) if len(people) else np.full(len(boxes), -1)
-    return FrameMatch(kinds=kinds, best_person=best, merged=covers.sum(axis=1) >= 2, covering=covers.sum(axis=0),
-                      share=share, foreground_share=fg, people_boxes=[p.box for p in people])
+    return FrameMatch(
+        kinds=kinds,
+        best_person=best,
+        merged=covers.sum(axis=1) >= 2,
+        covering=covers.sum(axis=0),
+        share=share,
+        foreground_share=fg,
+        people_boxes=[p.box for p in people],
+    )
 
 
 def box_track_ids(answer_persons: list[dict]) -> list[int | None]:
@@ -243,15 +255,17 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     return np.count_nonzero(a & b) / union if union else 0.0
 
 
-def link_people(previous: list[LabelledPerson], previous_ids: list[int], current: list[LabelledPerson],
-                next_id: int) -> tuple[list[int], int]:
+def link_people(
+    previous: list[LabelledPerson], previous_ids: list[int], current: list[LabelledPerson], next_id: int
+) -> tuple[list[int], int]:
     """Ground-truth track ids for the labelled people of a frame: each takes the id of the previous
     frame's person its mask overlaps most (IoU >= TRACK_LINK_MIN_IOU; greedy, best pairs first, one to
     one); the others start new tracks from ``next_id``. Returns (ids, the next free id)."""
     if len(previous) != len(previous_ids):
         raise ValueError(f"{len(previous)} previous people but {len(previous_ids)} previous ids")
-    pairs = sorted(((mask_iou(p.mask, c.mask), i, j) for i, p in enumerate(previous) for j, c in enumerate(current)),
-                   reverse=True)
+    pairs = sorted(
+        ((mask_iou(p.mask, c.mask), i, j) for i, p in enumerate(previous) for j, c in enumerate(current)), reverse=True
+    )
     ids: list[int | None] = [None] * len(current)
     taken: set[int] = set()
     for iou, i, j in pairs:
@@ -287,10 +301,10 @@ def count_id_switches(person_tracks: list[list[int]], matched_ids: list[list[int
         raise ValueError(f"{len(person_tracks)} frames of tracks but {len(matched_ids)} frames of matches")
     last: dict[int, int] = {}
     switches = 0
-    for tracks, ids in zip(person_tracks, matched_ids):
+    for tracks, ids in zip(person_tracks, matched_ids, strict=True):
         if len(tracks) != len(ids):
             raise ValueError(f"a frame has {len(tracks)} people but {len(ids)} matches")
-        for t, i in zip(tracks, ids):
+        for t, i in zip(tracks, ids, strict=True):
             if i is None:
                 continue
             if t in last and last[t] != i:
@@ -312,9 +326,13 @@ def summarise(frame_counts: list[dict[str, int]]) -> dict[str, float | int]:
     def ratio(a: int, b: int) -> float:
         return a / b if b else float("nan")
 
-    rates = {"frames": n, "boxes_per_frame": ratio(total["boxes"], n), "people_per_frame": ratio(total["people"], n),
-             **{f"{k}_share_of_boxes": ratio(total[k], total["boxes"]) for k in (*BOX_KINDS, "merged")},
-             **{f"{k}_share_of_people": ratio(total[k], total["people"]) for k in ("missed", "split", "found")},
-             "frames_with_more_boxes_than_people": sum(c["boxes"] > c["people"] for c in frame_counts),
-             "frames_with_fewer_boxes_than_people": sum(c["boxes"] < c["people"] for c in frame_counts)}
+    rates = {
+        "frames": n,
+        "boxes_per_frame": ratio(total["boxes"], n),
+        "people_per_frame": ratio(total["people"], n),
+        **{f"{k}_share_of_boxes": ratio(total[k], total["boxes"]) for k in (*BOX_KINDS, "merged")},
+        **{f"{k}_share_of_people": ratio(total[k], total["people"]) for k in ("missed", "split", "found")},
+        "frames_with_more_boxes_than_people": sum(c["boxes"] > c["people"] for c in frame_counts),
+        "frames_with_fewer_boxes_than_people": sum(c["boxes"] < c["people"] for c in frame_counts),
+    }
     return {**total, **rates}

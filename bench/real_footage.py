@@ -8,8 +8,8 @@ directory), posts every frame of VIDEO as a lossless PNG (or, with ``--encoding 
 against the labelled people of TAR (CDnet / SBI layout: ``groundtruth/gt%06d.png`` for frame i,
 counted from 0; 0 background, 255 foreground, 170 uncertain).
 The person figures come from the HTTP answers only. The API returns no mask, so foreground
-precision and recall are measured on the masks of an in-process ``models.background.BackgroundModel``
-fed the same frames in the same order (:func:`in_process_mog2`); the report says on how many frames
+precision and recall are measured on the masks of an in-process ``models.people.finder.PersonFinder``
+fed the same frames in the same order (:func:`in_process_finder`); the report says on how many frames
 its blobs equal the boxes the service returned. Frames the service answers ``warming_up`` are
 reported apart and left out of the main figures. Without ``--masks`` only boxes per frame and
 latency are reported.
@@ -19,6 +19,7 @@ of ``--out``. ``--overlays DIR`` draws the labelled people and the returned boxe
 person to check the matching; the labelled clips may not be copied into the repository, so DIR must lie
 outside it. The scores themselves are in :mod:`bench.footage_scores`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,12 +38,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import get_args
 
 import cv2
 import httpx
 import numpy as np
 
 from bench import footage_scores as fs
+from models.people.finder import FinderConfig, PersonFinder
+from models.people.foreground import Subtractor
 
 log = logging.getLogger(__name__)
 
@@ -157,27 +161,51 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def service_env(artifacts: Path, warmup_frames: int) -> dict[str, str]:
+def service_env(artifacts: Path, warmup_frames: int, method: str = "mog2") -> dict[str, str]:
     """The environment of the service process: embedded mode (no Redis, no API key), CPU ONNX provider."""
     env = {k: v for k, v in os.environ.items() if k not in ("SILHOUETTE_REDIS_URL", "SILHOUETTE_API_KEY")}
-    env.update({"SILHOUETTE_ARTIFACT_DIR": str(artifacts), "SILHOUETTE_WARMUP_FRAMES": str(warmup_frames),
-                "SILHOUETTE_REQUIRE_API_KEY": "false", "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "SILHOUETTE_ARTIFACT_DIR": str(artifacts),
+            "SILHOUETTE_WARMUP_FRAMES": str(warmup_frames),
+            "SILHOUETTE_BACKGROUND_METHOD": method,
+            "SILHOUETTE_REQUIRE_API_KEY": "false",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     return env
 
 
 @contextmanager
-def running_service(warmup_frames: int, artifacts: Path | None = None) -> Iterator[str]:
+def running_service(warmup_frames: int, artifacts: Path | None = None, method: str = "mog2") -> Iterator[str]:
     """``uvicorn service.app:create_app --factory`` in a subprocess on a free local port; yields its
     URL once /readyz answers 200, and stops it on the way out."""
     with tempfile.TemporaryDirectory(prefix="real-footage-") as tmp:
         artifacts = artifacts or Path(tmp) / "artifacts"
         port = free_port()
         log_path = Path(tmp) / "service.log"
-        cmd = [sys.executable, "-m", "uvicorn", "service.app:create_app", "--factory", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "service.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
         with open(log_path, "wb") as service_log:
-            proc = subprocess.Popen(cmd, cwd=ROOT, env=service_env(artifacts, warmup_frames), stdout=service_log,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                env=service_env(artifacts, warmup_frames, method),
+                stdout=service_log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         url = f"http://127.0.0.1:{port}"
         try:
             wait_ready(url, proc, log_path)
@@ -230,8 +258,9 @@ def encode_frame(frame: np.ndarray, encoding: str) -> tuple[bytes, np.ndarray]:
 def post_frame(client: httpx.Client, site: str, data: bytes, encoding: str) -> tuple[dict, float]:
     """One encoded frame to /pose -> (the JSON answer, the round trip in ms)."""
     t = time.perf_counter()
-    r = client.post(f"/v1/sites/{site}/pose", params=POSE_PARAMS, content=data,
-                    headers={"content-type": f"image/{encoding}"})
+    r = client.post(
+        f"/v1/sites/{site}/pose", params=POSE_PARAMS, content=data, headers={"content-type": f"image/{encoding}"}
+    )
     ms = 1000 * (time.perf_counter() - t)
     r.raise_for_status()
     return r.json(), ms
@@ -253,21 +282,21 @@ class Segmentation:
 MaskSource = Callable[[np.ndarray], Segmentation]
 
 
-def in_process_mog2(warmup_frames: int, max_persons: int) -> MaskSource:
-    """The service's own background model (``models.background.BackgroundModel``, configured as
+def in_process_finder(warmup_frames: int, max_persons: int, method: Subtractor = "mog2") -> MaskSource:
+    """The service's own person finder (``models.people.finder.PersonFinder``, configured as
     ``service.core`` configures it) run in this process: call it on the frames in the order they
     were posted. The service returns no masks; swap this source out if it ever does."""
-    from models.background import BackgroundConfig, BackgroundModel
-
-    model = BackgroundModel(BackgroundConfig(warmup_frames=warmup_frames))
+    finder = PersonFinder(FinderConfig.with_warmup(warmup_frames, method))
 
     def segment(frame: np.ndarray) -> Segmentation:
-        fg = model.foreground(frame)
-        blobs = model.blobs(fg)[:max_persons]
-        union = np.zeros_like(fg)
-        for b in blobs:
-            union |= b.mask
-        return Segmentation(foreground=fg, blobs=union, boxes=fs.as_boxes([b.box for b in blobs]))
+        found = finder.apply(frame)
+        h, w = frame.shape[:2]
+        fg = cv2.resize(found.foreground.mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+        people = found.people[:max_persons]
+        union = np.zeros((h, w), bool)
+        for p in people:
+            union |= p.blob.mask
+        return Segmentation(foreground=fg, blobs=union, boxes=fs.as_boxes([p.blob.box for p in people]))
 
     return segment
 
@@ -313,8 +342,10 @@ class ClipScorer:
         mask = self.gt.masks[rec.index]
         if mask.shape != seg.foreground.shape:
             raise ValueError(f"frame {rec.index}: mask {mask.shape} vs frame {seg.foreground.shape}")
-        rec.fg_counts = {"mog2": fs.foreground_counts(seg.foreground, mask),
-                         "blobs": fs.foreground_counts(seg.blobs, mask)}
+        rec.fg_counts = {
+            "mog2": fs.foreground_counts(seg.foreground, mask),
+            "blobs": fs.foreground_counts(seg.blobs, mask),
+        }
         people = fs.label_people(mask)
         match = fs.match_boxes(rec.boxes, people, mask)
         rec.counts = match.counts()
@@ -325,9 +356,16 @@ class ClipScorer:
         return rec
 
 
-def run_clip(url: str, video: Path, site: str, scorer: ClipScorer, source: MaskSource, limit: int | None,
-             on_frame: Callable[[int, np.ndarray, FrameRecord], None] | None = None,
-             encoding: str = "png") -> list[FrameRecord]:
+def run_clip(
+    url: str,
+    video: Path,
+    site: str,
+    scorer: ClipScorer,
+    source: MaskSource,
+    limit: int | None,
+    on_frame: Callable[[int, np.ndarray, FrameRecord], None] | None = None,
+    encoding: str = "png",
+) -> list[FrameRecord]:
     """Post every frame of ``video`` to the service in order (PNG or JPEG) and score each answer; the
     mask source sees each frame as the service decodes it."""
     from tqdm import tqdm
@@ -343,11 +381,16 @@ def run_clip(url: str, video: Path, site: str, scorer: ClipScorer, source: MaskS
                 raise RuntimeError(f"the service counted frame {t} as {answer['frame_index']}: was the site fresh?")
             seg = source(frame)
             boxes = fs.as_boxes([p["box"] for p in answer["persons"]])
-            rec = FrameRecord(index=t, warming_up=bool(answer["warming_up"]), boxes=boxes.tolist(),
-                              track_ids=fs.box_track_ids(answer["persons"]), latency_ms=ms,
-                              server_ms=float(answer["timings_ms"].get("total_ms", float("nan"))),
-                              boxes_agree=boxes_equal(boxes, seg.boxes),
-                              foreground_share=float(seg.foreground.mean()))
+            rec = FrameRecord(
+                index=t,
+                warming_up=bool(answer["warming_up"]),
+                boxes=boxes.tolist(),
+                track_ids=fs.box_track_ids(answer["persons"]),
+                latency_ms=ms,
+                server_ms=float(answer["timings_ms"].get("total_ms", float("nan"))),
+                boxes_agree=boxes_equal(boxes, seg.boxes),
+                foreground_share=float(seg.foreground.mean()),
+            )
             records.append(scorer.score(rec, seg))
             if on_frame is not None:
                 on_frame(t, frame, rec)
@@ -374,11 +417,14 @@ def phase_summary(records: list[FrameRecord]) -> dict:
     """Every figure over a set of frames: boxes per frame always; the scores where frames are labelled."""
     boxes = [len(r.boxes) for r in records]
     shares = [r.foreground_share for r in records]
-    out: dict = {"frames": len(records), "boxes": int(sum(boxes)),
-                 "foreground_share_mean": float(np.mean(shares)) if shares else float("nan"),
-                 "foreground_share_max": float(np.max(shares)) if shares else float("nan"),
-                 "boxes_per_frame": float(np.mean(boxes)) if boxes else float("nan"),
-                 "boxes_per_frame_histogram": np.bincount(boxes).tolist() if boxes else []}
+    out: dict = {
+        "frames": len(records),
+        "boxes": int(sum(boxes)),
+        "foreground_share_mean": float(np.mean(shares)) if shares else float("nan"),
+        "foreground_share_max": float(np.max(shares)) if shares else float("nan"),
+        "boxes_per_frame": float(np.mean(boxes)) if boxes else float("nan"),
+        "boxes_per_frame_histogram": np.bincount(boxes).tolist() if boxes else [],
+    }
     scored = [r for r in records if r.counts is not None]
     out["labelled_frames"] = len(scored)
     if scored:
@@ -391,8 +437,10 @@ def phase_summary(records: list[FrameRecord]) -> dict:
 def latency_summary(records: list[FrameRecord]) -> dict:
     client = [r.latency_ms for r in records]
     server = [r.server_ms for r in records]
-    return {**{f"p{q}_ms": float(np.percentile(client, q)) for q in LATENCY_PERCENTILES},
-            **{f"server_p{q}_ms": float(np.percentile(server, q)) for q in LATENCY_PERCENTILES}}
+    return {
+        **{f"p{q}_ms": float(np.percentile(client, q)) for q in LATENCY_PERCENTILES},
+        **{f"server_p{q}_ms": float(np.percentile(server, q)) for q in LATENCY_PERCENTILES},
+    }
 
 
 def summarise_clip(records: list[FrameRecord]) -> dict:
@@ -400,9 +448,14 @@ def summarise_clip(records: list[FrameRecord]) -> dict:
         raise ValueError("no frames were read from the video")
     warm = [r for r in records if r.warming_up]
     main = [r for r in records if not r.warming_up]
-    return {"after_warmup": phase_summary(main), "warmup": phase_summary(warm), "all": phase_summary(records),
-            "latency": latency_summary(records),
-            "boxes_agree_frames": sum(r.boxes_agree for r in records), "frames": len(records)}
+    return {
+        "after_warmup": phase_summary(main),
+        "warmup": phase_summary(warm),
+        "all": phase_summary(records),
+        "latency": latency_summary(records),
+        "boxes_agree_frames": sum(r.boxes_agree for r in records),
+        "frames": len(records),
+    }
 
 
 # -- provenance and report --------------------------------------------------------------------------
@@ -425,10 +478,17 @@ def machine() -> dict[str, str | int]:
 def git_commit() -> str:
     """HEAD's short hash, with "+changes" when the work tree differs from it."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, cwd=ROOT, capture_output=True,
-                              text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], check=False, cwd=ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], check=False, cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            check=False,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{head}+changes" if dirty else head or "unknown"
@@ -453,13 +513,15 @@ def foreground_cell(phase: dict, name: str) -> str:
 
 
 TABLE_ROWS = (
-    ("foreground precision / recall / F, MOG2 mask", lambda ph: foreground_cell(ph, "mog2")),
-    ("foreground precision / recall / F, person-sized blobs only", lambda ph: foreground_cell(ph, "blobs")),
+    ("foreground precision / recall / F, the finder's MOG2 mask", lambda ph: foreground_cell(ph, "mog2")),
+    ("foreground precision / recall / F, the answered people's masks", lambda ph: foreground_cell(ph, "blobs")),
     ("boxes per frame", lambda ph: num(ph["boxes_per_frame"])),
     ("labelled people per frame", lambda ph: num(ph["persons"]["people_per_frame"]) if "persons" in ph else "n/a"),
     ("boxes", lambda ph: str(ph["boxes"])),
-    ("MOG2 foreground share of the frame, mean / max",
-     lambda ph: f"{pct(ph['foreground_share_mean'])} / {pct(ph['foreground_share_max'])}"),
+    (
+        "MOG2 foreground share of the frame, mean / max",
+        lambda ph: f"{pct(ph['foreground_share_mean'])} / {pct(ph['foreground_share_max'])}",
+    ),
     ("false persons (< 15% foreground; share of boxes)", lambda ph: count_cell(ph, "false", "boxes")),
     ("fragments (< 50% of a person; share of boxes)", lambda ph: count_cell(ph, "fragment", "boxes")),
     ("on labelled foreground that is no person (share of boxes)", lambda ph: count_cell(ph, "non_person", "boxes")),
@@ -468,10 +530,14 @@ TABLE_ROWS = (
     ("labelled people", lambda ph: str(ph["persons"]["people"]) if "persons" in ph else "n/a"),
     ("missed people (share of people)", lambda ph: count_cell(ph, "missed", "people")),
     ("split people: 2+ boxes (share of people)", lambda ph: count_cell(ph, "split", "people")),
-    ("frames with more boxes than people",
-     lambda ph: str(ph["persons"]["frames_with_more_boxes_than_people"]) if "persons" in ph else "n/a"),
-    ("frames with fewer boxes than people",
-     lambda ph: str(ph["persons"]["frames_with_fewer_boxes_than_people"]) if "persons" in ph else "n/a"),
+    (
+        "frames with more boxes than people",
+        lambda ph: str(ph["persons"]["frames_with_more_boxes_than_people"]) if "persons" in ph else "n/a",
+    ),
+    (
+        "frames with fewer boxes than people",
+        lambda ph: str(ph["persons"]["frames_with_fewer_boxes_than_people"]) if "persons" in ph else "n/a",
+    ),
     ("track id switches", lambda ph: str(ph.get("track_id_switches", "n/a"))),
 )
 
@@ -481,35 +547,53 @@ def frames_line(record: dict) -> str:
     line = f"Frames: {s['frames']} ({s['warmup']['frames']} answered `warming_up`, reported apart"
     if not record["masks"]:
         return line + "). Masks: none (boxes and latency only)."
-    return (line + f"; {s['after_warmup']['labelled_frames']} labelled frames after warm-up score the main column). "
-            f"Masks: {record['masks']}.")
+    return (
+        line + f"; {s['after_warmup']['labelled_frames']} labelled frames after warm-up score the main column). "
+        f"Masks: {record['masks']}."
+    )
 
 
-UNLABELLED_ROWS = ("boxes per frame", "boxes", "MOG2 foreground share of the frame, mean / max")  # all a clip without masks can show
+UNLABELLED_ROWS = (
+    "boxes per frame",
+    "boxes",
+    "MOG2 foreground share of the frame, mean / max",
+)  # all a clip without masks can show
 
 
 def markdown_section(record: dict) -> str:
     s = record["summary"]
     phases = [("after warm-up (main)", s["after_warmup"]), ("warm-up frames", s["warmup"])]
-    lines = [f"## {record['name']} ({Path(record['video']).name}, frames posted as {record['encoding'].upper()})", "",
-             f"Command: `{record['command']}`  ",
-             (f"Machine: {record['machine']['cpu']}, {record['machine']['cores']} cores. Date: {record['date']}. "
-              f"Commit: `{record['commit']}`.  "),
-             frames_line(record), "",
-             "| figure | " + " | ".join(name for name, _ in phases) + " |",
-             "|---|" + "---|" * len(phases)]
+    lines = [
+        f"## {record['name']} ({Path(record['video']).name}, frames posted as {record['encoding'].upper()})",
+        "",
+        f"Command: `{record['command']}`  ",
+        (
+            f"Machine: {record['machine']['cpu']}, {record['machine']['cores']} cores. Date: {record['date']}. "
+            f"Commit: `{record['commit']}`.  "
+        ),
+        frames_line(record),
+        "",
+        "| figure | " + " | ".join(name for name, _ in phases) + " |",
+        "|---|" + "---|" * len(phases),
+    ]
     rows = TABLE_ROWS if record["masks"] else [row for row in TABLE_ROWS if row[0] in UNLABELLED_ROWS]
     for label, cell in rows:
         lines.append(f"| {label} | " + " | ".join(cell(ph) for _, ph in phases) + " |")
     hist = s["after_warmup"]["boxes_per_frame_histogram"]
     lat = s["latency"]
-    lines += ["",
-              f"Boxes per frame after warm-up, frames with 0, 1, 2, ... boxes: {hist}.  ",
-              (f"`/pose` latency over HTTP, every frame ({record['encoding'].upper()}, no vertices): p50 {lat['p50_ms']:.1f} ms, "
-               f"p95 {lat['p95_ms']:.1f} ms (the service's own total: p50 {lat['server_p50_ms']:.1f} ms, "
-               f"p95 {lat['server_p95_ms']:.1f} ms).  "),
-              (f"The in-process background model's blobs equal the service's boxes on {s['boxes_agree_frames']} "
-               f"of {s['frames']} frames (the foreground scores are measured on its masks).")]
+    lines += [
+        "",
+        f"Boxes per frame after warm-up, frames with 0, 1, 2, ... boxes: {hist}.  ",
+        (
+            f"`/pose` latency over HTTP, every frame ({record['encoding'].upper()}, no vertices): p50 {lat['p50_ms']:.1f} ms, "
+            f"p95 {lat['p95_ms']:.1f} ms (the service's own total: p50 {lat['server_p50_ms']:.1f} ms, "
+            f"p95 {lat['server_p95_ms']:.1f} ms).  "
+        ),
+        (
+            f"The in-process background model's blobs equal the service's boxes on {s['boxes_agree_frames']} "
+            f"of {s['frames']} frames (the foreground scores are measured on its masks)."
+        ),
+    ]
     return "\n".join(lines)
 
 
@@ -598,26 +682,52 @@ def clip_name(video: Path) -> str:
     return name[:63]
 
 
-def run_name(clip: str, encoding: str) -> str:
-    """The name of a run's JSON record and report section: the clip, marked when its frames went as JPEG."""
-    return clip if encoding == "png" else f"{clip}-{encoding}"
+def run_name(clip: str, encoding: str, method: str = "mog2") -> str:
+    """The name of a run's JSON record and report section: the clip, marked when its frames went as
+    JPEG and when the sites subtract the background with another method than MOG2."""
+    return "-".join([clip] + ([encoding] if encoding != "png" else []) + ([method] if method != "mog2" else []))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m bench.real_footage", description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.real_footage",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     ap.add_argument("video", type=Path, help="the clip (any format OpenCV reads)")
-    ap.add_argument("--masks", type=Path, help="CDnet/SBI ground-truth tar (groundtruth/gt%%06d.png); "
-                    "without it only boxes per frame and latency are reported")
+    ap.add_argument(
+        "--masks",
+        type=Path,
+        help="CDnet/SBI ground-truth tar (groundtruth/gt%%06d.png); "
+        "without it only boxes per frame and latency are reported",
+    )
     ap.add_argument("--out", type=Path, default=DOC, help="markdown report: the clip's section is replaced")
     ap.add_argument("--runs", type=Path, default=RUNS, help="folder of the per-clip JSON records")
-    ap.add_argument("--encoding", choices=ENCODINGS, default="png",
-                    help="how frames are posted: png is lossless (scored exactly as served), jpeg as cameras send")
+    ap.add_argument(
+        "--encoding",
+        choices=ENCODINGS,
+        default="png",
+        help="how frames are posted: png is lossless (scored exactly as served), jpeg as cameras send",
+    )
+    ap.add_argument(
+        "--method",
+        choices=get_args(Subtractor),
+        default="mog2",
+        help="the sites' background subtractor (SILHOUETTE_BACKGROUND_METHOD)",
+    )
     ap.add_argument("--frames", type=int, default=None, help="only the first N frames (None: all)")
-    ap.add_argument("--warmup-frames", type=int, default=None,
-                    help="the service's SILHOUETTE_WARMUP_FRAMES (None: the service's own setting)")
-    ap.add_argument("--overlays", type=Path, default=None,
-                    help="draw labelled people and returned boxes on frames into this folder (outside the repository)")
+    ap.add_argument(
+        "--warmup-frames",
+        type=int,
+        default=None,
+        help="the service's SILHOUETTE_WARMUP_FRAMES (None: the service's own setting)",
+    )
+    ap.add_argument(
+        "--overlays",
+        type=Path,
+        default=None,
+        help="draw labelled people and returned boxes on frames into this folder (outside the repository)",
+    )
     ap.add_argument("--overlay-every", type=int, default=10, help="with --overlays: every N-th frame")
     ap.add_argument("--no-doc", action="store_true", help="write the JSON record only, not the markdown section")
     args = ap.parse_args(argv)
@@ -645,7 +755,7 @@ def display_path(p: Path | None) -> str | None:
 
 def benchmark(args: argparse.Namespace, command: str) -> dict:
     """Run one clip through the service and return its record (every figure, every frame)."""
-    from service.settings import Settings
+    from runtime.settings import Settings
 
     settings = Settings()
     warmup = settings.warmup_frames if args.warmup_frames is None else args.warmup_frames
@@ -654,17 +764,37 @@ def benchmark(args: argparse.Namespace, command: str) -> dict:
     on_frame = None
     if args.overlays is not None:
         on_frame = overlay_writer(check_overlay_dir(args.overlays), clip, args.overlay_every, gt)
-    with running_service(warmup) as url:
-        records = run_clip(url, args.video, clip, ClipScorer(gt), in_process_mog2(warmup, settings.max_persons),
-                           args.frames, on_frame, args.encoding)
-    return {"clip": clip, "name": run_name(clip, args.encoding), "video": display_path(args.video), "masks": display_path(args.masks), "command": command,
-            "machine": machine(), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "commit": git_commit(), "encoding": args.encoding, "warmup_frames": warmup, "max_persons": settings.max_persons,
-            "constants": {k: getattr(fs, k) for k in ("PERSON_MIN_AREA_FRACTION", "PERSON_MIN_HEIGHT_PX",
-                                                      "FALSE_PERSON_MAX_FOREGROUND", "COVER_MIN_SHARE",
-                                                      "WHOLE_MIN_SHARE", "TRACK_LINK_MIN_IOU")},
-            "temporal_roi": list(gt.temporal_roi) if gt and gt.temporal_roi else None,
-            "summary": summarise_clip(records), "per_frame": [r.as_dict() for r in records]}
+    with running_service(warmup, method=args.method) as url:
+        source = in_process_finder(warmup, settings.max_persons, args.method)
+        records = run_clip(url, args.video, clip, ClipScorer(gt), source, args.frames, on_frame, args.encoding)
+    return {
+        "clip": clip,
+        "name": run_name(clip, args.encoding, args.method),
+        "method": args.method,
+        "video": display_path(args.video),
+        "masks": display_path(args.masks),
+        "command": command,
+        "machine": machine(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git_commit(),
+        "encoding": args.encoding,
+        "warmup_frames": warmup,
+        "max_persons": settings.max_persons,
+        "constants": {
+            k: getattr(fs, k)
+            for k in (
+                "PERSON_MIN_AREA_FRACTION",
+                "PERSON_MIN_HEIGHT_PX",
+                "FALSE_PERSON_MAX_FOREGROUND",
+                "COVER_MIN_SHARE",
+                "WHOLE_MIN_SHARE",
+                "TRACK_LINK_MIN_IOU",
+            )
+        },
+        "temporal_roi": list(gt.temporal_roi) if gt and gt.temporal_roi else None,
+        "summary": summarise_clip(records),
+        "per_frame": [r.as_dict() for r in records],
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:

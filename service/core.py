@@ -51,7 +51,7 @@ class PoseService:
         providers = settings.onnx_providers.split(",") if settings.onnx_providers else available_providers()
         self.server = ModelServer(self.store, providers, settings.max_loaded_versions, settings.model_poll_s)
         limits = BufferLimits(settings.buffer_max_crops, settings.buffer_max_bytes, settings.buffer_max_age_s)
-        self.sites = SiteRegistry(FinderConfig.with_warmup(settings.warmup_frames), limits)
+        self.sites = SiteRegistry(FinderConfig.with_warmup(settings.warmup_frames, settings.background_method), limits)
         self.jobs: JobStore
         self.executor: Executor
         if settings.redis_url:

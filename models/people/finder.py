@@ -7,8 +7,9 @@
 
 Only confirmed tracks are answered (a blob must be a person-shaped candidate for
 ``confirm_hits`` frames in a row), so flicker, ghosts and one-frame blobs are never people.
-Confirmed people's boxes are protected from the background's learning, so people who stand
-still stay found, and the whole ones teach the site's person height per row.
+The boxes of confirmed people who have walked some way are protected from the background's
+learning, so people who stop and stand still stay found; the whole ones teach the site's person
+height per row.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from models.people.blobs import PersonBlob, connected_blobs
-from models.people.foreground import Foreground, ForegroundConfig, ForegroundModel
+from models.people.foreground import Foreground, ForegroundConfig, ForegroundModel, Subtractor
 from models.people.grouping import GroupingConfig, PersonScale, group_people
 from models.people.tracking import Tracker, TrackerConfig
 
@@ -34,8 +35,8 @@ class FinderConfig:
     max_people: int = 64  # candidates per frame, largest first (a crowd seen from above has dozens)
 
     @classmethod
-    def with_warmup(cls, frames: int) -> FinderConfig:
-        return cls(foreground=ForegroundConfig(warmup_frames=frames))
+    def with_warmup(cls, frames: int, method: Subtractor = "mog2") -> FinderConfig:
+        return cls(foreground=ForegroundConfig(warmup_frames=frames, method=method))
 
 
 @dataclass
@@ -90,7 +91,9 @@ class PersonFinder:
         return group_people(blobs, self.scale, self.config.grouping)[: self.config.max_people]
 
     def apply(self, frame: np.ndarray) -> FrameFind:
-        protect = [t.predicted() for t in self.tracker.tracks if t.confirmed]
+        # Only people who walked in are kept out of the background's learning: a ghost (where a
+        # person stood when the camera started) never moves, and must fade into the background.
+        protect = [t.predicted() for t in self.tracker.tracks if t.confirmed and t.has_moved]
         fg = self.foreground.apply(frame, protect=protect)
         if fg.warming_up or fg.relearning:
             self.tracker.coast()

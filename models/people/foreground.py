@@ -27,17 +27,23 @@ What surrounds MOG2, and why:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import cv2
 import numpy as np
 
 from models.people.blobs import Box
 
-SHADOW, FOREGROUND = 127, 255  # MOG2's labels
+SHADOW, FOREGROUND = 127, 255  # the subtractors' labels
+Subtractor = Literal["mog2", "knn"]
 
 
 @dataclass(frozen=True)
 class ForegroundConfig:
+    # OpenCV's subtractors: "mog2" (the default, the design's) or "knn" (OpenCV's other one,
+    # measured against it in docs/REAL_FOOTAGE.md).
+    method: Subtractor = "mog2"
+    knn_dist2_threshold: float = 400.0
     history: int = 500
     var_threshold: float = 16.0
     background_ratio: float = 0.5  # OpenCV's 0.9 absorbs anyone who lingers for 10% of the history
@@ -58,6 +64,8 @@ class ForegroundConfig:
     background_refresh: int = 10  # frames between two reads of the background image (gain, shift, protect)
 
     def __post_init__(self) -> None:
+        if self.method not in get_args(Subtractor):
+            raise ValueError(f"unknown method {self.method!r}; choose from {get_args(Subtractor)}")
         if self.work_width is not None and self.work_width < 32:
             raise ValueError(f"work_width must be at least 32 pixels (or None), got {self.work_width}")
         if not 0 < self.flood_fraction <= 1:
@@ -84,7 +92,7 @@ class ForegroundModel:
     def __init__(self, config: ForegroundConfig = ForegroundConfig()):
         self.config = config
         self.frames_seen = 0
-        self._mog = self._new_mog()
+        self._subtractor = self._new_subtractor()
         self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (config.open_px, config.open_px))
         self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (config.close_px, config.close_px))
         self._relearn_left = 0
@@ -93,8 +101,12 @@ class ForegroundModel:
         self._window: np.ndarray | None = None
         self._last_mask: np.ndarray | None = None
 
-    def _new_mog(self) -> cv2.BackgroundSubtractorMOG2:
+    def _new_subtractor(self) -> cv2.BackgroundSubtractor:
         c = self.config
+        if c.method == "knn":
+            return cv2.createBackgroundSubtractorKNN(
+                history=c.history, dist2Threshold=c.knn_dist2_threshold, detectShadows=c.detect_shadows
+            )
         mog = cv2.createBackgroundSubtractorMOG2(
             history=c.history, varThreshold=c.var_threshold, detectShadows=c.detect_shadows
         )
@@ -158,7 +170,7 @@ class ForegroundModel:
         return cv2.resize(grey, (rw, round(h * rw / w)), interpolation=cv2.INTER_AREA).astype(np.float32)
 
     def _refresh_background(self) -> None:
-        bg = self._mog.getBackgroundImage()
+        bg = self._subtractor.getBackgroundImage()
         if bg is None:
             return
         self._background = bg.astype(np.float32)
@@ -206,12 +218,12 @@ class ForegroundModel:
 
         rate = c.relearn_rate if self.relearning else -1.0
         if not learn:
-            raw = self._mog.apply(work, learningRate=0)
+            raw = self._subtractor.apply(work, learningRate=0)
         elif protect and self._background is not None and not self.relearning:
-            raw = self._mog.apply(work, learningRate=0)
-            self._mog.apply(self._protected(work, protect, scale), learningRate=-1)
+            raw = self._subtractor.apply(work, learningRate=0)
+            self._subtractor.apply(self._protected(work, protect, scale), learningRate=-1)
         else:
-            raw = self._mog.apply(work, learningRate=rate)
+            raw = self._subtractor.apply(work, learningRate=rate)
         self.frames_seen += learn
         mask = cv2.morphologyEx((raw == FOREGROUND).astype(np.uint8), cv2.MORPH_OPEN, self._open)
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._close)

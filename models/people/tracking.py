@@ -37,6 +37,13 @@ class Track:
     streak: int = 1  # matches in a row
     missed: int = 0
     confirmed: bool = False
+    travel: float = 0.0  # the path length of the box centre, pixels
+
+    @property
+    def has_moved(self) -> bool:
+        """Whether it has travelled half its height: a person who walked in, not a ghost (the
+        background a person left when the camera started) or an object that was always there."""
+        return self.travel >= 0.5 * (self.box[3] - self.box[1])
 
     def predicted(self) -> Box:
         """The box moved on by the velocity for each frame since it was last seen."""
@@ -108,6 +115,7 @@ class Tracker:
             (1 - a) * track.velocity[0] + a * (nx - ox) / k,
             (1 - a) * track.velocity[1] + a * (ny - oy) / k,
         )
+        track.travel += ((nx - ox) ** 2 + (ny - oy) ** 2) ** 0.5
         track.box = box
         track.hits += 1
         track.streak += 1
