@@ -29,8 +29,8 @@ from tqdm import tqdm
 
 from bench.report import machine, write_section
 from models import export  # noqa: F401  torchvision (and its LLVM) before the renderer's EGL context: the reverse segfaults
-from models.background import BackgroundModel
 from models.onnx_runtime import CPU, onnx_session
+from models.people.finder import PersonFinder
 from models.preprocess import crops_to_input
 from models.synth.camera_site import SiteConfig, make_site
 from models.target_data import SILHOUETTE_SIZE, crops_of
@@ -97,12 +97,12 @@ def bare_model_times(onnx: Path, frames: np.ndarray) -> list[float]:
     """ONNX Runtime alone on the crops the pipeline cuts from the same frames (ms per frame)."""
     session = onnx_session(onnx, [CPU])
     image_size = int(session.get_inputs()[0].shape[2])
-    background = BackgroundModel()
+    finder = PersonFinder()
     crops = []
     for f in frames:
-        blobs = background.apply(f)
-        if not background.warming_up and len(blobs) >= 1:
-            crops.append(crops_of(f, blobs[:1], image_size, SILHOUETTE_SIZE)[0][0])
+        people = finder.apply(f).people
+        if people:
+            crops.append(crops_of(f, [people[0].blob], image_size, SILHOUETTE_SIZE)[0][0])
     names = [o.name for o in session.get_outputs()]
     times = []
     for c in crops[:3] + crops:  # three warm-up runs

@@ -15,8 +15,10 @@ from dataclasses import dataclass, fields
 import cv2
 import numpy as np
 
-from models.background import BackgroundConfig, PersonBlob, silhouettes
 from models.crops import crop, square_box
+from models.people.blobs import PersonBlob, connected_blobs
+from models.people.finder import FinderConfig
+from models.people.foreground import OFFLINE, ForegroundConfig, video_foreground
 
 SILHOUETTE_SIZE = 64  # alignment losses run at this resolution (the paper's fitting is at the crop's)
 
@@ -97,11 +99,11 @@ def site_target(
     silhouette_size: int = SILHOUETTE_SIZE,
     largest_only: bool = False,
     true_masks: np.ndarray | None = None,
-    background: BackgroundConfig = BackgroundConfig(),
+    background: ForegroundConfig = OFFLINE,
 ) -> TargetSet:
     """Crops of a whole video (T, H, W, 3): from MOG2 silhouettes, or from ``true_masks`` (the oracle)."""
     if true_masks is None:
-        _, blobs = silhouettes(frames, background)
+        blobs = video_blobs(video_foreground(frames, background))
     else:
         blobs = []
         for m in true_masks:
@@ -116,3 +118,10 @@ def site_target(
                 else []
             )
     return target_from_blobs(frames, blobs, image_size, silhouette_size, largest_only)
+
+
+def video_blobs(masks: np.ndarray, config: FinderConfig = FinderConfig()) -> list[list[PersonBlob]]:
+    """Each frame's person-sized blobs of (T, H, W) masks, largest first (the finder's size limits)."""
+    h, w = masks.shape[1:]
+    min_area = int(config.min_area_fraction * h * w)
+    return [connected_blobs(m, min_area, config.grouping.min_height_px) for m in masks]

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models import ASSETS
+from models.people.foreground import Subtractor
 
 SHIPPED_CHECKPOINT = ASSETS / "source_cpu.pt"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"  # where a worker started without SILHOUETTE_REDIS_URL looks
@@ -59,6 +60,7 @@ class Settings(BaseSettings):
     max_pixels: int = Field(default=4096 * 4096, gt=0)
     # Background subtraction and crops
     warmup_frames: int = Field(default=30, ge=0)
+    background_method: Subtractor = Field(default="mog2", description="OpenCV's background subtractor: mog2 or knn")
     max_persons: int = Field(default=16, gt=0)
     # Adaptation buffer per site (frames of people are personal data: bounded in count, bytes and age)
     buffer_max_crops: int = Field(default=2048, gt=0)

@@ -13,8 +13,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from models.background import BackgroundConfig
 from models.onnx_runtime import available_providers
+from models.people.finder import FinderConfig
 from models.smpl_file import mesh_faces
 from runtime.adaptation_job import run_adaptation_job, save_snapshot
 from runtime.executors import CeleryExecutor, EmbeddedExecutor, Executor
@@ -51,7 +51,7 @@ class PoseService:
         providers = settings.onnx_providers.split(",") if settings.onnx_providers else available_providers()
         self.server = ModelServer(self.store, providers, settings.max_loaded_versions, settings.model_poll_s)
         limits = BufferLimits(settings.buffer_max_crops, settings.buffer_max_bytes, settings.buffer_max_age_s)
-        self.sites = SiteRegistry(BackgroundConfig(warmup_frames=settings.warmup_frames), limits)
+        self.sites = SiteRegistry(FinderConfig.with_warmup(settings.warmup_frames, settings.background_method), limits)
         self.jobs: JobStore
         self.executor: Executor
         if settings.redis_url:
@@ -118,7 +118,7 @@ class PoseService:
             active_version=self.store.active(site_id),
             serving_version=self.server.serving_version(site_id),
             frames_seen=site.frames_seen if site else 0,
-            warming_up=site.background.warming_up if site else True,
+            warming_up=site.finder.warming_up if site else True,
             buffered_crops=len(site.buffer) if site else 0,
             buffered_bytes=site.buffer.nbytes if site else 0,
         )

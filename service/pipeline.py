@@ -20,6 +20,7 @@ from service.sites import BufferedCrop, Site
 
 @dataclass
 class PersonResult:
+    track_id: int
     box: tuple[float, float, float, float]
     pose: np.ndarray  # (72,)
     betas: np.ndarray  # (10,)
@@ -35,6 +36,7 @@ class PersonResult:
 class FrameResult:
     persons: list[PersonResult]
     warming_up: bool
+    relearning: bool
     frame_index: int
     model_version: str
     timings_ms: dict[str, float]
@@ -45,12 +47,12 @@ def process_frame(
 ) -> FrameResult:
     t0 = time.perf_counter()
     with site.lock:
-        blobs = site.background.apply(frame)
-        warming_up = site.background.warming_up
+        found = site.finder.apply(frame)
         index = site.frames_seen
         site.frames_seen += 1
     t1 = time.perf_counter()
-    blobs = blobs[:max_persons]
+    people = found.people[:max_persons]
+    blobs = [p.blob for p in people]
     images, sils, squares = crops_of(frame, blobs, model.image_size, SILHOUETTE_SIZE)
     out = model.run(np.stack(images)) if images else None
     t2 = time.perf_counter()
@@ -60,14 +62,16 @@ def process_frame(
         for i, blob in enumerate(blobs):
             cam = out["camera"][i]
             uv = cam[0] * out["joints"][i][:, :2] + cam[1:]
-            # Only whole, settled people teach adaptation: not during warm-up, not cut by the frame's edge.
-            keep = buffer and not warming_up and plausible_person(blob, frame.shape[:2])
+            # Only confirmed, whole people teach adaptation (the finder answers confirmed tracks
+            # only, never while warming up or relearning): not people cut by the frame's edge.
+            keep = buffer and people[i].whole and plausible_person(blob, frame.shape[:2])
             if keep:
                 site.buffer.add(
                     BufferedCrop(time=now, frame_index=index, image=images[i], silhouette=sils[i], square=squares[i])
                 )
             persons.append(
                 PersonResult(
+                    track_id=people[i].track_id,
                     box=blob.box,
                     pose=out["pose"][i],
                     betas=out["betas"][i],
@@ -85,5 +89,10 @@ def process_frame(
         "total_ms": 1000 * (time.perf_counter() - t0),
     }
     return FrameResult(
-        persons=persons, warming_up=warming_up, frame_index=index, model_version=model.version, timings_ms=timings
+        persons=persons,
+        warming_up=found.warming_up,
+        relearning=found.relearning,
+        frame_index=index,
+        model_version=model.version,
+        timings_ms=timings,
     )

@@ -14,7 +14,8 @@ from runtime.model_store import ModelVersion
 from service.pipeline import FrameResult, PersonResult
 
 _DEFAULT = AdaptConfig()
-WARMING_UP_MESSAGE = "the background is still being learnt: people may be missed or cut"
+WARMING_UP_MESSAGE = "the background is still being learnt: nobody is answered until it is"
+RELEARNING_MESSAGE = "the light changed or the camera moved: the background is being relearnt (about half a second)"
 
 
 class Vertices(BaseModel):
@@ -31,6 +32,7 @@ class Vertices(BaseModel):
 
 
 class Person(BaseModel):
+    track_id: int = Field(description="the person's id at this site, kept from frame to frame while they stay in view")
     box: list[float] = Field(description="x0, y0, x1, y1: the person's blob in frame pixels (pixel edges)")
     crop: list[float] = Field(description="cx, cy, side: the square crop the model saw, in frame pixels")
     pose: list[float] = Field(description="SMPL theta: 24 axis-angle rotations, root first (72)")
@@ -46,6 +48,7 @@ class Person(BaseModel):
     @classmethod
     def of(cls, p: PersonResult, with_vertices: bool) -> Person:
         return cls(
+            track_id=p.track_id,
             box=[float(v) for v in p.box],
             crop=[float(v) for v in p.square],
             pose=p.pose.tolist(),
@@ -62,6 +65,7 @@ class PoseResponse(BaseModel):
     site: str
     frame_index: int
     warming_up: bool
+    relearning: bool = Field(description="the light changed or the camera moved: the background is being relearnt")
     message: str | None = None
     model_version: str
     persons: list[Person]
@@ -73,7 +77,8 @@ class PoseResponse(BaseModel):
             site=site,
             frame_index=r.frame_index,
             warming_up=r.warming_up,
-            message=WARMING_UP_MESSAGE if r.warming_up else None,
+            relearning=r.relearning,
+            message=WARMING_UP_MESSAGE if r.warming_up else RELEARNING_MESSAGE if r.relearning else None,
             model_version=r.model_version,
             persons=[Person.of(p, with_vertices) for p in r.persons],
             timings_ms=r.timings_ms,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.background import BackgroundConfig, BackgroundModel
+from models.people.finder import FinderConfig, PersonFinder
 from models.target_data import TargetSet
 from runtime.site_ids import check_site_id
 
@@ -92,19 +92,19 @@ class CropBuffer:
 
 
 class Site:
-    def __init__(self, site_id: str, background: BackgroundConfig, buffer: CropBuffer):
+    def __init__(self, site_id: str, finder: FinderConfig, buffer: CropBuffer):
         self.id = check_site_id(site_id)
-        self.background = BackgroundModel(background)
+        self.finder = PersonFinder(finder)
         self.buffer = buffer
         self.frames_seen = 0
-        # MOG2 is stateful and not thread-safe: a site's frames go through it one at a time, in order.
+        # The finder is stateful and not thread-safe: a site's frames go through it one at a time, in order.
         self.lock = threading.Lock()
 
 
 class SiteRegistry:
-    def __init__(self, background: BackgroundConfig, limits: BufferLimits):
+    def __init__(self, finder: FinderConfig, limits: BufferLimits):
         self._sites: dict[str, Site] = {}
-        self._background = background
+        self._finder = finder
         self._limits = limits
         self._lock = threading.Lock()
 
@@ -114,7 +114,7 @@ class SiteRegistry:
         with self._lock:
             site = self._sites.get(site_id)
             if site is None:
-                site = self._sites[site_id] = Site(site_id, self._background, CropBuffer(self._limits))
+                site = self._sites[site_id] = Site(site_id, self._finder, CropBuffer(self._limits))
             return site
 
     def find(self, site_id: str) -> Site | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.background import BackgroundConfig
 from models.crops import crop, square_box
 from models.export import export_onnx
 from models.onnx_runtime import CPU
+from models.people.finder import FinderConfig
 from models.regressor import load_regressor
 from service.inference import load_model
 from service.pipeline import process_frame
@@ -20,6 +20,7 @@ WARMUP = 3
 PERSON = (70, 30, 90, 90)  # x0, y0, x1, y1 in pixel indices: 20 wide, 60 tall, well inside the frame
 PERSON_BOX = (69.5, 29.5, 89.5, 89.5)  # the same in pixel edges (MOG2's box)
 LIMITS = BufferLimits(max_crops=100, max_bytes=10**8, max_age_s=3600.0)
+CONFIRM = FinderConfig().tracking.confirm_hits  # frames a person is seen before they are answered
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,14 @@ def with_people(*boxes: tuple[int, int, int, int]) -> np.ndarray:
 
 
 def new_site(warmup: int = WARMUP) -> Site:
-    return Site("cam", BackgroundConfig(warmup_frames=warmup), CropBuffer(LIMITS))
+    return Site("cam", FinderConfig.with_warmup(warmup), CropBuffer(LIMITS))
+
+
+def seen(site: Site, frame: np.ndarray, model, frames: int = CONFIRM, **kw):
+    """The answer to ``frame`` shown ``frames`` times in a row (a person is answered once confirmed)."""
+    for _ in range(frames - 1):
+        assert process_frame(site, frame, model, max_persons=4, **kw).persons == []
+    return process_frame(site, frame, model, **{"max_persons": 4, **kw})
 
 
 def settled_site(model) -> Site:
@@ -56,30 +64,27 @@ def settled_site(model) -> Site:
 def test_warming_up_first_with_nobody_and_frames_counted(model):
     site = new_site()
     results = [process_frame(site, background(), model, max_persons=4) for _ in range(WARMUP + 1)]
-    assert [r.warming_up for r in results] == [True] * (WARMUP - 1) + [False, False]
+    assert [r.warming_up for r in results] == [True] * WARMUP + [False]
     assert [r.frame_index for r in results] == list(range(WARMUP + 1))
     assert all(r.persons == [] and r.model_version == "source" for r in results)
     assert site.frames_seen == WARMUP + 1 and len(site.buffer) == 0
     assert set(results[0].timings_ms) == {"background_ms", "inference_ms", "total_ms"}
 
 
-def test_a_person_seen_while_warming_up_is_answered_but_not_buffered(model):
+def test_nobody_is_answered_or_buffered_while_the_background_is_warming_up(model):
     site = new_site(warmup=10)
     process_frame(site, background(), model, max_persons=4)
-    process_frame(site, background(), model, max_persons=4)
-    result = process_frame(site, with_people(PERSON), model, max_persons=4)
-    assert result.warming_up and result.frame_index == 2
-    (person,) = result.persons
-    assert not person.buffered and len(site.buffer) == 0
+    results = [process_frame(site, with_people(PERSON), model, max_persons=4) for _ in range(CONFIRM + 2)]
+    assert all(r.warming_up and r.persons == [] for r in results) and len(site.buffer) == 0
 
 
 def test_one_person_after_warm_up_is_answered_in_frame_pixels_and_buffered(model):
     site = settled_site(model)
     frame = with_people(PERSON)
-    result = process_frame(site, frame, model, max_persons=4)
-    assert not result.warming_up and result.frame_index == WARMUP + 1
+    result = seen(site, frame, model)
+    assert not result.warming_up and result.frame_index == WARMUP + CONFIRM
     (person,) = result.persons
-    assert person.box == PERSON_BOX and person.buffered
+    assert person.box == PERSON_BOX and person.buffered and person.track_id == 1
     cx, cy, side = square_box(PERSON_BOX)
     assert person.square == (cx, cy, side)
     # The model's own outputs on the crop, by hand; then crop coordinates [-1, 1] -> frame pixels.
@@ -94,7 +99,7 @@ def test_one_person_after_warm_up_is_answered_in_frame_pixels_and_buffered(model
     assert person.pose.shape == (72,) and person.betas.shape == (10,) and person.vertices.shape[1] == 3
     # What was buffered is that crop, its silhouette and its square.
     snap = site.buffer.snapshot()
-    assert snap.frame_index.tolist() == [WARMUP + 1]
+    assert snap.frame_index.tolist() == [WARMUP + CONFIRM]
     np.testing.assert_array_equal(snap.images[0], crop(frame, person.square, model.image_size))
     assert tuple(snap.squares[0]) == person.square
     assert snap.silhouettes[0].any() and not snap.silhouettes[0].all()
@@ -102,7 +107,7 @@ def test_one_person_after_warm_up_is_answered_in_frame_pixels_and_buffered(model
 
 def test_a_person_cut_by_the_frame_edge_is_answered_but_not_buffered(model):
     site = settled_site(model)
-    result = process_frame(site, with_people((0, 30, 20, 90)), model, max_persons=4)
+    result = seen(site, with_people((0, 30, 20, 90)), model)
     (person,) = result.persons
     assert person.box[0] < 0 and not person.buffered
     assert len(site.buffer) == 0
@@ -110,7 +115,7 @@ def test_a_person_cut_by_the_frame_edge_is_answered_but_not_buffered(model):
 
 def test_buffer_false_never_buffers(model):
     site = settled_site(model)
-    result = process_frame(site, with_people(PERSON), model, max_persons=4, buffer=False)
+    result = seen(site, with_people(PERSON), model, buffer=False)
     (person,) = result.persons
     assert not person.buffered and len(site.buffer) == 0
 
@@ -118,20 +123,22 @@ def test_buffer_false_never_buffers(model):
 def test_max_persons_keeps_the_largest_people(model):
     small = (20, 40, 30, 70)
     site = settled_site(model)
-    both = process_frame(site, with_people(PERSON, small), model, max_persons=4)
+    both = seen(site, with_people(PERSON, small), model)
     assert [p.box for p in both.persons] == [PERSON_BOX, (19.5, 39.5, 29.5, 69.5)]
     assert all(p.buffered for p in both.persons)
     one = process_frame(site, with_people(PERSON, small), model, max_persons=1)
     assert [p.box for p in one.persons] == [PERSON_BOX]
     assert len(site.buffer) == 3
-    assert site.buffer.snapshot().frame_index.tolist() == [WARMUP + 1, WARMUP + 1, WARMUP + 2]
+    first = WARMUP + CONFIRM
+    assert site.buffer.snapshot().frame_index.tolist() == [first, first, first + 1]
 
 
 def test_people_of_one_frame_are_batched_like_single_crops(model):
     small = (20, 40, 30, 70)
     site = settled_site(model)
     frame = with_people(PERSON, small)
-    result = process_frame(site, frame, model, max_persons=4)
+    result = seen(site, frame, model)
+    assert len(result.persons) == 2
     for person in result.persons:
         alone = model.run(crop(frame, person.square, model.image_size)[None])
         np.testing.assert_allclose(person.joints, alone["joints"][0], rtol=1e-4, atol=1e-5)

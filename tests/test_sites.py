@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from models.background import BackgroundConfig
+from models.people.finder import FinderConfig
 from runtime.site_ids import BadSiteId
 from service.sites import BufferedCrop, BufferLimits, CropBuffer, SiteRegistry
 
@@ -116,7 +116,7 @@ def test_clear_returns_how_many_it_deleted_and_empties_everything():
 
 # -- the registry ---------------------------------------------------------------------------------
 def registry(warmup: int = 7) -> SiteRegistry:
-    return SiteRegistry(BackgroundConfig(warmup_frames=warmup), ROOMY)
+    return SiteRegistry(FinderConfig.with_warmup(warmup), ROOMY)
 
 
 def test_get_makes_a_site_once_with_the_registrys_settings():
@@ -124,7 +124,7 @@ def test_get_makes_a_site_once_with_the_registrys_settings():
     site = sites.get("lobby-1")
     assert sites.get("lobby-1") is site
     assert site.id == "lobby-1" and site.frames_seen == 0
-    assert site.background.config.warmup_frames == 7 and site.background.warming_up
+    assert site.finder.config.foreground.warmup_frames == 7 and site.finder.warming_up
     assert site.buffer.limits == ROOMY and len(site.buffer) == 0
     assert sites.ids() == ["lobby-1"]
 

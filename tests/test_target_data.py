@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.background import PersonBlob
 from models.crops import crop, square_box
+from models.people.blobs import PersonBlob
 from models.target_data import TargetSet, crops_of, plausible_person, site_target
 
 H, W = 120, 160

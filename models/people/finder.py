@@ -1,0 +1,112 @@
+"""The person finder of one camera: foreground -> blobs -> people -> tracks.
+
+    finder = PersonFinder(FinderConfig())
+    found = finder.apply(frame)                    # (H, W, 3) RGB uint8, frames in time order
+    for person in found.people:                    # confirmed tracks seen in this frame
+        person.track_id, person.blob.box, person.blob.mask
+
+Only confirmed tracks are answered (a blob must be a person-shaped candidate for
+``confirm_hits`` frames in a row), so flicker, ghosts and one-frame blobs are never people.
+The boxes of confirmed people who have walked some way are protected from the background's
+learning, so people who stop and stand still stay found; the whole ones teach the site's person
+height per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.people.blobs import PersonBlob, connected_blobs
+from models.people.foreground import Foreground, ForegroundConfig, ForegroundModel, Subtractor
+from models.people.grouping import GroupingConfig, PersonScale, group_people
+from models.people.tracking import Tracker, TrackerConfig
+
+EDGE_MARGIN_PX = 2  # a box this close to the frame's edge is a person cut by it
+
+
+@dataclass(frozen=True)
+class FinderConfig:
+    foreground: ForegroundConfig = field(default_factory=ForegroundConfig)
+    grouping: GroupingConfig = field(default_factory=GroupingConfig)
+    tracking: TrackerConfig = field(default_factory=TrackerConfig)
+    min_area_fraction: float = 0.002  # of the frame: smaller blobs are noise, not people
+    max_people: int = 64  # candidates per frame, largest first (a crowd seen from above has dozens)
+
+    @classmethod
+    def with_warmup(cls, frames: int, method: Subtractor = "mog2") -> FinderConfig:
+        return cls(foreground=ForegroundConfig(warmup_frames=frames, method=method))
+
+
+@dataclass
+class FoundPerson:
+    track_id: int
+    blob: PersonBlob
+    whole: bool  # not cut by the frame's edge
+
+
+@dataclass
+class FrameFind:
+    """One frame's people (confirmed tracks seen in it, largest first) and the state of the
+    site's background model; ``foreground`` is the mask the people were cut from."""
+
+    people: list[FoundPerson]
+    warming_up: bool
+    relearning: bool
+    foreground: Foreground
+
+
+def inside(box: tuple[float, float, float, float], shape: tuple[int, int], margin: float = EDGE_MARGIN_PX) -> bool:
+    """Whether a box (frame pixel edges) keeps ``margin`` pixels from every edge of an (H, W) frame."""
+    x0, y0, x1, y1 = box
+    h, w = shape
+    return x0 > margin and y0 > margin and x1 < w - 1 - margin and y1 < h - 1 - margin
+
+
+class PersonFinder:
+    """Everything a site needs to find its people, kept across its frames (not thread-safe:
+    one site's frames go through it one at a time, in order)."""
+
+    def __init__(self, config: FinderConfig = FinderConfig()):
+        self.config = config
+        self.foreground = ForegroundModel(config.foreground)
+        self.scale = PersonScale()
+        self.tracker = Tracker(config.tracking)
+
+    @property
+    def warming_up(self) -> bool:
+        return self.foreground.warming_up
+
+    @property
+    def frames_seen(self) -> int:
+        return self.foreground.frames_seen
+
+    def candidates(self, fg: Foreground, frame_shape: tuple[int, int]) -> list[PersonBlob]:
+        """Person-shaped blobs of a foreground mask (fragments merged), largest first."""
+        h, w = fg.mask.shape
+        min_area = self.config.min_area_fraction * h * w
+        min_height = self.config.grouping.min_height_px / fg.scale
+        blobs = connected_blobs(fg.mask, int(min_area), min_height, fg.scale)
+        return group_people(blobs, self.scale, self.config.grouping)[: self.config.max_people]
+
+    def apply(self, frame: np.ndarray) -> FrameFind:
+        # Only people who walked in are kept out of the background's learning: a ghost (where a
+        # person stood when the camera started) never moves, and must fade into the background.
+        protect = [t.predicted() for t in self.tracker.tracks if t.confirmed and t.has_moved]
+        fg = self.foreground.apply(frame, protect=protect)
+        if fg.warming_up or fg.relearning:
+            self.tracker.coast()
+            return FrameFind(people=[], warming_up=fg.warming_up, relearning=fg.relearning, foreground=fg)
+        shape = frame.shape[:2]
+        blobs = self.candidates(fg, shape)
+        tracks = self.tracker.update([b.box for b in blobs])
+        people = []
+        for blob, track in zip(blobs, tracks, strict=True):
+            if not track.confirmed:
+                continue
+            whole = inside(blob.box, shape)
+            if whole:
+                self.scale.observe(blob.box)
+            people.append(FoundPerson(track_id=track.id, blob=blob, whole=whole))
+        return FrameFind(people=people, warming_up=False, relearning=False, foreground=fg)

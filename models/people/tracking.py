@@ -1,0 +1,137 @@
+"""Track ids for the people of one camera: boxes matched from frame to frame by overlap.
+
+    tracker = Tracker(TrackerConfig())
+    for boxes in frames:                       # each frame's person boxes, in frame pixels
+        matches = tracker.update(boxes)        # one Track per box (None where none matched)
+        [t for t in tracker.tracks if t.confirmed]
+
+A track is born tentative and confirmed after ``confirm_hits`` matches in a row, so a blob that
+flickers for a frame or two never becomes a person. A confirmed track survives
+``max_missed`` frames without a match (a missed frame, an occlusion, two people crossing), its
+box carried forward by its velocity, so it keeps its id when it is found again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.people.blobs import Box, box_iou
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    confirm_hits: int = 3
+    max_missed: int = 25  # a second at 25 fps
+    tentative_max_missed: int = 1
+    min_iou: float = 0.2  # a box and a track's predicted box overlap at least this much to match
+    max_centre_jump: float = 0.6  # ... or their centres lie within this share of the track's height
+    smoothing: float = 0.5  # of the new velocity estimate against the old
+
+
+@dataclass
+class Track:
+    id: int
+    box: Box
+    velocity: tuple[float, float] = (0.0, 0.0)  # box centre, pixels per frame
+    hits: int = 1
+    streak: int = 1  # matches in a row
+    missed: int = 0
+    confirmed: bool = False
+    travel: float = 0.0  # the path length of the box centre, pixels
+
+    @property
+    def has_moved(self) -> bool:
+        """Whether it has travelled half its height: a person who walked in, not a ghost (the
+        background a person left when the camera started) or an object that was always there."""
+        return self.travel >= 0.5 * (self.box[3] - self.box[1])
+
+    def predicted(self) -> Box:
+        """The box moved on by the velocity for each frame since it was last seen."""
+        k = self.missed + 1
+        dx, dy = self.velocity[0] * k, self.velocity[1] * k
+        x0, y0, x1, y1 = self.box
+        return x0 + dx, y0 + dy, x1 + dx, y1 + dy
+
+
+def centre(box: Box) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+def affinity(track: Track, box: Box, cfg: TrackerConfig) -> float:
+    """How well a box continues a track: the IoU with its predicted box, or a small positive
+    value when only their centres are close (a fast or partly seen person); 0 when they do not match."""
+    p = track.predicted()
+    iou = box_iou(p, box)
+    if iou >= cfg.min_iou:
+        return iou
+    (px, py), (bx, by) = centre(p), centre(box)
+    height = p[3] - p[1]
+    if ((px - bx) ** 2 + (py - by) ** 2) ** 0.5 <= cfg.max_centre_jump * height:
+        return cfg.min_iou * 0.5 * (1 - iou)  # below every IoU match: taken only when nothing overlaps
+    return 0.0
+
+
+class Tracker:
+    def __init__(self, config: TrackerConfig = TrackerConfig()):
+        self.config = config
+        self.tracks: list[Track] = []
+        self._next_id = 1
+
+    def update(self, boxes: list[Box]) -> list[Track]:
+        """Match this frame's boxes to the tracks (greedily, best affinity first), update them,
+        start tentative tracks for the boxes left over and drop the lost; returns the track of
+        each box, in the order of ``boxes``."""
+        cfg = self.config
+        pairs = sorted(
+            ((affinity(t, b, cfg), ti, bi) for ti, t in enumerate(self.tracks) for bi, b in enumerate(boxes)),
+            reverse=True,
+        )
+        by_box: dict[int, Track] = {}
+        used: set[int] = set()
+        for score, ti, bi in pairs:
+            if score <= 0:
+                break
+            if ti in used or bi in by_box:
+                continue
+            used.add(ti)
+            by_box[bi] = self._continue(self.tracks[ti], boxes[bi])
+        for ti, t in enumerate(self.tracks):
+            if ti not in used:
+                t.missed += 1
+                t.streak = 0
+        for bi, b in enumerate(boxes):
+            if bi not in by_box:
+                by_box[bi] = self._start(b)
+        self.tracks = [
+            t for t in self.tracks if t.missed <= (cfg.max_missed if t.confirmed else cfg.tentative_max_missed)
+        ]
+        return [by_box[bi] for bi in range(len(boxes))]
+
+    def _continue(self, track: Track, box: Box) -> Track:
+        (ox, oy), (nx, ny) = centre(track.box), centre(box)
+        k = track.missed + 1
+        a = self.config.smoothing
+        track.velocity = (
+            (1 - a) * track.velocity[0] + a * (nx - ox) / k,
+            (1 - a) * track.velocity[1] + a * (ny - oy) / k,
+        )
+        track.travel += ((nx - ox) ** 2 + (ny - oy) ** 2) ** 0.5
+        track.box = box
+        track.hits += 1
+        track.streak += 1
+        track.missed = 0
+        if track.streak >= self.config.confirm_hits:
+            track.confirmed = True
+        return track
+
+    def _start(self, box: Box) -> Track:
+        track = Track(id=self._next_id, box=box, confirmed=self.config.confirm_hits <= 1)
+        self._next_id += 1
+        self.tracks.append(track)
+        return track
+
+    def coast(self) -> None:
+        """A frame in which nothing can be seen (the background is being relearnt): every track
+        misses it, and none is dropped for it."""
+        for t in self.tracks:
+            t.streak = 0

@@ -1,0 +1,214 @@
+"""The person finder's parts on small synthetic inputs: registration, light changes, shadows,
+merging, rejection, the person scale, tracking, and the whole finder."""
+
+import numpy as np
+import pytest
+
+from models.people.blobs import PersonBlob, box_iou, connected_blobs, merge_blobs
+from models.people.finder import FinderConfig, PersonFinder
+from models.people.foreground import ForegroundConfig, ForegroundModel, video_foreground
+from models.people.grouping import GroupingConfig, PersonScale, group_people, looks_like_a_person, one_body
+from models.people.tracking import Tracker, TrackerConfig
+
+H, W = 120, 160
+
+
+def scene(seed: int = 0) -> np.ndarray:
+    """(H, W, 3) a smooth textured background (real walls are not white noise)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    return cv2.GaussianBlur(rng.integers(40, 200, (H, W, 3), dtype=np.uint8), (0, 0), 2)
+
+
+def with_person(frame: np.ndarray, x: int, y0: int = 30, h: int = 70, w: int = 22) -> np.ndarray:
+    out = frame.copy()
+    out[y0 : y0 + h, x : x + w] = (200, 40, 40)
+    out[y0 - 12 : y0, x + 6 : x + w - 6] = (230, 190, 160)  # a head
+    return out
+
+
+def settled(config: ForegroundConfig, background: np.ndarray, frames: int = 40) -> ForegroundModel:
+    fg = ForegroundModel(config)
+    for _ in range(frames):
+        fg.apply(background)
+    return fg
+
+
+def test_blobs_have_frame_pixel_boxes_and_upsampled_masks():
+    mask = np.zeros((60, 80), bool)
+    mask[10:30, 20:30] = True
+    mask[50:52, 5:7] = True  # too small
+    (blob,) = connected_blobs(mask, min_area=10, min_height=4, scale=2.0)
+    assert blob.box == (39.5, 19.5, 59.5, 59.5)
+    assert blob.mask.shape == (120, 160) and blob.mask[20:60, 40:60].all() and blob.mask.sum() == 800
+    assert blob.area == 800
+
+
+def test_shadows_and_speckle_are_background():
+    rng = np.random.default_rng(0)
+    base = rng.integers(90, 110, (H, W, 3), dtype=np.uint8)
+    fg = settled(ForegroundConfig(warmup_frames=0, stabilise=False), base, 50)
+    frame = base.copy()
+    frame[20:100, 60:90] = (base[20:100, 60:90] * 0.6).astype(np.uint8)  # a shadow: darker, same hue
+    frame[5, 5] = 255  # one hot pixel
+    assert not fg.apply(frame, learn=False).mask.any()
+
+
+@pytest.mark.parametrize("gain", [0.7, 1.35])
+def test_an_exposure_change_is_divided_out_not_foreground(gain):
+    base = scene()
+    fg = settled(ForegroundConfig(warmup_frames=5), base)
+    brighter = np.clip(base.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+    out = fg.apply(with_person(brighter, 60))
+    assert not out.relearning
+    person = out.mask[30:100, 62:80]
+    assert person.mean() > 0.9 and out.mask.mean() < 0.15  # the person, and little else
+
+
+def test_a_change_gain_cannot_explain_is_relearnt_within_half_a_second():
+    base = scene()
+    cfg = ForegroundConfig(warmup_frames=5, relearn_frames=12)
+    fg = settled(cfg, base)
+    lit = base.copy()
+    lit[:, : W // 2] = np.clip(lit[:, : W // 2].astype(int) + 90, 0, 255)  # a lamp on one side
+    flags = [fg.apply(lit).relearning for _ in range(20)]
+    assert flags[0] and not flags[-1] and sum(flags) <= cfg.relearn_frames + 1
+    assert fg.apply(lit).mask.mean() < 0.02  # the new light is background now
+
+
+def test_registration_undoes_camera_shake():
+    base = scene(1)
+    fg = settled(ForegroundConfig(warmup_frames=5), base)
+    for dx, dy in [(3, 0), (-2, 2), (0, -3)]:
+        shaken = np.roll(base, (dy, dx), axis=(0, 1))
+        out = fg.apply(shaken, learn=False)
+        assert out.shift == pytest.approx((dx, dy), abs=0.6)
+        assert out.mask[5:-5, 5:-5].mean() < 0.02  # the borders rolled round; the rest is background
+    unregistered = settled(ForegroundConfig(warmup_frames=5, stabilise=False), base)
+    assert unregistered.apply(np.roll(base, 3, axis=1), learn=False).mask.mean() > 0.1
+
+
+def test_a_person_who_stands_still_is_not_learnt_while_protected():
+    base = scene(2)
+    cfg = ForegroundConfig(warmup_frames=5, history=50)  # a short memory: absorbed within ~50 frames
+    still = with_person(base, 70)
+    protected, exposed = settled(cfg, base), settled(cfg, base)
+    box = (68.0, 16.0, 94.0, 102.0)
+    for _ in range(150):
+        p = protected.apply(still, protect=[box])
+        e = exposed.apply(still)
+    assert p.mask[30:100, 72:92].mean() > 0.9
+    assert e.mask[30:100, 72:92].mean() < 0.2
+
+
+def test_fragments_of_one_body_merge_and_two_people_stay_apart():
+    def blob(box):
+        x0, y0, x1, y1 = (int(v + 0.5) for v in box)
+        m = np.zeros((200, 200), bool)
+        m[y0:y1, x0:x1] = True
+        return PersonBlob(box=box, mask=m, area=int(m.sum()))
+
+    scale = PersonScale()
+    head, body = blob((40.5, 20.5, 55.5, 38.5)), blob((35.5, 42.5, 60.5, 120.5))
+    (merged,) = group_people([head, body], scale)
+    assert merged.box == (35.5, 20.5, 60.5, 120.5) and merged.area == head.area + body.area
+    side_by_side = [blob((20.5, 20.5, 45.5, 120.5)), blob((80.5, 20.5, 105.5, 120.5))]
+    assert len(group_people(side_by_side, scale)) == 2
+    # Once a person is known to be ~100 px tall at this row, a near and a far person stacked in
+    # the image are two people, not one tall one.
+    for _ in range(40):
+        scale.observe((0.0, 90.0, 30.0, 190.0))
+    near, far = blob((30.5, 95.5, 60.5, 190.5)), blob((35.5, 10.5, 55.5, 88.5))
+    assert not one_body(near.box, far.box, scale, GroupingConfig())
+    assert one_body(head.box, blob((35.5, 42.5, 60.5, 120.5)).box, PersonScale(), GroupingConfig())
+
+
+def test_shapes_that_are_no_person_are_refused():
+    scale, cfg = PersonScale(), GroupingConfig()
+
+    def shaped(w, h, fill=1.0):
+        m = np.zeros((300, 300), bool)
+        m[10 : 10 + h, 10 : 10 + w] = True
+        return PersonBlob(box=(9.5, 9.5, 9.5 + w, 9.5 + h), mask=m, area=int(w * h * fill))
+
+    assert looks_like_a_person(shaped(30, 90), scale, cfg)
+    assert not looks_like_a_person(shaped(120, 40), scale, cfg)  # a lying box: a car, a bench, a monitor
+    assert not looks_like_a_person(shaped(30, 90, fill=0.05), scale, cfg)  # an outline: flicker, ghost
+    assert not looks_like_a_person(shaped(6, 12), scale, cfg)  # too small
+    for _ in range(40):
+        scale.observe((0.0, 0.0, 30.0, 200.0))  # people are 200 px tall here
+    assert not looks_like_a_person(shaped(20, 60), scale, cfg)
+
+
+def test_the_person_scale_fits_height_against_the_foot_row():
+    scale = PersonScale(min_samples=20, ridge=1.0)
+    assert scale.height_at(100) is None
+    for y in np.linspace(100, 400, 60):
+        scale.observe((0.0, y - (20 + 0.25 * y), 10.0, y))  # h = 20 + 0.25 y
+    assert scale.height_at(200) == pytest.approx(70, abs=1)
+    assert scale.height_at(400) == pytest.approx(120, abs=1)
+
+
+def test_tracks_are_confirmed_keep_their_ids_through_a_miss_and_flicker_never_confirms():
+    tracker = Tracker(TrackerConfig(confirm_hits=3, max_missed=5))
+    ids, confirmed = [], []
+    for t in range(12):
+        boxes = [] if t == 6 else [(10.0 + 4 * t, 20.0, 40.0 + 4 * t, 100.0)]  # missed once
+        if t == 4:
+            boxes.append((150.0, 20.0, 170.0, 60.0))  # a one-frame blob
+        tracks = tracker.update(boxes)
+        if tracks:
+            ids.append(tracks[0].id)
+            confirmed.append(tracks[0].confirmed)
+    assert set(ids) == {1} and confirmed[:2] == [False, False] and all(confirmed[2:])
+    assert all(not t.confirmed for t in tracker.tracks if t.id != 1)
+
+
+def test_crossing_people_keep_their_ids():
+    tracker = Tracker(TrackerConfig(confirm_hits=2))
+    seen: dict[int, list[float]] = {}
+    for t in range(30):
+        a = (10.0 + 5 * t, 20.0, 30.0 + 5 * t, 100.0)
+        b = (160.0 - 5 * t, 20.0, 180.0 - 5 * t, 100.0)
+        boxes = [a, b] if abs(a[0] - b[0]) > 25 else [(min(a[0], b[0]), 20.0, max(a[2], b[2]), 100.0)]
+        for box, track in zip(boxes, tracker.update(boxes), strict=True):
+            seen.setdefault(track.id, []).append((box[0] + box[2]) / 2)
+    moving_right = [i for i, xs in seen.items() if len(xs) > 5 and xs[-1] > xs[0] + 50]
+    moving_left = [i for i, xs in seen.items() if len(xs) > 5 and xs[-1] < xs[0] - 50]
+    assert len(moving_right) == 1 and len(moving_left) == 1
+
+
+def test_the_finder_answers_one_tracked_person_only_after_confirmation():
+    base = scene(3)
+    finder = PersonFinder(FinderConfig.with_warmup(10))
+    answers = []
+    for t in range(40):
+        frame = base if t < 15 else with_person(base, 20 + 2 * (t - 15))
+        if t == 25:
+            frame = frame.copy()
+            frame[5:9, 120:124] = 255  # a speck
+        answers.append(finder.apply(frame))
+    assert all(a.warming_up for a in answers[:10]) and not answers[10].warming_up
+    counts = [len(a.people) for a in answers[15:]]
+    assert counts[:2] == [0, 0] and all(c == 1 for c in counts[3:])  # confirmed on the third sighting
+    assert {p.track_id for a in answers for p in a.people} == {1}
+    person = answers[-1].people[0]
+    assert person.whole and box_iou(person.blob.box, (67.5, 17.5, 89.5, 99.5)) > 0.8
+
+
+def test_merge_blobs_refuses_nothing_to_merge():
+    with pytest.raises(ValueError, match="at least one"):
+        merge_blobs([])
+
+
+def test_offline_silhouettes_match_a_rendered_sites_true_masks():
+    from models.synth.camera_site import SiteConfig, make_site
+    from models.target_data import video_blobs
+
+    site = make_site(SiteConfig(width=160, height=120, focal=190.0, frames=80, seed=5), progress=False)
+    fg = video_foreground(site.frames)
+    ious = [(f & m).sum() / max((f | m).sum(), 1) for f, m in zip(fg, site.masks, strict=True)]
+    assert np.mean(ious) > 0.75, np.mean(ious)
+    blobs = video_blobs(fg)
+    assert sum(len(b) >= 1 for b in blobs) >= 0.9 * len(blobs)

@@ -1,0 +1,102 @@
+"""bench.real_footage end to end: the first 60 frames of IBMtest2 through the real service over HTTP.
+
+Checks that every figure is computed and that the figures agree with each other, not the issue's
+goals (they are not met yet). Skips where ../shared/data/real is absent (labelled footage, evaluation only).
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import footage_scores as fs
+from bench import real_footage as rf
+
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+VIDEO, MASKS = REAL / "sbi_IBMtest2.avi", REAL / "sbi_IBMtest2_groundtruth.tar"
+FRAMES = 60
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory) -> dict:
+    if not (VIDEO.exists() and MASKS.exists()):
+        pytest.skip(f"{REAL} is absent (labelled footage, evaluation only)")
+    tmp = tmp_path_factory.mktemp("real_footage")
+    rf.main([str(VIDEO), "--masks", str(MASKS), "--frames", str(FRAMES), "--runs", str(tmp / "runs"),
+             "--out", str(tmp / "REAL_FOOTAGE.md")])
+    return json.loads((tmp / "runs" / "ibmtest2.json").read_text()) | {"_doc": (tmp / "REAL_FOOTAGE.md").read_text()}
+
+
+def test_record_has_every_figure(record):
+    assert record["clip"] == record["name"] == "ibmtest2" and record["summary"]["frames"] == FRAMES
+    assert record["commit"] and record["machine"]["cores"] >= 1 and record["machine"]["cpu"]
+    main, warm = record["summary"]["after_warmup"], record["summary"]["warmup"]
+    assert warm["frames"] > 0 and main["frames"] > 0 and warm["frames"] + main["frames"] == FRAMES
+    for phase in (main, warm):
+        for name in ("mog2", "blobs"):
+            f = phase["foreground"][name]
+            assert 0 <= f["precision"] <= 1 and 0 <= f["recall"] <= 1 and 0 <= f["f_measure"] <= 1
+        assert set(fs.COUNT_KEYS) <= set(phase["persons"])
+        assert phase["track_id_switches"] == "n/a"  # the answers carry no track_id yet
+    lat = record["summary"]["latency"]
+    assert 0 < lat["p50_ms"] <= lat["p95_ms"] and 0 < lat["server_p50_ms"] <= lat["p50_ms"]
+
+
+def test_figures_are_consistent(record):
+    main = record["summary"]["after_warmup"]
+    p = main["persons"]
+    assert p["boxes"] == main["boxes"] and p["frames"] == main["labelled_frames"] == main["frames"]
+    assert p["false"] + p["fragment"] + p["non_person"] + p["whole"] == p["boxes"]
+    assert p["merged"] <= p["boxes"] - p["false"]
+    assert p["missed"] + p["found"] == p["people"] and p["split"] <= p["found"]
+    # IBMtest2 holds one or two people in these frames, and the service finds most of them.
+    assert 0.5 <= p["people_per_frame"] <= 2 and 0.5 <= p["boxes_per_frame"] <= 4
+    assert p["found_share_of_people"] >= 0.5
+    assert main["foreground"]["mog2"]["f_measure"] > 0.5
+    assert sum(main["boxes_per_frame_histogram"]) == main["frames"]
+    assert 0 < main["foreground_share_mean"] <= main["foreground_share_max"] < 0.5
+    assert math.isclose(main["boxes_per_frame"], p["boxes"] / main["frames"])
+
+
+def test_person_figures_come_from_the_http_answers(record):
+    """The in-process background model sees the same frames in the same order: its blobs are the
+    service's boxes, so the foreground scores measure what the service segmented."""
+    assert record["summary"]["boxes_agree_frames"] == FRAMES
+    rows = record["per_frame"]
+    assert [r["index"] for r in rows] == list(range(FRAMES))
+    warming = [r["warming_up"] for r in rows]
+    assert warming == sorted(warming, reverse=True)  # the warm-up frames come first
+    boxes = sum(len(r["boxes"]) for r in rows if not r["warming_up"])
+    assert boxes == record["summary"]["after_warmup"]["boxes"]
+    # Re-score one frame from its stored boxes: the same counts.
+    gt = rf.read_ground_truth(MASKS)
+    r = rows[-1]
+    m = fs.match_boxes(np.array(r["boxes"]), fs.label_people(gt.masks[r["index"]]), gt.masks[r["index"]])
+    assert m.counts() == r["counts"]
+
+
+def test_markdown_section(record):
+    doc = record["_doc"]
+    assert "<!-- real-footage-ibmtest2:start -->" in doc and "python -m bench.real_footage" in doc
+    for label, _ in rf.TABLE_ROWS:
+        assert f"| {label} |" in doc
+
+
+def test_png_is_served_exactly_and_jpeg_as_decoded():
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    data, served = rf.encode_frame(frame, "png")
+    assert data.startswith(b"\x89PNG") and np.array_equal(served, frame)
+    data, served = rf.encode_frame(frame, "jpeg")
+    assert data.startswith(b"\xff\xd8") and served.shape == frame.shape and not np.array_equal(served, frame)
+    with pytest.raises(ValueError, match="'gif'"):
+        rf.encode_frame(frame, "gif")
+    assert rf.run_name("ibmtest2", "png") == "ibmtest2" and rf.run_name("ibmtest2", "jpeg") == "ibmtest2-jpeg"
+
+
+def test_overlays_are_refused_inside_the_repository():
+    with pytest.raises(ValueError, match="inside the repository"):
+        rf.check_overlay_dir(rf.ROOT / "docs" / "frames")
