@@ -1,4 +1,5 @@
 """bench.footage_scores against brute-force references (explicit loops) on small hand-made frames."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -90,9 +91,15 @@ def brute_match(boxes, gt: np.ndarray) -> dict[str, int]:
             kinds.append("whole" if max(shares) >= fs.WHOLE_MIN_SHARE else "fragment")
         covers.append([s >= fs.COVER_MIN_SHARE for s in shares])
     covering = [sum(c[j] for c in covers) for j in range(len(people))]
-    return {"boxes": len(boxes), "people": len(people), **{k: kinds.count(k) for k in fs.BOX_KINDS},
-            "merged": sum(sum(c) >= 2 for c in covers), "missed": sum(n == 0 for n in covering),
-            "split": sum(n >= 2 for n in covering), "found": sum(n >= 1 for n in covering)}
+    return {
+        "boxes": len(boxes),
+        "people": len(people),
+        **{k: kinds.count(k) for k in fs.BOX_KINDS},
+        "merged": sum(sum(c) >= 2 for c in covers),
+        "missed": sum(n == 0 for n in covering),
+        "split": sum(n >= 2 for n in covering),
+        "found": sum(n >= 1 for n in covering),
+    }
 
 
 # -- hand-made frames ---------------------------------------------------------------------------
@@ -100,8 +107,9 @@ def brute_match(boxes, gt: np.ndarray) -> dict[str, int]:
 
 def person(gt: np.ndarray, y0: int, y1: int, x0: int, x1: int, band: int = 1) -> None:
     """Draw a labelled person (rows y0..y1-1, columns x0..x1-1) with an uncertain band around them."""
-    gt[max(0, y0 - band):y1 + band, max(0, x0 - band):x1 + band] = np.where(
-        gt[max(0, y0 - band):y1 + band, max(0, x0 - band):x1 + band] == 255, 255, 170)
+    gt[max(0, y0 - band) : y1 + band, max(0, x0 - band) : x1 + band] = np.where(
+        gt[max(0, y0 - band) : y1 + band, max(0, x0 - band) : x1 + band] == 255, 255, 170
+    )
     gt[y0:y1, x0:x1] = 255
 
 
@@ -130,8 +138,14 @@ def random_frame(rng: np.random.Generator) -> tuple[np.ndarray, list[list[float]
                 o = rects[rng.integers(len(rects))]
                 y0, y1, x0, x1 = min(y0, o[0]), max(y1, o[1]), min(x0, o[2]), max(x1, o[3])
                 cut = np.array([0.0, y1 - y0])
-            boxes.append([x0 - 0.5 + rng.uniform(-2, 1), y0 - 0.5 + cut.min(), x1 - 0.5 + rng.uniform(-1, 2),
-                          y0 - 0.5 + cut.max() + rng.uniform(0, 3)])
+            boxes.append(
+                [
+                    x0 - 0.5 + rng.uniform(-2, 1),
+                    y0 - 0.5 + cut.min(),
+                    x1 - 0.5 + rng.uniform(-1, 2),
+                    y0 - 0.5 + cut.max() + rng.uniform(0, 3),
+                ]
+            )
         else:
             x0, y0 = rng.uniform(-3, W - 2), rng.uniform(-3, H - 2)
             boxes.append([x0, y0, x0 + rng.uniform(1, 25), y0 + rng.uniform(1, 35)])
@@ -230,18 +244,30 @@ def test_split_fragment_false_missed_merged():
     person(gt, 5, 45, 30, 38)  # B: 320 px, missed
     person(gt, 10, 40, 55, 60)  # C and D side by side: merged into one box
     person(gt, 10, 40, 63, 68)
-    boxes = [edges(5, 29, 5, 15),  # A rows 5..28: 60% of A -> whole, covers A
-             edges(29, 45, 5, 15),  # A rows 29..44: 40% of A -> fragment, covers A -> A split
-             edges(5, 9, 30, 38),  # B's head: 10% of B -> fragment that does not cover B -> B missed
-             edges(50, 59, 40, 55),  # on the floor -> false person
-             edges(10, 40, 55, 68)]  # C and D -> merged (and whole)
+    boxes = [
+        edges(5, 29, 5, 15),  # A rows 5..28: 60% of A -> whole, covers A
+        edges(29, 45, 5, 15),  # A rows 29..44: 40% of A -> fragment, covers A -> A split
+        edges(5, 9, 30, 38),  # B's head: 10% of B -> fragment that does not cover B -> B missed
+        edges(50, 59, 40, 55),  # on the floor -> false person
+        edges(10, 40, 55, 68),
+    ]  # C and D -> merged (and whole)
     people = fs.label_people(gt)
     m = fs.match_boxes(boxes, people, gt)
     assert m.kinds == ["whole", "fragment", "fragment", "false", "whole"]
     assert m.merged.tolist() == [False, False, False, False, True]
     c = m.counts()
-    assert c == {"boxes": 5, "people": 4, "whole": 2, "fragment": 2, "non_person": 0, "false": 1, "merged": 1,
-                 "missed": 1, "split": 1, "found": 3}
+    assert c == {
+        "boxes": 5,
+        "people": 4,
+        "whole": 2,
+        "fragment": 2,
+        "non_person": 0,
+        "false": 1,
+        "merged": 1,
+        "missed": 1,
+        "split": 1,
+        "found": 3,
+    }
     assert c == brute_match(boxes, gt)
     assert c["false"] + c["fragment"] + c["non_person"] + c["whole"] == c["boxes"]
 
@@ -276,10 +302,32 @@ def test_no_boxes_and_bad_boxes():
 
 
 def test_summarise_rates():
-    frames = [{"boxes": 3, "people": 2, "whole": 2, "fragment": 0, "non_person": 0, "false": 1, "merged": 0,
-               "missed": 0, "split": 0, "found": 2},
-              {"boxes": 1, "people": 2, "whole": 1, "fragment": 0, "non_person": 0, "false": 0, "merged": 1,
-               "missed": 0, "split": 0, "found": 2}]
+    frames = [
+        {
+            "boxes": 3,
+            "people": 2,
+            "whole": 2,
+            "fragment": 0,
+            "non_person": 0,
+            "false": 1,
+            "merged": 0,
+            "missed": 0,
+            "split": 0,
+            "found": 2,
+        },
+        {
+            "boxes": 1,
+            "people": 2,
+            "whole": 1,
+            "fragment": 0,
+            "non_person": 0,
+            "false": 0,
+            "merged": 1,
+            "missed": 0,
+            "split": 0,
+            "found": 2,
+        },
+    ]
     s = fs.summarise(frames)
     assert s["boxes"] == 4 and s["boxes_per_frame"] == 2.0 and s["people_per_frame"] == 2.0
     assert s["false_share_of_boxes"] == 0.25 and s["merged_share_of_boxes"] == 0.25
