@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     # Background subtraction and crops
     warmup_frames: int = Field(default=30, ge=0)
     background_method: Subtractor = Field(default="mog2", description="OpenCV's background subtractor: mog2 or knn")
-    max_persons: int = Field(default=16, gt=0)
+    max_persons: int = Field(default=32, gt=0, description="People answered per frame, largest first.")
     # Adaptation buffer per site (frames of people are personal data: bounded in count, bytes and age)
     buffer_max_crops: int = Field(default=2048, gt=0)
     buffer_max_bytes: int = Field(default=128 * 1024 * 1024, gt=0)

@@ -212,3 +212,31 @@ def test_offline_silhouettes_match_a_rendered_sites_true_masks():
     assert np.mean(ious) > 0.75, np.mean(ious)
     blobs = video_blobs(fg)
     assert sum(len(b) >= 1 for b in blobs) >= 0.9 * len(blobs)
+
+
+def test_a_ghost_has_its_edges_in_the_background_and_a_person_in_the_frame():
+    from models.people.ghosts import GHOST_EDGE_SHARE, edge_share
+
+    flat = np.full((80, 60), 100.0, np.float32)
+    someone = flat.copy()
+    someone[20:70, 20:40] = 200.0  # a bright figure on a flat wall
+    mask = np.zeros((80, 60), bool)
+    mask[20:70, 20:40] = True
+    assert edge_share(mask, someone, flat) > 0.9  # a person in front of the background
+    assert edge_share(mask, flat, someone) < GHOST_EDGE_SHARE  # the floor a person uncovered
+    assert edge_share(mask, someone, someone) == pytest.approx(0.5)
+    assert edge_share(np.zeros_like(mask), someone, flat) == 0.5  # no boundary, no evidence
+
+
+def test_a_ghost_left_by_someone_present_at_start_up_is_never_answered():
+    base = scene(4)
+    finder = PersonFinder(FinderConfig.with_warmup(10))
+    answered = []
+    for t in range(60):
+        x = 20 if t < 20 else 20 + 3 * (t - 19)  # stands at x=20 while the background is learnt, then walks
+        answered.append(finder.apply(with_person(base, min(x, 130))))
+    at_start = [[p.blob.box for p in a.people if p.blob.box[2] < 45] for a in answered]
+    # While the walker is still joined to it the ghost is part of their blob; once apart, its
+    # running vote needs two frames at most, and from then on nothing is answered where they stood.
+    assert sum(bool(b) for b in at_start) <= 3 and not any(at_start[35:]), at_start
+    assert len({p.track_id for a in answered[35:] for p in a.people}) == 1

@@ -16,14 +16,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from models.people.blobs import PersonBlob, connected_blobs
 from models.people.foreground import Foreground, ForegroundConfig, ForegroundModel, Subtractor
+from models.people.ghosts import GHOST_EDGE_SHARE, edge_share
 from models.people.grouping import GroupingConfig, PersonScale, group_people
-from models.people.tracking import Tracker, TrackerConfig
+from models.people.tracking import Track, Tracker, TrackerConfig
 
 EDGE_MARGIN_PX = 2  # a box this close to the frame's edge is a person cut by it
+GHOST_VOTE = 0.3  # weight of each frame's ghost test in a track's running vote
+
+
+def is_ghost(track: Track) -> bool:
+    return track.ghostly > 0.5
 
 
 @dataclass(frozen=True)
@@ -90,10 +97,31 @@ class PersonFinder:
         blobs = connected_blobs(fg.mask, int(min_area), min_height, fg.scale)
         return group_people(blobs, self.scale, self.config.grouping)[: self.config.max_people]
 
+    def _grey_pair(self, frame: np.ndarray, fg: Foreground) -> tuple[np.ndarray, np.ndarray] | None:
+        """(frame, background) grey float32 at the working resolution, for the ghost test."""
+        background = self.foreground.background_grey()
+        if background is None:
+            return None
+        h, w = background.shape
+        small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA) if fg.scale != 1.0 else frame
+        return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32), background
+
+    @staticmethod
+    def _edge_share(blob: PersonBlob, scale: float, frame_grey: np.ndarray, background_grey: np.ndarray) -> float:
+        """:func:`edge_share` on the blob's box, at the working resolution."""
+        h, w = frame_grey.shape
+        x0, y0 = max(int((blob.box[0] + 0.5) / scale) - 2, 0), max(int((blob.box[1] + 0.5) / scale) - 2, 0)
+        x1, y1 = min(int((blob.box[2] + 0.5) / scale) + 3, w), min(int((blob.box[3] + 0.5) / scale) + 3, h)
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            return 0.5
+        mask = cv2.resize(blob.mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)[y0:y1, x0:x1]
+        return edge_share(mask.astype(bool), frame_grey[y0:y1, x0:x1], background_grey[y0:y1, x0:x1])
+
     def apply(self, frame: np.ndarray) -> FrameFind:
         # Only people who walked in are kept out of the background's learning: a ghost (where a
-        # person stood when the camera started) never moves, and must fade into the background.
-        protect = [t.predicted() for t in self.tracker.tracks if t.confirmed and t.has_moved]
+        # person stood when the camera started) or an object that was always there must fade
+        # into the background.
+        protect = [t.predicted() for t in self.tracker.tracks if t.confirmed and t.has_moved and not is_ghost(t)]
         fg = self.foreground.apply(frame, protect=protect)
         if fg.warming_up or fg.relearning:
             self.tracker.coast()
@@ -102,8 +130,14 @@ class PersonFinder:
         blobs = self.candidates(fg, shape)
         tracks = self.tracker.update([b.box for b in blobs])
         people = []
+        grey = self._grey_pair(frame, fg)
         for blob, track in zip(blobs, tracks, strict=True):
             if not track.confirmed:
+                continue
+            if grey is not None:
+                share = self._edge_share(blob, fg.scale, *grey)
+                track.ghostly += GHOST_VOTE * (float(share < GHOST_EDGE_SHARE) - track.ghostly)
+            if is_ghost(track):
                 continue
             whole = inside(blob.box, shape)
             if whole:

@@ -206,6 +206,13 @@ class ForegroundModel:
             out[c:d, a:b] = bg[c:d, a:b]
         return out
 
+    def background_grey(self) -> np.ndarray | None:
+        """The background image as grey float32 at the working resolution (refreshed every
+        ``background_refresh`` frames); None before the first refresh."""
+        if self._background is None:
+            return None
+        return cv2.cvtColor(self._background.astype(np.uint8), cv2.COLOR_RGB2GRAY).astype(np.float32)
+
     # -- one frame ---------------------------------------------------------------------------
     def apply(self, frame: np.ndarray, protect: list[Box] | None = None, learn: bool = True) -> Foreground:
         """(H, W, 3) RGB uint8 -> this frame's foreground; ``protect`` holds boxes (frame pixels)

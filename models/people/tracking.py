@@ -37,13 +37,18 @@ class Track:
     streak: int = 1  # matches in a row
     missed: int = 0
     confirmed: bool = False
-    travel: float = 0.0  # the path length of the box centre, pixels
+    ghostly: float = 0.0  # a running vote, 0..1, that the track is a ghost (models.people.ghosts)
+    reach: float = 0.0  # the farthest its box centre has gone from where it was confirmed, pixels
+    origin: tuple[float, float] | None = None  # the box centre when it was confirmed
 
     @property
     def has_moved(self) -> bool:
-        """Whether it has travelled half its height: a person who walked in, not a ghost (the
-        background a person left when the camera started) or an object that was always there."""
-        return self.travel >= 0.5 * (self.box[3] - self.box[1])
+        """Whether it has gone half its height from where it was confirmed: a person who walked in,
+        not a ghost (the background a person left when the camera started) or an object that was
+        always there, whose boxes only jitter in place (a path length would add the jitter up).
+        Measured from the confirmation, not the birth: a ghost's track can be born on a blob that
+        still held the person walking out of it."""
+        return self.reach >= 0.5 * (self.box[3] - self.box[1])
 
     def predicted(self) -> Box:
         """The box moved on by the velocity for each frame since it was last seen."""
@@ -115,17 +120,20 @@ class Tracker:
             (1 - a) * track.velocity[0] + a * (nx - ox) / k,
             (1 - a) * track.velocity[1] + a * (ny - oy) / k,
         )
-        track.travel += ((nx - ox) ** 2 + (ny - oy) ** 2) ** 0.5
+        if track.origin is not None:
+            track.reach = max(track.reach, ((nx - track.origin[0]) ** 2 + (ny - track.origin[1]) ** 2) ** 0.5)
         track.box = box
         track.hits += 1
         track.streak += 1
         track.missed = 0
-        if track.streak >= self.config.confirm_hits:
+        if track.streak >= self.config.confirm_hits and not track.confirmed:
             track.confirmed = True
+            track.origin = (nx, ny)
         return track
 
     def _start(self, box: Box) -> Track:
-        track = Track(id=self._next_id, box=box, confirmed=self.config.confirm_hits <= 1)
+        confirmed = self.config.confirm_hits <= 1
+        track = Track(id=self._next_id, box=box, confirmed=confirmed, origin=centre(box) if confirmed else None)
         self._next_id += 1
         self.tracks.append(track)
         return track
