@@ -8,7 +8,7 @@ LOCK := requirements/dev.lock
 # The platform the lock files are resolved for (the Docker images and these machines).
 LOCK_FLAGS := --python-version 3.11 --python-platform x86_64-manylinux_2_28 --no-header --quiet
 
-.PHONY: setup test lint demo lock body-model body-figure clean-venv
+.PHONY: setup test lint demo lock body-model body-figure clean-venv eval-env
 
 setup: $(VENV)/.installed
 
@@ -50,3 +50,22 @@ body-figure: setup
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The real-image pose estimator the real-footage pose evaluation compares with (bench/real_pose.py,
+# issue 19): MediaPipe BlazePose, whose 0.10.21 wheel ships its pose models and pins numpy<2, so it
+# gets an environment of its own that bench/blazepose_landmarks.py runs in. mediapipe goes in without
+# its declared dependencies: opencv-contrib-python would share cv2/ with the headless OpenCV, and jax
+# is only for its model-making tools.
+EVAL_VENV ?= .venv-eval
+EVAL_PACKAGES := "numpy<2" "opencv-python-headless<4.11" "protobuf>=4.25.3,<5" absl-py "attrs>=19.1.0" "flatbuffers>=2.0" matplotlib "sounddevice>=0.4.4" sentencepiece
+
+eval-env: $(EVAL_VENV)/.installed
+
+$(EVAL_VENV)/.installed:
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found %s" % sys.version.split()[0]'
+	test -x $(EVAL_VENV)/bin/python || $(PYTHON) -m venv $(EVAL_VENV)
+	$(EVAL_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(EVAL_VENV)/bin/python -m pip install --quiet $(EVAL_PACKAGES)
+	$(EVAL_VENV)/bin/python -m pip install --quiet --no-deps "mediapipe==0.10.21"
+	$(EVAL_VENV)/bin/python bench/blazepose_landmarks.py --check
+	touch $@
