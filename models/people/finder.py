@@ -26,7 +26,8 @@ from models.people.grouping import GroupingConfig, PersonScale, group_people
 from models.people.tracking import Track, Tracker, TrackerConfig
 
 EDGE_MARGIN_PX = 2  # a box this close to the frame's edge is a person cut by it
-GHOST_VOTE = 0.3  # weight of each frame's ghost test in a track's running vote
+GHOST_VOTE = 0.4  # weight of each ghost test in a track's running vote
+GHOST_EVERY = 2  # a track's ghost test runs on every second frame it is seen
 
 
 def is_ghost(track: Track) -> bool:
@@ -134,7 +135,7 @@ class PersonFinder:
         for blob, track in zip(blobs, tracks, strict=True):
             if not track.confirmed:
                 continue
-            if grey is not None:
+            if grey is not None and track.hits % GHOST_EVERY == 0:
                 share = self._edge_share(blob, fg.scale, *grey)
                 track.ghostly += GHOST_VOTE * (float(share < GHOST_EDGE_SHARE) - track.ghostly)
             if is_ghost(track):

@@ -144,6 +144,10 @@ class ForegroundModel:
         lit up flat bright walls."""
         if self._background is None or self._last_mask is None:
             return work
+        # A cheap look first: most frames' overall brightness is where the background's is.
+        coarse = float(work[::8, ::8].mean()) / max(float(self._background[::8, ::8].mean()), 1.0)
+        if abs(coarse - 1.0) < MIN_GAIN_CHANGE / 2:
+            return work
         seen = work[::4, ::4].astype(np.float32)
         known = self._background[::4, ::4]
         usable = ~self._last_mask[::4, ::4] & (seen.min(2) > DARK) & (seen.max(2) < SATURATED) & (known.min(2) > DARK)
