@@ -1,0 +1,253 @@
+"""Scores of served meshes and joints on real footage (issue 19): pure functions on NumPy arrays, no I/O.
+
+    mask = mesh_mask(pixels, faces, (H, W))                  # the mesh's filled silhouette in the frame
+    iou = masked_iou(mask, person.mask, scored(gt))         # against a labelled person, 170 left out
+    hits, counted = pck(pred_2d, blaze_2d, visible, box_height(boxes))   # PCK@0.1 of box height
+    mm = pa_error_mm(pred_3d, blaze_world)                  # (N,) after a similarity Procrustes alignment
+
+Joints compared with BlazePose are the 12 limb joints of :data:`LIMB_NAMES` (shoulders, elbows,
+wrists, hips, knees, ankles, left before right): :func:`smpl_limbs` picks them out of SMPL's 24
+(``models.body_layout.JOINT_NAMES``), :func:`blazepose_limbs` out of BlazePose's 33 landmarks
+(11-16 and 23-28). Left and right are the person's own in both.
+
+The fixed skeleton the issue sets beside the model (a model that read no articulation would score as
+well as it): in 2D, :func:`fixed_skeleton_2d` puts the mean of the answered joints in crop coordinates
+into each box's crop square; in 3D, :func:`procrustes_mean` is the mean of the answered root-centred
+joints after each is rotated onto it (so that headings do not average the limbs away).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.body_layout import JOINT_NAMES
+
+LIMB_NAMES: tuple[str, ...] = (
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
+NUM_LIMBS = len(LIMB_NAMES)
+SMPL_LIMB_IDS: tuple[int, ...] = tuple(JOINT_NAMES.index(n) for n in LIMB_NAMES)
+# BlazePose's 33 landmarks: 11/12 shoulders, 13/14 elbows, 15/16 wrists, 23/24 hips, 25/26 knees,
+# 27/28 ankles (left, right), as mediapipe.solutions.pose.PoseLandmark numbers them.
+BLAZEPOSE_NUM_LANDMARKS = 33
+BLAZEPOSE_LIMB_IDS: tuple[int, ...] = (11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
+# LIMB_NAMES with left and right swapped (the mirror of each limb joint).
+LIMB_MIRROR: tuple[int, ...] = tuple(i + 1 if i % 2 == 0 else i - 1 for i in range(NUM_LIMBS))
+
+PCK_THRESHOLD = 0.1  # of the box's height
+VISIBILITY_MIN = 0.5  # BlazePose's visibility above which a landmark is scored
+MM_PER_M = 1000.0
+PROCRUSTES_MEAN_ITERATIONS = 5
+
+
+# -- joints ------------------------------------------------------------------------------------------
+
+
+def smpl_limbs(joints: np.ndarray) -> np.ndarray:
+    """(..., 24, D) SMPL joints -> (..., 12, D) limb joints in :data:`LIMB_NAMES` order."""
+    joints = np.asarray(joints)
+    if joints.ndim < 2 or joints.shape[-2] != len(JOINT_NAMES):
+        raise ValueError(f"SMPL joints are (..., {len(JOINT_NAMES)}, D), got shape {joints.shape}")
+    return joints[..., SMPL_LIMB_IDS, :]
+
+
+def blazepose_limbs(landmarks: np.ndarray) -> np.ndarray:
+    """(..., 33, D) or (..., 33) BlazePose landmarks (or their visibilities) -> (..., 12, D) or (..., 12)."""
+    landmarks = np.asarray(landmarks)
+    axis = -2 if landmarks.ndim >= 2 and landmarks.shape[-2] == BLAZEPOSE_NUM_LANDMARKS else -1
+    if landmarks.shape[axis] != BLAZEPOSE_NUM_LANDMARKS:
+        raise ValueError(f"BlazePose landmarks are (..., 33, D) or (..., 33), got shape {landmarks.shape}")
+    return np.take(landmarks, BLAZEPOSE_LIMB_IDS, axis=axis)
+
+
+def mirrored(limbs: np.ndarray) -> np.ndarray:
+    """(..., 12, D) limb joints -> the same with left and right swapped."""
+    return np.asarray(limbs)[..., LIMB_MIRROR, :]
+
+
+# -- 2D agreement ----------------------------------------------------------------------------------
+
+
+def box_height(boxes: np.ndarray) -> np.ndarray:
+    """(N, 4) boxes (x0, y0, x1, y1) -> (N,) heights y1 - y0 in pixels."""
+    boxes = np.asarray(boxes, dtype=np.float64)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"boxes are (N, 4), got shape {boxes.shape}")
+    h = boxes[:, 3] - boxes[:, 1]
+    if np.any(h <= 0):
+        raise ValueError("a box has no height")
+    return h
+
+
+def pck_hits(
+    pred: np.ndarray, target: np.ndarray, visible: np.ndarray, heights: np.ndarray, threshold: float = PCK_THRESHOLD
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per joint, is a predicted point within ``threshold`` x its box's height of the target?
+
+    pred, target: (N, J, 2) pixels; visible: (N, J) bool, the joints that count; heights: (N,) pixels.
+    Returns (hits (N, J) bool, counted (N, J) bool); a joint that does not count is never a hit."""
+    pred, target = np.asarray(pred, np.float64), np.asarray(target, np.float64)
+    visible, heights = np.asarray(visible, bool), np.asarray(heights, np.float64)
+    if pred.shape != target.shape or pred.ndim != 3 or pred.shape[-1] != 2:
+        raise ValueError(f"pred {pred.shape} and target {target.shape} must both be (N, J, 2)")
+    if visible.shape != pred.shape[:2] or heights.shape != pred.shape[:1]:
+        raise ValueError(f"visible {visible.shape} must be (N, J) and heights {heights.shape} (N,)")
+    counted = visible & np.isfinite(target).all(-1) & np.isfinite(pred).all(-1)
+    dist = np.linalg.norm(pred - target, axis=-1)
+    hits = counted & (dist <= threshold * heights[:, None])
+    return hits, counted
+
+
+def pck(
+    pred: np.ndarray, target: np.ndarray, visible: np.ndarray, heights: np.ndarray, threshold: float = PCK_THRESHOLD
+) -> tuple[int, int]:
+    """(hits, counted joints) over every box: PCK = hits / counted. Shapes as :func:`pck_hits`."""
+    hits, counted = pck_hits(pred, target, visible, heights, threshold)
+    return int(hits.sum()), int(counted.sum())
+
+
+def visible_limbs(visibility: np.ndarray, found: np.ndarray, minimum: float = VISIBILITY_MIN) -> np.ndarray:
+    """(N, 33) BlazePose visibilities, (N,) whether BlazePose found the person -> (N, 12) bool: the limb
+    joints scored (visibility above ``minimum`` in a box where a person was found)."""
+    vis = blazepose_limbs(np.nan_to_num(np.asarray(visibility, np.float64), nan=0.0))
+    return (vis > minimum) & np.asarray(found, bool)[:, None]
+
+
+def to_crop(points: np.ndarray, squares: np.ndarray) -> np.ndarray:
+    """(N, J, 2) frame pixels, (N, 3) crop squares (cx, cy, side) -> (N, J, 2) crop coordinates in
+    [-1, 1] across the square's outer edges (models.crops.pixels_to_crop, one square per row)."""
+    squares = np.asarray(squares, np.float64)
+    return (np.asarray(points, np.float64) - squares[:, None, :2]) / (squares[:, None, 2:3] / 2)
+
+
+def from_crop(points: np.ndarray, squares: np.ndarray) -> np.ndarray:
+    """(N, J, 2) crop coordinates, (N, 3) crop squares -> (N, J, 2) frame pixels (inverse of :func:`to_crop`)."""
+    squares = np.asarray(squares, np.float64)
+    return np.asarray(points, np.float64) * (squares[:, None, 2:3] / 2) + squares[:, None, :2]
+
+
+def fixed_skeleton_2d(joints_2d: np.ndarray, squares: np.ndarray) -> np.ndarray:
+    """The fixed skeleton in 2D: (N, J, 2) answered joints in frame pixels, (N, 3) their crop squares
+    -> (N, J, 2): the mean of the joints in crop coordinates over all N, put into each row's square."""
+    mean = to_crop(joints_2d, squares).mean(0, keepdims=True)
+    return from_crop(np.repeat(mean, len(squares), 0), squares)
+
+
+# -- 3D agreement ----------------------------------------------------------------------------------
+
+
+def similarity_align(pred: np.ndarray, target: np.ndarray, scale: bool = True) -> np.ndarray:
+    """(N, J, 3) -> (N, J, 3): each pred moved by the rotation (no reflection), translation and (with
+    ``scale``) scale that best fit its target in least squares (Umeyama)."""
+    pred, target = np.asarray(pred, np.float64), np.asarray(target, np.float64)
+    if pred.shape != target.shape or pred.ndim != 3 or pred.shape[-1] != 3:
+        raise ValueError(f"pred {pred.shape} and target {target.shape} must both be (N, J, 3)")
+    mu_p, mu_t = pred.mean(1, keepdims=True), target.mean(1, keepdims=True)
+    p, t = pred - mu_p, target - mu_t
+    u, s, vh = np.linalg.svd(np.swapaxes(p, 1, 2) @ t)
+    d = np.sign(np.linalg.det(u @ vh))
+    d = np.where(d == 0, 1.0, d)
+    signs = np.stack([np.ones_like(d), np.ones_like(d), d], -1)  # (N, 3)
+    rot = u @ (signs[:, :, None] * vh)  # applied as p @ rot
+    k = np.ones(len(p))
+    if scale:
+        norm = (p**2).sum((1, 2))
+        k = np.where(norm > 0, (s * signs).sum(-1) / np.where(norm > 0, norm, 1.0), 1.0)
+    return k[:, None, None] * p @ rot + mu_t
+
+
+def pa_error_mm(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(N, J, 3) joints in metres -> (N,) mean joint distance in mm after :func:`similarity_align`."""
+    aligned = similarity_align(pred, target)
+    return MM_PER_M * np.linalg.norm(aligned - np.asarray(target, np.float64), axis=-1).mean(-1)
+
+
+def procrustes_mean(joints: np.ndarray, iterations: int = PROCRUSTES_MEAN_ITERATIONS) -> np.ndarray:
+    """(N, J, 3) root-centred joints -> (J, 3): their mean after rotating each onto the mean (no
+    scale), repeated ``iterations`` times from the plain mean: the fixed skeleton in 3D."""
+    joints = np.asarray(joints, np.float64)
+    if joints.ndim != 3 or joints.shape[-1] != 3 or len(joints) == 0:
+        raise ValueError(f"joints are (N, J, 3) with N >= 1, got shape {joints.shape}")
+    centred = joints - joints.mean(1, keepdims=True)
+    mean = centred[0]  # the plain mean can cancel out when headings are spread; start from a real skeleton
+    for _ in range(iterations):
+        aligned = similarity_align(centred, np.broadcast_to(mean, centred.shape), scale=False)
+        mean = aligned.mean(0)
+    return mean
+
+
+# -- mesh silhouettes ------------------------------------------------------------------------------
+
+
+def triangle_pixels(tri: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels whose centres lie in (or on the edge of) each triangle, clipped to the frame.
+
+    tri: (F, 3, 2) triangles in frame pixels (pixel centres at integers); shape (H, W).
+    Returns (rows, cols), each (K,) int, with repeats where triangles share a pixel."""
+    h, w = shape
+    tri = np.asarray(tri, np.float64)
+    lo = np.maximum(np.ceil(tri.min(1)), 0).astype(np.int64)  # (F, 2) first pixel centre, x then y
+    hi = np.minimum(np.floor(tri.max(1)), [w - 1, h - 1]).astype(np.int64)  # (F, 2) last
+    span = np.maximum(hi - lo + 1, 0)  # (F, 2)
+    count = span[:, 0] * span[:, 1]
+    face = np.repeat(np.arange(len(tri)), count)
+    offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    cols = lo[face, 0] + offset % np.maximum(span[face, 0], 1)
+    rows = lo[face, 1] + offset // np.maximum(span[face, 0], 1)
+    a, b, c = (tri[face, i] for i in range(3))  # (K, 2) each
+    q = np.stack([cols, rows], -1).astype(np.float64)
+
+    def cross(o: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return (u[:, 0] - o[:, 0]) * (v[:, 1] - o[:, 1]) - (u[:, 1] - o[:, 1]) * (v[:, 0] - o[:, 0])
+
+    e0, e1, e2 = cross(a, b, q), cross(b, c, q), cross(c, a, q)
+    area = cross(a, b, c)
+    inside = (area != 0) & (((e0 >= 0) & (e1 >= 0) & (e2 >= 0)) | ((e0 <= 0) & (e1 <= 0) & (e2 <= 0)))
+    return rows[inside], cols[inside]
+
+
+def mesh_mask(pixels: np.ndarray, faces: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(V, 2) projected vertices in frame pixels, (F, 3) faces, frame (H, W) -> (H, W) bool: the pixels
+    whose centres the mesh covers (every face filled, front or back: the silhouette)."""
+    pixels, faces = np.asarray(pixels, np.float64), np.asarray(faces, np.int64)
+    if pixels.ndim != 2 or pixels.shape[1] != 2 or faces.ndim != 2 or faces.shape[1] != 3:
+        raise ValueError(f"pixels are (V, 2) and faces (F, 3), got {pixels.shape} and {faces.shape}")
+    out = np.zeros(shape, bool)
+    rows, cols = triangle_pixels(pixels[faces], shape)
+    out[rows, cols] = True
+    return out
+
+
+def box_mask(box, shape: tuple[int, int]) -> np.ndarray:
+    """A box (x0, y0, x1, y1) in pixel edges -> (H, W) bool: the pixels whose centres it holds
+    (x0 <= c < x1), the filled-box baseline."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    h, w = shape
+    cols, rows = np.arange(w), np.arange(h)
+    return ((rows >= y0) & (rows < y1))[:, None] & ((cols >= x0) & (cols < x1))[None, :]
+
+
+def masked_iou(pred: np.ndarray, truth: np.ndarray, keep: np.ndarray) -> float:
+    """IoU of two (H, W) bool masks over the pixels ``keep`` (H, W) bool marks as scored (CDnet's 170
+    band and what lies outside the region of interest left out); NaN when the union is empty."""
+    pred, truth, keep = (np.asarray(m, bool) for m in (pred, truth, keep))
+    if not pred.shape == truth.shape == keep.shape:
+        raise ValueError(f"masks of shapes {pred.shape}, {truth.shape}, {keep.shape} differ")
+    union = np.count_nonzero((pred | truth) & keep)
+    return np.count_nonzero(pred & truth & keep) / union if union else float("nan")
+
+
+def rate(hits: int, counted: int) -> float:
+    """hits / counted, NaN when nothing was counted."""
+    return hits / counted if counted else float("nan")

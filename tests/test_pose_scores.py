@@ -1,0 +1,283 @@
+"""bench.pose_scores against brute-force references: joint mapping, PCK with visibility and box-height
+normalisation, the fixed skeletons, the mesh raster and its IoU with CDnet's 170 band left out, and the
+Procrustes-aligned error against hand-made rotated, scaled and moved copies."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bench import footage_scores as fs
+from bench import pose_scores as ps
+from models.body_layout import JOINT_NAMES
+
+# MediaPipe's PoseLandmark enum, in order (mediapipe.solutions.pose.PoseLandmark).
+BLAZEPOSE_NAMES = (
+    "nose",
+    "left_eye_inner",
+    "left_eye",
+    "left_eye_outer",
+    "right_eye_inner",
+    "right_eye",
+    "right_eye_outer",
+    "left_ear",
+    "right_ear",
+    "mouth_left",
+    "mouth_right",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_pinky",
+    "right_pinky",
+    "left_index",
+    "right_index",
+    "left_thumb",
+    "right_thumb",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_heel",
+    "right_heel",
+    "left_foot_index",
+    "right_foot_index",
+)
+
+
+def rotation(axis, angle: float) -> np.ndarray:
+    """Rodrigues: (3,) axis, radians -> (3, 3)."""
+    a = np.asarray(axis, np.float64) / np.linalg.norm(axis)
+    k = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
+    return np.eye(3) + math.sin(angle) * k + (1 - math.cos(angle)) * k @ k
+
+
+# -- joints ---------------------------------------------------------------------------------------
+
+
+def test_limb_joints_are_the_same_body_points_in_both_layouts():
+    assert len(BLAZEPOSE_NAMES) == ps.BLAZEPOSE_NUM_LANDMARKS and ps.NUM_LIMBS == 12
+    smpl = np.arange(len(JOINT_NAMES))[:, None]
+    blaze = np.arange(ps.BLAZEPOSE_NUM_LANDMARKS)[:, None]
+    for k, name in enumerate(ps.LIMB_NAMES):
+        assert JOINT_NAMES[ps.smpl_limbs(smpl)[k, 0]] == name
+        assert BLAZEPOSE_NAMES[ps.blazepose_limbs(blaze)[k, 0]] == name
+    # visibilities (N, 33) are picked the same way as landmarks (N, 33, D)
+    vis = np.random.default_rng(0).random((4, 33))
+    assert np.array_equal(ps.blazepose_limbs(vis), ps.blazepose_limbs(vis[..., None])[..., 0])
+
+
+def test_mirror_swaps_left_and_right():
+    names = np.array(ps.LIMB_NAMES)[:, None]
+    for k, (name,) in enumerate(ps.mirrored(names)):
+        own = ps.LIMB_NAMES[k]
+        assert name == (own.replace("left", "right") if "left" in own else own.replace("right", "left"))
+
+
+def test_wrong_layouts_are_refused():
+    with pytest.raises(ValueError):
+        ps.smpl_limbs(np.zeros((2, 33, 2)))
+    with pytest.raises(ValueError):
+        ps.blazepose_limbs(np.zeros((2, 24, 2)))
+
+
+# -- PCK ------------------------------------------------------------------------------------------
+
+
+def brute_pck(pred, target, visible, heights, threshold):
+    hits = counted = 0
+    for n in range(pred.shape[0]):
+        for j in range(pred.shape[1]):
+            if not visible[n, j]:
+                continue
+            counted += 1
+            d = math.hypot(pred[n, j, 0] - target[n, j, 0], pred[n, j, 1] - target[n, j, 1])
+            hits += d <= threshold * heights[n]
+    return hits, counted
+
+
+def test_pck_matches_brute_force():
+    rng = np.random.default_rng(1)
+    n, j = 40, 12
+    boxes = np.stack([rng.uniform(0, 50, n), rng.uniform(0, 50, n), np.zeros(n), np.zeros(n)], 1)
+    boxes[:, 2] = boxes[:, 0] + rng.uniform(20, 80, n)
+    boxes[:, 3] = boxes[:, 1] + rng.uniform(40, 200, n)
+    heights = ps.box_height(boxes)
+    target = rng.uniform(0, 300, (n, j, 2))
+    pred = target + rng.normal(0, 12, (n, j, 2))
+    visible = rng.random((n, j)) > 0.3
+    for threshold in (0.05, 0.1, 0.2):
+        assert ps.pck(pred, target, visible, heights, threshold) == brute_pck(pred, target, visible, heights, threshold)
+
+
+def test_pck_normalises_by_each_box_height():
+    target = np.zeros((2, 1, 2))
+    pred = np.array([[[0.0, 15.0]], [[0.0, 15.0]]])  # 15 px off in both
+    heights = np.array([200.0, 100.0])  # within 20 px in the tall box, 10 px in the short one
+    hits, counted = ps.pck_hits(pred, target, np.ones((2, 1), bool), heights)
+    assert hits[:, 0].tolist() == [True, False] and counted.all()
+    assert ps.box_height(np.array([[0, 10, 5, 110.0]])).tolist() == [100.0]
+    with pytest.raises(ValueError):
+        ps.box_height(np.array([[0, 10, 5, 10.0]]))
+
+
+def test_visibility_decides_what_counts():
+    vis = np.zeros((3, 33))
+    vis[:, 11] = [0.9, 0.5, 0.2]  # left shoulder: only above 0.5 counts
+    vis[2, :] = 1.0
+    found = np.array([True, True, False])  # BlazePose found nobody in the third box
+    visible = ps.visible_limbs(vis, found)
+    assert visible[:, 0].tolist() == [True, False, False] and visible.sum() == 1
+    # a joint that does not count is no hit even when it lies on its target
+    hits, counted = ps.pck_hits(np.zeros((3, 12, 2)), np.zeros((3, 12, 2)), visible, np.ones(3))
+    assert hits.sum() == counted.sum() == 1
+    assert ps.rate(0, 0) != ps.rate(0, 0)  # NaN
+
+
+def test_fixed_skeleton_2d_places_the_mean_crop_pose_in_each_square():
+    rng = np.random.default_rng(2)
+    crop_pose = rng.uniform(-0.8, 0.8, (24, 2))
+    squares = np.stack([rng.uniform(50, 300, 6), rng.uniform(50, 200, 6), rng.uniform(40, 160, 6)], 1)
+    joints = crop_pose[None] * squares[:, None, 2:3] / 2 + squares[:, None, :2]  # the same pose in each
+    assert np.allclose(ps.fixed_skeleton_2d(joints, squares), joints)
+    # two poses: the fixed skeleton is their mean, in every square
+    other = rng.uniform(-0.8, 0.8, (24, 2))
+    joints[3:] = other[None] * squares[3:, None, 2:3] / 2 + squares[3:, None, :2]
+    fixed = ps.fixed_skeleton_2d(joints, squares)
+    assert np.allclose(ps.to_crop(fixed, squares), (crop_pose + other)[None] / 2)
+
+
+# -- 3D -------------------------------------------------------------------------------------------
+
+
+def test_pa_error_is_zero_on_a_rotated_scaled_moved_copy():
+    rng = np.random.default_rng(3)
+    target = rng.normal(0, 0.4, (5, 12, 3))
+    pred = np.stack(
+        [
+            0.5 * (1 + k) * target[k] @ rotation(rng.normal(size=3), rng.uniform(0, math.pi)).T + rng.normal(size=3)
+            for k in range(5)
+        ]
+    )
+    assert np.allclose(ps.pa_error_mm(pred, target), 0, atol=1e-6)
+    assert np.allclose(ps.similarity_align(pred, target), target, atol=1e-9)
+
+
+def test_pa_error_refuses_reflections_and_matches_a_hand_made_case():
+    # a mirror image cannot be rotated back: the error stays
+    target = np.random.default_rng(4).normal(0, 0.3, (1, 12, 3))
+    assert ps.pa_error_mm(target * np.array([-1, 1, 1]), target)[0] > 10
+    # two points: any similarity fits them exactly; three collinear points offset by a known amount
+    line = np.array([[[0.0, 0, 0], [1, 0, 0], [2, 0, 0]]])
+    bent = np.array([[[0.0, 0, 0], [1, 0.3, 0], [2, 0, 0]]])
+    # best fit keeps the line, centred: residuals (0.1, 0.2, 0.1) in y -> mean 0.1333 m
+    assert ps.pa_error_mm(line, bent)[0] == pytest.approx(1000 * (0.1 + 0.2 + 0.1) / 3, rel=1e-9)
+
+
+def test_pa_error_agrees_with_models_metrics():
+    torch = pytest.importorskip("torch")
+    from models.metrics import pa_mpjpe
+
+    rng = np.random.default_rng(5)
+    pred, target = rng.normal(0, 0.3, (8, 12, 3)), rng.normal(0, 0.3, (8, 12, 3))
+    ours = ps.pa_error_mm(pred, target)
+    theirs = pa_mpjpe(torch.as_tensor(pred), torch.as_tensor(target)).numpy()
+    assert np.allclose(ours, theirs, rtol=1e-6)
+
+
+def test_procrustes_mean_of_rotated_copies_is_the_skeleton():
+    rng = np.random.default_rng(6)
+    skeleton = rng.normal(0, 0.3, (12, 3))
+    skeleton -= skeleton.mean(0)
+    copies = np.stack([skeleton @ rotation(rng.normal(size=3), rng.uniform(0, math.pi)).T for _ in range(9)])
+    mean = ps.procrustes_mean(copies)
+    assert np.allclose(ps.pa_error_mm(mean[None], skeleton[None]), 0, atol=1e-6)
+    assert np.linalg.norm(mean) == pytest.approx(np.linalg.norm(skeleton))  # rotated, not shrunk
+    assert np.linalg.norm(copies.mean(0)) < 0.7 * np.linalg.norm(skeleton)  # the plain mean shrinks
+
+
+# -- mesh silhouettes -----------------------------------------------------------------------------
+
+
+def inside(p, a, b, c) -> bool:
+    """Brute force: is point p in triangle abc (edges included)?"""
+
+    def side(o, u, v):
+        return (u[0] - o[0]) * (v[1] - o[1]) - (u[1] - o[1]) * (v[0] - o[0])
+
+    if side(a, b, c) == 0:
+        return False
+    s = [side(a, b, p), side(b, c, p), side(c, a, p)]
+    return all(x >= 0 for x in s) or all(x <= 0 for x in s)
+
+
+def brute_raster(pixels, faces, shape):
+    h, w = shape
+    out = np.zeros(shape, bool)
+    for y in range(h):
+        for x in range(w):
+            out[y, x] = any(inside((x, y), *pixels[f]) for f in faces)
+    return out
+
+
+def test_mesh_mask_matches_a_per_pixel_triangle_test():
+    rng = np.random.default_rng(7)
+    shape = (23, 31)
+    pixels = rng.uniform(-5, 35, (12, 2))  # some vertices outside the frame
+    faces = np.array([rng.choice(12, 3, replace=False) for _ in range(9)])
+    faces[0] = [0, 0, 1]  # a degenerate face covers nothing
+    ours = ps.mesh_mask(pixels, faces, shape)
+    assert ours.any() and np.array_equal(ours, brute_raster(pixels, faces, shape))
+
+
+def test_mesh_mask_of_a_square_and_of_tiny_triangles():
+    # a square over pixel centres 2..5 x 3..7, as two triangles
+    sq = np.array([[1.5, 2.5], [5.5, 2.5], [5.5, 7.5], [1.5, 7.5]])
+    mask = ps.mesh_mask(sq, np.array([[0, 1, 2], [0, 2, 3]]), (10, 10))
+    expected = np.zeros((10, 10), bool)
+    expected[3:8, 2:6] = True
+    assert np.array_equal(mask, expected)
+    # a mesh of sub-pixel triangles tiling the same square covers the same pixel centres
+    xs, ys = np.meshgrid(np.linspace(1.5, 5.5, 13), np.linspace(2.5, 7.5, 17))
+    verts = np.stack([xs.ravel(), ys.ravel()], 1)
+    idx = np.arange(13 * 17).reshape(17, 13)
+    quads = np.stack([idx[:-1, :-1], idx[:-1, 1:], idx[1:, 1:], idx[1:, :-1]], -1).reshape(-1, 4)
+    faces = np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])
+    assert np.array_equal(ps.mesh_mask(verts, faces, (10, 10)), expected)
+
+
+def test_box_mask_holds_the_pixel_centres_inside_the_box():
+    mask = ps.box_mask((1.5, 2.5, 5.5, 7.5), (10, 10))
+    rows, cols = fs.box_slices((1.5, 2.5, 5.5, 7.5), (10, 10))
+    expected = np.zeros((10, 10), bool)
+    expected[rows, cols] = True
+    assert np.array_equal(mask, expected) and mask.sum() == 20
+
+
+def brute_iou(pred, gt_person, gt):
+    inter = union = 0
+    for y in range(gt.shape[0]):
+        for x in range(gt.shape[1]):
+            if gt[y, x] in (fs.GT_UNKNOWN, fs.GT_OUTSIDE_ROI):
+                continue
+            inter += pred[y, x] and gt_person[y, x]
+            union += pred[y, x] or gt_person[y, x]
+    return inter / union
+
+
+def test_masked_iou_leaves_the_unknown_band_out():
+    rng = np.random.default_rng(8)
+    gt = rng.choice(np.array([0, 170, 255], np.uint8), (20, 24), p=[0.5, 0.2, 0.3])
+    person = gt == fs.GT_FOREGROUND
+    pred = rng.random((20, 24)) > 0.5
+    assert ps.masked_iou(pred, person, fs.scored(gt)) == pytest.approx(brute_iou(pred, person, gt))
+    # a prediction that differs from the person only inside the band scores 1
+    band = gt == fs.GT_UNKNOWN
+    assert ps.masked_iou(person | band, person, fs.scored(gt)) == 1.0
+    assert math.isnan(ps.masked_iou(np.zeros((2, 2), bool), np.zeros((2, 2), bool), np.ones((2, 2), bool)))

@@ -1,0 +1,138 @@
+"""bench.real_pose and bench/blazepose_landmarks.py: the held-out split, mask scoring of one frame, the
+summaries and report on made-up answers, the crop geometry BlazePose's landmarks come back through,
+and BlazePose itself on a few labelled people (skipped where .venv-eval or ../shared/data/real is absent)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+from bench import blazepose_landmarks as bl
+from bench import footage_scores as fs
+from bench import real_footage as rf
+from bench import real_pose as rp
+
+REAL = rf.DATA_DIR
+VIDEO, MASKS = REAL / "sbi_IBMtest2.avi", REAL / "sbi_IBMtest2_groundtruth.tar"
+
+
+def test_adapt_plan_buffers_the_first_70_percent_and_scores_the_rest_twice():
+    first, again = rp.plans(100, adapt=True, overlay_count=3)
+    assert first.frames == list(range(100)) and first.buffered == set(range(70))
+    assert first.scored == set(range(70, 100)) == set(again.frames) == again.scored and not again.buffered
+    assert len(first.overlays) == 3 and first.overlays == again.overlays <= first.scored
+    only, none = rp.plans(50, adapt=False, overlay_count=0)
+    assert none is None and not only.buffered and only.scored == set(range(50)) and not only.overlays
+
+
+def square_answer(frame: int, box) -> rp.Answer:
+    x0, y0, x1, y1 = box
+    return rp.Answer(
+        frame=frame,
+        track_id=1,
+        box=np.array(box, float),
+        square=np.array([(x0 + x1) / 2, (y0 + y1) / 2, 1.2 * (y1 - y0)]),
+        camera=np.array([1.0, 0, 0]),
+        joints_2d=np.zeros((24, 2)),
+        joints_3d=np.zeros((24, 3)),
+        model_version="source",
+    )
+
+
+def test_score_masks_matches_each_box_to_the_person_it_covers():
+    gt = np.zeros((40, 40), np.uint8)
+    gt[10:30, 5:15] = fs.GT_FOREGROUND  # a 20 x 10 person, with a band of 170 around
+    gt[9, 5:15] = gt[30, 5:15] = fs.GT_UNKNOWN
+    # the mesh: the person's rectangle, as two triangles over its pixel centres
+    mesh = np.array([[4.5, 9.5], [14.5, 9.5], [14.5, 29.5], [4.5, 29.5]])
+    faces = np.array([[0, 1, 2], [0, 2, 3]])
+    on_person, on_nothing = square_answer(0, (4.5, 7.5, 14.5, 31.5)), square_answer(0, (25.5, 5.5, 35.5, 25.5))
+    rp.score_masks([on_person, on_nothing], [mesh, mesh + 20], gt, faces)
+    assert on_person.kind == "whole" and on_person.mesh_iou == 1.0
+    assert on_person.box_iou == pytest.approx(200 / 220)  # its rows 8 and 31 are background
+    assert on_nothing.kind == "false" and on_nothing.mesh_iou is None and on_nothing.box_iou is None
+
+
+def test_summaries_and_report_on_made_up_answers():
+    rng = np.random.default_rng(0)
+    answers = []
+    for t in range(6):
+        a = square_answer(t, (10.0, 20.0, 50.0, 120.0))
+        a.joints_2d = rng.uniform(10, 120, (24, 2))
+        a.joints_3d = rng.normal(0, 0.3, (24, 3))
+        a.kind, a.mesh_iou, a.box_iou = "whole", 0.4, 0.6
+        answers.append(a)
+    n = len(answers)
+    image = rng.uniform(10, 120, (n, bl.NUM_LANDMARKS, 2))
+    image[:, 11:17] = np.stack([a.joints_2d[[16, 17, 18, 19, 20, 21]] for a in answers])  # arms agree exactly
+    marks = rp.Landmarks(
+        rows={a.key: i for i, a in enumerate(answers)},
+        found=np.array([True] * (n - 1) + [False]),
+        image=image,
+        visibility=np.ones((n, 33)),
+        world=rng.normal(0, 0.3, (n, 33, 3)),
+        meta={"model": "made up"},
+    )
+    p = rp.Pass("before", answers=answers, frames=list(range(n)))
+    s = rp.pass_summary(p, marks, labelled=True)
+    assert s["masks"]["people"] == n and s["masks"]["mesh_iou"] == pytest.approx(0.4)
+    pose = s["pose"]
+    assert pose["blazepose_found"] == n - 1 and pose["joints_counted"] == 12 * (n - 1)
+    assert pose["pck_model"] >= 0.5  # the six arm joints of every found box agree
+    assert pose["pa_mm_model"] > 0 and pose["pa_mm_fixed"] > 0 and pose["tall_boxes"] == 0
+    record = {
+        "name": "made-up",
+        "video": "made-up.avi",
+        "encoding": "png",
+        "command": "python -m bench.real_pose made-up.avi",
+        "machine": {"cpu": "a CPU", "cores": 2},
+        "date": "today",
+        "commit": "abc",
+        "frames": n,
+        "adapt": False,
+        "held_out_from": None,
+        "job": None,
+        "blazepose": marks.meta,
+        "summary": {"served": rf.json_ready(s)},
+    }
+    text = rp.markdown_section(record)
+    assert "(a) mesh IoU vs labelled person, mean (median) | 0.40 (0.40)" in text and "PCK@0.1" in text
+
+
+def test_blazepose_crops_map_back_to_the_frame():
+    frame = np.zeros((120, 160, 3), np.uint8)
+    point = np.array([70.0, 40.0])
+    frame[40, 70] = 255
+    square = bl.square_of(np.array([50.5, 20.5, 90.5, 100.5]), pad=1.5)
+    crop = bl.cut(frame, square, 480)  # 4 crop pixels per frame pixel
+    ys, xs = np.nonzero(crop[..., 0] > 0.5 * crop[..., 0].max())
+    centre = np.array([xs.mean(), ys.mean()])
+    normalised = (centre + 0.5) / 480  # MediaPipe: 0 and 1 at the crop's outer edges
+    assert np.allclose(bl.to_frame(normalised, square), point, atol=0.05)
+
+
+def test_blazepose_on_labelled_people(tmp_path):
+    if not rp.EVAL_PYTHON.exists():
+        pytest.skip(f"{rp.EVAL_PYTHON} is absent (make eval-env)")
+    if not (VIDEO.exists() and MASKS.exists()):
+        pytest.skip(f"{REAL} is absent (labelled footage, evaluation only)")
+    gt = rf.read_ground_truth(MASKS)
+    frames = (50, 60, 70)
+    entries = [{"frame": t, "box": list(p.box)} for t in frames for p in fs.label_people(gt.masks[t])]
+    (tmp_path / "boxes.json").write_text(json.dumps({"boxes": entries}))
+    out = tmp_path / "landmarks.npz"
+    cmd = [str(rp.EVAL_PYTHON), str(rp.BLAZEPOSE_SCRIPT), str(VIDEO), str(tmp_path / "boxes.json"), str(out)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+    with np.load(out) as z:
+        assert z["frame"].tolist() == [e["frame"] for e in entries] and z["image"].shape == (len(entries), 33, 2)
+        assert z["found"].sum() >= len(entries) - 1
+        for i in np.flatnonzero(z["found"]):
+            x0, y0, x1, y1 = z["box"][i]
+            seen = z["visibility"][i] > 0.5  # landmarks it sees lie in their labelled person's box, give or take
+            x, y = z["image"][i, seen].T
+            assert ((x > x0 - 10) & (x < x1 + 10) & (y > y0 - 10) & (y < y1 + 10)).mean() > 0.9
+            world = z["world"][i]
+            assert 0.2 < np.linalg.norm(world[11] - world[27]) < 2.0  # shoulder to ankle, metres
