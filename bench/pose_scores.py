@@ -117,6 +117,14 @@ def pck(
     return int(hits.sum()), int(counted.sum())
 
 
+def distance_over_height(a: np.ndarray, b: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """(N, J, 2) and (N, J, 2) pixels, (N,) box heights -> (N, J) point distances in box heights."""
+    a, b, heights = (np.asarray(x, np.float64) for x in (a, b, heights))
+    if a.shape != b.shape or a.ndim != 3 or heights.shape != a.shape[:1]:
+        raise ValueError(f"points {a.shape} and {b.shape} must be (N, J, 2) and heights {heights.shape} (N,)")
+    return np.linalg.norm(a - b, axis=-1) / heights[:, None]
+
+
 def visible_limbs(visibility: np.ndarray, found: np.ndarray, minimum: float = VISIBILITY_MIN) -> np.ndarray:
     """(N, 33) BlazePose visibilities, (N,) whether BlazePose found the person -> (N, 12) bool: the limb
     joints scored (visibility above ``minimum`` in a box where a person was found)."""

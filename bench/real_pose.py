@@ -120,6 +120,9 @@ class Answer:
             "kind": self.kind,
             "mesh_iou": self.mesh_iou,
             "box_iou": self.box_iou,
+            "crop": self.square.round(2).tolist(),
+            "joints_2d": self.joints_2d.round(2).tolist(),
+            "joints_3d": self.joints_3d.round(4).tolist(),
         }
 
 
@@ -366,6 +369,11 @@ def pose_summary(answers: list[Answer], marks: Landmarks) -> dict:
         "blazepose_found": int(found.sum()),
         "joints_counted": int(visible.sum()),
     }
+    # How far from the fixed skeleton the model's limb joints go, and BlazePose's visible ones: a model
+    # that reads articulation moves about as far as the real limbs do.
+    out["model_from_fixed"] = float(ps.distance_over_height(model2d, fixed2d, heights).mean())
+    blaze_gap = ps.distance_over_height(np.where(visible[..., None], target, 0), fixed2d, heights)[visible]
+    out["blazepose_from_fixed"] = float(blaze_gap.mean()) if blaze_gap.size else float("nan")
     for name, pred in (("model", model2d), ("fixed", fixed2d), ("model_mirrored", ps.mirrored(model2d))):
         out[f"pck_{name}"] = ps.rate(*ps.pck(pred, target, visible, heights))
     tall = heights >= MIN_PERSON_HEIGHT_PX
@@ -601,6 +609,9 @@ def rows_of(s: dict) -> dict[str, str]:
         cells["(b) BlazePose found a person in (of boxes)"] = f"{p['blazepose_found']} ({p['boxes']})"
         cells["(b) PCK@0.1, model / fixed skeleton"] = f"{fmt(p['pck_model'])} / {fmt(p['pck_fixed'])}"
         cells["(b) joints counted (visibility > 0.5)"] = str(p["joints_counted"])
+        cells["(b) limb joints from the fixed skeleton, box heights: model / BlazePose"] = (
+            f"{fmt(p['model_from_fixed'], 3)} / {fmt(p['blazepose_from_fixed'], 3)}"
+        )
         cells["(b) PCK@0.1, model with left and right swapped"] = fmt(p["pck_model_mirrored"])
         cells[f"(b) PCK@0.1 on boxes >= {MIN_PERSON_HEIGHT_PX} px tall (boxes)"] = (
             f"{fmt(p['pck_model_tall'])} ({p['tall_boxes']})"
@@ -616,7 +627,9 @@ def job_line(job: dict | None) -> str:
     r = job.get("result") or {}
     hb, ha = (r.get(k) or {} for k in ("health_before", "health_after"))
     health = ", ".join(
-        f"{k} {fmt(hb.get(k), 3)} -> {fmt(ha.get(k), 3)}" for k in hb if isinstance(hb.get(k), int | float)
+        f"{k} {hb[k]} -> {ha.get(k)}" if isinstance(hb[k], int) else f"{k} {fmt(hb[k], 3)} -> {fmt(ha.get(k), 3)}"
+        for k in hb
+        if isinstance(hb[k], int | float)
     )
     cfg = r.get("config") or {}
     return (

@@ -127,6 +127,15 @@ def test_pck_normalises_by_each_box_height():
         ps.box_height(np.array([[0, 10, 5, 10.0]]))
 
 
+def test_distance_over_height():
+    a = np.zeros((2, 3, 2))
+    b = np.zeros((2, 3, 2))
+    b[0, 1] = [3.0, 4.0]  # 5 px in a 50 px box
+    b[1, 2] = [0.0, 10.0]  # 10 px in a 200 px box
+    d = ps.distance_over_height(a, b, np.array([50.0, 200.0]))
+    assert d.tolist() == [[0, 0.1, 0], [0, 0, 0.05]]
+
+
 def test_visibility_decides_what_counts():
     vis = np.zeros((3, 33))
     vis[:, 11] = [0.9, 0.5, 0.2]  # left shoulder: only above 0.5 counts
