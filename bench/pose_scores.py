@@ -48,6 +48,7 @@ LIMB_MIRROR: tuple[int, ...] = tuple(i + 1 if i % 2 == 0 else i - 1 for i in ran
 PCK_THRESHOLD = 0.1  # of the box's height
 VISIBILITY_MIN = 0.5  # BlazePose's visibility above which a landmark is scored
 MM_PER_M = 1000.0
+EDGE_MARGIN_PX = 2.0  # a box this close to the frame's edge holds a person the frame cuts
 PROCRUSTES_MEAN_ITERATIONS = 5
 
 
@@ -77,6 +78,15 @@ def mirrored(limbs: np.ndarray) -> np.ndarray:
 
 
 # -- 2D agreement ----------------------------------------------------------------------------------
+
+
+def clear_of_edge(boxes: np.ndarray, shape: tuple[int, int], margin: float = EDGE_MARGIN_PX) -> np.ndarray:
+    """(N, 4) boxes in pixel edges, frame (H, W) -> (N,) bool: the box keeps ``margin`` pixels from
+    every edge of the frame (whose pixels span -0.5 to W - 0.5): the person is not cut by the frame."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    h, w = shape
+    lo, hi_x, hi_y = -0.5 + margin, w - 0.5 - margin, h - 0.5 - margin
+    return (b[:, 0] >= lo) & (b[:, 1] >= lo) & (b[:, 2] <= hi_x) & (b[:, 3] <= hi_y)
 
 
 def box_height(boxes: np.ndarray) -> np.ndarray:

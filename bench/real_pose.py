@@ -354,42 +354,56 @@ def mask_summary(answers: list[Answer]) -> dict:
     }
 
 
-def pose_summary(answers: list[Answer], marks: Landmarks) -> dict:
-    """(b) and (c) over the answers, beside the fixed skeleton (from the same answers)."""
+def pose_summary(answers: list[Answer], marks: Landmarks, shape: tuple[int, int]) -> dict:
+    """(b) and (c) over the answers, beside the fixed skeleton (from all the answers); again on the
+    boxes clear of the frame's (H, W) edge and on those at least MIN_PERSON_HEIGHT_PX tall."""
     found, image, visibility, world = marks.of(answers)
     boxes = np.stack([a.box for a in answers])
     squares = np.stack([a.square for a in answers])
     j2d = np.stack([a.joints_2d for a in answers])
-    j3d = np.stack([a.joints_3d for a in answers])
     heights = ps.box_height(boxes)
     target, visible = ps.blazepose_limbs(image), ps.visible_limbs(visibility, found)
     model2d, fixed2d = ps.smpl_limbs(j2d), ps.smpl_limbs(ps.fixed_skeleton_2d(j2d, squares))
-    out: dict = {
-        "boxes": len(answers),
-        "blazepose_found": int(found.sum()),
-        "joints_counted": int(visible.sum()),
+    model3d = ps.smpl_limbs(np.stack([a.joints_3d for a in answers]))
+    fixed3d = np.broadcast_to(ps.procrustes_mean(model3d), model3d.shape)
+    world3d = ps.blazepose_limbs(world)
+
+    def figures(sel: np.ndarray) -> dict:
+        f, v = found & sel, visible & sel[:, None]
+        out: dict = {"boxes": int(sel.sum()), "blazepose_found": int(f.sum()), "joints_counted": int(v.sum())}
+        for name, pred in (("model", model2d), ("fixed", fixed2d), ("model_mirrored", ps.mirrored(model2d))):
+            out[f"pck_{name}"] = ps.rate(*ps.pck(pred, target, v, heights))
+        # How far from the fixed skeleton the model's limb joints go, and BlazePose's visible ones: a
+        # model that reads articulation moves about as far as the real limbs do.
+        out["model_from_fixed"] = mean_or_nan(ps.distance_over_height(model2d, fixed2d, heights)[sel].ravel().tolist())
+        gap = ps.distance_over_height(np.where(v[..., None], target, 0), fixed2d, heights)[v]
+        out["blazepose_from_fixed"] = mean_or_nan(gap.tolist())
+        out["pa_mm_model"] = mean_or_nan(ps.pa_error_mm(model3d[f], world3d[f]).tolist()) if f.any() else float("nan")
+        out["pa_mm_fixed"] = mean_or_nan(ps.pa_error_mm(fixed3d[f], world3d[f]).tolist()) if f.any() else float("nan")
+        return out
+
+    return {
+        **figures(np.ones(len(answers), bool)),
+        "clear_of_edge": figures(ps.clear_of_edge(boxes, shape)),
+        "tall": figures(heights >= MIN_PERSON_HEIGHT_PX),
     }
-    # How far from the fixed skeleton the model's limb joints go, and BlazePose's visible ones: a model
-    # that reads articulation moves about as far as the real limbs do.
-    out["model_from_fixed"] = float(ps.distance_over_height(model2d, fixed2d, heights).mean())
-    blaze_gap = ps.distance_over_height(np.where(visible[..., None], target, 0), fixed2d, heights)[visible]
-    out["blazepose_from_fixed"] = float(blaze_gap.mean()) if blaze_gap.size else float("nan")
-    for name, pred in (("model", model2d), ("fixed", fixed2d), ("model_mirrored", ps.mirrored(model2d))):
-        out[f"pck_{name}"] = ps.rate(*ps.pck(pred, target, visible, heights))
-    tall = heights >= MIN_PERSON_HEIGHT_PX
-    out["tall_boxes"] = int(tall.sum())
-    out["pck_model_tall"] = ps.rate(*ps.pck(model2d[tall], target[tall], visible[tall], heights[tall]))
-    if found.any():
-        model3d, world3d = ps.smpl_limbs(j3d)[found], ps.blazepose_limbs(world[found])
-        fixed3d = np.broadcast_to(ps.procrustes_mean(ps.smpl_limbs(j3d)), model3d.shape)
-        out["pa_mm_model"] = float(ps.pa_error_mm(model3d, world3d).mean())
-        out["pa_mm_fixed"] = float(ps.pa_error_mm(fixed3d, world3d).mean())
-    else:
-        out["pa_mm_model"] = out["pa_mm_fixed"] = float("nan")
+
+
+def person_record(a: Answer, marks: Landmarks | None) -> dict:
+    """One answered person for the JSON record, with BlazePose's limb landmarks on its box."""
+    out = a.as_dict()
+    if marks is not None:
+        found, image, visibility, world = (x[0] for x in marks.of([a]))
+        out["blazepose"] = {
+            "found": bool(found),
+            "limbs_2d": ps.blazepose_limbs(image).round(2).tolist(),
+            "visibility": ps.blazepose_limbs(visibility).round(3).tolist(),
+            "world": ps.blazepose_limbs(world).round(4).tolist(),
+        }
     return out
 
 
-def pass_summary(p: Pass, marks: Landmarks | None, labelled: bool) -> dict:
+def pass_summary(p: Pass, marks: Landmarks | None, labelled: bool, shape: tuple[int, int]) -> dict:
     versions = sorted({a.model_version for a in p.answers})
     out: dict = {
         "frames": len(p.frames),
@@ -401,7 +415,7 @@ def pass_summary(p: Pass, marks: Landmarks | None, labelled: bool) -> dict:
     if labelled:
         out["masks"] = mask_summary(p.answers)
     if marks is not None and p.answers:
-        out["pose"] = pose_summary(p.answers, marks)
+        out["pose"] = pose_summary(p.answers, marks, shape)
     return out
 
 
@@ -534,7 +548,9 @@ def benchmark(args: argparse.Namespace, command: str) -> dict:
     warmup = Settings().warmup_frames
     gt = rf.read_ground_truth(args.masks) if args.masks else None
     clip = rf.clip_name(args.video)
-    n = sum(1 for _ in rf.read_frames(args.video, args.frames))
+    n, shape = 0, (0, 0)
+    for frame in rf.read_frames(args.video, args.frames):
+        n, shape = n + 1, frame.shape[:2]
     if not n:
         raise SystemExit(f"{args.video}: no frames could be read")
     first_plan, resend_plan = plans(n, args.adapt, args.overlay_count if args.overlays else 0)
@@ -570,8 +586,9 @@ def benchmark(args: argparse.Namespace, command: str) -> dict:
             "COVER_MIN_SHARE": fs.COVER_MIN_SHARE,
             "HELD_OUT": HELD_OUT,
         },
-        "summary": {p.name: pass_summary(p, marks, gt is not None) for p in passes},
-        "per_person": {p.name: [a.as_dict() for a in p.answers] for p in passes},
+        "frame_size": list(shape),
+        "summary": {p.name: pass_summary(p, marks, gt is not None, shape) for p in passes},
+        "per_person": {p.name: [person_record(a, marks) for a in p.answers] for p in passes},
     }
     if len(passes) == 2:
         record["boxes_agreement"] = boxes_agreement(*passes)
@@ -605,18 +622,24 @@ def rows_of(s: dict) -> dict[str, str]:
         cells["(a) people scored (whole boxes)"] = f"{m['people']} ({m['whole_people']})"
         cells["(a) mesh / box IoU, whole boxes only"] = f"{fmt(m['mesh_iou_whole'])} / {fmt(m['box_iou_whole'])}"
     if "pose" in s:
-        p = s["pose"]
+        p, c, t = s["pose"], s["pose"]["clear_of_edge"], s["pose"]["tall"]
         cells["(b) BlazePose found a person in (of boxes)"] = f"{p['blazepose_found']} ({p['boxes']})"
         cells["(b) PCK@0.1, model / fixed skeleton"] = f"{fmt(p['pck_model'])} / {fmt(p['pck_fixed'])}"
         cells["(b) joints counted (visibility > 0.5)"] = str(p["joints_counted"])
+        cells["(b) the same, boxes clear of the frame's edge (boxes)"] = (
+            f"{fmt(c['pck_model'])} / {fmt(c['pck_fixed'])} ({c['boxes']})"
+        )
+        cells[f"(b) the same, boxes >= {MIN_PERSON_HEIGHT_PX} px tall (boxes)"] = (
+            f"{fmt(t['pck_model'])} / {fmt(t['pck_fixed'])} ({t['boxes']})"
+        )
+        cells["(b) PCK@0.1, model with left and right swapped"] = fmt(p["pck_model_mirrored"])
         cells["(b) limb joints from the fixed skeleton, box heights: model / BlazePose"] = (
             f"{fmt(p['model_from_fixed'], 3)} / {fmt(p['blazepose_from_fixed'], 3)}"
         )
-        cells["(b) PCK@0.1, model with left and right swapped"] = fmt(p["pck_model_mirrored"])
-        cells[f"(b) PCK@0.1 on boxes >= {MIN_PERSON_HEIGHT_PX} px tall (boxes)"] = (
-            f"{fmt(p['pck_model_tall'])} ({p['tall_boxes']})"
-        )
         cells["(c) PA error mm, model / fixed skeleton"] = f"{fmt(p['pa_mm_model'], 0)} / {fmt(p['pa_mm_fixed'], 0)}"
+        cells["(c) the same, boxes clear of the frame's edge"] = (
+            f"{fmt(c['pa_mm_model'], 0)} / {fmt(c['pa_mm_fixed'], 0)}"
+        )
     cells["model versions answering"] = ", ".join(f"`{v}`" for v in s["model_versions"]) or "n/a"
     return cells
 

@@ -127,6 +127,19 @@ def test_pck_normalises_by_each_box_height():
         ps.box_height(np.array([[0, 10, 5, 10.0]]))
 
 
+def test_clear_of_edge():
+    boxes = np.array(
+        [
+            [10.5, 10.5, 50.5, 90.5],  # well inside a 100 x 120 frame
+            [-0.5, 10.5, 50.5, 90.5],  # on the left edge
+            [10.5, 10.5, 50.5, 99.5],  # on the bottom edge (rows 0..99)
+            [10.5, 1.5, 117.5, 97.5],  # exactly 2 px from the top, right and bottom edges
+        ]
+    )
+    assert ps.clear_of_edge(boxes, (100, 120)).tolist() == [True, False, False, True]
+    assert ps.clear_of_edge(boxes, (100, 120), margin=2.5).tolist() == [True, False, False, False]
+
+
 def test_distance_over_height():
     a = np.zeros((2, 3, 2))
     b = np.zeros((2, 3, 2))

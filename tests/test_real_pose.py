@@ -77,12 +77,14 @@ def test_summaries_and_report_on_made_up_answers():
         meta={"model": "made up"},
     )
     p = rp.Pass("before", answers=answers, frames=list(range(n)))
-    s = rp.pass_summary(p, marks, labelled=True)
+    s = rp.pass_summary(p, marks, labelled=True, shape=(240, 320))
     assert s["masks"]["people"] == n and s["masks"]["mesh_iou"] == pytest.approx(0.4)
     pose = s["pose"]
     assert pose["blazepose_found"] == n - 1 and pose["joints_counted"] == 12 * (n - 1)
     assert pose["pck_model"] >= 0.5  # the six arm joints of every found box agree
-    assert pose["pa_mm_model"] > 0 and pose["pa_mm_fixed"] > 0 and pose["tall_boxes"] == 0
+    assert pose["pa_mm_model"] > 0 and pose["pa_mm_fixed"] > 0 and pose["tall"]["boxes"] == 0
+    assert pose["clear_of_edge"]["pck_model"] == pose["pck_model"]  # every box is inside the frame
+    assert rp.person_record(answers[0], marks)["blazepose"]["found"] is True
     record = {
         "name": "made-up",
         "video": "made-up.avi",
