@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from models.people.blobs import PersonBlob, connected_blobs
+from models.crops import mask_box
+from models.people.blobs import Box, PersonBlob, connected_blobs
 from models.people.foreground import Foreground, ForegroundConfig, ForegroundModel, Subtractor
 from models.people.ghosts import GHOST_EDGE_SHARE, edge_share
 from models.people.grouping import GroupingConfig, PersonScale, group_people
@@ -28,6 +29,38 @@ from models.people.tracking import Track, Tracker, TrackerConfig
 EDGE_MARGIN_PX = 2  # a box this close to the frame's edge is a person cut by it
 GHOST_VOTE = 0.4  # weight of each ghost test in a track's running vote
 GHOST_EVERY = 2  # a track's ghost test runs on every second frame it is seen
+STILL_GRACE = 25  # sightings after confirmation a track may stay in place before it is taken for an object
+SHARED_BLOB_OVERLAP = 0.6  # share of a coasting track's predicted box inside another's blob: both are in it
+
+
+def is_object(track: Track) -> bool:
+    """A confirmed track that has stayed in place since it was confirmed, for longer than a person
+    who just came in would: a swaying plant, a flickering screen, a door that swings. People who
+    walked in and stopped moved first, and stay people."""
+    return not track.has_moved and track.seen_confirmed > STILL_GRACE
+
+
+def share_inside(inner: Box, outer: Box) -> float:
+    """The share of box ``inner``'s area that lies inside box ``outer``."""
+    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
+    area = (inner[2] - inner[0]) * (inner[3] - inner[1])
+    return max(w, 0.0) * max(h, 0.0) / area if area > 0 else 0.0
+
+
+def split_blob(blob: PersonBlob, a: Box, b: Box) -> tuple[PersonBlob, PersonBlob] | None:
+    """A blob holding two people, cut between them: each pixel goes to the box whose centre column
+    is nearer. None when either part comes out empty."""
+    xs = np.arange(blob.mask.shape[1], dtype=np.float32)
+    nearer_a = np.abs(xs - (a[0] + a[2]) / 2) <= np.abs(xs - (b[0] + b[2]) / 2)
+    parts = []
+    for keep in (nearer_a, ~nearer_a):
+        mask = blob.mask & keep[None, :]
+        box = mask_box(mask)
+        if box is None:
+            return None
+        parts.append(PersonBlob(box=box, mask=mask, area=int(mask.sum())))
+    return parts[0], parts[1]
 
 
 def is_ghost(track: Track) -> bool:
@@ -118,6 +151,25 @@ class PersonFinder:
         mask = cv2.resize(blob.mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)[y0:y1, x0:x1]
         return edge_share(mask.astype(bool), frame_grey[y0:y1, x0:x1], background_grey[y0:y1, x0:x1])
 
+    def _split_shared(self, blobs: list[PersonBlob], tracks: list[Track]) -> tuple[list[PersonBlob], list[Track]]:
+        """People who cross or walk side by side become one blob for a while: a confirmed track that
+        found no blob this frame but whose predicted box lies inside another confirmed track's blob
+        gets its part of that blob, cut between the two (so both are answered, each with its id)."""
+        for lost in [t for t in self.tracker.tracks if t.confirmed and t.missed == 1]:
+            guess = lost.predicted()
+            for i, (blob, owner) in enumerate(zip(blobs, tracks, strict=True)):
+                if owner is lost or not owner.confirmed or share_inside(guess, blob.box) < SHARED_BLOB_OVERLAP:
+                    continue
+                parts = split_blob(blob, owner.predicted(), guess)
+                if parts is None:
+                    break
+                blobs[i] = parts[0]
+                owner.box = parts[0].box
+                blobs.append(parts[1])
+                tracks.append(self.tracker.claim(lost, parts[1].box))
+                break
+        return blobs, tracks
+
     def apply(self, frame: np.ndarray) -> FrameFind:
         # Only people who walked in are kept out of the background's learning: a ghost (where a
         # person stood when the camera started) or an object that was always there must fade
@@ -130,6 +182,7 @@ class PersonFinder:
         shape = frame.shape[:2]
         blobs = self.candidates(fg, shape)
         tracks = self.tracker.update([b.box for b in blobs])
+        blobs, tracks = self._split_shared(blobs, tracks)
         people = []
         grey = self._grey_pair(frame, fg)
         for blob, track in zip(blobs, tracks, strict=True):
@@ -138,10 +191,10 @@ class PersonFinder:
             if grey is not None and track.hits % GHOST_EVERY == 0:
                 share = self._edge_share(blob, fg.scale, *grey)
                 track.ghostly += GHOST_VOTE * (float(share < GHOST_EDGE_SHARE) - track.ghostly)
-            if is_ghost(track):
+            if is_ghost(track) or is_object(track):
                 continue
             whole = inside(blob.box, shape)
-            if whole:
+            if whole and track.has_moved:  # the scale learns from people, not from still objects
                 self.scale.observe(blob.box)
             people.append(FoundPerson(track_id=track.id, blob=blob, whole=whole))
         return FrameFind(people=people, warming_up=False, relearning=False, foreground=fg)

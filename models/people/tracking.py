@@ -37,6 +37,7 @@ class Track:
     streak: int = 1  # matches in a row
     missed: int = 0
     confirmed: bool = False
+    seen_confirmed: int = 0  # sightings since it was confirmed
     ghostly: float = 0.0  # a running vote, 0..1, that the track is a ghost (models.people.ghosts)
     reach: float = 0.0  # the farthest its box centre has gone from where it was confirmed, pixels
     origin: tuple[float, float] | None = None  # the box centre when it was confirmed
@@ -112,6 +113,15 @@ class Tracker:
         ]
         return [by_box[bi] for bi in range(len(boxes))]
 
+    def claim(self, track: Track, box: Box) -> Track:
+        """Continue a track that missed this frame with a box found for it after all (one part
+        of a blob shared with another track); returns it."""
+        if track.missed == 0:
+            raise ValueError(f"track {track.id} was already matched this frame")
+        track.missed -= 1  # the miss counted by update() did not happen
+        track.streak = track.hits  # as if matched in a row: it was seen
+        return self._continue(track, box)
+
     def _continue(self, track: Track, box: Box) -> Track:
         (ox, oy), (nx, ny) = centre(track.box), centre(box)
         k = track.missed + 1
@@ -126,7 +136,9 @@ class Tracker:
         track.hits += 1
         track.streak += 1
         track.missed = 0
-        if track.streak >= self.config.confirm_hits and not track.confirmed:
+        if track.confirmed:
+            track.seen_confirmed += 1
+        elif track.streak >= self.config.confirm_hits:
             track.confirmed = True
             track.origin = (nx, ny)
         return track
