@@ -29,15 +29,9 @@ from models.people.tracking import Track, Tracker, TrackerConfig
 EDGE_MARGIN_PX = 2  # a box this close to the frame's edge is a person cut by it
 GHOST_VOTE = 0.4  # weight of each ghost test in a track's running vote
 GHOST_EVERY = 2  # a track's ghost test runs on every second frame it is seen
-STILL_GRACE = 25  # sightings after confirmation a track may stay in place before it is taken for an object
 SHARED_BLOB_OVERLAP = 0.6  # share of a coasting track's predicted box inside another's blob: both are in it
-
-
-def is_object(track: Track) -> bool:
-    """A confirmed track that has stayed in place since it was confirmed, for longer than a person
-    who just came in would: a swaying plant, a flickering screen, a door that swings. People who
-    walked in and stopped moved first, and stay people."""
-    return not track.has_moved and track.seen_confirmed > STILL_GRACE
+SIDE_BY_SIDE_WIDTH = 1.3  # a blob is cut only if this many times the wider person's width
+SIDE_BY_SIDE_APART = 0.4  # ... and their centres this many widths apart
 
 
 def share_inside(inner: Box, outer: Box) -> float:
@@ -160,6 +154,11 @@ class PersonFinder:
             for i, (blob, owner) in enumerate(zip(blobs, tracks, strict=True)):
                 if owner is lost or not owner.confirmed or share_inside(guess, blob.box) < SHARED_BLOB_OVERLAP:
                     continue
+                mine = owner.predicted()
+                widest = max(mine[2] - mine[0], guess[2] - guess[0])
+                apart = abs((mine[0] + mine[2]) - (guess[0] + guess[2])) / 2
+                if blob.width < SIDE_BY_SIDE_WIDTH * widest or apart < SIDE_BY_SIDE_APART * widest:
+                    break  # one person's width, or two people one behind the other: no cut to make
                 parts = split_blob(blob, owner.predicted(), guess)
                 if parts is None:
                     break
@@ -191,10 +190,10 @@ class PersonFinder:
             if grey is not None and track.hits % GHOST_EVERY == 0:
                 share = self._edge_share(blob, fg.scale, *grey)
                 track.ghostly += GHOST_VOTE * (float(share < GHOST_EDGE_SHARE) - track.ghostly)
-            if is_ghost(track) or is_object(track):
+            if is_ghost(track):
                 continue
             whole = inside(blob.box, shape)
-            if whole and track.has_moved:  # the scale learns from people, not from still objects
+            if whole:
                 self.scale.observe(blob.box)
             people.append(FoundPerson(track_id=track.id, blob=blob, whole=whole))
         return FrameFind(people=people, warming_up=False, relearning=False, foreground=fg)

@@ -170,18 +170,11 @@ class ForegroundModel:
         if self._reference is None:
             return 0.0, 0.0
         grey = self._grey_small(work)
-        reference = self._reference
         if self._last_mask is not None:
             # Moving people would pull the estimate along with them: only the background speaks.
-            # Both images get one flat value there (copying the reference into the frame would
-            # agree at zero shift and pull the estimate towards none).
             moving = cv2.resize(self._last_mask.astype(np.uint8), grey.shape[::-1], interpolation=cv2.INTER_AREA) > 0
-            if moving.any():
-                reference = reference.copy()
-                flat = float(reference[~moving].mean()) if (~moving).any() else 0.0
-                grey[moving] = flat
-                reference[moving] = flat
-        (dx, dy), response = cv2.phaseCorrelate(reference, grey, self._window)
+            grey[moving] = self._reference[moving]
+        (dx, dy), response = cv2.phaseCorrelate(self._reference, grey, self._window)
         if response < self.config.min_response:
             return 0.0, 0.0
         k = work.shape[1] / grey.shape[1]

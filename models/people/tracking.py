@@ -37,7 +37,6 @@ class Track:
     streak: int = 1  # matches in a row
     missed: int = 0
     confirmed: bool = False
-    seen_confirmed: int = 0  # sightings since it was confirmed
     ghostly: float = 0.0  # a running vote, 0..1, that the track is a ghost (models.people.ghosts)
     reach: float = 0.0  # the farthest its box centre has gone from where it was confirmed, pixels
     origin: tuple[float, float] | None = None  # the box centre when it was confirmed
@@ -136,9 +135,7 @@ class Tracker:
         track.hits += 1
         track.streak += 1
         track.missed = 0
-        if track.confirmed:
-            track.seen_confirmed += 1
-        elif track.streak >= self.config.confirm_hits:
+        if track.streak >= self.config.confirm_hits and not track.confirmed:
             track.confirmed = True
             track.origin = (nx, ny)
         return track
