@@ -1,0 +1,96 @@
+"""What a hard case is rendered with: the scene every case shares and each case's own settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+QUIET_FRAMES = 40  # frames before any event, for the background model to settle
+FOCAL_PER_WIDTH = 380.0 / 320.0  # camera_site's focal length at its default width: the same view at any size
+NEAR_M, FAR_M = 5.0, 7.5  # floor depths (m) at which a whole person is in view: about 155-245 px tall at 640x480
+OFFSCREEN_M = 0.7  # how far beyond the view's edge a person starts (m): half a body and a margin
+FADE = 12  # frames over which motion.concatenate blends one part into the next
+MAX_WALK_SPEED = 2.5  # m/s; above this a derived walk is a run (fine in tests, logged)
+
+
+@dataclass(frozen=True)
+class SceneSettings:
+    """What every case shares: image size, length, frame rate, seed, sensor noise (grey levels, per
+    frame) and the number of event-free frames at the start."""
+
+    width: int = 640
+    height: int = 480
+    frames: int = 200
+    fps: float = 25.0
+    seed: int = 0
+    noise: float = 2.0
+    quiet: int = QUIET_FRAMES
+
+    def __post_init__(self) -> None:
+        if self.width < 32 or self.height < 32:
+            raise ValueError(f"image size {self.width}x{self.height} is too small; at least 32x32")
+        if self.frames < 2:
+            raise ValueError(f"frames={self.frames}: a clip needs at least 2 frames")
+        if not 0 <= self.quiet < self.frames:
+            raise ValueError(f"quiet={self.quiet} must lie in [0, frames={self.frames})")
+        if self.noise < 0:
+            raise ValueError(f"noise={self.noise} must be >= 0")
+
+    @property
+    def focal(self) -> float:
+        return FOCAL_PER_WIDTH * self.width
+
+
+@dataclass(frozen=True)
+class LightOn:
+    """A global light change at ``frame`` (None: the clip's middle, or ``quiet`` if later): each
+    channel's gain goes linearly from ``before`` to ``after`` over ``ramp`` frames (frame
+    ``frame + ramp - 1`` is fully ``after``) and stays."""
+
+    frame: int | None = None
+    ramp: int = 2
+    before: tuple[float, float, float] = (0.72, 0.72, 0.75)  # RGB gains: a dim, slightly cool room
+    after: tuple[float, float, float] = (1.12, 1.04, 0.88)  # brighter and warmer: a lamp
+
+
+@dataclass(frozen=True)
+class Shake:
+    """Camera shake from frame ``quiet`` on, eased in over ``ramp_s`` seconds: the image content
+    moves by a smooth random offset whose length is at most ``amplitude`` px, band-limited to
+    ``cutoff_hz``."""
+
+    amplitude: float = 3.0
+    cutoff_hz: float = 3.0
+    ramp_s: float = 0.4
+
+
+@dataclass(frozen=True)
+class Sway:
+    """A tall leafy plant in a pot, ``size`` (width, height) as fractions of the image, swaying
+    from frame ``quiet`` on: its top moves sideways by up to ``amplitude`` px at about
+    ``frequency_hz``, the amplitude and frequency wandering by ``irregularity``."""
+
+    amplitude: float = 12.0
+    frequency_hz: float = 0.5
+    irregularity: float = 0.35
+    size: tuple[float, float] = (0.24, 0.6)
+    ramp_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class Standstill:
+    """A person walks in (entering at frame ``quiet``, ``walk_frames`` to reach the spot), stands
+    ``still_frames`` breathing and swaying a little, then walks out the other side."""
+
+    still_frames: int = 250
+    walk_frames: int = 75
+    depth_m: float = 6.0
+    breathing: float = 1.0  # scales the breathing and sway angles
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """Two people at depths ``near_m`` (id 1) and ``far_m`` (id 2) walk in opposite directions,
+    entering at frame ``quiet`` and passing the image's centre together midway through the rest."""
+
+    near_m: float = 5.3
+    far_m: float = 6.8
