@@ -45,6 +45,7 @@ import httpx
 import numpy as np
 
 from bench import footage_scores as fs
+from bench.report import write_section
 from models.people.finder import FinderConfig, PersonFinder
 from models.people.foreground import Subtractor
 
@@ -598,12 +599,7 @@ def markdown_section(record: dict) -> str:
 
 
 def write_doc(record: dict, path: Path) -> None:
-    from bench.report import write_section
-
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(DOC_HEADER)
-    write_section(markdown_section(record), f"real-footage-{record['name']}", path)
+    write_section(markdown_section(record), f"real-footage-{record['name']}", path, DOC_HEADER)
 
 
 def json_ready(x):

@@ -52,6 +52,7 @@ import numpy as np
 from bench import footage_scores as fs
 from bench import pose_scores as ps
 from bench import real_footage as rf
+from bench.report import write_section
 from models.body_layout import PARENTS
 from service.overlay import draw_mesh, mesh_pixels
 from service.schemas import Vertices
@@ -696,12 +697,7 @@ def markdown_section(record: dict) -> str:
 
 
 def write_doc(record: dict, path: Path) -> None:
-    from bench.report import write_section
-
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(DOC_HEADER)
-    write_section(markdown_section(record), f"real-pose-{record['name']}", path)
+    write_section(markdown_section(record), f"real-pose-{record['name']}", path, DOC_HEADER)
 
 
 # -- CLI ------------------------------------------------------------------------------------------

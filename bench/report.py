@@ -51,11 +51,15 @@ def machine(device: str) -> str:
     return desc
 
 
-def write_section(text: str, name: str, path: Path = DOC) -> None:
-    """Replace (or append) the section between ``<!-- name:start -->`` and ``<!-- name:end -->`` of ``path``."""
+DOC_HEADER = "# Benchmarks\n\nEach section is written by the command it names.\n"
+
+
+def write_section(text: str, name: str, path: Path = DOC, header: str = DOC_HEADER) -> None:
+    """Replace (or append) the section between ``<!-- name:start -->`` and ``<!-- name:end -->`` of
+    ``path``; a new file starts with ``header``."""
     START, END = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = path.read_text() if path.exists() else "# Benchmarks\n\nEach section is written by the command it names.\n"
+    doc = path.read_text() if path.exists() else header
     block = f"{START}\n{text.rstrip()}\n{END}"
     if START in doc and END in doc:
         doc = doc[: doc.index(START)] + block + doc[doc.index(END) + len(END) :]
