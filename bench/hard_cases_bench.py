@@ -26,6 +26,7 @@ import numpy as np
 
 from bench import footage_scores as fs
 from bench import real_footage as rf
+from bench.report import write_section
 from models.body_model import BodyModel, load_body_model
 from models.synth import hard_cases as hc
 
@@ -334,8 +335,6 @@ def markdown(record: dict) -> str:
 
 def write_doc(text: str, path: Path) -> None:
     """Replace the hard-cases section of ``path``, keeping the notes block written into the old one."""
-    from bench.report import write_section
-
     doc = path.read_text() if path.exists() else rf.DOC_HEADER
     start, end = f"<!-- {NOTES}:start -->", f"<!-- {NOTES}:end -->"
     if start in doc and end in doc:
