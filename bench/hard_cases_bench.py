@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import footage_report
 from bench import footage_scores as fs
 from bench import real_footage as rf
 from bench.report import write_section
@@ -281,7 +282,7 @@ def benchmark(args: argparse.Namespace, work: Path, command: str) -> dict:
 
 
 def cell(x) -> str:
-    return rf.num(x) if isinstance(x, float) else "n/a" if x is None else str(x)
+    return footage_report.num(x) if isinstance(x, float) else "n/a" if x is None else str(x)
 
 
 def case_rows(name: str, r: dict) -> list[tuple[str, object]]:
@@ -335,7 +336,7 @@ def markdown(record: dict) -> str:
 
 def write_doc(text: str, path: Path) -> None:
     """Replace the hard-cases section of ``path``, keeping the notes block written into the old one."""
-    doc = path.read_text() if path.exists() else rf.DOC_HEADER
+    doc = path.read_text() if path.exists() else footage_report.DOC_HEADER
     start, end = f"<!-- {NOTES}:start -->", f"<!-- {NOTES}:end -->"
     if start in doc and end in doc:
         text += "\n\n" + doc[doc.index(start) : doc.index(end) + len(end)]

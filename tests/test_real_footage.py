@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench import footage_report
 from bench import footage_scores as fs
 from bench import real_footage as rf
 
@@ -97,7 +98,7 @@ def test_person_figures_come_from_the_http_answers(record):
 def test_markdown_section(record):
     doc = record["_doc"]
     assert "<!-- real-footage-ibmtest2:start -->" in doc and "python -m bench.real_footage" in doc
-    for label, _ in rf.TABLE_ROWS:
+    for label, _ in footage_report.TABLE_ROWS:
         assert f"| {label} |" in doc
 
 

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from bench import blazepose_landmarks as bl
+from bench import footage_io
 from bench import footage_scores as fs
 from bench import real_footage as rf
 from bench import real_pose as rp
 
-REAL = rf.DATA_DIR
+REAL = footage_io.DATA_DIR
 VIDEO, MASKS = REAL / "sbi_IBMtest2.avi", REAL / "sbi_IBMtest2_groundtruth.tar"
 
 

@@ -1,0 +1,252 @@
+"""The data of a real-pose run (bench.real_pose): the answered people and their mask scores, the
+passes and their plans, BlazePose's landmarks, and the figures summarising a pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bench import footage_scores as fs
+from bench import pose_scores as ps
+
+HELD_OUT = 0.3  # the last 30% of the frames, as scripts/demo.py and the adaptation job hold out
+BOX_KEY_DIGITS = 3
+MIN_PERSON_HEIGHT_PX = 150  # the issue's PCK goal is for people at least this tall
+
+
+# -- answers ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    """One person of one /pose answer, with its mask scores (None where the frame is unlabelled or
+    the box covers no labelled person). Shapes: box (4,), square (3,), camera (3,), joints_2d (24, 2),
+    joints_3d (24, 3)."""
+
+    frame: int
+    track_id: int
+    box: np.ndarray
+    square: np.ndarray
+    camera: np.ndarray
+    joints_2d: np.ndarray
+    joints_3d: np.ndarray
+    model_version: str
+    kind: str | None = None
+    mesh_iou: float | None = None
+    box_iou: float | None = None
+
+    @property
+    def key(self) -> tuple:
+        return box_key(self.frame, self.box)
+
+    def as_dict(self) -> dict:
+        return {
+            "frame": self.frame,
+            "track_id": self.track_id,
+            "box": self.box.tolist(),
+            "model_version": self.model_version,
+            "kind": self.kind,
+            "mesh_iou": self.mesh_iou,
+            "box_iou": self.box_iou,
+            "crop": self.square.round(2).tolist(),
+            "joints_2d": self.joints_2d.round(2).tolist(),
+            "joints_3d": self.joints_3d.round(4).tolist(),
+        }
+
+
+@dataclass
+class Pass:
+    """One pass over some frames: its answers, the frames answered ``warming_up``, and the meshes
+    ((V, 2) frame pixels per person) kept for the overlay frames."""
+
+    name: str
+    answers: list[Answer] = field(default_factory=list)
+    frames: list[int] = field(default_factory=list)
+    warming_up: list[int] = field(default_factory=list)
+    meshes: dict[int, list[np.ndarray]] = field(default_factory=dict)
+
+
+def box_key(frame: int, box) -> tuple:
+    return (int(frame), *(round(float(v), BOX_KEY_DIGITS) for v in box))
+
+
+def person_answer(frame: int, p: dict, model_version: str) -> Answer:
+    return Answer(
+        frame=frame,
+        track_id=int(p["track_id"]),
+        box=np.asarray(p["box"], np.float64),
+        square=np.asarray(p["crop"], np.float64),
+        camera=np.asarray(p["camera"], np.float64),
+        joints_2d=np.asarray(p["joints_2d"], np.float64),
+        joints_3d=np.asarray(p["joints_3d"], np.float64),
+        model_version=model_version,
+    )
+
+
+def score_masks(answers: list[Answer], meshes: list[np.ndarray], mask: np.ndarray, faces: np.ndarray) -> None:
+    """Fill each answer's mesh and box IoU against the labelled person its box covers.
+    meshes: (V, 2) frame pixels per answer; mask: (H, W) uint8 CDnet ground truth."""
+    people = fs.label_people(mask)
+    match = fs.match_boxes([a.box for a in answers], people, mask)
+    keep = fs.scored(mask)
+    for i, a in enumerate(answers):
+        a.kind = match.kinds[i]
+        j = int(match.best_person[i])
+        if a.kind == "false" or j < 0 or match.share[i, j] < fs.COVER_MIN_SHARE:
+            continue
+        truth = people[j].mask
+        a.mesh_iou = ps.masked_iou(ps.mesh_mask(meshes[i], faces, mask.shape), truth, keep)
+        a.box_iou = ps.masked_iou(ps.box_mask(a.box, mask.shape), truth, keep)
+
+
+@dataclass
+class Plan:
+    """What to send: frames (in order), which of them to buffer, score and keep meshes of."""
+
+    frames: list[int]
+    buffered: set[int]
+    scored: set[int]
+    overlays: set[int]
+
+
+@dataclass
+class Landmarks:
+    """BlazePose's answer for each box key: found, image (33, 2) frame pixels, visibility (33,),
+    world (33, 3) metres."""
+
+    rows: dict[tuple, int]
+    found: np.ndarray
+    image: np.ndarray
+    visibility: np.ndarray
+    world: np.ndarray
+    meta: dict
+
+    def of(self, answers: list[Answer]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(found (N,), image (N, 33, 2), visibility (N, 33), world (N, 33, 3)) for the answers."""
+        idx = np.array([self.rows[a.key] for a in answers], dtype=np.int64)
+        return self.found[idx], self.image[idx], self.visibility[idx], self.world[idx]
+
+
+# -- plans ----------------------------------------------------------------------------------------------
+
+
+def plans(n: int, adapt: bool, overlay_count: int) -> tuple[Plan, Plan | None]:
+    """The first pass (every frame) and, with ``adapt``, the re-send of the held-out frames after /adapt."""
+    everything = list(range(n))
+    if not adapt:
+        scored = set(everything)
+        return Plan(everything, set(), scored, pick_overlays(everything, overlay_count)), None
+    n_train = round(n * (1 - HELD_OUT))
+    held = everything[n_train:]
+    overlays = pick_overlays(held, overlay_count)
+    return Plan(everything, set(everything[:n_train]), set(held), overlays), Plan(held, set(), set(held), overlays)
+
+
+def pick_overlays(frames: list[int], count: int) -> set[int]:
+    """``count`` frames spread evenly over ``frames``, avoiding their first 40% (the warm-up, when all are scored)."""
+    if count <= 0 or not frames:
+        return set()
+    start = frames[int(0.4 * len(frames))] if len(frames) > count else frames[0]
+    pool = [t for t in frames if t >= start]
+    return {pool[round(i * (len(pool) - 1) / max(count - 1, 1))] for i in range(min(count, len(pool)))}
+
+
+# -- figures --------------------------------------------------------------------------------------
+
+
+def mean_or_nan(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
+
+
+def mask_summary(answers: list[Answer]) -> dict:
+    """(a): mesh and filled-box IoU over the answers whose box covers a labelled person."""
+    scored = [a for a in answers if a.mesh_iou is not None]
+    whole = [a for a in scored if a.kind == "whole"]
+    return {
+        "people": len(scored),
+        "mesh_iou": mean_or_nan([a.mesh_iou for a in scored]),
+        "box_iou": mean_or_nan([a.box_iou for a in scored]),
+        "mesh_iou_median": float(np.median([a.mesh_iou for a in scored])) if scored else float("nan"),
+        "whole_people": len(whole),
+        "mesh_iou_whole": mean_or_nan([a.mesh_iou for a in whole]),
+        "box_iou_whole": mean_or_nan([a.box_iou for a in whole]),
+        "kinds": {k: sum(a.kind == k for a in answers) for k in fs.BOX_KINDS},
+    }
+
+
+def pose_summary(answers: list[Answer], marks: Landmarks, shape: tuple[int, int]) -> dict:
+    """(b) and (c) over the answers, beside the fixed skeleton (from all the answers); again on the
+    boxes clear of the frame's (H, W) edge and on those at least MIN_PERSON_HEIGHT_PX tall."""
+    found, image, visibility, world = marks.of(answers)
+    boxes = np.stack([a.box for a in answers])
+    squares = np.stack([a.square for a in answers])
+    j2d = np.stack([a.joints_2d for a in answers])
+    heights = ps.box_height(boxes)
+    target, visible = ps.blazepose_limbs(image), ps.visible_limbs(visibility, found)
+    model2d, fixed2d = ps.smpl_limbs(j2d), ps.smpl_limbs(ps.fixed_skeleton_2d(j2d, squares))
+    model3d = ps.smpl_limbs(np.stack([a.joints_3d for a in answers]))
+    fixed3d = np.broadcast_to(ps.procrustes_mean(model3d), model3d.shape)
+    world3d = ps.blazepose_limbs(world)
+
+    def figures(sel: np.ndarray) -> dict:
+        f, v = found & sel, visible & sel[:, None]
+        out: dict = {"boxes": int(sel.sum()), "blazepose_found": int(f.sum()), "joints_counted": int(v.sum())}
+        for name, pred in (("model", model2d), ("fixed", fixed2d), ("model_mirrored", ps.mirrored(model2d))):
+            out[f"pck_{name}"] = ps.rate(*ps.pck(pred, target, v, heights))
+        # How far from the fixed skeleton the model's limb joints go, and BlazePose's visible ones: a
+        # model that reads articulation moves about as far as the real limbs do.
+        out["model_from_fixed"] = mean_or_nan(ps.distance_over_height(model2d, fixed2d, heights)[sel].ravel().tolist())
+        gap = ps.distance_over_height(np.where(v[..., None], target, 0), fixed2d, heights)[v]
+        out["blazepose_from_fixed"] = mean_or_nan(gap.tolist())
+        out["pa_mm_model"] = mean_or_nan(ps.pa_error_mm(model3d[f], world3d[f]).tolist()) if f.any() else float("nan")
+        out["pa_mm_fixed"] = mean_or_nan(ps.pa_error_mm(fixed3d[f], world3d[f]).tolist()) if f.any() else float("nan")
+        return out
+
+    return {
+        **figures(np.ones(len(answers), bool)),
+        "clear_of_edge": figures(ps.clear_of_edge(boxes, shape)),
+        "tall": figures(heights >= MIN_PERSON_HEIGHT_PX),
+    }
+
+
+def person_record(a: Answer, marks: Landmarks | None) -> dict:
+    """One answered person for the JSON record, with BlazePose's limb landmarks on its box."""
+    out = a.as_dict()
+    if marks is not None:
+        found, image, visibility, world = (x[0] for x in marks.of([a]))
+        out["blazepose"] = {
+            "found": bool(found),
+            "limbs_2d": ps.blazepose_limbs(image).round(2).tolist(),
+            "visibility": ps.blazepose_limbs(visibility).round(3).tolist(),
+            "world": ps.blazepose_limbs(world).round(4).tolist(),
+        }
+    return out
+
+
+def pass_summary(p: Pass, marks: Landmarks | None, labelled: bool, shape: tuple[int, int]) -> dict:
+    versions = sorted({a.model_version for a in p.answers})
+    out: dict = {
+        "frames": len(p.frames),
+        "warming_up_frames": len(p.warming_up),
+        "people": len(p.answers),
+        "model_versions": versions,
+        "box_height_px_median": float(np.median([a.box[3] - a.box[1] for a in p.answers])) if p.answers else None,
+    }
+    if labelled:
+        out["masks"] = mask_summary(p.answers)
+    if marks is not None and p.answers:
+        out["pose"] = pose_summary(p.answers, marks, shape)
+    return out
+
+
+def boxes_agreement(before: Pass, after: Pass) -> dict:
+    """On how many scored frames the two passes answered the same boxes (a re-sent frame meets a
+    background model that has seen more frames, so boxes may differ a little)."""
+    by = {name: {} for name in ("before", "after")}
+    for name, p in (("before", before), ("after", after)):
+        for a in p.answers:
+            by[name].setdefault(a.frame, set()).add(a.key)
+    frames = sorted(set(before.frames) & set(after.frames))
+    same = sum(by["before"].get(t, set()) == by["after"].get(t, set()) for t in frames)
+    return {"frames": len(frames), "same_boxes": same}
