@@ -92,10 +92,9 @@ UNLABELLED_ROWS = (
 )  # all a clip without masks can show
 
 
-def markdown_section(record: dict) -> str:
-    s = record["summary"]
-    phases = [("after warm-up (main)", s["after_warmup"]), ("warm-up frames", s["warmup"])]
-    lines = [
+def section_header(record: dict) -> list[str]:
+    """A run's heading and the lines naming its command, machine, date and commit (every report's)."""
+    return [
         f"## {record['name']} ({Path(record['video']).name}, frames posted as {record['encoding'].upper()})",
         "",
         f"Command: `{record['command']}`  ",
@@ -103,6 +102,14 @@ def markdown_section(record: dict) -> str:
             f"Machine: {record['machine']['cpu']}, {record['machine']['cores']} cores. Date: {record['date']}. "
             f"Commit: `{record['commit']}`.  "
         ),
+    ]
+
+
+def markdown_section(record: dict) -> str:
+    s = record["summary"]
+    phases = [("after warm-up (main)", s["after_warmup"]), ("warm-up frames", s["warmup"])]
+    lines = [
+        *section_header(record),
         frames_line(record),
         "",
         "| figure | " + " | ".join(name for name, _ in phases) + " |",

@@ -11,6 +11,7 @@ import numpy as np
 
 from bench import footage_scores as fs
 from bench import pose_scores as ps
+from bench.footage_report import section_header
 from bench.real_pose_data import MIN_PERSON_HEIGHT_PX, Answer, Pass
 from bench.report import write_section
 from models.body_layout import PARENTS
@@ -187,13 +188,7 @@ def markdown_section(record: dict) -> str:
         else f"Frames: {record['frames']}; scored: every answered frame (no adaptation)."
     )
     lines = [
-        f"## {record['name']} ({Path(record['video']).name}, frames posted as {record['encoding'].upper()})",
-        "",
-        f"Command: `{record['command']}`  ",
-        (
-            f"Machine: {record['machine']['cpu']}, {record['machine']['cores']} cores. Date: {record['date']}. "
-            f"Commit: `{record['commit']}`.  "
-        ),
+        *section_header(record),
         frames + "  ",
     ]
     if record["job"] is not None:

@@ -100,6 +100,7 @@ class ForegroundModel:
         self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (config.close_px, config.close_px))
         self._relearn_left = 0
         self._background: np.ndarray | None = None  # (h, w, 3) float32 at the working resolution
+        self._background_grey: np.ndarray | None = None  # (h, w) float32, the same in grey
         self._reference: np.ndarray | None = None  # (rh, rw) float32 grey, for registration
         self._window: np.ndarray | None = None
         self._last_mask: np.ndarray | None = None
@@ -191,6 +192,7 @@ class ForegroundModel:
         if bg is None:
             return
         self._background = bg.astype(np.float32)
+        self._background_grey = cv2.cvtColor(bg, cv2.COLOR_RGB2GRAY).astype(np.float32)
         if self.config.stabilise:
             self._reference = self._grey_small(bg)
             if self._window is None or self._window.shape != self._reference.shape:
@@ -213,9 +215,7 @@ class ForegroundModel:
     def background_grey(self) -> np.ndarray | None:
         """The background image as grey float32 at the working resolution (refreshed every
         ``background_refresh`` frames); None before the first refresh."""
-        if self._background is None:
-            return None
-        return cv2.cvtColor(self._background.astype(np.uint8), cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return self._background_grey
 
     # -- one frame ---------------------------------------------------------------------------
     def apply(self, frame: np.ndarray, protect: list[Box] | None = None, learn: bool = True) -> Foreground:
