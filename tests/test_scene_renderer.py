@@ -1,6 +1,7 @@
 """The OpenGL data renderer agrees with PyTorch3D on coverage and with the camera models on geometry."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,7 +10,14 @@ import torch
 from models.body_model import load_body_model
 from models.m2s import SilhouetteSettings, m2s
 from models.synth.pose_sampler import sample_poses
-from models.synth.scene_renderer import SceneRenderer, perspective_matrix, random_appearance, weak_perspective_matrix
+from models.synth.scene_renderer import (
+    Appearance,
+    SceneRenderer,
+    perspective_matrix,
+    random_appearance,
+    varied_appearance,
+    weak_perspective_matrix,
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +83,29 @@ def test_background_shows_outside_the_person_and_clothes_inside(body, renderer):
     assert np.array_equal(image[~mask], bg[~mask])
     assert 0.05 < mask.mean() < 0.6
     assert len(np.unique(image[mask].reshape(-1, 3), axis=0)) > 20  # shaded, several garments
+
+
+def test_stripes_darken_bands_of_clothing_only(renderer):
+    plain = Appearance(
+        top=(0.8, 0.2, 0.2),
+        sleeves=(0.8, 0.2, 0.2),
+        bottom=(0.2, 0.2, 0.8),
+        shoes=(0.1, 0.1, 0.1),
+        skin=(0.9, 0.7, 0.6),
+        texture=0.0,
+    )
+    striped = replace(plain, stripe_depth=0.5, stripe_period=0.1)
+    rng = np.random.default_rng(0)
+    a, b = renderer.colours(plain, rng), renderer.colours(striped, rng)
+    ratio = b[:, 0] / a[:, 0]
+    darker = np.isclose(ratio, 0.5)
+    assert np.all(darker | np.isclose(ratio, 1.0))
+    clothes = np.isclose(a, (0.8, 0.2, 0.2)).all(1) | np.isclose(a, (0.2, 0.2, 0.8)).all(1)
+    assert 0.3 < darker[clothes].mean() < 0.7  # about half of the clothing
+    assert not darker[~clothes].any()  # none of the skin, hair or shoes
+
+
+def test_varied_appearance_spans_dark_and_light_skin():
+    rng = np.random.default_rng(1)
+    skins = np.array([varied_appearance(rng).skin for _ in range(300)])
+    assert skins.mean(1).min() < 0.3 and skins.mean(1).max() > 0.7

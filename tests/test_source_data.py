@@ -1,11 +1,14 @@
 """Source crops: exact, consistent labels; deterministic by seed."""
 
+from dataclasses import replace
+
+import cv2
 import numpy as np
 import pytest
 import torch
 
 from models.body_model import load_body_model
-from models.synth.source_data import SourceConfig, render_crops, rotmats
+from models.synth.source_data import SourceConfig, render_crops, rotmats, source_config
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +49,28 @@ def test_people_stand_upright_facing_every_way(crops):
 def test_deterministic_by_seed(crops, body):
     again = render_crops(48, SourceConfig(image_size=96, seed=4, backgrounds=6), body=body)
     assert np.array_equal(again["images"], crops["images"]) and np.array_equal(again["pose"], crops["pose"])
+
+
+def test_v3_crops_keep_exact_labels_over_photographs(tmp_path, body):
+    photo = cv2.GaussianBlur(np.random.default_rng(0).integers(0, 256, (200, 300, 3)).astype(np.uint8), (0, 0), 3)
+    cv2.imwrite(str(tmp_path / "p.jpg"), photo)
+    cfg = replace(source_config("v3", 64, 9), photos=str(tmp_path), backgrounds=3)
+    crops = render_crops(24, cfg, body=body)
+    assert crops["images"].shape == (24, 64, 64, 3)
+    assert np.allclose(
+        crops["joints_2d"],
+        crops["camera"][:, None, :1] * crops["joints"][..., :2] + crops["camera"][:, None, 1:],
+        atol=1e-5,
+    )
+    with torch.no_grad():
+        out = body(torch.as_tensor(crops["betas"]), rotmats(crops["pose"]))
+    assert np.allclose((out.joints - out.joints[:, :1]).numpy(), crops["joints"], atol=1e-4)
+    again = render_crops(24, cfg, body=body)
+    assert np.array_equal(again["images"], crops["images"])
+    v2 = render_crops(24, replace(source_config("v2", 64, 9), backgrounds=3), body=body)
+    assert not np.array_equal(v2["images"], crops["images"])
+
+
+def test_unknown_style_is_named():
+    with pytest.raises(ValueError, match="v9"):
+        source_config("v9", 64, 0)

@@ -72,6 +72,10 @@ class Appearance:
     skin: tuple[float, float, float]
     hair: tuple[float, float, float] | None = None  # None: bald (skin)
     texture: float = 0.06
+    # Stripes across the clothing (rest-pose height): depth 0 is plain cloth. Needs the renderer
+    # to know the rest-pose vertices.
+    stripe_depth: float = 0.0
+    stripe_period: float = 0.1  # metres
 
 
 def random_appearance(rng: np.random.Generator) -> Appearance:
@@ -87,6 +91,33 @@ def random_appearance(rng: np.random.Generator) -> Appearance:
         skin=tuple(skin),
         hair=tuple(np.clip(hair, 0, 1)),
         texture=rng.uniform(0.0, 0.12),
+    )
+
+
+# Skin tones in linear-ish RGB, dark to light: the source model must meet all of them.
+_SKIN_TONES = np.array([[0.36, 0.22, 0.14], [0.55, 0.36, 0.24], [0.76, 0.57, 0.42], [0.95, 0.78, 0.65]])
+
+
+def varied_appearance(rng: np.random.Generator) -> Appearance:
+    """Wider than :func:`random_appearance`: any skin tone, striped clothes, dark and light, for source crops
+    that must carry over to real people."""
+    a, b = rng.integers(len(_SKIN_TONES), size=2)
+    w = rng.random()
+    skin = np.clip((w * _SKIN_TONES[a] + (1 - w) * _SKIN_TONES[b]) * rng.uniform(0.75, 1.15), 0, 1)
+    top = rng.uniform(0.02, 0.98, 3) ** rng.uniform(0.5, 2.0)  # saturated and washed-out colours alike
+    sleeves = top if rng.random() < 0.6 else skin
+    hair_base = np.array([0.25, 0.17, 0.10]) * rng.uniform(0.1, 3.2)
+    hair = np.clip(hair_base, 0, 1) if rng.random() < 0.85 else skin
+    return Appearance(
+        top=tuple(top),
+        sleeves=tuple(sleeves),
+        bottom=tuple(rng.uniform(0.02, 0.9, 3)),
+        shoes=tuple(rng.uniform(0.0, 0.6, 3)),
+        skin=tuple(skin),
+        hair=tuple(hair),
+        texture=rng.uniform(0.0, 0.2),
+        stripe_depth=rng.uniform(0.2, 0.7) if rng.random() < 0.3 else 0.0,
+        stripe_period=rng.uniform(0.03, 0.2),
     )
 
 
@@ -167,6 +198,7 @@ class SceneRenderer:
         self.prog = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
         self.faces = faces.numpy().astype(np.int32)
         self.regions = vertex_regions(lbs_weights, rest_vertices)
+        self.rest_height = None if rest_vertices is None else rest_vertices[:, 1].numpy()
         self.size = (width, height)
         self.fbo = self.ctx.framebuffer(
             color_attachments=[self.ctx.renderbuffer((width, height), 4)],
@@ -191,6 +223,10 @@ class SceneRenderer:
     def colours(self, appearance: Appearance, rng: np.random.Generator) -> np.ndarray:
         table = np.array([getattr(appearance, r) for r in _REGIONS] + [appearance.hair or appearance.skin])
         c = table[self.regions] * (1.0 + appearance.texture * rng.standard_normal((len(self.regions), 1)))
+        if appearance.stripe_depth and self.rest_height is not None:
+            clothes = np.isin(self.regions, [list(_REGIONS).index(r) for r in ("top", "sleeves", "bottom")])
+            dark = np.sin(2 * np.pi * self.rest_height / appearance.stripe_period) > 0
+            c[clothes & dark] *= 1.0 - appearance.stripe_depth
         return np.clip(c, 0.0, 1.0)
 
     def render(

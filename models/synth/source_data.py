@@ -11,7 +11,7 @@ camera, so the labels are exact: pose (root in the camera frame), betas, camera,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -22,17 +22,65 @@ from tqdm import tqdm
 from models.body_model import BodyModel, load_body_model
 from models.regressor import rotmat_to_axis_angle
 from models.synth.camera_site import SiteConfig, background, camera
+from models.synth.degrade import DegradeConfig, degrade
 from models.synth.motion import random_motion
+from models.synth.photo_backgrounds import load_photos, photo_patch
+from models.synth.pose_families import sample_pose_families
 from models.synth.pose_sampler import sample_poses
-from models.synth.scene_renderer import SceneRenderer, random_appearance, weak_perspective_matrix
+from models.synth.scene_renderer import (
+    Appearance,
+    SceneRenderer,
+    random_appearance,
+    varied_appearance,
+    weak_perspective_matrix,
+)
 
 
 @dataclass(frozen=True)
 class SourceConfig:
+    """How source crops are made. The defaults make v2's crops; ``SOURCE_STYLES["v3"]`` adds what real
+    cameras show (docs/RESULTS.md, source model v3)."""
+
     image_size: int = 128
     seed: int = 0
     motion_share: float = 0.5  # the rest are free poses from the sampler
     backgrounds: int = 48
+    family_share: float = 0.0  # poses from models.synth.pose_families (raised and crossed arms, sitting, ...)
+    photos: str | None = None  # folder of photographs (python -m models.synth.photo_backgrounds)
+    photo_share: float = 0.0  # backgrounds cut from the photographs
+    varied_appearance: bool = False  # any skin tone, striped clothes
+    fill: tuple[float, float] = (0.72, 0.95)  # the body's long side over the crop's side
+    offset: float = 0.06  # the body's centre, off the crop's centre (crop units, the crop spans [-1, 1])
+    truncate: float = 0.0  # share of crops shifted or enlarged so part of the body falls outside
+    second_person: float = 0.0  # share with another body overlapping, behind or in front
+    occluder: float = 0.0  # share with an object in front of the legs (a desk, a chair, a bin)
+    degrade: DegradeConfig | None = None  # camera degradations (models.synth.degrade)
+
+
+# Finder crops are cut at 1.2x the blob's long side (models.crops.square_box), and real blobs are
+# larger (shadows) or smaller (missed limbs) than the body: hence v3's wider fill and offset.
+SOURCE_STYLES = {
+    "v2": SourceConfig(),
+    "v3": SourceConfig(
+        family_share=0.3,
+        photos="runs/photos",
+        photo_share=0.6,
+        varied_appearance=True,
+        fill=(0.6, 1.0),
+        offset=0.1,
+        truncate=0.08,
+        second_person=0.2,
+        occluder=0.12,
+        degrade=DegradeConfig(),
+    ),
+}
+
+
+def source_config(style: str, image_size: int, seed: int) -> SourceConfig:
+    """The named style of crops at this size and seed; a ValueError names an unknown style."""
+    if style not in SOURCE_STYLES:
+        raise ValueError(f"unknown source style {style!r}: one of {sorted(SOURCE_STYLES)}")
+    return replace(SOURCE_STYLES[style], image_size=image_size, seed=seed)
 
 
 def background_bank(n: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -58,11 +106,15 @@ def background_bank(n: int, size: int, rng: np.random.Generator) -> list[np.ndar
     return bank
 
 
-def body_poses(n: int, motion_share: float, g: torch.Generator) -> torch.Tensor:
-    """(n, 69) body poses (no root): a mix of free poses and frames of everyday motion."""
-    k = int(n * motion_share)
+def body_poses(n: int, motion_share: float, g: torch.Generator, family_share: float = 0.0) -> torch.Tensor:
+    """(n, 69) body poses (no root): a mix of free poses, frames of everyday motion and pose families."""
+    f = int(n * family_share)
+    k = int((n - f) * motion_share)
     frames = random_motion(max(k, 1) + 100, g).poses[100 : 100 + k, 3:] if k else torch.zeros(0, 69)
-    return torch.cat([sample_poses(n - k, g, spread=0.25)[:, 3:], frames])[torch.randperm(n, generator=g)]
+    parts = [sample_poses(n - k - f, g, spread=0.25)[:, 3:], frames]
+    if f:
+        parts.append(sample_pose_families(f, g)[:, 3:])
+    return torch.cat(parts)[torch.randperm(n, generator=g)]
 
 
 def root_orientations(n: int, g: torch.Generator) -> torch.Tensor:
@@ -77,20 +129,63 @@ def root_orientations(n: int, g: torch.Generator) -> torch.Tensor:
     return flip @ tilt @ heading
 
 
+def _background(cfg: SourceConfig, bank: list[np.ndarray], photos: list[np.ndarray], rng: np.random.Generator):
+    """(S, S, 3) uint8: a cut of a photograph (v3) or a rendered, flat or noisy background."""
+    if photos and rng.random() < cfg.photo_share:
+        return photo_patch(photos, cfg.image_size, rng)
+    bg = bank[rng.integers(len(bank))]
+    if rng.random() < 0.5:
+        bg = bg[:, ::-1]
+    return np.ascontiguousarray(bg)
+
+
+def _occlude(image: np.ndarray, photos: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """An object in front of the lower body: a box from some height down to the crop's bottom edge,
+    photo-textured where there are photographs, shaded darker towards the floor."""
+    S = image.shape[0]
+    top = int(S * rng.uniform(0.45, 0.85))
+    x0 = int(S * rng.uniform(-0.3, 0.6))
+    x1 = min(S, x0 + int(S * rng.uniform(0.3, 1.2)))
+    x0 = max(0, x0)
+    if x1 <= x0:
+        return image
+    texture = photo_patch(photos, S, rng) if photos else np.full((S, S, 3), rng.integers(0, 256, 3), np.uint8)
+    shade = np.linspace(1.0, rng.uniform(0.5, 1.0), S - top)[:, None, None]
+    out = image.copy()
+    out[top:, x0:x1] = (texture[top:, x0:x1] * shade).astype(np.uint8)
+    return out
+
+
+def _shifted_camera(cam: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A camera that puts another body beside this one, overlapping it in part."""
+    other = cam.copy()
+    other[0] *= rng.uniform(0.8, 1.15)
+    other[1] += rng.choice([-1.0, 1.0]) * rng.uniform(0.45, 1.1)
+    other[2] += rng.uniform(-0.15, 0.15)
+    return other
+
+
 def render_crops(
     n: int, cfg: SourceConfig, body: BodyModel | None = None, progress: bool = False
 ) -> dict[str, np.ndarray]:
     """n labelled crops: images (n, S, S, 3) uint8, masks (n, S, S) bool, pose (n, 72), betas (n, 10),
-    camera (n, 3), joints (n, 24, 3), eval_joints (n, 14, 3), joints_2d (n, 24, 2)."""
+    camera (n, 3), joints (n, 24, 3), eval_joints (n, 14, 3), joints_2d (n, 24, 2).
+
+    The mask is the labelled person's whole silhouette, also where another body or an object hides it."""
     body = body or load_body_model()
     rng = np.random.default_rng(cfg.seed)
     g = torch.Generator().manual_seed(cfg.seed)
     S = cfg.image_size
     bank = background_bank(cfg.backgrounds, S, rng)
+    photos = load_photos(cfg.photos) if cfg.photos and cfg.photo_share > 0 else []
     renderer = SceneRenderer(body.faces, body.smpl.lbs_weights, S, S, body.v_template)
     root = root_orientations(n, g)
-    pose = torch.cat([rotmat_to_axis_angle(root), body_poses(n, cfg.motion_share, g)], 1)
+    pose = torch.cat([rotmat_to_axis_angle(root), body_poses(n, cfg.motion_share, g, cfg.family_share)], 1)
     betas = 0.9 * torch.randn(n, body.num_betas, generator=g)
+
+    def appearance() -> Appearance:
+        return varied_appearance(rng) if cfg.varied_appearance else random_appearance(rng)
+
     out: dict[str, list[np.ndarray]] = {
         k: [] for k in ("images", "masks", "camera", "joints", "eval_joints", "joints_2d")
     }
@@ -101,23 +196,36 @@ def render_crops(
             verts, joints, ev = b.vertices - pelvis, b.joints - pelvis, b.eval_joints - pelvis
             lo, hi = verts[..., :2].amin(1), verts[..., :2].amax(1)
             extent = (hi - lo).amax(-1)
-            s = 2.0 * rng.uniform(0.72, 0.95, len(sl)) / extent.numpy()  # the body fills 72-95% of the crop
+            s = 2.0 * rng.uniform(*cfg.fill, len(sl)) / extent.numpy()  # the body's long side over the crop's
             centre = ((lo + hi) / 2).numpy()
-            t = -s[:, None] * centre + rng.uniform(-0.06, 0.06, (len(sl), 2))
+            t = -s[:, None] * centre + rng.uniform(-cfg.offset, cfg.offset, (len(sl), 2))
+            if cfg.truncate:  # a blob that missed the legs or the head: the crop cuts the body
+                cut = rng.random(len(sl)) < cfg.truncate
+                t[cut, 1] += rng.choice([-1.0, 1.0], cut.sum()) * rng.uniform(0.2, 0.45, cut.sum())
             cams = np.concatenate([s[:, None], t], 1).astype(np.float32)
             for i in range(len(sl)):
-                bg = bank[rng.integers(len(bank))]
-                if rng.random() < 0.5:
-                    bg = bg[:, ::-1]
+                bg = _background(cfg, bank, photos, rng)
+                other = None
+                if cfg.second_person and rng.random() < cfg.second_person:
+                    j = int(rng.integers(len(sl)))
+                    other = (verts[j].numpy(), weak_perspective_matrix(_shifted_camera(cams[j], rng)), rng.random())
+                    if other[2] < 0.7:  # behind the labelled person
+                        bg, _ = renderer.render(other[0], other[1], renderer.colours(appearance(), rng), bg)
                 light = (rng.uniform(-1, 1), rng.uniform(-1, 0.3), rng.uniform(0.3, 1.0))
                 img, mask = renderer.render(
                     verts[i].numpy(),
                     weak_perspective_matrix(cams[i]),
-                    renderer.colours(random_appearance(rng), rng),
-                    np.ascontiguousarray(bg),
+                    renderer.colours(appearance(), rng),
+                    bg,
                     light_dir=light,
                     ambient=rng.uniform(0.25, 0.6),
                 )
+                if other is not None and other[2] >= 0.7:  # in front
+                    img, _ = renderer.render(other[0], other[1], renderer.colours(appearance(), rng), img)
+                if cfg.occluder and rng.random() < cfg.occluder:
+                    img = _occlude(img, photos, rng)
+                if cfg.degrade is not None:
+                    img = degrade(img, rng, cfg.degrade)
                 out["images"].append(img)
                 out["masks"].append(mask)
             out["camera"].append(cams)

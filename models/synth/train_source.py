@@ -26,7 +26,7 @@ from models.metrics import mpjpe, pa_mpjpe
 from models.prior import PoseDecoder
 from models.regressor import PoseRegressor, RegressorConfig, regressor_from_checkpoint, save_regressor
 from models.synth.pose_prior import load_prior
-from models.synth.source_data import SourceConfig, render_crops, rotmats
+from models.synth.source_data import render_crops, rotmats, source_config
 
 
 @dataclass
@@ -54,15 +54,17 @@ class TrainConfig:
     # was within 3 mm PA-MPJPE of its own mean pose).
     w_articulation: float = 20.0
     init: str | None = None  # start from this checkpoint's weights (fresh optimiser, step 0)
+    style: str = "v2"  # how the crops are made: models.synth.source_data.SOURCE_STYLES
 
 
-def crop_pool(out: Path, size: int, seed: int, n: int) -> dict[str, np.ndarray]:
-    """n source crops, rendered once and cached beside the checkpoint ``out``."""
-    path = out.parent / f"{out.stem}-pool-{size}px-seed{seed}-{n}.npz"
+def crop_pool(out: Path, size: int, seed: int, n: int, style: str = "v2") -> dict[str, np.ndarray]:
+    """n source crops of ``style``, rendered once and cached beside the checkpoint ``out``."""
+    tag = "" if style == "v2" else f"-{style}"  # v2's pools kept their names
+    path = out.parent / f"{out.stem}-pool{tag}-{size}px-seed{seed}-{n}.npz"
     if path.exists():
         with np.load(path) as f:
             return {k: f[k] for k in f.files}
-    data = render_crops(n, SourceConfig(image_size=size, seed=seed), progress=True)
+    data = render_crops(n, source_config(style, size, seed), progress=True)
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez(tmp, **data)  # type: ignore[arg-type]  # mypy matches **data against allow_pickle: bool
     return data
@@ -150,8 +152,8 @@ def train_source(
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if opt_state is not None:
         opt.load_state_dict(opt_state)
-    train = crop_pool(out, rcfg.image_size, cfg.seed, cfg.pool)
-    held = crop_pool(out, rcfg.image_size, cfg.seed + 10_000, cfg.held_out)
+    train = crop_pool(out, rcfg.image_size, cfg.seed, cfg.pool, cfg.style)
+    held = crop_pool(out, rcfg.image_size, cfg.seed + 10_000, cfg.held_out, cfg.style)
 
     def save(at: int) -> None:
         # full precision while training (exact resume); ``save_regressor(..., half=True)`` ships
@@ -198,6 +200,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warmup", type=int, default=TrainConfig.warmup)
     ap.add_argument("--w-articulation", type=float, default=TrainConfig.w_articulation)
     ap.add_argument("--init", default=None, help="fine-tune: start from this checkpoint's weights")
+    ap.add_argument("--style", default=TrainConfig.style, help="crops: v2 (renders) or v3 (photos, degradations, ...)")
+    ap.add_argument("--checkpoint-every", type=int, default=TrainConfig.checkpoint_every)
     args = ap.parse_args(argv)
     train_source(
         TrainConfig(
@@ -208,6 +212,8 @@ def main(argv: list[str] | None = None) -> None:
             warmup=args.warmup,
             w_articulation=args.w_articulation,
             init=args.init,
+            style=args.style,
+            checkpoint_every=args.checkpoint_every,
         ),
         args.out,
     )
