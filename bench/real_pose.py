@@ -166,9 +166,11 @@ def follow_job(client: httpx.Client, job: dict) -> dict:
     raise RuntimeError(f"job {job['id']} did not end in {JOB_TIMEOUT_S:.0f} s")
 
 
-def adapt_site(client: httpx.Client, site: str, iterations: int | None) -> dict:
+def adapt_site(client: httpx.Client, site: str, iterations: int | None, variant: str | None = None) -> dict:
     """POST /adapt, follow the job, and wait until the version the gate activated (if any) serves."""
-    body = {} if iterations is None else {"iterations": iterations}
+    body: dict = {} if iterations is None else {"iterations": iterations}
+    if variant is not None:
+        body["variant"] = variant
     r = client.post(f"/v1/sites/{site}/adapt", json=body)
     if r.status_code not in (200, 202):
         raise RuntimeError(f"/adapt refused ({r.status_code}): {r.text}")
@@ -220,8 +222,9 @@ def blazepose(video: Path, answers: list[Answer]) -> Landmarks | None:
 # -- the run --------------------------------------------------------------------------------------
 
 
-def run_name(clip: str, adapt: bool, encoding: str) -> str:
-    return "-".join([clip] + (["adapt"] if adapt else []) + ([encoding] if encoding != "png" else []))
+def run_name(clip: str, adapt: bool, encoding: str, variant: str | None = None, tag: str | None = None) -> str:
+    parts = [clip] + (["adapt"] if adapt else []) + ([variant] if variant else [])
+    return "-".join(parts + ([encoding] if encoding != "png" else []) + ([tag] if tag else []))
 
 
 def benchmark(args: argparse.Namespace, command: str) -> dict:
@@ -242,14 +245,16 @@ def benchmark(args: argparse.Namespace, command: str) -> dict:
         first = "before" if args.adapt else "served"
         passes = [run_pass(client, clip, args.video, first_plan, first, gt, faces, args.encoding)]
         if resend_plan is not None:
-            job = adapt_site(client, clip, args.iterations)
+            job = adapt_site(client, clip, args.iterations, args.variant)
             passes.append(run_pass(client, clip, args.video, resend_plan, "after", gt, faces, args.encoding))
     marks = blazepose(args.video, [a for p in passes for a in p.answers])
     if marks is None:
         print(f"(b) and (c) skipped: {EVAL_PYTHON} is missing (make eval-env creates it)")
     record = {
         "clip": clip,
-        "name": run_name(clip, args.adapt, args.encoding),
+        "name": run_name(clip, args.adapt, args.encoding, args.variant, args.tag),
+        "source_checkpoint": rf.display_path(Settings().source_checkpoint),
+        "variant": args.variant,
         "video": rf.display_path(args.video),
         "masks": rf.display_path(args.masks),
         "command": command,
@@ -295,6 +300,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--masks", type=Path, help="CDnet/SBI ground-truth tar; without it (a) is skipped")
     ap.add_argument("--adapt", action="store_true", help="score the last 30%% before and after /adapt")
     ap.add_argument("--iterations", type=int, default=None, help="/adapt iterations (None: the service's default)")
+    ap.add_argument("--variant", default=None, help="/adapt's objective (ours, b2, ...; None: the service's default)")
+    ap.add_argument("--tag", default=None, help="appended to the run's name (e.g. the source model: v3)")
     ap.add_argument("--encoding", choices=rf.ENCODINGS, default="png", help="how frames are posted")
     ap.add_argument("--frames", type=int, default=None, help="only the first N frames (None: all)")
     ap.add_argument("--out", type=Path, default=DOC, help="markdown report: the run's section is replaced")

@@ -191,6 +191,8 @@ def markdown_section(record: dict) -> str:
         *section_header(record),
         frames + "  ",
     ]
+    if record.get("source_checkpoint"):
+        lines.append(f"Source model: `{record['source_checkpoint']}`.  ")
     if record["job"] is not None:
         lines.append(job_line(record["job"]))
     if "boxes_agreement" in record:
