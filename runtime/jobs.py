@@ -21,6 +21,7 @@ CANCELLED_BY_USER = "cancelled"
 SHUTDOWN = "worker shutdown"  # a cancellation the worker asks for itself when it is told to stop
 RECORD_TTL_S = 7 * 24 * 3600  # job records and cancellation flags outlive any job by days: clients read results late
 BEAT_TTL_S = 24 * 3600
+SITE_JOBS_KEPT = 50  # a site's newest jobs that site_jobs() can list (the console's job list)
 
 
 def store_away(exc: BaseException) -> bool:
@@ -63,6 +64,7 @@ class JobStore(Protocol):
     def unlock_site(self, site: str, job_id: str) -> None: ...
     def beat(self, job_id: str) -> None: ...
     def last_beat(self, job_id: str) -> float | None: ...
+    def site_jobs(self, site: str, limit: int = SITE_JOBS_KEPT) -> list[JobRecord]: ...
 
 
 class MemoryJobStore:
@@ -89,6 +91,12 @@ class MemoryJobStore:
         with self._mutex:
             job = self._jobs.get(job_id)
             return job.model_copy() if job else None
+
+    def site_jobs(self, site: str, limit: int = SITE_JOBS_KEPT) -> list[JobRecord]:
+        """The site's newest jobs, newest first."""
+        with self._mutex:
+            mine = sorted((j for j in self._jobs.values() if j.site == site), key=lambda j: j.created, reverse=True)
+            return [j.model_copy() for j in mine[: min(limit, SITE_JOBS_KEPT)]]
 
     def update(self, job_id: str, **fields) -> JobRecord | None:
         with self._mutex:
@@ -134,7 +142,20 @@ class RedisJobStore:
         return ":".join((self.p, *parts))
 
     def put(self, job: JobRecord) -> None:
-        self.r.set(self._k("job", job.id), job.model_dump_json(), ex=RECORD_TTL_S)
+        index = self._k("site-jobs", job.site)  # the site's job ids by creation time, newest SITE_JOBS_KEPT
+        with self.r.pipeline() as pipe:
+            pipe.set(self._k("job", job.id), job.model_dump_json(), ex=RECORD_TTL_S)
+            pipe.zadd(index, {job.id: job.created})
+            pipe.zremrangebyrank(index, 0, -SITE_JOBS_KEPT - 1)
+            pipe.expire(index, RECORD_TTL_S)
+            pipe.execute()
+
+    def site_jobs(self, site: str, limit: int = SITE_JOBS_KEPT) -> list[JobRecord]:
+        """The site's newest jobs, newest first (records already expired are left out)."""
+        newest = self.r.zrevrange(self._k("site-jobs", site), 0, min(limit, SITE_JOBS_KEPT) - 1)
+        ids = [_text(i) for i in newest if isinstance(i, (bytes, str))]
+        raws = self.r.mget([self._k("job", i) for i in ids if i]) if ids else []
+        return [JobRecord.model_validate_json(raw) for raw in raws if raw]
 
     def get(self, job_id: str) -> JobRecord | None:
         raw = self.r.get(self._k("job", job_id))

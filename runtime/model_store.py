@@ -24,7 +24,7 @@ from pathlib import Path
 
 from models.atomic import atomic_path
 from models.onnx_runtime import EXPORT_FORMAT
-from runtime.site_ids import check_site_id
+from runtime.site_ids import SITE_ID, check_site_id
 
 SOURCE = "source"
 
@@ -80,6 +80,13 @@ class ModelStore:
     # -- versions -----------------------------------------------------------------------------
     def site_dir(self, site: str) -> Path:
         return self.root / "sites" / check_site_id(site)
+
+    def sites(self) -> list[str]:
+        """The sites that have a folder in the store (versions, an active pointer or snapshots)."""
+        folder = self.root / "sites"
+        if not folder.exists():
+            return []
+        return sorted(d.name for d in folder.iterdir() if d.is_dir() and SITE_ID.fullmatch(d.name))
 
     def version_dir(self, site: str, version: str) -> Path:
         if version == SOURCE:

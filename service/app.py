@@ -17,8 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from runtime.settings import Settings, get_settings
 from service import redaction
 from service.core import PoseService
+from service.deps import session_token
 from service.errors import RETRY_AFTER_S, STATUS, Unavailable, status_of
-from service.routers import jobs, ops, pose, sites, stream
+from service.routers import console, jobs, ops, pose, sites, stream
 
 API_VERSION = "0.1.0"
 
@@ -30,7 +31,7 @@ async def error_response(_: Request, exc: Exception) -> JSONResponse:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    redaction.install([settings.api_key.get_secret_value()] if settings.api_key else [])
+    redaction.install([settings.api_key.get_secret_value(), session_token(settings) or ""] if settings.api_key else [])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for kind, _ in STATUS:
         app.add_exception_handler(kind, error_response)
-    for router in (pose.router, stream.router, jobs.router, sites.router, ops.router):
+    for router in (pose.router, stream.router, jobs.router, sites.router, ops.router, console.router):
         app.include_router(router)
     return app
 

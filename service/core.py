@@ -13,6 +13,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from models.onnx_runtime import available_providers
 from models.people.finder import FinderConfig
 from models.smpl_file import mesh_faces
@@ -21,9 +23,11 @@ from runtime.executors import CeleryExecutor, EmbeddedExecutor, Executor
 from runtime.jobs import TERMINAL, JobRecord, JobStore, MemoryJobStore, RedisJobStore, new_job
 from runtime.model_store import ModelStore, ModelVersion
 from runtime.settings import Settings
+from runtime.site_ids import check_site_id
 from service.errors import Conflict, NotFound, Unavailable
 from service.imaging import decode_frame
 from service.inference import ModelServer
+from service.live import LiveView, SiteRates, frame_jpeg
 from service.pipeline import FrameResult, process_frame
 from service.sites import BufferLimits, SiteRegistry
 
@@ -66,6 +70,8 @@ class PoseService:
             self._load_torch()
         self._adapt_lock = threading.Lock()
         self._faces: list[list[int]] = []
+        self._face_array = np.zeros((0, 3), np.int64)
+        self.live = LiveView()  # the latest frame and recent rates per site, for the console
 
     def _load_torch(self) -> None:
         """Import torch now, for an in-process adaptation (embedded mode) or the source model's export.
@@ -88,7 +94,8 @@ class PoseService:
     def start(self) -> None:
         self.server.start()
         # Served once by /v1/faces: read at start-up, not on a request.
-        self._faces = mesh_faces(self.settings.body_model_path).tolist()
+        self._face_array = mesh_faces(self.settings.body_model_path)
+        self._faces = self._face_array.tolist()
 
     def stop(self) -> None:
         self.server.stop()
@@ -99,10 +106,13 @@ class PoseService:
 
     # -- serving ------------------------------------------------------------------------------
     def pose(self, site_id: str, data: bytes, content_type: str | None = None, buffer: bool = True) -> FrameResult:
+        t0 = time.perf_counter()
         site = self.sites.get(site_id)
         frame = decode_frame(data, self.settings.max_pixels, content_type)
         model = self.server.model_for(site_id)  # taken once: a swap mid-request cannot touch it
-        return process_frame(site, frame, model, self.settings.max_persons, buffer)
+        result = process_frame(site, frame, model, self.settings.max_persons, buffer)
+        self.live.record(site_id, frame, result, 1000 * (time.perf_counter() - t0))
+        return result
 
     def faces(self) -> list[list[int]]:
         return self._faces
@@ -127,6 +137,29 @@ class PoseService:
         """Delete a site's buffered crops; returns how many there were."""
         site = self.sites.find(site_id)
         return site.buffer.clear() if site else 0
+
+    # -- the console --------------------------------------------------------------------------
+    def site_overview(self) -> list[tuple[SiteStatus, SiteRates]]:
+        """Every site this process has frames of or the artifact store has versions of, with its recent rates."""
+        ids = sorted(set(self.sites.ids()) | set(self.store.sites()))
+        return [(self.site_status(s), self.live.rates(s)) for s in ids]
+
+    def site_jobs(self, site_id: str) -> list[JobRecord]:
+        """The site's recent adaptation jobs, newest first (a running one whose worker went silent is failed)."""
+        check_site_id(site_id)
+        try:
+            jobs = self.jobs.site_jobs(site_id)
+        except Exception as exc:  # noqa: BLE001 - redis down
+            raise Unavailable(f"the job store is unreachable ({type(exc).__name__})") from None
+        return [self.job(j.id) if j.state == "running" else j for j in jobs]
+
+    def frame_jpeg(self, site_id: str) -> bytes:
+        """The site's latest frame with the people answered in it drawn (meshes, boxes, track ids), as JPEG."""
+        check_site_id(site_id)
+        latest = self.live.latest(site_id)
+        if latest is None:
+            raise NotFound(f"no frame of site {site_id} yet in this process")
+        return frame_jpeg(*latest, self._face_array)
 
     # -- versions -----------------------------------------------------------------------------
     def versions(self, site_id: str) -> list[tuple[ModelVersion, bool]]:

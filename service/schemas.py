@@ -153,3 +153,14 @@ class BufferCleared(BaseModel):
 class Faces(BaseModel):
     count: int
     faces: list[list[int]]
+
+
+class SiteSummary(SiteInfo):
+    """A site in the list the console shows: its state and what it served recently."""
+
+    persons_per_s: float = Field(description="people answered per second over the last few seconds")
+    frames_per_s: float = Field(description="frames answered per second over the last few seconds")
+    latency_p50_ms: float | None = Field(
+        description="median time from a frame's arrival to its answer, in this process, over the last few seconds"
+    )
+    last_frame_age_s: float | None = Field(description="seconds since the site's latest frame; None before any")

@@ -75,6 +75,33 @@ def test_records_handed_out_are_copies(store):
     assert store.get(job.id).progress is None
 
 
+# -- a site's jobs -------------------------------------------------------------------------------
+def test_site_jobs_lists_a_sites_jobs_newest_first_with_their_latest_state(store):
+    older = put_job(store, site="hall")
+    time.sleep(0.01)
+    newer = put_job(store, site="hall")
+    other = put_job(store, site="yard")
+    store.update(older.id, state="succeeded", result={"activated": True})
+    listed = store.site_jobs("hall")
+    assert [j.id for j in listed] == [newer.id, older.id]
+    assert listed[1].state == "succeeded" and listed[1].result == {"activated": True}
+    assert [j.id for j in store.site_jobs("yard")] == [other.id]
+    assert store.site_jobs("nobody") == []
+    assert [j.id for j in store.site_jobs("hall", limit=1)] == [newer.id]
+
+
+def test_site_jobs_keeps_only_the_newest(store, monkeypatch):
+    import runtime.jobs
+
+    monkeypatch.setattr(runtime.jobs, "SITE_JOBS_KEPT", 3)
+    jobs = []
+    for k in range(5):
+        job = new_job("hall", {}).model_copy(update={"created": 1000.0 + k})
+        store.put(job)
+        jobs.append(job)
+    assert [j.id for j in store.site_jobs("hall")] == [j.id for j in reversed(jobs[2:])]
+
+
 # -- cancellation ---------------------------------------------------------------------------------
 def test_request_cancel_keeps_the_first_reason(store):
     job = put_job(store)

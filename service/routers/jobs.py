@@ -34,3 +34,9 @@ async def job(job_id: str, svc: Service) -> JobResponse:
 async def cancel(job_id: str, svc: Service) -> JobResponse:
     record = await run_in_threadpool(svc.cancel, job_id)
     return JobResponse(**record.model_dump())
+
+
+@router.get("/sites/{site_id}/jobs", response_model=list[JobResponse], summary="The site's recent jobs, newest first")
+async def site_jobs(site_id: str, svc: Service) -> list[JobResponse]:
+    records = await run_in_threadpool(svc.site_jobs, site_id)
+    return [JobResponse(**r.model_dump(), warning=svc.stall_warning(r)) for r in records]

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from service.deps import AUTHORIZED, Service
-from service.schemas import BufferCleared, SiteInfo, VersionInfo
+from service.schemas import BufferCleared, SiteInfo, SiteSummary, VersionInfo
 
 router = APIRouter(prefix="/v1/sites", tags=["sites"], dependencies=AUTHORIZED)
+
+
+@router.get(
+    "", response_model=list[SiteSummary], summary="Every site: state, serving version, recent people and latency"
+)
+async def list_sites(svc: Service) -> list[SiteSummary]:
+    overview = await run_in_threadpool(svc.site_overview)
+    return [SiteSummary(**asdict(status), **asdict(rates)) for status, rates in overview]
 
 
 @router.get("/{site_id}", response_model=SiteInfo, summary="A site's state: versions, frames seen, buffer")
@@ -33,3 +41,14 @@ async def versions(site_id: str, svc: Service) -> list[VersionInfo]:
 )
 async def activate(site_id: str, version: str, svc: Service) -> VersionInfo:
     return VersionInfo.of(await run_in_threadpool(svc.activate, site_id, version), active=True)
+
+
+@router.get(
+    "/{site_id}/frame.jpg",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+    summary="The site's latest frame with meshes, boxes and track ids drawn (drawn on request)",
+)
+async def latest_frame(site_id: str, svc: Service) -> Response:
+    data = await run_in_threadpool(svc.frame_jpeg, site_id)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
