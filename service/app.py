@@ -19,6 +19,7 @@ from service import redaction
 from service.core import PoseService
 from service.errors import RETRY_AFTER_S, STATUS, Unavailable, status_of
 from service.routers import jobs, ops, pose, sites, stream
+from service.routers import tracks as track_routes
 
 API_VERSION = "0.1.0"
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_exception_handler(kind, error_response)
     for router in (pose.router, stream.router, jobs.router, sites.router, ops.router):
         app.include_router(router)
+    app.include_router(track_routes.router)
     return app
 
 

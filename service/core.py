@@ -13,6 +13,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from models.onnx_runtime import available_providers
 from models.people.finder import FinderConfig
 from models.smpl_file import mesh_faces
@@ -26,6 +28,7 @@ from service.imaging import decode_frame
 from service.inference import ModelServer
 from service.pipeline import FrameResult, process_frame
 from service.sites import BufferLimits, SiteRegistry
+from service.tracks import TrackLimits, TrackRegistry
 
 log = logging.getLogger(__name__)
 EMBEDDED, CELERY = "embedded", "celery"
@@ -52,6 +55,7 @@ class PoseService:
         self.server = ModelServer(self.store, providers, settings.max_loaded_versions, settings.model_poll_s)
         limits = BufferLimits(settings.buffer_max_crops, settings.buffer_max_bytes, settings.buffer_max_age_s)
         self.sites = SiteRegistry(FinderConfig.with_warmup(settings.warmup_frames, settings.background_method), limits)
+        self.tracks = TrackRegistry(TrackLimits.of(settings))  # what each site answered, per track, for exports
         self.jobs: JobStore
         self.executor: Executor
         if settings.redis_url:
@@ -99,10 +103,17 @@ class PoseService:
 
     # -- serving ------------------------------------------------------------------------------
     def pose(self, site_id: str, data: bytes, content_type: str | None = None, buffer: bool = True) -> FrameResult:
-        site = self.sites.get(site_id)
+        self.sites.get(site_id)  # a bad site id is told before a bad image
         frame = decode_frame(data, self.settings.max_pixels, content_type)
+        return self.pose_frame(site_id, frame, buffer)
+
+    def pose_frame(self, site_id: str, frame: np.ndarray, buffer: bool = True) -> FrameResult:
+        """A decoded (H, W, 3) RGB uint8 frame (the offline command's way in); recorded per track."""
+        site = self.sites.get(site_id)
         model = self.server.model_for(site_id)  # taken once: a swap mid-request cannot touch it
-        return process_frame(site, frame, model, self.settings.max_persons, buffer)
+        result = process_frame(site, frame, model, self.settings.max_persons, buffer)
+        self.tracks.record(site_id, result, (frame.shape[1], frame.shape[0]))
+        return result
 
     def faces(self) -> list[list[int]]:
         return self._faces
@@ -126,6 +137,7 @@ class PoseService:
     def clear_buffer(self, site_id: str) -> int:
         """Delete a site's buffered crops; returns how many there were."""
         site = self.sites.find(site_id)
+        self.tracks.clear(site_id)  # people's bodies frame by frame go with their images
         return site.buffer.clear() if site else 0
 
     # -- versions -----------------------------------------------------------------------------
