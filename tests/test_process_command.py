@@ -68,6 +68,25 @@ def test_process_a_rendered_clip(tmp_path, tiny_model, monkeypatch):
     assert summary["site"] == "lobby-cam" and summary["adaptation"] is None
 
 
+def test_adapt_first_then_the_files_come_from_what_the_gate_left_active(tmp_path, tiny_model, monkeypatch):
+    monkeypatch.setenv("SILHOUETTE_SOURCE_CHECKPOINT", str(tiny_model))
+    monkeypatch.setenv("SILHOUETTE_WARMUP_FRAMES", "5")
+    monkeypatch.setenv("SILHOUETTE_MIN_ADAPT_CROPS", "8")
+    frames = [cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR)[..., ::-1] for j in site_jpegs(frames=32)]
+    clip = write_clip(tmp_path / "clip.avi", frames)
+    argv = ["process", str(clip), "--adapt", "--iterations", "2", "--artifacts", str(tmp_path / "artifacts")]
+    main([*argv, "--out", str(tmp_path / "out")])
+    summary = check_outputs(tmp_path / "out", 32, (160, 120))
+    job = summary["adaptation"]
+    assert job["state"] == "succeeded", job
+    expected = job["result"]["version"] if job["result"]["activated"] else "source"
+    assert summary["model_version"] == expected
+    # Too few frames to adapt on: said, and the run goes on with the active model.
+    main([*argv, "--out", str(tmp_path / "few"), "--max-frames", "8"])
+    few = json.loads((tmp_path / "few" / "summary.json").read_text())
+    assert few["adaptation"]["state"] == "refused" and "buffered person crops" in few["adaptation"]["error"]
+
+
 @pytest.mark.skipif(not PETS.exists(), reason="../shared/data/pets-walk.avi is not here")
 def test_process_the_first_frames_of_pets_walk(tmp_path, tiny_model, monkeypatch):
     monkeypatch.setenv("SILHOUETTE_SOURCE_CHECKPOINT", str(tiny_model))
