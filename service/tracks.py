@@ -53,7 +53,7 @@ class TrackFrame:
     vertices: np.ndarray  # (V, 3) float16, like joints: the precision /pose serves them in
 
     @classmethod
-    def of(cls, p: PersonResult, frame_index: int, now: float, version: str, image_size: tuple[int, int]):
+    def of(cls, p: PersonResult, frame_index: int, now: float, version: str, image_size: tuple[int, int]) -> TrackFrame:
         return cls(
             frame_index=frame_index,
             time=now,
