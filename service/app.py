@@ -14,12 +14,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+import service.routers.tracks as track_routes
 from runtime.settings import Settings, get_settings
 from service import redaction
 from service.core import PoseService
 from service.errors import RETRY_AFTER_S, STATUS, Unavailable, status_of
 from service.routers import jobs, ops, pose, sites, stream
-from service.routers import tracks as track_routes
 
 API_VERSION = "0.1.0"
 

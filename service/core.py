@@ -54,8 +54,9 @@ class PoseService:
         providers = settings.onnx_providers.split(",") if settings.onnx_providers else available_providers()
         self.server = ModelServer(self.store, providers, settings.max_loaded_versions, settings.model_poll_s)
         limits = BufferLimits(settings.buffer_max_crops, settings.buffer_max_bytes, settings.buffer_max_age_s)
-        self.sites = SiteRegistry(FinderConfig.with_warmup(settings.warmup_frames, settings.background_method), limits)
-        self.tracks = TrackRegistry(TrackLimits.of(settings))  # what each site answered, per track, for exports
+        finder = FinderConfig.with_warmup(settings.warmup_frames, settings.background_method)
+        self.sites = SiteRegistry(finder, limits, TrackLimits.of(settings))
+        self.tracks = TrackRegistry(self.sites)  # what each site answered, per track, for exports
         self.jobs: JobStore
         self.executor: Executor
         if settings.redis_url:
@@ -103,20 +104,19 @@ class PoseService:
 
     # -- serving ------------------------------------------------------------------------------
     def pose(self, site_id: str, data: bytes, content_type: str | None = None, buffer: bool = True) -> FrameResult:
-        self.sites.get(site_id)  # a bad site id is told before a bad image
-        frame = decode_frame(data, self.settings.max_pixels, content_type)
-        return self.pose_frame(site_id, frame, buffer)
-
-    def pose_frame(self, site_id: str, frame: np.ndarray, buffer: bool = True) -> FrameResult:
-        """A decoded (H, W, 3) RGB uint8 frame (the offline command's way in); recorded per track."""
         site = self.sites.get(site_id)
+        frame = decode_frame(data, self.settings.max_pixels, content_type)
         model = self.server.model_for(site_id)  # taken once: a swap mid-request cannot touch it
-        result = process_frame(site, frame, model, self.settings.max_persons, buffer)
-        self.tracks.record(site_id, result, (frame.shape[1], frame.shape[0]))
-        return result
+        return process_frame(site, frame, model, self.settings.max_persons, buffer)
 
     def faces(self) -> list[list[int]]:
         return self._faces
+
+    def pose_frame(self, site_id: str, frame: np.ndarray, buffer: bool = True) -> FrameResult:
+        """A decoded (H, W, 3) RGB uint8 frame: the offline command's way in, without an image codec."""
+        site = self.sites.get(site_id)
+        model = self.server.model_for(site_id)  # taken once: a swap mid-request cannot touch it
+        return process_frame(site, frame, model, self.settings.max_persons, buffer)
 
     # -- sites --------------------------------------------------------------------------------
     def site_status(self, site_id: str) -> SiteStatus:

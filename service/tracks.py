@@ -1,9 +1,10 @@
 """Each site's recent answers per track, kept for exports (``GET /v1/sites/{site}/tracks/...``).
 
-Every answered person is recorded by :meth:`service.core.PoseService.pose_frame`, so ``/pose``,
-``/pose/batch`` and the WebSocket stream all feed it. A person's body frame by frame is
-personal data: the history is bounded in frames per track, tracks per site, bytes per site and
-age, and is forgotten with the site's buffer.
+Each :class:`service.sites.Site` holds a :class:`TrackHistory` beside its crop buffer, and
+:func:`service.pipeline.process_frame` records every answered person in it, so ``/pose``,
+``/pose/batch``, the WebSocket stream and the offline command all feed it. A person's body frame
+by frame is personal data: the history is bounded in frames per track, tracks per site, bytes per
+site and age, and is forgotten with the site's buffer.
 """
 
 from __future__ import annotations
@@ -11,14 +12,18 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from runtime.settings import Settings
 from runtime.site_ids import check_site_id
 from service.errors import BadRequest, NotFound
-from service.pipeline import FrameResult, PersonResult
+
+if TYPE_CHECKING:  # the pipeline and the sites hold a history: imported for the types only
+    from service.pipeline import FrameResult, PersonResult
+    from service.sites import SiteRegistry
 
 
 @dataclass(frozen=True)
@@ -85,21 +90,34 @@ class TrackSummary:
     last_time: float
 
 
-@dataclass
-class SiteTracks:
-    """One site's tracks: per track id its frames in arrival order."""
+class TrackHistory:
+    """One site's tracks: per track id its frames in arrival order, bounded by ``limits``; thread-safe
+    (requests of one site record concurrently)."""
 
-    tracks: dict[int, deque[TrackFrame]] = field(default_factory=dict)
-    nbytes: int = 0
+    def __init__(self, limits: TrackLimits):
+        self.limits = limits
+        self.tracks: dict[int, deque[TrackFrame]] = {}
+        self.nbytes = 0
+        self._lock = threading.Lock()
 
-    def add(self, frame: TrackFrame, track_id: int, limits: TrackLimits) -> None:
+    def record(self, result: FrameResult, image_size: tuple[int, int], now: float | None = None) -> None:
+        """Keep every person of an answered frame, answered at ``now`` (unix seconds; unset: now);
+        ``image_size`` is the frame's (width, height)."""
+        now = time.time() if now is None else now
+        with self._lock:
+            for p in result.persons:
+                self._add(TrackFrame.of(p, result.frame_index, now, result.model_version, image_size), p.track_id)
+            self._evict(now)
+
+    def _add(self, frame: TrackFrame, track_id: int) -> None:
         ring = self.tracks.setdefault(track_id, deque())
         ring.append(frame)
         self.nbytes += frame.nbytes
-        while len(ring) > limits.max_frames:
+        while len(ring) > self.limits.max_frames:
             self.nbytes -= ring.popleft().nbytes
 
-    def evict(self, now: float, limits: TrackLimits) -> None:
+    def _evict(self, now: float) -> None:
+        limits = self.limits
         for ring in self.tracks.values():
             while ring and now - ring[0].time > limits.max_age_s:
                 self.nbytes -= ring.popleft().nbytes
@@ -113,11 +131,36 @@ class SiteTracks:
             stale = min(self.tracks, key=lambda t: self.tracks[t][-1].time)
             self.nbytes -= sum(f.nbytes for f in self.tracks.pop(stale))
 
+    def summaries(self) -> list[TrackSummary]:
+        """The kept tracks, by id."""
+        with self._lock:
+            self._evict(time.time())
+            return [
+                TrackSummary(
+                    track_id=tid,
+                    frames=len(r),
+                    first_frame=min(f.frame_index for f in r),
+                    last_frame=max(f.frame_index for f in r),
+                    first_time=r[0].time,
+                    last_time=r[-1].time,
+                )
+                for tid, r in sorted(self.tracks.items())
+            ]
+
+    def frames(self, track_id: int) -> list[TrackFrame] | None:
+        """One track's frames (arrival order), None if it is not kept."""
+        with self._lock:
+            self._evict(time.time())
+            ring = self.tracks.get(track_id)
+            return None if ring is None else list(ring)
+
     def clear(self) -> int:
-        n = sum(len(r) for r in self.tracks.values())
-        self.tracks.clear()
-        self.nbytes = 0
-        return n
+        """Forget every track; returns how many frames there were."""
+        with self._lock:
+            n = sum(len(r) for r in self.tracks.values())
+            self.tracks.clear()
+            self.nbytes = 0
+            return n
 
 
 def select(
@@ -157,59 +200,31 @@ def select(
 
 
 class TrackRegistry:
-    """Every site's :class:`SiteTracks`, thread-safe (requests of one site may record concurrently)."""
+    """The sites' histories looked up by site id, with the errors the API answers."""
 
-    def __init__(self, limits: TrackLimits):
-        self.limits = limits
-        self._sites: dict[str, SiteTracks] = {}
-        self._lock = threading.Lock()
+    def __init__(self, sites: SiteRegistry):
+        self._sites = sites
 
-    def record(self, site_id: str, result: FrameResult, image_size: tuple[int, int]) -> None:
-        """Keep every person of an answered frame; ``image_size`` is the frame's (width, height)."""
-        now = time.time()
-        with self._lock:
-            site = self._sites.setdefault(site_id, SiteTracks())
-            for p in result.persons:
-                frame = TrackFrame.of(p, result.frame_index, now, result.model_version, image_size)
-                site.add(frame, p.track_id, self.limits)
-            site.evict(now, self.limits)
-
-    def _site(self, site_id: str) -> SiteTracks:
-        check_site_id(site_id)
-        site = self._sites.get(site_id)
-        if site is None:
+    def _history(self, site_id: str) -> TrackHistory:
+        site = self._sites.find(check_site_id(site_id))
+        if site is None or site.tracks is None:
             raise NotFound(f"no site {site_id} in this process: send it frames first")
-        site.evict(time.time(), self.limits)
-        return site
+        return site.tracks
 
     def summaries(self, site_id: str) -> list[TrackSummary]:
         """The site's tracks, by id; :class:`NotFound` for a site this process has no frames of."""
-        with self._lock:
-            rings = sorted(self._site(site_id).tracks.items())
-            return [
-                TrackSummary(
-                    track_id=tid,
-                    frames=len(r),
-                    first_frame=min(f.frame_index for f in r),
-                    last_frame=max(f.frame_index for f in r),
-                    first_time=r[0].time,
-                    last_time=r[-1].time,
-                )
-                for tid, r in rings
-            ]
+        return self._history(site_id).summaries()
 
     def frames(self, site_id: str, track_id: int) -> list[TrackFrame]:
         """One track's frames (arrival order); :class:`NotFound` for an unknown site or track."""
-        with self._lock:
-            site = self._site(site_id)
-            ring = site.tracks.get(track_id)
-            if ring is None:
-                known = ", ".join(str(t) for t in sorted(site.tracks)) or "none"
-                raise NotFound(f"site {site_id} has no track {track_id} (tracks kept: {known})")
-            return list(ring)
+        history = self._history(site_id)
+        frames = history.frames(track_id)
+        if frames is None:
+            known = ", ".join(str(t.track_id) for t in history.summaries()) or "none"
+            raise NotFound(f"site {site_id} has no track {track_id} (tracks kept: {known})")
+        return frames
 
     def clear(self, site_id: str) -> int:
         """Forget a site's tracks; returns how many frames there were."""
-        with self._lock:
-            site = self._sites.get(check_site_id(site_id))
-            return site.clear() if site else 0
+        site = self._sites.find(check_site_id(site_id))
+        return site.tracks.clear() if site is not None and site.tracks is not None else 0

@@ -12,6 +12,7 @@ import pytest
 import trimesh
 from fastapi.testclient import TestClient
 
+from models.people.finder import FinderConfig
 from models.smpl_file import mesh_faces
 from runtime.settings import Settings
 from service.app import create_app
@@ -27,13 +28,15 @@ from service.exports import (
 )
 from service.pipeline import FrameResult, PersonResult
 from service.schemas import Vertices
-from service.tracks import SiteTracks, TrackFrame, TrackLimits, TrackRegistry, select
+from service.sites import BufferLimits, SiteRegistry
+from service.tracks import TrackFrame, TrackHistory, TrackLimits, TrackRegistry, select
 from tests.service_helpers import site_jpegs, tiny_checkpoint
 
 KEY = "export-key"
 HK = {"x-api-key": KEY}
 F16 = {"rtol": 1e-3, "atol": 1e-3}  # float16's precision: what /pose's vertices are served in
 FACES = mesh_faces(None)
+SIZE = (160, 120)  # (width, height) of the frames
 
 
 def person(track_id: int, rng: np.random.Generator, vertices: int = 6890) -> PersonResult:
@@ -88,44 +91,48 @@ def test_translation_projects_like_the_weak_perspective_camera():
 # -- the history ---------------------------------------------------------------------------------
 
 
+def frame_result(index: int, people: list[PersonResult]) -> FrameResult:
+    return FrameResult(people, False, False, index, "source", {})
+
+
 def test_history_is_bounded_in_frames_tracks_bytes_and_age():
     rng = np.random.default_rng(2)
     one = frame(0, 0.0, rng).nbytes
-    limits = TrackLimits(max_frames=3, max_tracks=2, max_bytes=10**9, max_age_s=100.0)
-    site = SiteTracks()
+    history = TrackHistory(TrackLimits(max_frames=3, max_tracks=2, max_bytes=10**9, max_age_s=100.0))
     for i in range(5):
-        site.add(frame(i, float(i), rng), 7, limits)
-    assert [f.frame_index for f in site.tracks[7]] == [2, 3, 4] and site.nbytes == 3 * one
-    site.add(frame(5, 5.0, rng), 8, limits)
-    site.add(frame(6, 6.0, rng), 9, limits)
-    site.evict(6.0, limits)
-    assert sorted(site.tracks) == [8, 9]  # track 7 was the least recently seen
-    site.evict(105.5, limits)  # frame 5 is 100.5 s old
-    assert sorted(site.tracks) == [9] and site.nbytes == one
-    small = TrackLimits(max_frames=10, max_tracks=10, max_bytes=2 * one, max_age_s=100.0)
+        history.record(frame_result(i, [person(7, rng)]), SIZE, now=float(i))
+    assert [f.frame_index for f in history.tracks[7]] == [2, 3, 4] and history.nbytes == 3 * one
+    history.record(frame_result(5, [person(8, rng)]), SIZE, now=5.0)
+    history.record(frame_result(6, [person(9, rng)]), SIZE, now=6.0)
+    assert sorted(history.tracks) == [8, 9]  # track 7 was the least recently seen
+    history.record(frame_result(7, []), SIZE, now=105.5)  # frame 5 is now 100.5 s old
+    assert sorted(history.tracks) == [9] and history.nbytes == one
+    small = TrackHistory(TrackLimits(max_frames=10, max_tracks=10, max_bytes=2 * one, max_age_s=100.0))
     for i in range(3):
-        site.add(frame(10 + i, 10.0 + i, rng), 9, small)
-    site.evict(12.0, small)
-    assert [f.frame_index for f in site.tracks[9]] == [11, 12] and site.nbytes == 2 * one
+        small.record(frame_result(10 + i, [person(9, rng)]), SIZE, now=10.0 + i)
+    assert [f.frame_index for f in small.tracks[9]] == [11, 12] and small.nbytes == 2 * one
 
 
-def test_registry_records_answers_and_tells_what_is_missing():
+def test_sites_keep_their_answers_and_the_registry_tells_what_is_missing():
     rng = np.random.default_rng(3)
-    reg = TrackRegistry(TrackLimits(10, 10, 10**9, 3600.0))
+    sites = SiteRegistry(FinderConfig(), BufferLimits(10, 10**6, 3600.0), TrackLimits(10, 10, 10**9, 3600.0))
+    reg = TrackRegistry(sites)
     with pytest.raises(NotFound, match="no site cam"):
         reg.summaries("cam")
+    history = sites.get("cam").tracks
+    assert history is not None
     for i in range(3):
-        people = [person(1, rng), person(4, rng)] if i else [person(1, rng)]
-        reg.record("cam", FrameResult(people, False, False, i, "source", {}), (160, 120))
+        history.record(frame_result(i, [person(1, rng), person(4, rng)] if i else [person(1, rng)]), SIZE)
     assert [(t.track_id, t.frames, t.first_frame, t.last_frame) for t in reg.summaries("cam")] == [
         (1, 3, 0, 2),
         (4, 2, 1, 2),
     ]
     kept = reg.frames("cam", 4)[0]
-    assert kept.vertices.dtype == np.float16 and kept.image_size == (160, 120)
+    assert kept.vertices.dtype == np.float16 and kept.image_size == SIZE
     with pytest.raises(NotFound, match=r"no track 5 .*1, 4"):
         reg.frames("cam", 5)
     assert reg.clear("cam") == 5 and reg.summaries("cam") == []
+    assert SiteRegistry(FinderConfig(), BufferLimits(10, 10**6, 3600.0)).get("cam").tracks is None  # not kept
 
 
 def test_select_ranges_and_their_errors():
