@@ -102,12 +102,13 @@ def draw_people(frame: np.ndarray, result: FrameResult, faces: np.ndarray) -> np
     return out
 
 
-def settings_for(args: argparse.Namespace, frames: int) -> Settings:
-    """The environment's settings (``SILHOUETTE_*``), embedded, with a track history that holds the whole run."""
+def settings_for(args: argparse.Namespace) -> Settings:
+    """The environment's settings (``SILHOUETTE_*``), embedded, with a track history that holds the whole run
+    (a container's frame count can be wrong or missing, so it bounds nothing)."""
     return Settings(
         redis_url=None,
         artifact_dir=args.artifacts,
-        track_max_frames=max(frames, 1),
+        track_max_frames=UNBOUNDED,
         track_max_tracks=UNBOUNDED,
         track_max_bytes=UNBOUNDED,
         track_max_age_s=float(UNBOUNDED),
@@ -151,14 +152,12 @@ def run(args: argparse.Namespace) -> dict:
     total = min(count, args.max_frames) if args.max_frames else count
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "tracks").mkdir(exist_ok=True)
-    settings = settings_for(args, total)
+    settings = settings_for(args)
     adaptation = adapt_on_video(args, settings, total) if args.adapt else None
     svc = PoseService(settings)
     svc.start()
     faces = mesh_faces(settings.body_model_path)
-    writer = cv2.VideoWriter(str(args.out / "overlay.mp4"), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
-    if not writer.isOpened():
-        raise RuntimeError(f"OpenCV cannot write {args.out / 'overlay.mp4'} (no mp4v encoder?)")
+    writer: cv2.VideoWriter | None = None
     frames = persons = 0
     pose_s = draw_s = 0.0
     version = None
@@ -169,6 +168,9 @@ def run(args: argparse.Namespace) -> dict:
             t0 = time.perf_counter()
             result = svc.pose_frame(args.site, frame, buffer=False)
             t1 = time.perf_counter()
+            if writer is None:  # sized by the frames themselves: a container may say otherwise
+                size = (frame.shape[1], frame.shape[0])
+                writer = overlay_writer(args.out / "overlay.mp4", fps, size)
             writer.write(cv2.cvtColor(draw_people(frame, result, faces), cv2.COLOR_RGB2BGR))
             draw_s += time.perf_counter() - t1
             pose_s += t1 - t0
@@ -177,12 +179,15 @@ def run(args: argparse.Namespace) -> dict:
             version = result.model_version
             bar.set_postfix(people=len(result.persons))
         run_s = time.perf_counter() - t_start
+        if writer is None:
+            raise SystemExit(f"{args.video}: no frame could be read")
         writer.release()
         t0 = time.perf_counter()
         tracks = write_tracks(svc, args, faces, fps)
         export_s = time.perf_counter() - t0
     finally:
-        writer.release()
+        if writer is not None:
+            writer.release()
         svc.stop()
     summary = {
         "command": " ".join(["silhouette-adapt", *args.argv]),
@@ -209,6 +214,14 @@ def run(args: argparse.Namespace) -> dict:
     }
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary
+
+
+def overlay_writer(path: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
+    """An MPEG-4 Part 2 writer (what OpenCV's wheels encode without extra codecs)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV cannot write {path} (no mp4v encoder?)")
+    return writer
 
 
 def write_tracks(svc: PoseService, args: argparse.Namespace, faces: np.ndarray, fps: float) -> list[dict]:
@@ -269,6 +282,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(str(exc)) from None
     if args.max_frames is not None and args.max_frames < 1:
         raise SystemExit(f"--max-frames {args.max_frames}: at least 1")
+    try:
+        video_info(args.video)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     args.out = args.out or Path("runs/process") / args.site
     args.artifacts = args.artifacts or Path(tempfile.mkdtemp(prefix="silhouette-process-"))
     summary = run(args)

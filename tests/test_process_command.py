@@ -104,6 +104,8 @@ def test_bad_arguments_exit_with_a_reason(tmp_path):
         main(["process", str(tmp_path / "x.avi"), "--site", "Bad Site"])
     with pytest.raises(SystemExit, match="--max-frames 0"):
         main(["process", str(tmp_path / "x.avi"), "--max-frames", "0"])
+    with pytest.raises(SystemExit, match="not a video OpenCV can read"):
+        main(["process", str(tmp_path / "x.avi"), "--out", str(tmp_path / "out")])
     assert site_name(Path("/v/Pets Walk (2).AVI")) == "pets-walk-2"
 
 
