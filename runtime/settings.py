@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     buffer_max_bytes: int = Field(default=128 * 1024 * 1024, gt=0)
     buffer_max_age_s: float = Field(default=24 * 3600.0, gt=0)
     min_adapt_crops: int = Field(default=32, gt=0)
+    # Track history per site, for exports: people's bodies frame by frame are personal data too,
+    # so bounded in frames per track, tracks, bytes and age (a frame with its float16 mesh is ~43 kB).
+    track_max_frames: int = Field(default=1800, gt=0, description="Most recent frames kept per track.")
+    track_max_tracks: int = Field(default=64, gt=0, description="Tracks kept per site (least recently seen go).")
+    track_max_bytes: int = Field(default=256 * 1024 * 1024, gt=0, description="Bytes of track history per site.")
+    track_max_age_s: float = Field(default=3600.0, gt=0, description="Frames older than this are forgotten.")
     # Serving
     max_loaded_versions: int = Field(default=8, gt=0, description="ONNX sessions kept in memory, across sites.")
     model_poll_s: float = Field(default=0.5, gt=0, description="How often active versions are checked for a swap.")

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+import service.routers.tracks as track_routes
 from runtime.settings import Settings, get_settings
 from service import redaction
 from service.core import PoseService
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_exception_handler(kind, error_response)
     for router in (pose.router, stream.router, jobs.router, sites.router, ops.router, console.router):
         app.include_router(router)
+    app.include_router(track_routes.router)
     return app
 
 

@@ -30,6 +30,7 @@ from service.inference import ModelServer
 from service.live import LiveView, SiteRates, frame_jpeg
 from service.pipeline import FrameResult, process_frame
 from service.sites import BufferLimits, SiteRegistry
+from service.tracks import TrackLimits, TrackRegistry
 
 log = logging.getLogger(__name__)
 EMBEDDED, CELERY = "embedded", "celery"
@@ -55,7 +56,9 @@ class PoseService:
         providers = settings.onnx_providers.split(",") if settings.onnx_providers else available_providers()
         self.server = ModelServer(self.store, providers, settings.max_loaded_versions, settings.model_poll_s)
         limits = BufferLimits(settings.buffer_max_crops, settings.buffer_max_bytes, settings.buffer_max_age_s)
-        self.sites = SiteRegistry(FinderConfig.with_warmup(settings.warmup_frames, settings.background_method), limits)
+        finder = FinderConfig.with_warmup(settings.warmup_frames, settings.background_method)
+        self.sites = SiteRegistry(finder, limits, TrackLimits.of(settings))
+        self.tracks = TrackRegistry(self.sites)  # what each site answered, per track, for exports
         self.jobs: JobStore
         self.executor: Executor
         if settings.redis_url:
@@ -117,6 +120,12 @@ class PoseService:
     def faces(self) -> list[list[int]]:
         return self._faces
 
+    def pose_frame(self, site_id: str, frame: np.ndarray, buffer: bool = True) -> FrameResult:
+        """A decoded (H, W, 3) RGB uint8 frame: the offline command's way in, without an image codec."""
+        site = self.sites.get(site_id)
+        model = self.server.model_for(site_id)  # taken once: a swap mid-request cannot touch it
+        return process_frame(site, frame, model, self.settings.max_persons, buffer)
+
     # -- sites --------------------------------------------------------------------------------
     def site_status(self, site_id: str) -> SiteStatus:
         """What this process knows of a site; :class:`NotFound` if it has neither frames nor versions."""
@@ -136,6 +145,7 @@ class PoseService:
     def clear_buffer(self, site_id: str) -> int:
         """Delete a site's buffered crops; returns how many there were."""
         site = self.sites.find(site_id)
+        self.tracks.clear(site_id)  # people's bodies frame by frame go with their images
         return site.buffer.clear() if site else 0
 
     # -- the console --------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Background subtraction finds person blobs; each blob gives a square crop; all crops of the
 frame go through the site's model as one batch; crop-camera outputs are mapped back to frame
-pixels. Crops and their silhouettes are buffered for the site's adaptation.
+pixels. Crops and their silhouettes are buffered for the site's adaptation; every answered
+person is kept in the site's track history (exports).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def process_frame(
         "inference_ms": 1000 * (t2 - t1),
         "total_ms": 1000 * (time.perf_counter() - t0),
     }
-    return FrameResult(
+    result = FrameResult(
         persons=persons,
         warming_up=found.warming_up,
         relearning=found.relearning,
@@ -96,3 +97,6 @@ def process_frame(
         model_version=model.version,
         timings_ms=timings,
     )
+    if site.tracks is not None:
+        site.tracks.record(result, (frame.shape[1], frame.shape[0]))
+    return result

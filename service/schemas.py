@@ -150,6 +150,24 @@ class BufferCleared(BaseModel):
     deleted_crops: int
 
 
+class TrackInfo(BaseModel):
+    track_id: int
+    frames: int = Field(description="frames of this track kept (the most recent, within the history's bounds)")
+    first_frame: int = Field(description="the site's frame index of the first kept frame")
+    last_frame: int
+    first_time: float = Field(description="unix seconds when the first kept frame was answered")
+    last_time: float
+
+
+class TrackList(BaseModel):
+    site: str
+    tracks: list[TrackInfo]
+
+
+class TracksCleared(BaseModel):
+    deleted_frames: int
+
+
 class Faces(BaseModel):
     count: int
     faces: list[list[int]]

@@ -15,6 +15,7 @@ import numpy as np
 from models.people.finder import FinderConfig, PersonFinder
 from models.target_data import TargetSet
 from runtime.site_ids import check_site_id
+from service.tracks import TrackHistory, TrackLimits
 
 
 @dataclass(frozen=True)
@@ -92,20 +93,22 @@ class CropBuffer:
 
 
 class Site:
-    def __init__(self, site_id: str, finder: FinderConfig, buffer: CropBuffer):
+    def __init__(self, site_id: str, finder: FinderConfig, buffer: CropBuffer, tracks: TrackHistory | None = None):
         self.id = check_site_id(site_id)
         self.finder = PersonFinder(finder)
         self.buffer = buffer
+        self.tracks = tracks  # what the site answered per track, for exports (None: not kept)
         self.frames_seen = 0
         # The finder is stateful and not thread-safe: a site's frames go through it one at a time, in order.
         self.lock = threading.Lock()
 
 
 class SiteRegistry:
-    def __init__(self, finder: FinderConfig, limits: BufferLimits):
+    def __init__(self, finder: FinderConfig, limits: BufferLimits, track_limits: TrackLimits | None = None):
         self._sites: dict[str, Site] = {}
         self._finder = finder
         self._limits = limits
+        self._track_limits = track_limits
         self._lock = threading.Lock()
 
     def get(self, site_id: str) -> Site:
@@ -114,7 +117,8 @@ class SiteRegistry:
         with self._lock:
             site = self._sites.get(site_id)
             if site is None:
-                site = self._sites[site_id] = Site(site_id, self._finder, CropBuffer(self._limits))
+                tracks = TrackHistory(self._track_limits) if self._track_limits else None
+                site = self._sites[site_id] = Site(site_id, self._finder, CropBuffer(self._limits), tracks)
             return site
 
     def find(self, site_id: str) -> Site | None:
