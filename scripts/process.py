@@ -78,22 +78,13 @@ def site_name(video: Path) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", video.stem.lower()).strip("-_")[:63] or "video"
 
 
-def facing_camera(pixels: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """The faces (F', 3) of a closed, outward-wound mesh whose projection (V, 2) turns towards the camera.
-    They alone cover its silhouette, and drawing half the triangles halves OpenCV's fillPoly time."""
-    a, b, c = pixels[faces[:, 0]], pixels[faces[:, 1]], pixels[faces[:, 2]]
-    # z of the normal in camera axes (y down, z forward): negative is towards the camera.
-    normal_z = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])
-    return faces[normal_z < 0]
-
-
 def draw_people(frame: np.ndarray, result: FrameResult, faces: np.ndarray) -> np.ndarray:
     """The frame (H, W, 3) RGB with each answered person's mesh filled in their track's colour and their id."""
     out = frame
     for p in result.persons:
         colour = PALETTE[p.track_id % len(PALETTE)]
         pixels = mesh_pixels(p.vertices, p.camera, p.square)
-        out = draw_mesh(out, pixels, facing_camera(pixels, faces), colour)
+        out = draw_mesh(out, pixels, faces, colour)
     for p in result.persons:  # labels last, so no mesh covers one
         colour = PALETTE[p.track_id % len(PALETTE)]
         x0, y0 = int(p.box[0]), max(int(p.box[1]) - 4, 12)

@@ -15,13 +15,25 @@ def mesh_pixels(vertices: np.ndarray, camera: np.ndarray, square: tuple[float, f
     return crop_to_frame(uv, square)
 
 
+def facing_camera(pixels: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """The faces (F', 3) of a closed, outward-wound mesh whose projection (V, 2) turns towards the camera.
+    They alone cover its silhouette: drawing them is half the work."""
+    a, b, c = pixels[faces[:, 0]], pixels[faces[:, 1]], pixels[faces[:, 2]]
+    # z of the normal in camera axes (y down, z forward): negative is towards the camera.
+    normal_z = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])
+    return faces[normal_z < 0]
+
+
 def draw_mesh(
     frame: np.ndarray, pixels: np.ndarray, faces: np.ndarray, colour=(80, 200, 255), alpha: float = 0.5
 ) -> np.ndarray:
     """Fill the mesh's projected faces over an RGB frame, blended, with its outline drawn on top."""
     layer = np.zeros(frame.shape[:2], np.uint8)
-    polys = np.round(pixels[faces] * 4).astype(np.int32)  # 2 bits of sub-pixel precision
-    cv2.fillPoly(layer, list(polys), 255, lineType=cv2.LINE_8, shift=2)
+    polys = np.round(pixels[facing_camera(pixels, faces)] * 4).astype(np.int32)  # 2 bits of sub-pixel precision
+    # One triangle at a time: a single fillPoly over all of them fills by parity, so where two
+    # triangles overlap (an arm over the torso) it leaves a hole (3% of a test silhouette).
+    for tri in polys:
+        cv2.fillConvexPoly(layer, tri, 255, lineType=cv2.LINE_8, shift=2)
     out = frame.astype(np.float32)
     m = (layer > 0)[..., None]
     out = np.where(m, (1 - alpha) * out + alpha * np.array(colour, np.float32), out)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from scripts.process import facing_camera, main, site_name
+from scripts.process import main, site_name
 from service.exports import GLTF_FROM_CAMERA
 from tests.service_helpers import site_jpegs, tiny_checkpoint
 
@@ -107,32 +107,6 @@ def test_bad_arguments_exit_with_a_reason(tmp_path):
     with pytest.raises(SystemExit, match="not a video OpenCV can read"):
         main(["process", str(tmp_path / "x.avi"), "--out", str(tmp_path / "out")])
     assert site_name(Path("/v/Pets Walk (2).AVI")) == "pets-walk-2"
-
-
-def test_the_faces_towards_the_camera_cover_the_whole_mesh():
-    import torch
-
-    from models.body_model import load_body_model
-    from service.overlay import mesh_pixels
-
-    body = load_body_model()
-    pose = torch.zeros(1, 72)
-    pose[0, 0] = np.pi  # the body's up is the camera's -y: turn it upright in camera axes
-    pose[0, 50], pose[0, 53] = -1.2, 1.2  # elbows bent over the body: self-occlusion
-    vertices = body(torch.zeros(1, 10), pose).vertices[0].numpy()
-    faces = body.faces.numpy()
-    for camera in ([1.0, 0.0, 0.0], [0.8, 0.1, -0.1]):
-        pixels = mesh_pixels(vertices, np.array(camera), (200.0, 150.0, 300.0))
-
-        triangles = np.round(pixels * 4).astype(np.int32)  # 2 bits of sub-pixel precision, as draw_mesh has
-        union = np.zeros((300, 400), np.uint8)  # brute force: every triangle filled on its own
-        for t in triangles[faces]:
-            cv2.fillConvexPoly(union, t, 255, cv2.LINE_8, shift=2)
-        front = facing_camera(pixels, faces)
-        assert 0.3 * len(faces) < len(front) < 0.7 * len(faces)
-        drawn = np.zeros((300, 400), np.uint8)
-        cv2.fillPoly(drawn, list(triangles[front]), 255, cv2.LINE_8, shift=2)
-        assert ((union > 0) ^ (drawn > 0)).sum() < 0.02 * (union > 0).sum()  # only outline pixels may differ
 
 
 def test_the_console_script_is_declared():
