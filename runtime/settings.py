@@ -60,7 +60,10 @@ class Settings(BaseSettings):
     max_pixels: int = Field(default=4096 * 4096, gt=0)
     # Background subtraction and crops
     warmup_frames: int = Field(default=30, ge=0)
-    background_method: Subtractor = Field(default="mog2", description="OpenCV's background subtractor: mog2 or knn")
+    background_method: Subtractor = Field(
+        default="mog2",
+        description="OpenCV's background subtractor of new sites: mog2 or knn (PUT /v1/sites/{site}/background sets one site's)",
+    )
     max_persons: int = Field(default=32, gt=0, description="People answered per frame, largest first.")
     # Adaptation buffer per site (frames of people are personal data: bounded in count, bytes and age)
     buffer_max_crops: int = Field(default=2048, gt=0)

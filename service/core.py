@@ -17,6 +17,7 @@ import numpy as np
 
 from models.onnx_runtime import available_providers
 from models.people.finder import FinderConfig
+from models.people.foreground import Subtractor
 from models.smpl_file import mesh_faces
 from runtime.adaptation_job import run_adaptation_job, save_snapshot
 from runtime.executors import CeleryExecutor, EmbeddedExecutor, Executor
@@ -45,6 +46,7 @@ class SiteStatus:
     warming_up: bool
     buffered_crops: int
     buffered_bytes: int
+    background_method: str
 
 
 class PoseService:
@@ -140,7 +142,14 @@ class PoseService:
             warming_up=site.finder.warming_up if site else True,
             buffered_crops=len(site.buffer) if site else 0,
             buffered_bytes=site.buffer.nbytes if site else 0,
+            background_method=site.background_method if site else self.settings.background_method,
         )
+
+    def set_background(self, site_id: str, method: Subtractor) -> SiteStatus:
+        """Subtract a site's background with ``method`` (mog2 or knn) from its next frame on; the site
+        learns its background afresh and its tracks start over. Makes the site if it has no frames yet."""
+        self.sites.configure(site_id, method)
+        return self.site_status(site_id)
 
     def clear_buffer(self, site_id: str) -> int:
         """Delete a site's buffered crops; returns how many there were."""

@@ -8,7 +8,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.adapt_config import AdaptConfig, S2DGradient, SkeletonPaths, Variant
+from models.adapt_config import AdaptConfig, Control, S2DGradient, SkeletonPaths, Variant
+from models.people.foreground import Subtractor
 from runtime.jobs import JobRecord
 from runtime.model_store import ModelVersion
 from service.pipeline import FrameResult, PersonResult
@@ -96,7 +97,11 @@ class AdaptRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     iterations: int | None = Field(default=None, ge=1, le=20000, description=f"default {_DEFAULT.iterations}")
-    variant: Variant | None = Field(default=None, description=f"the alignment objective; default {_DEFAULT.variant!r}")
+    variant: Variant | Control | None = Field(
+        default=None,
+        description=f"the alignment objective; default {_DEFAULT.variant!r}; 'prior' is a control, not a method "
+        "(the shape prior's gradient alone)",
+    )
     batch: int | None = Field(default=None, ge=1, le=256, description=f"default {_DEFAULT.batch}")
     lr: float | None = Field(default=None, gt=0, le=1e-2, description=f"CNN learning rate; default {_DEFAULT.lr:g}")
     s2d_gradient: S2DGradient | None = Field(
@@ -144,6 +149,13 @@ class SiteInfo(BaseModel):
     warming_up: bool
     buffered_crops: int
     buffered_bytes: int
+    background_method: str = Field(description="the site's background subtractor (PUT .../background changes it)")
+
+
+class BackgroundRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    method: Subtractor = Field(description="OpenCV's MOG2 (the default: better on the labelled real clips) or KNN")
 
 
 class BufferCleared(BaseModel):

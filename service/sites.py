@@ -8,11 +8,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from models.people.finder import FinderConfig, PersonFinder
+from models.people.foreground import Subtractor
 from models.target_data import TargetSet
 from runtime.site_ids import check_site_id
 from service.tracks import TrackHistory, TrackLimits
@@ -95,12 +96,27 @@ class CropBuffer:
 class Site:
     def __init__(self, site_id: str, finder: FinderConfig, buffer: CropBuffer, tracks: TrackHistory | None = None):
         self.id = check_site_id(site_id)
+        self.finder_config = finder
         self.finder = PersonFinder(finder)
         self.buffer = buffer
         self.tracks = tracks  # what the site answered per track, for exports (None: not kept)
         self.frames_seen = 0
         # The finder is stateful and not thread-safe: a site's frames go through it one at a time, in order.
         self.lock = threading.Lock()
+
+    @property
+    def background_method(self) -> Subtractor:
+        return self.finder_config.foreground.method
+
+    def set_background_method(self, method: Subtractor) -> None:
+        """Subtract the background with ``method`` from the next frame on: the background is learnt
+        afresh (the site warms up again) and tracks start over."""
+        config = replace(self.finder_config, foreground=replace(self.finder_config.foreground, method=method))
+        finder = PersonFinder(config)  # a ValueError names an unknown method before anything changes
+        with self.lock:
+            self.finder_config, self.finder = config, finder
+            if self.tracks is not None:  # the new finder numbers its tracks afresh
+                self.tracks.clear()
 
 
 class SiteRegistry:
@@ -120,6 +136,13 @@ class SiteRegistry:
                 tracks = TrackHistory(self._track_limits) if self._track_limits else None
                 site = self._sites[site_id] = Site(site_id, self._finder, CropBuffer(self._limits), tracks)
             return site
+
+    def configure(self, site_id: str, method: Subtractor) -> Site:
+        """Set a site's background subtractor, making the site if it has no frames yet."""
+        site = self.get(site_id)
+        if site.background_method != method:
+            site.set_background_method(method)
+        return site
 
     def find(self, site_id: str) -> Site | None:
         """The site if this process has seen frames of it; never makes one."""

@@ -232,3 +232,25 @@ def test_unset_adaptation_options_take_the_engines_defaults():
     assert AdaptConfig(**AdaptRequest().config()) == AdaptConfig()
     assert AdaptConfig(**AdaptRequest(iterations=7, variant="b2").config()) == AdaptConfig(iterations=7, variant="b2")
     assert set(AdaptRequest.model_fields) <= set(AdaptConfig.field_names())
+
+
+def test_a_site_can_choose_its_background_subtractor(client, jpegs):
+    assert client.get("/v1/sites/lobby", headers=HK).json()["background_method"] == "mog2"
+    r = client.put("/v1/sites/knn-site/background", headers=HK, json={"method": "knn"})
+    assert r.status_code == 200 and r.json()["background_method"] == "knn" and r.json()["warming_up"]
+    for data in jpegs[:8]:
+        r = client.post("/v1/sites/knn-site/pose", content=data, headers=H)
+        assert r.status_code == 200, r.text
+    assert not r.json()["warming_up"]  # KNN learnt the background in the same 5 warm-up frames
+    r = client.put("/v1/sites/knn-site/background", headers=HK, json={"method": "mog2"})
+    assert r.json()["background_method"] == "mog2" and r.json()["warming_up"]  # learnt afresh
+    assert client.get("/v1/sites/lobby", headers=HK).json()["background_method"] == "mog2"  # others untouched
+    bad = client.put("/v1/sites/knn-site/background", headers=HK, json={"method": "vibe"})
+    assert bad.status_code == 422 and "method" in bad.text
+    assert client.put("/v1/sites/knn-site/background", json={"method": "knn"}).status_code == 401
+
+
+def test_the_shape_prior_control_is_accepted_as_an_adaptation_variant():
+    from service.schemas import AdaptRequest
+
+    assert AdaptRequest(variant="prior").config() == {"variant": "prior"}

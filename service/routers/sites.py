@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from service.deps import AUTHORIZED, Service
-from service.schemas import BufferCleared, SiteInfo, SiteSummary, VersionInfo
+from service.schemas import BackgroundRequest, BufferCleared, SiteInfo, SiteSummary, VersionInfo
 
 router = APIRouter(prefix="/v1/sites", tags=["sites"], dependencies=AUTHORIZED)
 
@@ -24,6 +24,15 @@ async def list_sites(svc: Service) -> list[SiteSummary]:
 @router.get("/{site_id}", response_model=SiteInfo, summary="A site's state: versions, frames seen, buffer")
 async def site_info(site_id: str, svc: Service) -> SiteInfo:
     return SiteInfo(**asdict(await run_in_threadpool(svc.site_status, site_id)))
+
+
+@router.put(
+    "/{site_id}/background",
+    response_model=SiteInfo,
+    summary="Choose the site's background subtractor; the site relearns its background and restarts its tracks",
+)
+async def set_background(site_id: str, body: BackgroundRequest, svc: Service) -> SiteInfo:
+    return SiteInfo(**asdict(await run_in_threadpool(svc.set_background, site_id, body.method)))
 
 
 @router.delete("/{site_id}/buffer", response_model=BufferCleared, summary="Delete the site's buffered frames")
