@@ -8,7 +8,6 @@ import math
 import os
 import subprocess
 import tarfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,23 +23,6 @@ ENCODINGS = ("png", "jpeg")
 
 
 # -- inputs -----------------------------------------------------------------------------------------
-
-
-def read_frames(video: Path, limit: int | None = None) -> Iterator[np.ndarray]:
-    """The frames of a video in order, each (H, W, 3) RGB uint8; at most ``limit``."""
-    cap = cv2.VideoCapture(str(video))
-    if not cap.isOpened():
-        raise ValueError(f"{video}: not a readable video")
-    try:
-        n = 0
-        while limit is None or n < limit:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            n += 1
-            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-    finally:
-        cap.release()
 
 
 def frame_count(video: Path) -> int:

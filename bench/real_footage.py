@@ -50,7 +50,6 @@ from bench.footage_io import (
     git_commit,
     json_ready,
     machine,
-    read_frames,
     read_ground_truth,
     run_name,
 )
@@ -58,6 +57,7 @@ from bench.footage_report import markdown_section, overlay_writer, write_doc
 from bench.footage_service import REQUEST_TIMEOUT_S, post_frame, running_service
 from models.people.finder import FinderConfig, PersonFinder
 from models.people.foreground import Subtractor
+from runtime.video import read_frames
 
 RUNS = ROOT / "runs" / "real_footage"
 DOC = ROOT / "docs" / "REAL_FOOTAGE.md"

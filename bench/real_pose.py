@@ -64,6 +64,7 @@ from bench.real_pose_data import (
     score_masks,
 )
 from bench.real_pose_report import markdown_section, write_doc, write_overlays
+from runtime.video import read_frames
 from service.overlay import mesh_pixels
 from service.schemas import Vertices
 
@@ -97,7 +98,7 @@ def post_pose(client: httpx.Client, site: str, data: bytes, encoding: str, buffe
 def frames_at(video: Path, wanted: set[int]) -> Iterator[tuple[int, np.ndarray]]:
     """(index, (H, W, 3) RGB frame) for the wanted frame indices, in order, reading the video once."""
     last = max(wanted, default=-1)
-    for t, frame in enumerate(rf.read_frames(video, last + 1)):
+    for t, frame in enumerate(read_frames(video, last + 1)):
         if t in wanted:
             yield t, frame
 
@@ -234,7 +235,7 @@ def benchmark(args: argparse.Namespace, command: str) -> dict:
     gt = rf.read_ground_truth(args.masks) if args.masks else None
     clip = rf.clip_name(args.video)
     n, shape = 0, (0, 0)
-    for frame in rf.read_frames(args.video, args.frames):
+    for frame in read_frames(args.video, args.frames):
         n, shape = n + 1, frame.shape[:2]
     if not n:
         raise SystemExit(f"{args.video}: no frames could be read")

@@ -24,7 +24,6 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -34,6 +33,7 @@ from tqdm import tqdm
 from models.smpl_file import mesh_faces
 from runtime.settings import Settings
 from runtime.site_ids import BadSiteId, check_site_id
+from runtime.video import read_frames, video_info
 from service.core import PoseService
 from service.errors import Conflict
 from service.exports import TrackArrays, glb_bytes, npz_bytes
@@ -43,34 +43,6 @@ from service.pipeline import FrameResult
 JOB_POLL_S = 0.5
 UNBOUNDED = 2**62  # the command's history holds the whole recording: its bounds are the video's length
 PALETTE = [(255, 99, 71), (80, 200, 255), (124, 252, 0), (255, 215, 0), (218, 112, 214), (0, 206, 209)]  # RGB
-
-
-def video_frames(path: Path, max_frames: int | None = None) -> Iterator[np.ndarray]:
-    """The video's frames in order, RGB uint8 (H, W, 3), one at a time (a recording need not fit in memory)."""
-    cap = cv2.VideoCapture(str(path))
-    try:
-        n = 0
-        while max_frames is None or n < max_frames:
-            ok, bgr = cap.read()
-            if not ok:
-                return
-            n += 1
-            yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    finally:
-        cap.release()
-
-
-def video_info(path: Path) -> tuple[int, float, tuple[int, int]]:
-    """(frame count as the container says, frames per second, (width, height)); ValueError if unreadable."""
-    cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            raise ValueError(f"{path}: not a video OpenCV can read")
-        count, fps = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), float(cap.get(cv2.CAP_PROP_FPS))
-        size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-    finally:
-        cap.release()
-    return count, fps if fps > 0 else 25.0, size  # a container without a rate: 25 is the commonest
 
 
 def site_name(video: Path) -> str:
@@ -111,7 +83,7 @@ def adapt_on_video(args: argparse.Namespace, settings: Settings, total: int) -> 
     svc = PoseService(settings)
     svc.start()
     try:
-        for frame in tqdm(video_frames(args.video, args.max_frames), total=total, desc="learning", unit="frame"):
+        for frame in tqdm(read_frames(args.video, args.max_frames), total=total, desc="learning", unit="frame"):
             svc.pose_frame(args.site, frame, buffer=True)
         config = {"iterations": args.iterations} if args.iterations else {}
         try:
@@ -154,7 +126,7 @@ def run(args: argparse.Namespace) -> dict:
     version = None
     t_start = time.perf_counter()
     try:
-        bar = tqdm(video_frames(args.video, args.max_frames), total=total, desc="processing", unit="frame")
+        bar = tqdm(read_frames(args.video, args.max_frames), total=total, desc="processing", unit="frame")
         for frame in bar:
             t0 = time.perf_counter()
             result = svc.pose_frame(args.site, frame, buffer=False)
