@@ -89,6 +89,33 @@ def test_registration_undoes_camera_shake():
     assert unregistered.apply(np.roll(base, 3, axis=1), learn=False).mask.mean() > 0.1
 
 
+def smooth_scene(dx: float = 0.0, dy: float = 0.0) -> np.ndarray:
+    """(H, W, 3) a sum of sinusoids moved by exactly (dx, dy) px: the image of a sub-pixel shift
+    needs no interpolation, so it is exact."""
+    y, x = np.mgrid[0:H, 0:W].astype(np.float64)
+    x, y = x - dx, y - dy
+    grey = 128 + 40 * np.sin(x / 5.0 + 0.3) + 30 * np.sin(y / 4.0 + 1.1) + 25 * np.sin((x + y) / 7.0 + 2.0)
+    grey += 20 * np.sin((x - 2 * y) / 6.0)
+    return np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+@pytest.mark.parametrize("shift", [(1.3, -0.7), (-0.6, 1.4), (1.45, 0.4), (-1.45, -1.2)])
+def test_registration_recovers_a_sub_pixel_shift_within_a_tenth_of_a_pixel(shift):
+    fg = settled(ForegroundConfig(warmup_frames=5), smooth_scene())
+    out = fg.apply(smooth_scene(*shift), learn=False)
+    assert out.scale == 1.0
+    assert out.shift == pytest.approx(shift, abs=0.1)
+    assert out.mask[5:-5, 5:-5].mean() < 0.01
+
+
+def test_registration_stays_sub_pixel_with_a_person_in_the_frame():
+    base = smooth_scene()
+    fg = settled(ForegroundConfig(warmup_frames=5), base)
+    fg.apply(with_person(base, 60))  # last frame's foreground: the person, masked out of the estimate
+    out = fg.apply(with_person(smooth_scene(1.2, 0.6), 62), learn=False)
+    assert out.shift == pytest.approx((1.2, 0.6), abs=0.1)
+
+
 def test_a_person_who_stands_still_is_not_learnt_while_protected():
     base = scene(2)
     cfg = ForegroundConfig(warmup_frames=5, history=50)  # a short memory: absorbed within ~50 frames
