@@ -89,6 +89,33 @@ def test_registration_undoes_camera_shake():
     assert unregistered.apply(np.roll(base, 3, axis=1), learn=False).mask.mean() > 0.1
 
 
+def smooth_scene(dx: float = 0.0, dy: float = 0.0) -> np.ndarray:
+    """(H, W, 3) a sum of sinusoids moved by exactly (dx, dy) px: the image of a sub-pixel shift
+    needs no interpolation, so it is exact."""
+    y, x = np.mgrid[0:H, 0:W].astype(np.float64)
+    x, y = x - dx, y - dy
+    grey = 128 + 40 * np.sin(x / 5.0 + 0.3) + 30 * np.sin(y / 4.0 + 1.1) + 25 * np.sin((x + y) / 7.0 + 2.0)
+    grey += 20 * np.sin((x - 2 * y) / 6.0)
+    return np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+@pytest.mark.parametrize("shift", [(1.3, -0.7), (-0.6, 1.4), (1.45, 0.4), (-1.45, -1.2)])
+def test_registration_recovers_a_sub_pixel_shift_within_a_tenth_of_a_pixel(shift):
+    fg = settled(ForegroundConfig(warmup_frames=5), smooth_scene())
+    out = fg.apply(smooth_scene(*shift), learn=False)
+    assert out.scale == 1.0
+    assert out.shift == pytest.approx(shift, abs=0.1)
+    assert out.mask[5:-5, 5:-5].mean() < 0.01
+
+
+def test_registration_stays_sub_pixel_with_a_person_in_the_frame():
+    base = smooth_scene()
+    fg = settled(ForegroundConfig(warmup_frames=5), base)
+    fg.apply(with_person(base, 60))  # last frame's foreground: the person, masked out of the estimate
+    out = fg.apply(with_person(smooth_scene(1.2, 0.6), 62), learn=False)
+    assert out.shift == pytest.approx((1.2, 0.6), abs=0.1)
+
+
 def test_a_person_who_stands_still_is_not_learnt_while_protected():
     base = scene(2)
     cfg = ForegroundConfig(warmup_frames=5, history=50)  # a short memory: absorbed within ~50 frames
@@ -177,6 +204,55 @@ def test_crossing_people_keep_their_ids():
     moving_right = [i for i, xs in seen.items() if len(xs) > 5 and xs[-1] > xs[0] + 50]
     moving_left = [i for i, xs in seen.items() if len(xs) > 5 and xs[-1] < xs[0] - 50]
     assert len(moving_right) == 1 and len(moving_left) == 1
+
+
+def test_a_blob_shared_by_two_predicted_boxes_is_cut_along_them_the_front_one_keeping_the_overlap():
+    from models.people.finder import split_blob
+
+    mask = np.zeros((60, 80), bool)
+    mask[20:58, 10:40] = True  # the near person (feet on row 57)
+    mask[10:45, 30:60] = True  # the far one, partly behind
+    blob = PersonBlob(box=(9.5, 9.5, 59.5, 57.5), mask=mask, area=int(mask.sum()))
+    near, far = (8.0, 18.0, 40.2, 60.0), (29.6, 9.0, 61.0, 45.2)
+    parts = split_blob(blob, far, near)
+    assert parts is not None
+    got_far, got_near = parts
+    # Brute force: each pixel by where its centre lies; the overlap goes to the box reaching lower.
+    want_near, want_far = np.zeros_like(mask), np.zeros_like(mask)
+    for y, x in zip(*np.nonzero(mask), strict=True):
+        in_near = near[0] <= x <= near[2] and near[1] <= y <= near[3]
+        in_far = far[0] <= x <= far[2] and far[1] <= y <= far[3]
+        want_near[y, x] = in_near
+        want_far[y, x] = in_far and not in_near
+    assert np.array_equal(got_near.mask, want_near) and np.array_equal(got_far.mask, want_far)
+    assert got_near.area == want_near.sum() and got_far.area == want_far.sum()
+    assert got_near.box == (9.5, 18.0, 40.2, 57.5) and got_far.box == (29.6, 9.5, 59.5, 45.2)  # within the blob
+    assert split_blob(blob, (0.0, 0.0, 5.0, 5.0), near) is None  # one part empty: no cut
+
+
+def test_two_people_crossing_are_answered_as_two_with_their_ids_while_their_blobs_are_one():
+    base = scene(5)
+    finder = PersonFinder(FinderConfig.with_warmup(10))
+    ids: list[dict[int, float]] = []  # per frame: track id -> box centre column
+    merged = 0
+    for t in range(45):
+        frame = base
+        if t >= 12:
+            a, b = 6 + 3 * (t - 12), 132 - 3 * (t - 12)  # the near one walks right, the far one left
+            frame = with_person(with_person(base, b, y0=25, h=60, w=20), a, y0=40, h=70, w=22)
+        found = finder.apply(frame)
+        if t >= 12 and abs(a - b) < 21:  # their silhouettes touch or overlap: one blob
+            merged += 1
+            assert len(finder.candidates(found.foreground, frame.shape[:2])) == 1
+        ids.append({p.track_id: (p.blob.box[0] + p.blob.box[2]) / 2 for p in found.people})
+    assert merged >= 5
+    start = ids[20]  # both confirmed and apart
+    assert len(start) == 2
+    right_mover = min(start, key=start.get)  # the one on the left walks right
+    left_mover = max(start, key=start.get)
+    for frame_ids in ids[20:]:
+        assert set(frame_ids) == {right_mover, left_mover}  # two people, the same two ids, every frame
+    assert ids[-1][right_mover] > ids[-1][left_mover]  # and they come out crossed over
 
 
 def test_the_finder_answers_one_tracked_person_only_after_confirmation():

@@ -9,7 +9,8 @@ Only confirmed tracks are answered (a blob must be a person-shaped candidate for
 ``confirm_hits`` frames in a row), so flicker, ghosts and one-frame blobs are never people.
 The boxes of confirmed people who have walked some way are protected from the background's
 learning, so people who stop and stand still stay found; the whole ones teach the site's person
-height per row.
+height per row. Two tracked people whose blobs join (crossing, walking side by side) are cut
+apart along their predicted boxes and answered as two, each with its id.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from models.crops import mask_box
 from models.people.blobs import Box, PersonBlob, connected_blobs
 from models.people.foreground import Foreground, ForegroundConfig, ForegroundModel, Subtractor
 from models.people.ghosts import GHOST_EDGE_SHARE, edge_share
@@ -29,9 +29,8 @@ from models.people.tracking import Track, Tracker, TrackerConfig
 EDGE_MARGIN_PX = 2  # a box this close to the frame's edge is a person cut by it
 GHOST_VOTE = 0.4  # weight of each ghost test in a track's running vote
 GHOST_EVERY = 2  # a track's ghost test runs on every second frame it is seen
-SHARED_BLOB_OVERLAP = 0.6  # share of a coasting track's predicted box inside another's blob: both are in it
-SIDE_BY_SIDE_WIDTH = 1.3  # a blob is cut only if this many times the wider person's width
-SIDE_BY_SIDE_APART = 0.4  # ... and their centres this many widths apart
+SHARED_BLOB_OVERLAP = 0.6  # share of a track's predicted box inside a blob: the track is in it
+SHARED_MAX_MISSED = 2  # frames a track may have gone unseen and still claim its part of a shared blob
 
 
 def share_inside(inner: Box, outer: Box) -> float:
@@ -42,16 +41,36 @@ def share_inside(inner: Box, outer: Box) -> float:
     return max(w, 0.0) * max(h, 0.0) / area if area > 0 else 0.0
 
 
+def box_region(box: Box, shape: tuple[int, int]) -> np.ndarray:
+    """(H, W) bool: the pixels whose centres lie in ``box`` (frame pixel edges)."""
+    ys, xs = np.arange(shape[0]), np.arange(shape[1])
+    rows = (ys >= box[1]) & (ys <= box[3])
+    cols = (xs >= box[0]) & (xs <= box[2])
+    return rows[:, None] & cols[None, :]
+
+
 def split_blob(blob: PersonBlob, a: Box, b: Box) -> tuple[PersonBlob, PersonBlob] | None:
-    """A blob holding two people, cut between them: each pixel goes to the box whose centre column
-    is nearer. None when either part comes out empty."""
-    xs = np.arange(blob.mask.shape[1], dtype=np.float32)
-    nearer_a = np.abs(xs - (a[0] + a[2]) / 2) <= np.abs(xs - (b[0] + b[2]) / 2)
+    """A blob holding two people, cut along their predicted boxes ``a`` and ``b``: each part's mask
+    is the blob inside its box, pixels inside both going to the person in front, the one whose box
+    reaches lower (on a floor seen from above, the nearer person's feet are lower in the image);
+    each part's box is its predicted box within the blob's. While two people overlap, the mask
+    cannot tell where either ends (the one behind shrinks to a head, the one in front loses the
+    feet the other's legs cross), so each keeps the box and the velocity it came in with and is
+    found again by them when they part. Cutting along the boxes, not down the middle, lets the
+    two cross: a cut between their centres keeps the left one on the left. None when either part
+    comes out empty (one hides the other wholly)."""
+    shape = blob.mask.shape
+    in_a, in_b = box_region(a, shape), box_region(b, shape)
+    if a[3] >= b[3]:
+        in_b &= ~in_a
+    else:
+        in_a &= ~in_b
+    x0, y0, x1, y1 = blob.box
     parts = []
-    for keep in (nearer_a, ~nearer_a):
-        mask = blob.mask & keep[None, :]
-        box = mask_box(mask)
-        if box is None:
+    for keep, guess in ((in_a, a), (in_b, b)):
+        mask = blob.mask & keep
+        box = (max(guess[0], x0), max(guess[1], y0), min(guess[2], x1), min(guess[3], y1))
+        if not mask.any() or box[2] <= box[0] or box[3] <= box[1]:
             return None
         parts.append(PersonBlob(box=box, mask=mask, area=int(mask.sum())))
     return parts[0], parts[1]
@@ -145,29 +164,20 @@ class PersonFinder:
         mask = cv2.resize(blob.mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)[y0:y1, x0:x1]
         return edge_share(mask.astype(bool), frame_grey[y0:y1, x0:x1], background_grey[y0:y1, x0:x1])
 
-    def _split_shared(self, blobs: list[PersonBlob], tracks: list[Track]) -> tuple[list[PersonBlob], list[Track]]:
-        """People who cross or walk side by side become one blob for a while: a confirmed track that
-        found no blob this frame but whose predicted box lies inside another confirmed track's blob
-        gets its part of that blob, cut between the two (so both are answered, each with its id)."""
-        for lost in [t for t in self.tracker.tracks if t.confirmed and t.missed == 1]:
-            guess = lost.predicted()
-            for i, (blob, owner) in enumerate(zip(blobs, tracks, strict=True)):
-                if owner is lost or not owner.confirmed or share_inside(guess, blob.box) < SHARED_BLOB_OVERLAP:
-                    continue
-                mine = owner.predicted()
-                widest = max(mine[2] - mine[0], guess[2] - guess[0])
-                apart = abs((mine[0] + mine[2]) - (guess[0] + guess[2])) / 2
-                if blob.width < SIDE_BY_SIDE_WIDTH * widest or apart < SIDE_BY_SIDE_APART * widest:
-                    break  # one person's width, or two people one behind the other: no cut to make
-                parts = split_blob(blob, owner.predicted(), guess)
-                if parts is None:
-                    break
-                blobs[i] = parts[0]
-                owner.box = parts[0].box
-                blobs.append(parts[1])
-                tracks.append(self.tracker.claim(lost, parts[1].box))
-                break
-        return blobs, tracks
+    def _split_shared(self, blobs: list[PersonBlob]) -> list[PersonBlob]:
+        """People who cross or walk side by side become one blob for a while. A blob that the
+        predicted boxes of two (and only two) confirmed tracks lie in, both seen within the last
+        ``SHARED_MAX_MISSED`` frames, is cut between those boxes before the tracker sees it, so
+        each track keeps matching its own part and both are answered, each with its id. A track
+        lost for longer (a coasting prediction drifting over someone else) cuts nothing."""
+        recent = [t for t in self.tracker.tracks if t.confirmed and t.missed <= SHARED_MAX_MISSED and not is_ghost(t)]
+        guesses = [t.predicted() for t in recent]
+        out: list[PersonBlob] = []
+        for blob in blobs:
+            held = [g for g in guesses if share_inside(g, blob.box) >= SHARED_BLOB_OVERLAP]
+            parts = split_blob(blob, held[0], held[1]) if len(held) == 2 else None
+            out.extend(parts if parts is not None else [blob])
+        return out
 
     def apply(self, frame: np.ndarray) -> FrameFind:
         # Only people who walked in are kept out of the background's learning: a ghost (where a
@@ -179,9 +189,8 @@ class PersonFinder:
             self.tracker.coast()
             return FrameFind(people=[], warming_up=fg.warming_up, relearning=fg.relearning, foreground=fg)
         shape = frame.shape[:2]
-        blobs = self.candidates(fg, shape)
+        blobs = self._split_shared(self.candidates(fg, shape))
         tracks = self.tracker.update([b.box for b in blobs])
-        blobs, tracks = self._split_shared(blobs, tracks)
         people = []
         grey = self._grey_pair(frame, fg)
         for blob, track in zip(blobs, tracks, strict=True):

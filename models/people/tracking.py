@@ -112,15 +112,6 @@ class Tracker:
         ]
         return [by_box[bi] for bi in range(len(boxes))]
 
-    def claim(self, track: Track, box: Box) -> Track:
-        """Continue a track that missed this frame with a box found for it after all (one part
-        of a blob shared with another track); returns it."""
-        if track.missed == 0:
-            raise ValueError(f"track {track.id} was already matched this frame")
-        track.missed -= 1  # the miss counted by update() did not happen
-        track.streak = track.hits  # as if matched in a row: it was seen
-        return self._continue(track, box)
-
     def _continue(self, track: Track, box: Box) -> Track:
         (ox, oy), (nx, ny) = centre(track.box), centre(box)
         k = track.missed + 1
