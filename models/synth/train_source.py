@@ -2,6 +2,10 @@
 
     python -m models.synth.train_source --out runs/source.pt          # resumes from --out; Ctrl-C loses < 1 checkpoint
 
+``--style v3`` makes crops like real cameras' (photographs, degradations, finder-like framing:
+docs/RESULTS.md, "Source model v3") and needs the photographs first:
+``python -m models.synth.photo_backgrounds --out runs/photos``.
+
 Needs the pose prior (``python -m models.synth.pose_prior --out runs/prior.pt``): its decoder Psi is
 frozen inside the regressor. A pool of crops is rendered once (cached next to the checkpoint)
 and sampled with light colour augmentation; held-out crops give MPJPE / PA-MPJPE as it goes.
