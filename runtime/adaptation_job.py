@@ -178,16 +178,18 @@ def run_adaptation_job(
             "activated": False,
             "version": None,
         }
-        if after.beats(before):
-            slim = {k: v for k, v in report.as_dict().items() if k != "history"}
-            version = store.write_version(site, result.regressor, parent, after.as_dict(), slim)
-            # Another job may have activated something meanwhile; only replace what we adapted from.
-            if store.active(site) == parent:
-                store.activate(site, version.id)
-                summary["activated"] = True
-            summary["version"] = version.id
-        else:
-            summary["reason"] = "the adapted model does not explain the held-out silhouettes better"
+        # Every adapted model is kept as a version; only one the gate passes is served. A refused one
+        # stays for the operator to look at and, knowingly, to activate (the console's Activate button).
+        slim = {k: v for k, v in report.as_dict().items() if k != "history"}
+        version = store.write_version(site, result.regressor, parent, after.as_dict(), slim)
+        summary["version"] = version.id
+        if not after.beats(before):
+            summary["reason"] = (
+                "the adapted model does not explain the held-out silhouettes better: kept, not activated"
+            )
+        elif store.active(site) == parent:  # another job may have activated something meanwhile
+            store.activate(site, version.id)
+            summary["activated"] = True
         patiently(lambda: jobs.update(job_id, state="succeeded", result=summary), "recording the result")
         return summary
     except Exception as exc:
