@@ -199,7 +199,8 @@ def test_console_adapts_and_rolls_back_in_a_browser(fed, browser):
     # The new version appears; if the health gate did not activate it, the operator does, from the page.
     new = wait(browser, lambda d: [v for v in d.execute_script(VERSION_ROWS) if v != "source"], 30, "a new version")[0]
     if new not in browser.execute_script(SERVING_ROWS):
-        assert "kept, not activated" in text(browser, "#jobs tr[data-job]")
+        # the jobs table and the versions table refresh on their own polls: wait for the job's verdict
+        wait(browser, lambda d: "kept, not activated" in text(d, "#jobs tr[data-job]"), 30, "the gate's verdict")
         browser.find_element(By.CSS_SELECTOR, f'#versions tr[data-version="{new}"] button.activate').click()
     wait(browser, lambda d: new in d.execute_script(SERVING_ROWS), 30, "the new version serving")
     with httpx.Client(base_url=url, timeout=30, headers={"x-api-key": KEY}) as c:
