@@ -26,7 +26,7 @@ from tests.service_helpers import site_jpegs, tiny_checkpoint, uvicorn_server
 KEY = "console-test-key-9f2c"
 SITE = "lobby"
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-# The Celery test's options (test_service_celery.py): on this site they adapt the tiny model past the gate.
+# The Celery test's options (test_service_celery.py): short; the gate may pass or keep back what they make.
 ADAPT = {"iterations": "16", "batch": "8", "lr": "0.0002", "s2d_gradient": "erosions"}
 FEED_FPS = 4.0  # the live feed while the browser watches (kept out of the buffer, so the job sees the same crops)
 
