@@ -137,9 +137,16 @@ def test_bad_configs_and_empty_targets_are_refused(body, decoder, target):
         adapt(fresh_regressor(body, decoder), target.subset(np.zeros(0, dtype=int)), AdaptConfig(iterations=1))
 
 
-@pytest.mark.parametrize(
-    "optimisers,s2d_gradient", [("joint", "erosions"), ("balanced", "erosions"), ("joint", "distance")]
-)
+# Worst loss after the fit, as a share of the start, over the batch and two copies perturbed by
+# 1e-4 (below one grey level). Measured over 8 such runs at 1 and 2 torch threads: joint+erosions
+# 0.41-0.44, joint+distance (the default) 0.46-0.56, balanced+erosions 0.58-0.84. "balanced" gives
+# the topology term half the step, and that term's gradient jumps when an erosion changes a pixel,
+# so its path depends on float rounding (thread count, CPU): one input gave 0.64 at one thread and
+# 0.69 at two. The bounds sit above the measured worst, so the test checks the fit, not rounding.
+FIT_BOUNDS = {("joint", "erosions"): 0.5, ("joint", "distance"): 0.62, ("balanced", "erosions"): 0.9}
+
+
+@pytest.mark.parametrize("optimisers,s2d_gradient", list(FIT_BOUNDS))
 def test_the_theta_opt_fit_descends_with_the_default_optimiser(body, decoder, target, optimisers, s2d_gradient):
     """Algorithm 1's inner fit must lower L_S + L_T: with one Adam per term at these learning
     rates it climbed instead (bench/fit_optimisers.py), which is why the default is one Adam."""
@@ -147,6 +154,7 @@ def test_the_theta_opt_fit_descends_with_the_default_optimiser(body, decoder, ta
 
     regressor = fresh_regressor(body, decoder).eval()
     images, aim = spread_batch(target, 12)
+    cfg = AdaptConfig(max_iter_opt=30, optimisers=optimisers, s2d_gradient=s2d_gradient)
 
     def loss(params) -> float:
         with torch.no_grad():
@@ -154,12 +162,15 @@ def test_the_theta_opt_fit_descends_with_the_default_optimiser(body, decoder, ta
                 t.mean().item() for t in predicted_terms(regressor, regressor.decode(*params), aim, cfg).values()
             )
 
-    cfg = AdaptConfig(max_iter_opt=30, optimisers=optimisers, s2d_gradient=s2d_gradient)
     with torch.no_grad():
         start = loss(regressor.predict_parameters(images))
-    fitted, _ = fit_parameters(regressor, images, aim, cfg)
-    # measured: one Adam 0.55-0.58 of the start, balanced 0.56, one Adam per term 0.74
-    assert loss(fitted) < 0.66 * start, (start, loss(fitted))
+    noise = torch.Generator().manual_seed(0)
+    ratios = []
+    for copy in range(3):
+        nudged = images + 1e-4 * torch.randn(images.shape, generator=noise) if copy else images
+        fitted, _ = fit_parameters(regressor, nudged, aim, cfg)
+        ratios.append(loss(fitted) / start)
+    assert max(ratios) < FIT_BOUNDS[optimisers, s2d_gradient], ratios
 
 
 @pytest.mark.parametrize("variant,term", [("ours", "topology"), ("b3", "skeleton_l2")])
