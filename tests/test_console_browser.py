@@ -125,6 +125,13 @@ def wait(driver, condition, timeout: float, what: str):
         ) from None
 
 
+def gate_verdict(job_row: str) -> str | None:
+    """ "kept" or "activated" once the job row states what the health gate did, else None."""
+    if "kept, not activated" in job_row:
+        return "kept"
+    return "activated" if " · activated" in job_row else None
+
+
 def text(driver, css: str) -> str:
     """The text of the first element ``css`` matches, read in one step (the page re-renders every second)."""
     return driver.execute_script("const e = document.querySelector(arguments[0]); return e ? e.innerText : ''", css)
@@ -197,10 +204,11 @@ def test_console_adapts_and_rolls_back_in_a_browser(fed, browser):
     assert len({i for i in seen if i > 0}) >= 2, f"progress did not move on the page: {sorted(seen)}"
 
     # The new version appears; if the health gate did not activate it, the operator does, from the page.
+    # The job row's outcome is the gate's verdict; the versions table refreshes on its own poll and
+    # may show the new version a moment before it shows it serving, so only the verdict decides.
     new = wait(browser, lambda d: [v for v in d.execute_script(VERSION_ROWS) if v != "source"], 30, "a new version")[0]
-    if new not in browser.execute_script(SERVING_ROWS):
-        # the jobs table and the versions table refresh on their own polls: wait for the job's verdict
-        wait(browser, lambda d: "kept, not activated" in text(d, "#jobs tr[data-job]"), 30, "the gate's verdict")
+    verdict = wait(browser, lambda d: gate_verdict(text(d, "#jobs tr[data-job]")), 30, "the gate's verdict")
+    if verdict == "kept":
         browser.find_element(By.CSS_SELECTOR, f'#versions tr[data-version="{new}"] button.activate').click()
     wait(browser, lambda d: new in d.execute_script(SERVING_ROWS), 30, "the new version serving")
     with httpx.Client(base_url=url, timeout=30, headers={"x-api-key": KEY}) as c:
