@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models import ASSETS
+from models.people.finder import FinderConfig, PersonCheck
 from models.people.foreground import Subtractor
 
 SHIPPED_CHECKPOINT = ASSETS / "source_cpu.pt"
@@ -63,6 +64,11 @@ class Settings(BaseSettings):
     background_method: Subtractor = Field(
         default="mog2",
         description="OpenCV's background subtractor of new sites: mog2 or knn (PUT /v1/sites/{site}/background sets one site's)",
+    )
+    person_check: PersonCheck = Field(
+        default=FinderConfig.person_check,
+        description="Which tracks the silhouette classifier may refuse as no person: unmoved (those that "
+        "never went far: plants, flags), always, or off",
     )
     max_persons: int = Field(default=32, gt=0, description="People answered per frame, largest first.")
     # Adaptation buffer per site (frames of people are personal data: bounded in count, bytes and age)

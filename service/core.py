@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.onnx_runtime import available_providers
-from models.people.finder import FinderConfig
+from models.people.finder import FinderConfig, shipped_personness
 from models.people.foreground import Subtractor
 from models.smpl_file import mesh_faces
 from runtime.adaptation_job import run_adaptation_job, save_snapshot
@@ -58,7 +58,9 @@ class PoseService:
         providers = settings.onnx_providers.split(",") if settings.onnx_providers else available_providers()
         self.server = ModelServer(self.store, providers, settings.max_loaded_versions, settings.model_poll_s)
         limits = BufferLimits(settings.buffer_max_crops, settings.buffer_max_bytes, settings.buffer_max_age_s)
-        finder = FinderConfig.with_warmup(settings.warmup_frames, settings.background_method)
+        finder = FinderConfig.with_warmup(settings.warmup_frames, settings.background_method, settings.person_check)
+        if finder.person_check != "off":
+            shipped_personness()  # a missing or broken classifier stops the start, not the first frame
         self.sites = SiteRegistry(finder, limits, TrackLimits.of(settings))
         self.tracks = TrackRegistry(self.sites)  # what each site answered, per track, for exports
         self.jobs: JobStore

@@ -12,6 +12,12 @@ import uuid
 
 import pytest
 
+# Triton, which torch.onnx.export reaches through torch._dynamo, crashes the process (SIGSEGV in its
+# import) when it is first loaded after Mesa's EGL, which the synthetic renderer loads: both bring
+# an LLVM. Loaded first, both work (measured: tests/test_people.py then tests/test_personness.py).
+with contextlib.suppress(ImportError):
+    import torch._dynamo  # noqa: F401
+
 REDIS_URL = os.environ.get("SILHOUETTE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 

@@ -16,6 +16,8 @@ apart along their predicted boxes and answered as two, each with its id.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal, get_args
 
 import cv2
 import numpy as np
@@ -24,6 +26,7 @@ from models.people.blobs import Box, PersonBlob, connected_blobs
 from models.people.foreground import Foreground, ForegroundConfig, ForegroundModel, Subtractor
 from models.people.ghosts import GHOST_EDGE_SHARE, edge_share
 from models.people.grouping import GroupingConfig, PersonScale, group_people
+from models.people.personness import OnnxPersonness, Personness, load_personness, score_blobs
 from models.people.tracking import Track, Tracker, TrackerConfig
 
 EDGE_MARGIN_PX = 2  # a box this close to the frame's edge is a person cut by it
@@ -31,6 +34,9 @@ GHOST_VOTE = 0.4  # weight of each ghost test in a track's running vote
 GHOST_EVERY = 2  # a track's ghost test runs on every second frame it is seen
 SHARED_BLOB_OVERLAP = 0.6  # share of a track's predicted box inside a blob: the track is in it
 SHARED_MAX_MISSED = 2  # frames a track may have gone unseen and still claim its part of a shared blob
+PersonCheck = Literal["unmoved", "always", "off"]
+PERSON_VOTE = 0.2  # weight of each frame's silhouette score in a track's running person vote
+PERSON_MIN_VOTE = 0.2  # a track the classifier judges is answered while its vote is at least this (a plant votes ~0)
 
 
 def share_inside(inner: Box, outer: Box) -> float:
@@ -80,6 +86,22 @@ def is_ghost(track: Track) -> bool:
     return track.ghostly > 0.5
 
 
+def reads_as_person(track: Track, check: PersonCheck = "unmoved") -> bool:
+    """Whether a track may be answered as a person. With ``check="unmoved"`` (the default) it walked
+    in or its silhouettes read as one: the classifier only judges tracks that never went far, since
+    a plant, a flag or a curtain moves in place, and the real people it misjudges (carrying things,
+    bent over, in twos) mostly walk (docs/REAL_FOOTAGE.md, "Telling a plant from a person")."""
+    if check == "off" or track.personness is None or (check == "unmoved" and track.has_moved):
+        return True
+    return track.personness >= PERSON_MIN_VOTE
+
+
+@lru_cache(maxsize=1)
+def shipped_personness() -> OnnxPersonness:
+    """The shipped silhouette classifier, loaded once per process (every site shares it; read-only)."""
+    return load_personness()
+
+
 @dataclass(frozen=True)
 class FinderConfig:
     foreground: ForegroundConfig = field(default_factory=ForegroundConfig)
@@ -87,10 +109,19 @@ class FinderConfig:
     tracking: TrackerConfig = field(default_factory=TrackerConfig)
     min_area_fraction: float = 0.002  # of the frame: smaller blobs are noise, not people
     max_people: int = 64  # candidates per frame, largest first (a crowd seen from above has dozens)
+    # which tracks the silhouette classifier (models.people.personness) may refuse: "unmoved" (those
+    # that never went far from where they were confirmed), "always" (every track) or "off"
+    person_check: PersonCheck = "unmoved"
+
+    def __post_init__(self) -> None:
+        if self.person_check not in get_args(PersonCheck):
+            raise ValueError(f"person_check={self.person_check!r}; choose from {', '.join(get_args(PersonCheck))}")
 
     @classmethod
-    def with_warmup(cls, frames: int, method: Subtractor = "mog2") -> FinderConfig:
-        return cls(foreground=ForegroundConfig(warmup_frames=frames, method=method))
+    def with_warmup(
+        cls, frames: int, method: Subtractor = "mog2", person_check: PersonCheck = "unmoved"
+    ) -> FinderConfig:
+        return cls(foreground=ForegroundConfig(warmup_frames=frames, method=method), person_check=person_check)
 
 
 @dataclass
@@ -127,6 +158,7 @@ class PersonFinder:
         self.foreground = ForegroundModel(config.foreground)
         self.scale = PersonScale()
         self.tracker = Tracker(config.tracking)
+        self.personness: Personness | None = shipped_personness() if config.person_check != "off" else None
 
     @property
     def warming_up(self) -> bool:
@@ -183,7 +215,11 @@ class PersonFinder:
         # Only people who walked in are kept out of the background's learning: a ghost (where a
         # person stood when the camera started) or an object that was always there must fade
         # into the background.
-        protect = [t.predicted() for t in self.tracker.tracks if t.confirmed and t.has_moved and not is_ghost(t)]
+        protect = [
+            t.predicted()
+            for t in self.tracker.tracks
+            if t.confirmed and t.has_moved and not is_ghost(t) and reads_as_person(t, self.config.person_check)
+        ]
         fg = self.foreground.apply(frame, protect=protect)
         if fg.warming_up or fg.relearning:
             self.tracker.coast()
@@ -191,6 +227,14 @@ class PersonFinder:
         shape = frame.shape[:2]
         blobs = self._split_shared(self.candidates(fg, shape))
         tracks = self.tracker.update([b.box for b in blobs])
+        if self.personness is not None and blobs:
+            # Every sighting votes, tentative ones too, so a track's vote is formed by the time it is
+            # confirmed; under "unmoved" only the tracks it judges pay for the forward pass.
+            judged = [k for k, t in enumerate(tracks) if self.config.person_check == "always" or not t.has_moved]
+            scores = score_blobs(self.personness, [(blobs[k].mask, blobs[k].box) for k in judged])
+            for track, score in zip([tracks[k] for k in judged], scores, strict=True):
+                vote = track.personness
+                track.personness = float(score) if vote is None else vote + PERSON_VOTE * (float(score) - vote)
         people = []
         grey = self._grey_pair(frame, fg)
         for blob, track in zip(blobs, tracks, strict=True):
@@ -199,7 +243,7 @@ class PersonFinder:
             if grey is not None and track.hits % GHOST_EVERY == 0:
                 share = self._edge_share(blob, fg.scale, *grey)
                 track.ghostly += GHOST_VOTE * (float(share < GHOST_EDGE_SHARE) - track.ghostly)
-            if is_ghost(track):
+            if is_ghost(track) or not reads_as_person(track, self.config.person_check):
                 continue
             whole = inside(blob.box, shape)
             if whole:

@@ -26,6 +26,7 @@ class TrackerConfig:
     min_iou: float = 0.2  # a box and a track's predicted box overlap at least this much to match
     max_centre_jump: float = 0.6  # ... or their centres lie within this share of the track's height
     smoothing: float = 0.5  # of the new velocity estimate against the old
+    jump_iou: float = 0.5  # a matched box overlapping its last one less than this restarts the track's reach
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Track:
     missed: int = 0
     confirmed: bool = False
     ghostly: float = 0.0  # a running vote, 0..1, that the track is a ghost (models.people.ghosts)
+    personness: float | None = None  # a running vote, 0..1, that its silhouettes are a person's (None: no vote)
     reach: float = 0.0  # the farthest its box centre has gone from where it was confirmed, pixels
     origin: tuple[float, float] | None = None  # the box centre when it was confirmed
 
@@ -120,6 +122,10 @@ class Tracker:
             (1 - a) * track.velocity[0] + a * (nx - ox) / k,
             (1 - a) * track.velocity[1] + a * (ny - oy) / k,
         )
+        if track.origin is not None and box_iou(track.box, box) < self.config.jump_iou:
+            # The box jumped to another shape (a walker's track sliding onto a plant they passed, a
+            # body joining a group): how far it has gone is measured afresh from here.
+            track.origin, track.reach = (nx, ny), 0.0
         if track.origin is not None:
             track.reach = max(track.reach, ((nx - track.origin[0]) ** 2 + (ny - track.origin[1]) ** 2) ** 0.5)
         track.box = box
