@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.pets.is_file():
         clips[args.pets.stem] = (list(read_frames(args.pets)), None, None)
     results = {clip: {m: run(f, m, args.weights, gt, box) for m in MODES} for clip, (f, gt, box) in clips.items()}
-    command = "python -m bench.person_check " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = ("python -m bench.person_check " + shlex.join(sys.argv[1:] if argv is None else argv)).rstrip()
     body = [
         "## Telling a plant from a person (the finder's `person_check` modes)",
         "",
