@@ -10,7 +10,9 @@ Only confirmed tracks are answered (a blob must be a person-shaped candidate for
 The boxes of confirmed people who have walked some way are protected from the background's
 learning, so people who stop and stand still stay found; the whole ones teach the site's person
 height per row. Two tracked people whose blobs join (crossing, walking side by side) are cut
-apart along their predicted boxes and answered as two, each with its id.
+apart along their predicted boxes and answered as two, each with its id. A track that never moved
+far (a swaying plant, a parked van) is answered only while its silhouettes read as a person's
+(:mod:`models.people.personness`, ``FinderConfig.person_check``).
 """
 
 from __future__ import annotations
