@@ -1,7 +1,7 @@
 """Which tracks should the silhouette classifier refuse? The finder's three ``person_check`` modes,
 in-process, on the rendered sway scene and on real footage.
 
-    python -m bench.person_check [--weights models/assets/personness.pt] [--real-dir ../shared/data/real]
+    python -m bench.person_check [--weights models/assets/personness.onnx] [--real-dir ../shared/data/real]
         [--pets ../shared/data/pets-walk.avi] [--out docs/REAL_FOOTAGE.md]
 
 For each mode ("off", "unmoved", "always") and each clip, after warm-up: the people answered, and

@@ -32,9 +32,15 @@ def available_providers() -> list[str]:
     return wanted
 
 
-def onnx_session(path: Path | str, providers: list[str] | None = None) -> ort.InferenceSession:
+def onnx_session(
+    path: Path | str, providers: list[str] | None = None, threads: int | None = None
+) -> ort.InferenceSession:
+    """A session on ``providers`` (default: the best available); ``threads`` caps its intra- and
+    inter-op threads (None: ONNX Runtime's choice)."""
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
+    if threads is not None:
+        opts.intra_op_num_threads = opts.inter_op_num_threads = threads
     # Idle intra-op threads spin by default, taking the cores from the decoding and background
     # subtraction that run between two inferences in the service (measured: bench/bench_pose.py).
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")

@@ -37,6 +37,7 @@ GHOST_EVERY = 2  # a track's ghost test runs on every second frame it is seen
 SHARED_BLOB_OVERLAP = 0.6  # share of a track's predicted box inside a blob: the track is in it
 SHARED_MAX_MISSED = 2  # frames a track may have gone unseen and still claim its part of a shared blob
 PersonCheck = Literal["unmoved", "always", "off"]
+DEFAULT_PERSON_CHECK: PersonCheck = "unmoved"
 PERSON_VOTE = 0.2  # weight of each frame's silhouette score in a track's running person vote
 PERSON_MIN_VOTE = 0.2  # a track the classifier judges is answered while its vote is at least this (a plant votes ~0)
 
@@ -88,7 +89,7 @@ def is_ghost(track: Track) -> bool:
     return track.ghostly > 0.5
 
 
-def reads_as_person(track: Track, check: PersonCheck = "unmoved") -> bool:
+def reads_as_person(track: Track, check: PersonCheck = DEFAULT_PERSON_CHECK) -> bool:
     """Whether a track may be answered as a person. With ``check="unmoved"`` (the default) it walked
     in or its silhouettes read as one: the classifier only judges tracks that never went far, since
     a plant, a flag or a curtain moves in place, and the real people it misjudges (carrying things,
@@ -113,7 +114,7 @@ class FinderConfig:
     max_people: int = 64  # candidates per frame, largest first (a crowd seen from above has dozens)
     # which tracks the silhouette classifier (models.people.personness) may refuse: "unmoved" (those
     # that never went far from where they were confirmed), "always" (every track) or "off"
-    person_check: PersonCheck = "unmoved"
+    person_check: PersonCheck = DEFAULT_PERSON_CHECK
 
     def __post_init__(self) -> None:
         if self.person_check not in get_args(PersonCheck):
@@ -121,7 +122,7 @@ class FinderConfig:
 
     @classmethod
     def with_warmup(
-        cls, frames: int, method: Subtractor = "mog2", person_check: PersonCheck = "unmoved"
+        cls, frames: int, method: Subtractor = "mog2", person_check: PersonCheck = DEFAULT_PERSON_CHECK
     ) -> FinderConfig:
         return cls(foreground=ForegroundConfig(warmup_frames=frames, method=method), person_check=person_check)
 

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from models import ASSETS
-from models.onnx_runtime import CPU
+from models.onnx_runtime import CPU, onnx_session
 from models.people.blobs import Box
 
 PATCH = 32  # the silhouette is seen at PATCH x PATCH
@@ -60,13 +60,7 @@ class OnnxPersonness:
     frame: a GPU round trip or a second thread would cost more than they save)."""
 
     def __init__(self, path: Path = SHIPPED_PERSONNESS):
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), opts, providers=[CPU])
+        self.session = onnx_session(path, [CPU], threads=1)
         meta = self.session.get_modelmeta().custom_metadata_map
         self.provenance: dict = json.loads(meta.get("provenance", "{}"))
 

@@ -135,11 +135,7 @@ def drawn_object(rng: np.random.Generator, size: int = 96) -> np.ndarray:
 
 
 def drawn_objects(n: int, rng: np.random.Generator) -> Silhouettes:
-    patches = []
-    for _ in range(n):
-        m = drawn_object(rng)
-        ys, xs = np.nonzero(m)
-        patches.append(silhouette_patch(m, (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)))
+    patches = [_bbox_patch(drawn_object(rng), np.zeros((PATCH, PATCH), np.float32)) for _ in range(n)]
     return Silhouettes(np.asarray(patches, np.float32), np.zeros(n, np.int64), np.full(n, "drawn", dtype=object))
 
 

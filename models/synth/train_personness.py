@@ -18,6 +18,7 @@ import logging
 import shlex
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -175,17 +176,19 @@ def main(argv: list[str] | None = None) -> None:
             pd.degraded_people(rendered_people, args.degraded, rng),
         ]
     )
-    counts = {f"{s} {'people' if lab else 'objects'}": 0 for s in set(data.source) for lab in (0, 1)}
-    for s, lab in zip(data.source, data.labels, strict=True):
-        counts[f"{s} {'people' if lab else 'objects'}"] += 1
-    logger.info("training on %d silhouettes: %s", len(data), {k: v for k, v in counts.items() if v})
+    counts = dict(
+        Counter(f"{s} {'people' if lab else 'objects'}" for s, lab in zip(data.source, data.labels, strict=True))
+    )
+    logger.info("training on %d silhouettes: %s", len(data), counts)
     net = train(data, args.epochs, args.seed, args.width)
     held_out = accuracy_by_source(net, val)
     logger.info("held-out scenes (seeds %s): %s", args.val_seeds, held_out)
     provenance = {
-        "command": "python -m models.synth.train_personness " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "command": (
+            "python -m models.synth.train_personness " + shlex.join(sys.argv[1:] if argv is None else argv)
+        ).rstrip(),
         "width": args.width,
-        "counts": {k: v for k, v in counts.items() if v},
+        "counts": counts,
         "held_out": held_out,
         "seconds": round(time.time() - start, 1),
     }
