@@ -22,6 +22,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import get_args
 
 import cv2
 import httpx
@@ -31,12 +32,12 @@ from tqdm import tqdm
 from bench.report import machine, write_section
 from models import export  # noqa: F401  torchvision (and its LLVM) before the renderer's EGL context: the reverse segfaults
 from models.onnx_runtime import CPU, onnx_session
-from models.people.finder import PersonFinder
+from models.people.finder import DEFAULT_PERSON_CHECK, FinderConfig, PersonCheck, PersonFinder
 from models.preprocess import crops_to_input
 from models.synth.camera_site import SiteConfig, make_site
 from models.target_data import SILHOUETTE_SIZE, crops_of
 from scripts.serve import free_port
-from service.imaging import encode_jpeg
+from service.imaging import decode_frame, encode_jpeg
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,14 +132,22 @@ def post_frames(url: str, frames: list[bytes], site: str, bar: tqdm | None = Non
     return latencies, answers
 
 
-def bare_model_times(onnx: Path, frames: np.ndarray) -> list[float]:
-    """ONNX Runtime alone on the crops the pipeline cuts from the same frames, one batch per frame (ms per frame)."""
+def bare_model_times(
+    onnx: Path, frames: np.ndarray, finder_config: FinderConfig, warmup: int
+) -> tuple[list[float], list[float]]:
+    """ONNX Runtime alone on the crops the pipeline cuts from the same frames, one batch per frame
+    (ms per frame), and the served person finder's own time per frame after warm-up (ms), both in
+    this process: the two parts of a request that need no HTTP."""
     session = onnx_session(onnx, [CPU])
     image_size = int(session.get_inputs()[0].shape[2])
-    finder = PersonFinder()
+    finder = PersonFinder(finder_config)
     batches = []  # each frame's crops, batched as the server batches the people of a frame
-    for f in frames:
+    finder_times = []
+    for k, f in enumerate(frames):
+        t = time.perf_counter()
         people = finder.apply(f).people
+        if k >= warmup:
+            finder_times.append(1000 * (time.perf_counter() - t))
         if people:
             batches.append(np.stack(crops_of(f, [p.blob for p in people], image_size, SILHOUETTE_SIZE)[0]))
     names = [o.name for o in session.get_outputs()]
@@ -148,7 +157,17 @@ def bare_model_times(onnx: Path, frames: np.ndarray) -> list[float]:
         t = time.perf_counter()
         session.run(names, {"images": x})
         times.append(1000 * (time.perf_counter() - t))
-    return times[3:]
+    return times[3:], finder_times
+
+
+def decode_times(jpegs: list[bytes]) -> list[float]:
+    """The service's own JPEG decoding (checks included) of each frame, ms."""
+    times = []
+    for data in jpegs:
+        t = time.perf_counter()
+        decode_frame(data, 1 << 30, "image/jpeg")
+        times.append(1000 * (time.perf_counter() - t))
+    return times
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -159,6 +178,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--people", type=int, default=1, help="people per frame: 1 renders a site, more a crowd")
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=480)
+    ap.add_argument(
+        "--person-check",
+        choices=get_args(PersonCheck),
+        default=None,
+        help="the finder's silhouette check (default: the service's own default)",
+    )
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     if args.people < 1:
@@ -175,7 +200,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        server = start_server(Path(tmp) / "artifacts", port, args.warmup)
+        check_env = {"SILHOUETTE_PERSON_CHECK": args.person_check} if args.person_check else None
+        server = start_server(Path(tmp) / "artifacts", port, args.warmup, extra_env=check_env)
         try:
             bar = tqdm(total=args.frames * (1 + args.clients), desc="POST /pose")
             latencies, answers = post_frames(url, jpegs, "bench-1", bar)
@@ -198,7 +224,9 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             server.terminate()
             server.wait(30)
-        bare = bare_model_times(onnx, decoded)
+        finder_config = FinderConfig.with_warmup(args.warmup, person_check=args.person_check or DEFAULT_PERSON_CHECK)
+        bare, finder_alone = bare_model_times(onnx, decoded, finder_config, args.warmup)
+        decoding = decode_times(jpegs)
 
     # One person: the frames answered with them (a person is answered once confirmed, from their
     # third frame). A crowd: every frame after warm-up (its copies come and go; see crowd_frames).
@@ -224,12 +252,17 @@ def main(argv: list[str] | None = None) -> None:
         ""
         if args.people == 1 and size == "640x480"
         else f" --people {args.people} --width {args.width} --height {args.height}"
-    )
-    text = f"""## `/pose` over HTTP (cpu, {size}, {args.people} {"person" if args.people == 1 else "people"})
+    ) + (f" --person-check {args.person_check}" if args.person_check else "")
+    check = args.person_check or DEFAULT_PERSON_CHECK
+    dec50, find50 = statistics.median(decoding), statistics.median(finder_alone)
+    floor = dec50 + find50 + bare50
+    checked = f", person check {args.person_check}" if args.person_check else ""
+    text = f"""## `/pose` over HTTP (cpu, {size}, {args.people} {"person" if args.people == 1 else "people"}{checked})
 
 Command: `python -m bench.bench_pose --frames {args.frames} --clients {args.clients}{flags}` ({date}). Machine: {machine("cpu")}.
 Server: one uvicorn process, embedded mode, ONNX Runtime CPU provider, on the same 2 cores as the
-client; the person finder as served (MOG2 at 320 px wide, gain compensation, registration, grouping, tracking).
+client; the person finder as served (MOG2 at 320 px wide, gain compensation, registration, grouping, tracking,
+the silhouette person check `{check}`).
 Frames: {size} JPEG (mean {frame_kb:.0f} KiB), {scene}; the first {args.warmup} frames (background warm-up)
 are not counted. People are answered from their third frame, once their track is confirmed; people answered
 per frame after warm-up: mean {statistics.mean(counts):.1f}, most {max(counts)}{" (the crowd's copies jump back to their walk's start now and then, and are then new people)" if args.people > 1 else ""}.
@@ -243,15 +276,20 @@ Answers include the mesh vertices (float16).
 | of which ONNX inference in the server | {percentile(server_inf, 50):.1f} ms | {percentile(server_inf, 99):.1f} ms | |
 | bare `InferenceSession.run`, same ONNX file, same crops, this process | {bare50:.1f} ms | {percentile(bare, 99):.1f} ms | {len(bare)} |
 | `POST /pose`, {args.clients} concurrent clients (one site each) | {percentile(conc, 50):.1f} ms | {percentile(conc, 99):.1f} ms | {len(conc)} |
+| JPEG decoding as the service does it, this process | {dec50:.1f} ms | {percentile(decoding, 99):.1f} ms | {len(decoding)} |
+| the person finder alone, same frames, this process | {find50:.1f} ms | {percentile(finder_alone, 99):.1f} ms | {len(finder_alone)} |
 
 - Ratio `/pose` p50 / bare model p50: **{p50 / bare50:.2f}x** (target at most 1.5x){latency_target}.
+- Without HTTP, the sum of decoding, finding people and the bare model (p50s, this process) is {floor:.1f} ms, {floor / bare50:.2f}x the bare model: what no server around this pipeline can go under; the rest ({p50 - floor:.1f} ms) is HTTP, the crop, the body model's vertices and the answer's JSON.
 - Throughput with {args.clients} clients: {args.clients * args.frames / wall:.1f} frames/s ({wall:.1f} s for {args.clients * args.frames} frames, warm-up included); one client: {1000 / statistics.mean(latencies):.1f} frames/s.
 - Server process still alive at the end: {server_alive}.
 """
     print(text)
     if not args.no_write:
         write_section(
-            text, "pose-http-cpu" if args.people == 1 and size == "640x480" else f"pose-http-cpu-{size}-{args.people}"
+            text,
+            ("pose-http-cpu" if args.people == 1 and size == "640x480" else f"pose-http-cpu-{size}-{args.people}")
+            + (f"-check-{args.person_check}" if args.person_check else ""),
         )
 
 

@@ -23,6 +23,7 @@ OUT.npz, N = the number of boxes, in the order of BOXES.json:
 - ``visibility`` (N, 33), ``presence`` (N, 33): BlazePose's own scores in [0, 1];
 - ``world`` (N, 33, 3): the world landmarks, metres, origin between the hips, x right, y down,
   z away from the camera (MediaPipe's convention);
+- ``ms`` (N,): BlazePose's time on the box's crop (detector and landmarks);
 - ``meta``: a JSON string (mediapipe version, model, pad, size).
 """
 
@@ -32,6 +33,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -121,6 +123,7 @@ def empty_result(n: int) -> dict[str, np.ndarray]:
         "visibility": np.full((n, NUM_LANDMARKS), nan),
         "presence": np.full((n, NUM_LANDMARKS), nan),
         "world": np.full((n, NUM_LANDMARKS, 3), nan),
+        "ms": np.full(n, nan),
     }
 
 
@@ -138,7 +141,10 @@ def landmarks(video: Path, frames: np.ndarray, boxes: np.ndarray, pad: float, si
             for i in by_frame[t]:
                 sq = square_of(boxes[i], pad)
                 out["square"][i] = sq
-                res = pose.process(cut(frame, sq, size))
+                crop = cut(frame, sq, size)
+                started = time.perf_counter()
+                res = pose.process(crop)
+                out["ms"][i] = 1000 * (time.perf_counter() - started)
                 if res.pose_landmarks is None:
                     continue
                 lm = res.pose_landmarks.landmark

@@ -57,8 +57,43 @@ def test_crossing_counts_frames_in_and_outside_the_overlap():
     info = {"events": [{"frame": 10, "event": "overlap starts"}, {"frame": 16, "event": "overlap ends"}]}
     f = hb.crossing_figures(info, frames)
     assert f["overlap"] == [10, 16]
-    assert f["in_overlap"] == {"frames": 6, "two_people": 6, "two_boxes": 3, "both": 3, "merged": 0, "missed": 0}
+    assert f["in_overlap"] == {
+        "frames": 6,
+        "two_people": 6,
+        "two_boxes": 3,
+        "both": 3,
+        "merged": 0,
+        "missed": 0,
+        "boxes": 9,
+        "people": 12,
+    }
     assert f["outside"]["frames"] == 14 and f["outside"]["two_people"] == 13 and f["outside"]["both"] == 13
+    assert f["outside"]["boxes"] == f["outside"]["people"] == 27
+
+
+def crossing_case(switches: int, outside_boxes: int, overlap_both: int = 10) -> dict:
+    phase = {"frames": 10, "two_people": 10, "both": overlap_both}
+    figures = {
+        "in_overlap": {**phase, "boxes": 20, "people": 20},
+        "outside": {**phase, "boxes": outside_boxes, "people": 100},
+    }
+    return {"crossing": {"persons": {"id_switches": switches}, "figures": figures}}
+
+
+@pytest.mark.parametrize(
+    ("switches", "outside_boxes", "overlap_both", "met"),
+    [
+        (0, 100, 10, True),
+        (0, 90, 10, True),  # 10% fewer boxes than people outside the overlap: the bound
+        (0, 89, 10, False),
+        (0, 111, 10, False),
+        (1, 100, 10, False),  # an id switch
+        (0, 100, 9, False),  # one box for two people while they overlap
+    ],
+)
+def test_crossing_goal(switches, outside_boxes, overlap_both, met):
+    ((goal, text, ok),) = hb.goals(crossing_case(switches, outside_boxes, overlap_both))
+    assert goal.startswith("crossing") and ok == met and f"{outside_boxes} boxes for 100" in text
 
 
 def test_sway_counts_only_empty_boxes_on_the_plant():
