@@ -1,0 +1,155 @@
+"""BGSLibrary's subtractors (``pybgs``) against OpenCV's plain MOG2 on a labelled clip: foreground
+precision, recall and F-measure of their raw masks (issue 18, "say what the option gives").
+
+    BGS_PY=/tmp/bgs/venv/bin/python
+    $BGS_PY bench/bgslibrary_masks.py VIDEO --masks TAR [--algorithms SuBSENSE,PAWCS,ViBe,MOG2] [--out OUT.json]
+
+Runs in an environment of its own and imports nothing from the project: ``pybgs`` comes as source
+only and builds against the system's OpenCV C++ libraries. How that environment was made
+(Debian 12, 2026-12-04; about 1 min of apt, 840 MB of packages, 2 min of build)::
+
+    apt-get install -y libopencv-dev cmake build-essential python3-dev
+    python3.11 -m venv /tmp/bgs/venv
+    /tmp/bgs/venv/bin/pip install "numpy<2" "opencv-python-headless<4.12" pybgs
+
+Every frame goes, in order and at the clip's own resolution, to a fresh subtractor with its
+authors' default parameters; the first ``--warmup`` frames are not scored. Foreground is a mask
+value above 0 for BGSLibrary's subtractors and 255 for MOG2 (its 127 is shadow). Scored as
+``bench/footage_scores.py`` does (CDnet): 255 in the labels is foreground, 0 and 50 background, 85
+and 170 left out. These are the subtractors alone: the project's foreground model (MOG2 tuned, with
+gain compensation, registration, clean-up and still people kept out of its learning) is scored on
+the same clips by ``python -m bench.real_footage``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import re
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+DEFAULT_ALGORITHMS = ("SuBSENSE", "PAWCS", "ViBe", "MOG2")
+WARMUP_FRAMES = 30  # as the service's background warm-up
+GT_FOREGROUND, GT_BACKGROUND, GT_SHADOW = 255, 0, 50
+
+
+def read_masks(tar_path: Path) -> dict[int, np.ndarray]:
+    """CDnet / SBI ``groundtruth/gt%06d.png`` members -> {frame index: (H, W) uint8}."""
+    masks = {}
+    with tarfile.open(tar_path) as tar:
+        for member in tar.getmembers():
+            m = re.fullmatch(r"groundtruth/gt(\d{6})\.png", member.name)
+            f = tar.extractfile(member) if m else None
+            if m and f is not None:
+                img = cv2.imdecode(np.frombuffer(f.read(), np.uint8), cv2.IMREAD_GRAYSCALE)
+                if img is None:
+                    raise ValueError(f"{tar_path}: {member.name} is not a readable PNG")
+                masks[int(m.group(1))] = img
+    if not masks:
+        raise ValueError(f"{tar_path}: no groundtruth/gt######.png members")
+    return masks
+
+
+def subtractor(name: str):
+    """A fresh subtractor: OpenCV's MOG2 with its defaults, or BGSLibrary's ``name``."""
+    if name == "MOG2":
+        return cv2.createBackgroundSubtractorMOG2()
+    import pybgs
+
+    if not hasattr(pybgs, name):
+        raise ValueError(f"pybgs has no {name!r}; it has {', '.join(n for n in dir(pybgs) if n[0].isupper())}")
+    with contextlib.redirect_stdout(io.StringIO()):  # it announces each object on stdout
+        return getattr(pybgs, name)()
+
+
+def foreground(name: str, raw: np.ndarray) -> np.ndarray:
+    mask = raw.max(axis=2) if raw.ndim == 3 else raw
+    return mask == 255 if name == "MOG2" else mask > 0
+
+
+def score(name: str, video: Path, masks: dict[int, np.ndarray], warmup: int) -> dict:
+    """One subtractor over the clip: TP, FP, FN summed over the scored frames, P, R, F, ms per frame."""
+    cap = cv2.VideoCapture(str(video))
+    if not cap.isOpened():
+        raise ValueError(f"{video}: not a readable video")
+    tp = fp = fn = scored = 0
+    times = []
+    t = 0
+    # BGSLibrary reads ./config/<name>.xml, or writes its defaults there: give it an empty one, so
+    # the defaults are used whatever directory the caller is in.
+    with tempfile.TemporaryDirectory(prefix="bgs-") as tmp, contextlib.chdir(tmp):
+        (Path(tmp) / "config").mkdir()
+        algo = subtractor(name)
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            started = time.perf_counter()
+            raw = np.asarray(algo.apply(frame))
+            times.append(1000 * (time.perf_counter() - started))
+            if t >= warmup and t in masks:
+                fg, gt = foreground(name, raw), masks[t]
+                pos, neg = gt == GT_FOREGROUND, (gt == GT_BACKGROUND) | (gt == GT_SHADOW)
+                tp += int((fg & pos).sum())
+                fp += int((fg & neg).sum())
+                fn += int((~fg & pos).sum())
+                scored += 1
+            t += 1
+    cap.release()
+    p = tp / (tp + fp) if tp + fp else float("nan")
+    r = tp / (tp + fn) if tp + fn else float("nan")
+    f = 2 * p * r / (p + r) if p + r else float("nan")
+    return {
+        "algorithm": name,
+        "frames": t,
+        "scored": scored,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": p,
+        "recall": r,
+        "f": f,
+        "ms_per_frame": float(np.median(times)) if times else float("nan"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("video", type=Path)
+    ap.add_argument("--masks", type=Path, required=True, help="CDnet/SBI ground-truth tar")
+    ap.add_argument("--algorithms", default=",".join(DEFAULT_ALGORITHMS))
+    ap.add_argument("--warmup", type=int, default=WARMUP_FRAMES)
+    ap.add_argument("--out", type=Path, default=None, help="write the rows as JSON here too")
+    args = ap.parse_args(argv)
+    if args.warmup < 0:
+        ap.error(f"--warmup {args.warmup} must be >= 0")
+    masks = read_masks(args.masks)
+    rows = [score(name, args.video, masks, args.warmup) for name in args.algorithms.split(",")]
+    versions = {"opencv_python": cv2.__version__}
+    with contextlib.suppress(ImportError):
+        import pybgs
+
+        versions["pybgs"] = getattr(pybgs, "__version__", "?")
+    print(f"{args.video.name}: {rows[0]['scored']} frames scored after {args.warmup}; {versions}")
+    print("| subtractor | P / R / F | ms per frame (median) |")
+    print("|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['algorithm']} | {r['precision']:.3f} / {r['recall']:.3f} / {r['f']:.3f} | {r['ms_per_frame']:.1f} |"
+        )
+    if args.out is not None:
+        args.out.write_text(json.dumps({"video": args.video.name, "versions": versions, "rows": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
