@@ -140,7 +140,7 @@ def plot_curves(rows: dict, out: Path) -> bool:
     fig, axes = plt.subplots(rows_n, cols, figsize=(3.2 * cols, 2.9 * rows_n), squeeze=False)
     for ax in axes.flat[len(shifts) :]:
         ax.axis("off")
-    for ax, s in zip(axes.flat, shifts, strict=True):
+    for ax, s in zip(axes.flatten()[: len(shifts)], shifts, strict=True):
         for k, v in enumerate(("b1", "b2", "b3", "a2", "ours", "oracle", "prior")):
             r = rows.get((s, v))
             if r and r.get("curve"):

@@ -59,3 +59,14 @@ def test_an_unknown_variant_is_refused_before_any_work():
     with pytest.raises(SystemExit) as exit_info:
         main(["--variants", "ours,b9"])
     assert exit_info.value.code == 2
+
+
+def test_the_curves_plot_any_number_of_shifts(tmp_path):
+    """One panel per shift that has a curve, the grid's spare panels left empty (6 shifts on a 2x5 grid)."""
+    from bench.adaptation_report import COLUMNS, plot_curves
+
+    curve = [{"iteration": i, "pa_mpjpe_mm": 100.0 - i} for i in (0, 20, 40)]
+    for n in (1, 5, 6, 9):
+        rows = {(s, "ours"): {"curve": curve} for s in COLUMNS[:n]}
+        out = tmp_path / f"curves-{n}.png"
+        assert plot_curves(rows, out) and out.stat().st_size > 0

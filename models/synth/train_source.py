@@ -61,8 +61,18 @@ class TrainConfig:
     style: str = "v2"  # how the crops are made: models.synth.source_data.SOURCE_STYLES
 
 
+STYLE_MIX_SEPARATOR = "+"  # "v2+v3": a pool made of equal parts of each style
+
+
 def crop_pool(out: Path, size: int, seed: int, n: int, style: str = "v2") -> dict[str, np.ndarray]:
-    """n source crops of ``style``, rendered once and cached beside the checkpoint ``out``."""
+    """n source crops of ``style``, rendered once and cached beside the checkpoint ``out``.
+
+    A mix such as ``"v2+v3"`` is equal parts of each style's own pool (each cached on its own),
+    so a mix of styles already rendered costs nothing more."""
+    if STYLE_MIX_SEPARATOR in style:
+        styles = style.split(STYLE_MIX_SEPARATOR)
+        parts = [crop_pool(out, size, seed, n // len(styles), s) for s in styles]
+        return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
     tag = "" if style == "v2" else f"-{style}"  # v2's pools kept their names
     path = out.parent / f"{out.stem}-pool{tag}-{size}px-seed{seed}-{n}.npz"
     if path.exists():
@@ -204,7 +214,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warmup", type=int, default=TrainConfig.warmup)
     ap.add_argument("--w-articulation", type=float, default=TrainConfig.w_articulation)
     ap.add_argument("--init", default=None, help="fine-tune: start from this checkpoint's weights")
-    ap.add_argument("--style", default=TrainConfig.style, help="crops: v2 (renders) or v3 (photos, degradations, ...)")
+    ap.add_argument(
+        "--style",
+        default=TrainConfig.style,
+        help="crops: v2 (renders), v3 (photos, degradations, ...) or a mix such as v2+v3",
+    )
     ap.add_argument("--checkpoint-every", type=int, default=TrainConfig.checkpoint_every)
     args = ap.parse_args(argv)
     train_source(
