@@ -96,3 +96,17 @@ def test_fine_tuning_starts_from_the_given_weights_at_step_zero(tmp_path):
     for (k, a), b in zip(base.state_dict().items(), tuned.state_dict().values(), strict=True):
         if a.is_floating_point():
             assert torch.equal(a, b), k
+
+
+def test_a_mixed_pool_is_equal_parts_of_each_styles_own_cached_pool(tmp_path):
+    import numpy as np
+
+    from models.synth.train_source import crop_pool
+
+    out = tmp_path / "s.pt"
+    alone = crop_pool(out, 64, 3, 4, "v2")
+    mixed = crop_pool(out, 64, 3, 8, "v2+v2")
+    assert set(mixed) == set(alone) and len(mixed["images"]) == 8
+    for key in alone:
+        assert np.array_equal(mixed[key], np.concatenate([alone[key], alone[key]]))
+    assert [p.name for p in tmp_path.glob("*.npz")] == ["s-pool-64px-seed3-4.npz"]  # one cache, reused
