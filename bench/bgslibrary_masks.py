@@ -2,10 +2,13 @@
 precision, recall and F-measure of their raw masks (issue 18, "say what the option gives").
 
     BGS_PY=/tmp/bgs/venv/bin/python
-    $BGS_PY bench/bgslibrary_masks.py VIDEO --masks TAR [--algorithms SuBSENSE,PAWCS,ViBe,MOG2] [--out OUT.json]
+    $BGS_PY -m bench.bgslibrary_masks VIDEO --masks TAR [--algorithms SuBSENSE,PAWCS,ViBe,MOG2] [--out OUT.json]
 
-Runs in an environment of its own and imports nothing from the project: ``pybgs`` comes as source
-only and builds against the system's OpenCV C++ libraries. How that environment was made
+Runs, from the repository's root, in an environment of its own: ``pybgs`` comes as source only and
+builds against the system's OpenCV C++ libraries. Of the project it imports only the clip reading
+and the scores of the real-footage benchmark (``bench/footage_io.py``, ``bench/footage_scores.py``:
+NumPy and OpenCV, nothing else), so the masks are scored exactly as ``bench.real_footage`` scores
+the project's own. How that environment was made
 (Debian 12, 2026-12-04; about 1 min of apt, 840 MB of packages, 2 min of build)::
 
     apt-get install -y libopencv-dev cmake build-essential python3-dev
@@ -14,9 +17,8 @@ only and builds against the system's OpenCV C++ libraries. How that environment 
 
 Every frame goes, in order and at the clip's own resolution, to a fresh subtractor with its
 authors' default parameters; the first ``--warmup`` frames are not scored. Foreground is a mask
-value above 0 for BGSLibrary's subtractors and 255 for MOG2 (its 127 is shadow). Scored as
-``bench/footage_scores.py`` does (CDnet): 255 in the labels is foreground, 0 and 50 background, 85
-and 170 left out. These are the subtractors alone: the project's foreground model (MOG2 tuned, with
+value above 0 for BGSLibrary's subtractors and 255 for MOG2 (its 127 is shadow). CDnet's scores:
+255 in the labels is foreground, 0 and 50 background, 85 and 170 left out. These are the subtractors alone: the project's foreground model (MOG2 tuned, with
 gain compensation, registration, clean-up and still people kept out of its learning) is scored on
 the same clips by ``python -m bench.real_footage``.
 """
@@ -27,9 +29,7 @@ import argparse
 import contextlib
 import io
 import json
-import re
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -37,26 +37,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench import footage_scores as fs
+from bench.footage_io import read_ground_truth
+
 DEFAULT_ALGORITHMS = ("SuBSENSE", "PAWCS", "ViBe", "MOG2")
 WARMUP_FRAMES = 30  # as the service's background warm-up
-GT_FOREGROUND, GT_BACKGROUND, GT_SHADOW = 255, 0, 50
-
-
-def read_masks(tar_path: Path) -> dict[int, np.ndarray]:
-    """CDnet / SBI ``groundtruth/gt%06d.png`` members -> {frame index: (H, W) uint8}."""
-    masks = {}
-    with tarfile.open(tar_path) as tar:
-        for member in tar.getmembers():
-            m = re.fullmatch(r"groundtruth/gt(\d{6})\.png", member.name)
-            f = tar.extractfile(member) if m else None
-            if m and f is not None:
-                img = cv2.imdecode(np.frombuffer(f.read(), np.uint8), cv2.IMREAD_GRAYSCALE)
-                if img is None:
-                    raise ValueError(f"{tar_path}: {member.name} is not a readable PNG")
-                masks[int(m.group(1))] = img
-    if not masks:
-        raise ValueError(f"{tar_path}: no groundtruth/gt######.png members")
-    return masks
 
 
 def subtractor(name: str):
@@ -81,9 +66,8 @@ def score(name: str, video: Path, masks: dict[int, np.ndarray], warmup: int) -> 
     cap = cv2.VideoCapture(str(video))
     if not cap.isOpened():
         raise ValueError(f"{video}: not a readable video")
-    tp = fp = fn = scored = 0
-    times = []
-    t = 0
+    counts = np.zeros(3, dtype=np.int64)
+    scored, t, times = 0, 0, []
     # BGSLibrary reads ./config/<name>.xml, or writes its defaults there: give it an empty one, so
     # the defaults are used whatever directory the caller is in.
     with tempfile.TemporaryDirectory(prefix="bgs-") as tmp, contextlib.chdir(tmp):
@@ -97,17 +81,13 @@ def score(name: str, video: Path, masks: dict[int, np.ndarray], warmup: int) -> 
             raw = np.asarray(algo.apply(frame))
             times.append(1000 * (time.perf_counter() - started))
             if t >= warmup and t in masks:
-                fg, gt = foreground(name, raw), masks[t]
-                pos, neg = gt == GT_FOREGROUND, (gt == GT_BACKGROUND) | (gt == GT_SHADOW)
-                tp += int((fg & pos).sum())
-                fp += int((fg & neg).sum())
-                fn += int((~fg & pos).sum())
+                counts += fs.foreground_counts(foreground(name, raw), masks[t])
                 scored += 1
             t += 1
     cap.release()
-    p = tp / (tp + fp) if tp + fp else float("nan")
-    r = tp / (tp + fn) if tp + fn else float("nan")
-    f = 2 * p * r / (p + r) if p + r else float("nan")
+    tp, fp, fn = (int(c) for c in counts)
+    p, r, f = fs.precision_recall_f(tp, fp, fn)
+    ms = float(np.median(times)) if times else float("nan")
     return {
         "algorithm": name,
         "frames": t,
@@ -118,7 +98,7 @@ def score(name: str, video: Path, masks: dict[int, np.ndarray], warmup: int) -> 
         "precision": p,
         "recall": r,
         "f": f,
-        "ms_per_frame": float(np.median(times)) if times else float("nan"),
+        "ms_per_frame": ms,
     }
 
 
@@ -132,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.warmup < 0:
         ap.error(f"--warmup {args.warmup} must be >= 0")
-    masks = read_masks(args.masks)
+    masks = read_ground_truth(args.masks).masks
     rows = [score(name, args.video, masks, args.warmup) for name in args.algorithms.split(",")]
     versions = {"opencv_python": cv2.__version__}
     with contextlib.suppress(ImportError):
