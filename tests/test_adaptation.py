@@ -85,9 +85,11 @@ def test_adaptation_lowers_the_loss_and_moves_towards_the_truth(body, decoder, s
     events = []
     result = adapt(regressor, target, cfg, held_out=target, progress=events.append)
     h0, h1 = result.report.health_before, result.report.health_after
-    # the meshes explain the silhouettes better: more overlap, closer skeletons
+    # the meshes explain the silhouettes better (more overlap), and the service's gate would take
+    # them. Not "closer skeletons": held-out L_T per skeleton pixel can rise while the pose improves
+    # (Health.beats' docstring; here +9% with source model v3-mix, -5% or more with v2).
     assert h1.iou > h0.iou + 0.01, (h0, h1)
-    assert h1.topology < 0.95 * h0.topology, (h0, h1)
+    assert h1.beats(h0), (h0, h1)
     # and the 2D joints, which adaptation never sees, move towards the truth
     err_after = joint_error_2d(result.regressor, target, site)
     assert err_after < err_before, (err_before, err_after)
@@ -138,12 +140,14 @@ def test_bad_configs_and_empty_targets_are_refused(body, decoder, target):
 
 
 # Worst loss after the fit, as a share of the start, over the batch and two copies perturbed by
-# 1e-4 (below one grey level). Measured over 8 such runs at 1 and 2 torch threads: joint+erosions
-# 0.41-0.44, joint+distance (the default) 0.46-0.56, balanced+erosions 0.58-0.84. "balanced" gives
-# the topology term half the step, and that term's gradient jumps when an erosion changes a pixel,
-# so its path depends on float rounding (thread count, CPU): one input gave 0.64 at one thread and
-# 0.69 at two. The bounds sit above the measured worst, so the test checks the fit, not rounding.
-FIT_BOUNDS = {("joint", "erosions"): 0.5, ("joint", "distance"): 0.62, ("balanced", "erosions"): 0.9}
+# 1e-4 (below one grey level). Measured with source model v2 over 8 such runs at 1 and 2 torch
+# threads: joint+erosions 0.41-0.44, joint+distance (the default) 0.46-0.56, balanced+erosions
+# 0.58-0.84; with v3-mix (shipped 2026-12-04), whose first guess is closer, joint+erosions
+# 0.49-0.50. "balanced" gives the topology term half the step, and that term's gradient jumps when
+# an erosion changes a pixel, so its path depends on float rounding (thread count, CPU): one input
+# gave 0.64 at one thread and 0.69 at two. The bounds sit above the measured worst, so the test
+# checks the fit, not rounding.
+FIT_BOUNDS = {("joint", "erosions"): 0.6, ("joint", "distance"): 0.62, ("balanced", "erosions"): 0.9}
 
 
 @pytest.mark.parametrize("optimisers,s2d_gradient", list(FIT_BOUNDS))
