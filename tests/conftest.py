@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,20 @@ with contextlib.suppress(ImportError):
     import torch._dynamo  # noqa: F401
 
 REDIS_URL = os.environ.get("SILHOUETTE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+EVAL_PYTHON = Path(__file__).resolve().parents[1] / ".venv-eval" / "bin" / "python"
+
+
+@pytest.fixture
+def eval_python() -> Path:
+    """The real-image evaluation environment's Python (``make eval-env``: MediaPipe, OpenCV 4's HOG).
+    Tests that need it skip where it is missing, and fail instead where SILHOUETTE_EVAL_ENV=required
+    (.ci/run builds it and sets that)."""
+    if not EVAL_PYTHON.exists():
+        message = f"{EVAL_PYTHON} is absent (make eval-env)"
+        if os.environ.get("SILHOUETTE_EVAL_ENV") == "required":
+            pytest.fail(message)
+        pytest.skip(message)
+    return EVAL_PYTHON
 
 
 @pytest.fixture(scope="session")

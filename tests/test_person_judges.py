@@ -58,9 +58,8 @@ def test_candidates_on_the_rendered_plant_and_walker(sway):
     assert (c.silhouette[c.truth == 0] < pj.PERSON_MIN_VOTE).mean() > 0.9
 
 
-def test_hog_on_the_rendered_walker_and_plant(sway, tmp_path):
-    if not pj.EVAL_PYTHON.exists():
-        pytest.skip(f"{pj.EVAL_PYTHON} is absent (make eval-env)")
+def test_hog_on_the_rendered_walker_and_plant(sway, tmp_path, eval_python):
+    assert eval_python == pj.EVAL_PYTHON
     frames, gt, _ = sway
     c = pj.candidates(frames[:120], gt)
     video = tmp_path / "sway.avi"
@@ -71,11 +70,9 @@ def test_hog_on_the_rendered_walker_and_plant(sway, tmp_path):
     assert found[c.truth == 1].mean() > 0.3  # on the walker often (58% over the whole scene)
 
 
-def test_hog_script_refuses_bad_arguments(tmp_path):
-    if not pj.EVAL_PYTHON.exists():
-        pytest.skip(f"{pj.EVAL_PYTHON} is absent (make eval-env)")
+def test_hog_script_refuses_bad_arguments(eval_python):
     done = subprocess.run(
-        [str(pj.EVAL_PYTHON), str(pj.DETECTORS["HOG"]), "v.avi", "b.json", "o.npz", "--pad", "0.5"],
+        [str(eval_python), str(pj.DETECTORS["HOG"]), "v.avi", "b.json", "o.npz", "--pad", "0.5"],
         capture_output=True,
         text=True,
         check=False,

@@ -117,9 +117,8 @@ def test_blazepose_crops_map_back_to_the_frame():
     assert np.allclose(bl.to_frame(normalised, square), point, atol=0.05)
 
 
-def test_blazepose_on_labelled_people(tmp_path):
-    if not rp.EVAL_PYTHON.exists():
-        pytest.skip(f"{rp.EVAL_PYTHON} is absent (make eval-env)")
+def test_blazepose_on_labelled_people(tmp_path, eval_python):
+    assert eval_python == rp.EVAL_PYTHON
     if not (VIDEO.exists() and MASKS.exists()):
         pytest.skip(f"{REAL} is absent (labelled footage, evaluation only)")
     gt = rf.read_ground_truth(MASKS)
