@@ -147,6 +147,13 @@ def rows_of(s: dict) -> dict[str, str]:
             f"{fmt(t['pck_model'])} / {fmt(t['pck_fixed'])} ({t['boxes']})"
         )
         cells["(b) PCK@0.1, model with left and right swapped"] = fmt(p["pck_model_mirrored"])
+        if "facing_compared" in p:  # records from before 2026-12-04 lack it
+            n = p["facing_compared"]
+            share = fmt(p["facing_agree"] / n) if n else "n/a"
+            cells["(b) facing the camera or away, as BlazePose has it (boxes both see clearly)"] = f"{share} ({n})"
+            cells["(b) PCK@0.1, model turned round where it faces the other way from BlazePose"] = fmt(
+                p["pck_model_facing_as_blazepose"]
+            )
         cells["(b) limb joints from the fixed skeleton, box heights: model / BlazePose"] = (
             f"{fmt(p['model_from_fixed'], 3)} / {fmt(p['blazepose_from_fixed'], 3)}"
         )

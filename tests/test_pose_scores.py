@@ -303,3 +303,57 @@ def test_masked_iou_leaves_the_unknown_band_out():
     band = gt == fs.GT_UNKNOWN
     assert ps.masked_iou(person | band, person, fs.scored(gt)) == 1.0
     assert math.isnan(ps.masked_iou(np.zeros((2, 2), bool), np.zeros((2, 2), bool), np.ones((2, 2), bool)))
+
+
+def test_facing_reads_which_way_the_shoulders_and_hips_lie():
+    front = np.zeros((ps.NUM_LIMBS, 2))
+    for name, x in (("left_shoulder", 20), ("right_shoulder", -20), ("left_hip", 10), ("right_hip", -10)):
+        front[ps.LIMB_NAMES.index(name)] = (x, 0)
+    side = front * [0.1, 1]  # 6 px of spread on a 100 px box: a profile
+    limbs = np.stack([front, ps.mirrored(front), side])
+    assert ps.facing(limbs, np.full(3, 100.0)).tolist() == [1, -1, 0]
+    assert ps.facing(limbs[2:], np.array([50.0])).tolist() == [1]  # 6 px is clear on a 50 px box
+
+
+def test_facing_agreement_matches_brute_force():
+    rng = np.random.default_rng(5)
+    n = 200
+    pred, target = rng.normal(0, 30, (n, ps.NUM_LIMBS, 2)), rng.normal(0, 30, (n, ps.NUM_LIMBS, 2))
+    visible = rng.random((n, ps.NUM_LIMBS)) > 0.2
+    heights = rng.uniform(50, 200, n)
+    ids = [i for pair in ps.FACING_PAIRS for i in pair]
+    agree = compared = 0
+
+    def way(limbs, k):
+        spread = sum(limbs[k, a, 0] - limbs[k, b, 0] for a, b in ps.FACING_PAIRS)
+        return 0 if abs(spread) < ps.FACING_MIN_SPREAD * heights[k] else (1 if spread > 0 else -1)
+
+    for k in range(n):
+        a, b = way(pred, k), way(target, k)
+        if all(visible[k, i] for i in ids) and a != 0 and b != 0:
+            compared += 1
+            agree += a == b
+    assert ps.facing_agreement(pred, target, visible, heights) == (agree, compared)
+    assert 20 < compared < n
+    assert (
+        ps.facing_agreement(pred, pred, np.ones_like(visible), heights)[0]
+        == ps.facing_agreement(pred, pred, np.ones_like(visible), heights)[1]
+    )
+    mirrored_agree, mirrored_compared = ps.facing_agreement(ps.mirrored(pred), pred, np.ones_like(visible), heights)
+    assert mirrored_agree == 0 and mirrored_compared > 0
+
+
+def test_facing_as_turns_round_only_the_boxes_that_face_the_other_way():
+    front = np.zeros((ps.NUM_LIMBS, 2))
+    for name, x in (("left_shoulder", 20), ("right_shoulder", -20), ("left_hip", 10), ("right_hip", -10)):
+        front[ps.LIMB_NAMES.index(name)] = (x, 0)
+    front[ps.LIMB_NAMES.index("left_wrist")] = (30, 40)
+    pred = np.stack([front, front, front * [0.1, 1]])  # facing, facing, seen from the side
+    target = np.stack([front, ps.mirrored(front), ps.mirrored(front)])
+    visible = np.ones((3, ps.NUM_LIMBS), bool)
+    out = ps.facing_as(pred, target, visible, np.full(3, 100.0))
+    assert np.array_equal(out[0], pred[0])  # already agrees
+    assert np.array_equal(out[1], ps.mirrored(pred[1]))  # turned round: its left wrist is now the right one
+    assert np.array_equal(out[2], pred[2])  # a profile is left alone
+    visible[1, ps.LIMB_NAMES.index("left_hip")] = False  # the reference's facing is not seen
+    assert np.array_equal(ps.facing_as(pred, target, visible, np.full(3, 100.0))[1], pred[1])
