@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.body_layout import JOINT_NAMES
+from models.heading import FACING_MIN_SPREAD  # the service's own bound on a clear facing
 
 LIMB_NAMES: tuple[str, ...] = (
     "left_shoulder",
@@ -97,7 +98,6 @@ FACING_PAIRS = (
     (LIMB_NAMES.index("left_shoulder"), LIMB_NAMES.index("right_shoulder")),
     (LIMB_NAMES.index("left_hip"), LIMB_NAMES.index("right_hip")),
 )
-FACING_MIN_SPREAD = 0.1  # of the box's height: summed left-minus-right x under this is a profile, no facing
 
 
 def facing(limbs: np.ndarray, heights: np.ndarray, min_spread: float = FACING_MIN_SPREAD) -> np.ndarray:

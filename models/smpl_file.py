@@ -102,3 +102,8 @@ def mesh_faces(path: str | Path | None = None) -> np.ndarray:
     """(F, 3) int64 vertex indices of a body model's mesh: the shipped open body (``None``) or a
     licensed SMPL file, read with NumPy alone (serving needs the faces, not the body model)."""
     return np.asarray(read_body_model_file(Path(path) if path else OPEN_BODY_MODEL)["f"], dtype=np.int64)
+
+
+def mesh_template(path: str | Path | None = None) -> np.ndarray:
+    """(V, 3) rest vertices of a body model's mesh, as :func:`mesh_faces` reads its faces."""
+    return np.asarray(read_body_model_file(Path(path) if path else OPEN_BODY_MODEL)["v_template"], dtype=np.float64)

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         description="Which tracks the silhouette classifier may refuse as no person: unmoved (those that "
         "never went far: plants, flags), always, or off",
     )
+    heading_from_motion: bool = Field(
+        default=True,
+        description="Serve a body turned round where the model has it face away from the camera while "
+        "its track comes towards it, or the other way (models.heading; docs/REAL_POSE.md)",
+    )
     max_persons: int = Field(default=32, gt=0, description="People answered per frame, largest first.")
     # Adaptation buffer per site (frames of people are personal data: bounded in count, bytes and age)
     buffer_max_crops: int = Field(default=2048, gt=0)

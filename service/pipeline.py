@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.crops import crop_to_frame
+from models.heading import UNKNOWN, TurnRound, facing
 from models.target_data import SILHOUETTE_SIZE, crops_of, plausible_person
 from service.inference import LoadedModel
 from service.sites import BufferedCrop, Site
@@ -43,9 +44,28 @@ class FrameResult:
     timings_ms: dict[str, float]
 
 
+def facing_fixed(out: dict[str, np.ndarray], i: int, joints_2d: np.ndarray, box, approach: int, turn: TurnRound):
+    """Person ``i`` of a model's outputs, as (pose, joints, joints_2d, vertices): turned round where
+    the model has them face one way and their track walks the other (models.heading)."""
+    pose, joints, vertices = out["pose"][i], out["joints"][i], out["vertices"][i]
+    if approach == UNKNOWN:
+        return pose, joints, joints_2d, vertices
+    faces = facing(joints_2d[None], np.array([box[3] - box[1]]))[0]
+    if faces in (UNKNOWN, approach):
+        return pose, joints, joints_2d, vertices
+    return turn.pose(pose), turn.joints(joints), turn.joints_2d(joints_2d), turn.vertices(vertices)
+
+
 def process_frame(
-    site: Site, frame: np.ndarray, model: LoadedModel, max_persons: int, buffer: bool = True
+    site: Site,
+    frame: np.ndarray,
+    model: LoadedModel,
+    max_persons: int,
+    buffer: bool = True,
+    turn: TurnRound | None = None,
 ) -> FrameResult:
+    """One frame of a site: its people found, cut, run through the model; with ``turn``, a body
+    facing against its track's walk is served turned round."""
     t0 = time.perf_counter()
     with site.lock:
         found = site.finder.apply(frame)
@@ -70,17 +90,25 @@ def process_frame(
                 site.buffer.add(
                     BufferedCrop(time=now, frame_index=index, image=images[i], silhouette=sils[i], square=squares[i])
                 )
+            pose, joints, joints_2d, vertices = (
+                out["pose"][i],
+                out["joints"][i],
+                crop_to_frame(uv, squares[i]),
+                out["vertices"][i],
+            )
+            if turn is not None:
+                pose, joints, joints_2d, vertices = facing_fixed(out, i, joints_2d, blob.box, people[i].approach, turn)
             persons.append(
                 PersonResult(
                     track_id=people[i].track_id,
                     box=blob.box,
-                    pose=out["pose"][i],
+                    pose=pose,
                     betas=out["betas"][i],
                     camera=cam,
                     square=squares[i],
-                    joints=out["joints"][i],
-                    joints_2d=crop_to_frame(uv, squares[i]),
-                    vertices=out["vertices"][i],
+                    joints=joints,
+                    joints_2d=joints_2d,
+                    vertices=vertices,
                     buffered=keep,
                 )
             )

@@ -24,6 +24,7 @@ from typing import Literal, get_args
 import cv2
 import numpy as np
 
+from models.heading import AWAY, TOWARDS, UNKNOWN
 from models.people.blobs import Box, PersonBlob, connected_blobs
 from models.people.foreground import Foreground, ForegroundConfig, ForegroundModel, Subtractor
 from models.people.ghosts import GHOST_EDGE_SHARE, edge_share
@@ -38,6 +39,9 @@ SHARED_BLOB_OVERLAP = 0.6  # share of a track's predicted box inside a blob: the
 SHARED_MAX_MISSED = 2  # frames a track may have gone unseen and still claim its part of a shared blob
 PersonCheck = Literal["unmoved", "always", "off"]
 DEFAULT_PERSON_CHECK: PersonCheck = "unmoved"
+# 0.5% a frame (13% a second at 25 fps): HallAndMonitor's walkers grow or shrink by 1-2% a frame
+# along the corridor; a stride's swing of the feet averages out in the smoothing.
+APPROACH_MIN_GROWTH = 0.005
 PERSON_VOTE = 0.2  # weight of each frame's silhouette score in a track's running person vote
 PERSON_MIN_VOTE = 0.2  # a track the classifier judges is answered while its vote is at least this (a plant votes ~0)
 
@@ -89,6 +93,16 @@ def is_ghost(track: Track) -> bool:
     return track.ghostly > 0.5
 
 
+def approach_of(track: Track, min_growth: float = APPROACH_MIN_GROWTH) -> int:
+    """Whether a track's person walks towards the camera (their box grows), away from it (it
+    shrinks) or neither clearly: on a static camera, which way they face (models.heading)."""
+    if track.growth >= min_growth:
+        return TOWARDS
+    if track.growth <= -min_growth:
+        return AWAY
+    return UNKNOWN
+
+
 def reads_as_person(track: Track, check: PersonCheck = DEFAULT_PERSON_CHECK) -> bool:
     """Whether a track may be answered as a person. With ``check="unmoved"`` (the default) it walked
     in or its silhouettes read as one: the classifier only judges tracks that never went far, since
@@ -132,6 +146,7 @@ class FoundPerson:
     track_id: int
     blob: PersonBlob
     whole: bool  # not cut by the frame's edge
+    approach: int = UNKNOWN  # TOWARDS the camera (the box grows), AWAY (it shrinks) or UNKNOWN
 
 
 @dataclass
@@ -251,5 +266,6 @@ class PersonFinder:
             whole = inside(blob.box, shape)
             if whole:
                 self.scale.observe(blob.box)
-            people.append(FoundPerson(track_id=track.id, blob=blob, whole=whole))
+            approach = approach_of(track) if whole else UNKNOWN  # a box the frame's edge cuts grows as they come in
+            people.append(FoundPerson(track_id=track.id, blob=blob, whole=whole, approach=approach))
         return FrameFind(people=people, warming_up=False, relearning=False, foreground=fg)

@@ -34,6 +34,7 @@ class Track:
     id: int
     box: Box
     velocity: tuple[float, float] = (0.0, 0.0)  # box centre, pixels per frame
+    growth: float = 0.0  # the box's height, relative change per frame (smoothed like the velocity)
     hits: int = 1
     streak: int = 1  # matches in a row
     missed: int = 0
@@ -122,6 +123,9 @@ class Tracker:
             (1 - a) * track.velocity[0] + a * (nx - ox) / k,
             (1 - a) * track.velocity[1] + a * (ny - oy) / k,
         )
+        old_h, new_h = track.box[3] - track.box[1], box[3] - box[1]
+        if old_h > 0:
+            track.growth = (1 - a) * track.growth + a * ((new_h / old_h) ** (1 / k) - 1)
         if track.origin is not None and box_iou(track.box, box) < self.config.jump_iou:
             # The box jumped to another shape (a walker's track sliding onto a plant they passed, a
             # body joining a group): how far it has gone is measured afresh from here.

@@ -1,0 +1,104 @@
+"""Which way a body faces, and turning it round.
+
+A regressor can put every joint of a body in the right place in the image and still have it face
+the wrong way: from the front and from the back a body's outline and limbs look nearly the same, and
+the renders the source model learned from give the front no face. On real footage it turns walkers
+round (docs/REAL_POSE.md, "Which way people face"). A static camera knows better for people who walk
+towards it or away from it: the box of someone coming closer grows, and they face the camera.
+
+Turning a body round is the mirror through the image plane: depth negated and left and right
+swapped. Every joint keeps its image position (the camera is weak perspective), so the answer still
+fits the silhouette; only which limb is which, and which way the body faces, change. In parameters:
+mirror each joint's rotation across the body's sagittal plane (take the partner's, axis-angle (x, y, z)
+-> (x, -y, -z)), then turn the root by pi about the camera's vertical axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from models.body_layout import JOINT_NAMES, NUM_JOINTS
+
+
+def _partner(name: str) -> str:
+    for a, b in (("left_", "right_"), ("right_", "left_")):
+        if name.startswith(a):
+            return b + name[len(a) :]
+    return name
+
+
+JOINT_MIRROR: tuple[int, ...] = tuple(JOINT_NAMES.index(_partner(n)) for n in JOINT_NAMES)
+# A body seen from the front shows its left shoulder and left hip on the image's right.
+FACING_PAIRS: tuple[tuple[int, int], ...] = (
+    (JOINT_NAMES.index("left_shoulder"), JOINT_NAMES.index("right_shoulder")),
+    (JOINT_NAMES.index("left_hip"), JOINT_NAMES.index("right_hip")),
+)
+FACING_MIN_SPREAD = 0.1  # of the box's height: summed left-minus-right x under this is a profile, no facing
+TOWARDS, AWAY, UNKNOWN = 1, -1, 0
+MIRROR_X = np.array([1.0, -1.0, -1.0])  # axis-angle across the sagittal plane
+DEPTH_FLIP = np.array([1.0, 1.0, -1.0])  # points through the image plane
+TURN_ROUND = np.diag([-1.0, 1.0, -1.0])  # pi about the camera's vertical (y) axis
+
+
+def facing(joints_2d: np.ndarray, heights: np.ndarray, min_spread: float = FACING_MIN_SPREAD) -> np.ndarray:
+    """(N, 24, 2) joints in image pixels, (N,) box heights -> (N,) int: TOWARDS (+1) the camera,
+    AWAY (-1), or UNKNOWN (0, seen from the side): the sign of the left shoulder's and hip's x minus
+    the right ones', summed, where it is at least ``min_spread`` of the box height."""
+    joints_2d = np.asarray(joints_2d, dtype=np.float64)
+    if joints_2d.ndim != 3 or joints_2d.shape[1:] != (NUM_JOINTS, 2):
+        raise ValueError(f"joints_2d must be (N, {NUM_JOINTS}, 2), got {joints_2d.shape}")
+    spread = sum(joints_2d[:, left, 0] - joints_2d[:, right, 0] for left, right in FACING_PAIRS)
+    clear = np.abs(spread) >= min_spread * np.asarray(heights, dtype=np.float64)
+    return np.where(clear, np.sign(spread), UNKNOWN).astype(np.int64)
+
+
+def turn_round_pose(pose: np.ndarray) -> np.ndarray:
+    """(72,) SMPL theta, axis-angle, root first -> the same body turned round (see the module)."""
+    aa = np.asarray(pose, dtype=np.float64).reshape(NUM_JOINTS, 3)
+    out = aa[list(JOINT_MIRROR)] * MIRROR_X
+    root, _ = cv2.Rodrigues(out[0])
+    out[0] = cv2.Rodrigues(TURN_ROUND @ root)[0].ravel()
+    return out.reshape(-1).astype(np.asarray(pose).dtype)
+
+
+def vertex_mirror(template: np.ndarray, chunk: int = 512) -> tuple[np.ndarray, float]:
+    """(V, 3) rest vertices, x across the body -> ((V,) the index of each vertex's mirror image,
+    the largest distance between a mirrored vertex and the one taken for it, in the template's units)."""
+    v = np.asarray(template, dtype=np.float64)
+    mirrored = v * np.array([-1.0, 1.0, 1.0])
+    index = np.empty(len(v), dtype=np.int64)
+    worst = 0.0
+    for start in range(0, len(v), chunk):
+        d = np.linalg.norm(mirrored[start : start + chunk, None] - v[None], axis=-1)
+        index[start : start + chunk] = d.argmin(axis=1)
+        worst = max(worst, float(d.min(axis=1).max()))
+    return index, worst
+
+
+@dataclass(frozen=True)
+class TurnRound:
+    """Turns a served body round: theta, root-centred 3D joints and vertices (camera axes), and the
+    joints in the image (which keep their places and swap names)."""
+
+    vertex_index: np.ndarray  # (V,) each vertex's mirror image, from :func:`vertex_mirror`
+
+    @classmethod
+    def of(cls, template: np.ndarray) -> TurnRound:
+        return cls(vertex_mirror(template)[0])
+
+    def pose(self, pose: np.ndarray) -> np.ndarray:
+        return turn_round_pose(pose)
+
+    def joints(self, joints: np.ndarray) -> np.ndarray:
+        """(24, 3) root-centred camera-axes joints -> turned round."""
+        return (np.asarray(joints)[list(JOINT_MIRROR)] * DEPTH_FLIP).astype(np.asarray(joints).dtype)
+
+    def joints_2d(self, joints_2d: np.ndarray) -> np.ndarray:
+        return np.asarray(joints_2d)[list(JOINT_MIRROR)]
+
+    def vertices(self, vertices: np.ndarray) -> np.ndarray:
+        """(V, 3) camera-axes vertices -> turned round (the mirror image of each vertex's partner)."""
+        return (np.asarray(vertices)[self.vertex_index] * DEPTH_FLIP).astype(np.asarray(vertices).dtype)

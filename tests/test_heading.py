@@ -1,0 +1,151 @@
+"""models.heading: turning a body round against the body model itself (brute force), which way a
+body faces, a track's approach, and the pipeline serving a body turned round only where its track
+walks the other way."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from models.body_layout import JOINT_NAMES
+from models.body_model import load_body_model
+from models.heading import (
+    AWAY,
+    FACING_MIN_SPREAD,
+    JOINT_MIRROR,
+    TOWARDS,
+    UNKNOWN,
+    TurnRound,
+    facing,
+    turn_round_pose,
+    vertex_mirror,
+)
+from models.people.finder import APPROACH_MIN_GROWTH, approach_of
+from models.people.tracking import Track, Tracker, TrackerConfig
+from models.smpl_file import mesh_template
+from models.synth.source_data import rotmats
+
+
+@pytest.fixture(scope="module")
+def body():
+    return load_body_model()
+
+
+@pytest.fixture(scope="module")
+def turn():
+    return TurnRound.of(mesh_template())
+
+
+def posed(body, poses: np.ndarray):
+    """(N, 72) -> root-centred (N, 24, 3) joints and (N, V, 3) vertices of the mean shape."""
+    with torch.no_grad():
+        out = body(torch.zeros(len(poses), 10), rotmats(poses.astype(np.float32)))
+    root = out.joints[:, :1]
+    return (out.joints - root).numpy(), (out.vertices - root).numpy()
+
+
+def test_the_joint_mirror_pairs_left_with_right():
+    for i, j in enumerate(JOINT_MIRROR):
+        a, b = JOINT_NAMES[i], JOINT_NAMES[j]
+        assert JOINT_MIRROR[j] == i
+        assert (
+            a == b
+            if "left" not in a and "right" not in a
+            else a.replace("left", "right") == b or a.replace("right", "left") == b
+        )
+
+
+def test_turned_round_parameters_pose_the_mirror_through_the_image_plane(body, turn):
+    """The body posed by the turned-round theta is the original with depth negated and left and
+    right swapped: joints exactly, vertices as closely as the mesh is symmetric."""
+    rng = np.random.default_rng(0)
+    poses = rng.normal(0, 0.3, (6, 72))
+    poses[:, :3] = rng.normal(0, 1.2, (6, 3))  # any heading, tilted
+    poses[0, :3] = [0.0, np.pi - 1e-4, 0.0]  # near the half turn, where axis-angle is delicate
+    joints, vertices = posed(body, poses)
+    turned_joints, turned_vertices = posed(body, np.stack([turn_round_pose(p) for p in poses]))
+    for k in range(len(poses)):
+        assert np.abs(turn.joints(joints[k]) - turned_joints[k]).max() < 1e-3  # metres
+        err = np.linalg.norm(turn.vertices(vertices[k]) - turned_vertices[k], axis=-1)
+        assert err.mean() < 0.005 and np.percentile(err, 99) < 0.03
+    # turning round twice gives the same body back
+    twice = posed(body, np.stack([turn_round_pose(turn_round_pose(p)) for p in poses]))[0]
+    assert np.abs(twice - joints).max() < 1e-4
+
+
+def test_turning_round_keeps_the_joints_in_the_image_and_swaps_their_names(turn):
+    uv = np.random.default_rng(1).normal(size=(24, 2))
+    out = turn.joints_2d(uv)
+    assert np.array_equal(out[JOINT_NAMES.index("left_wrist")], uv[JOINT_NAMES.index("right_wrist")])
+    assert np.array_equal(np.sort(out, axis=0), np.sort(uv, axis=0))
+
+
+def test_vertex_mirror_of_a_symmetric_cloud_is_exact():
+    half = np.random.default_rng(2).uniform(0.1, 1, (50, 3))
+    cloud = np.concatenate([half, half * [-1, 1, 1], [[0.0, 0.5, 0.2]]])
+    index, worst = vertex_mirror(cloud, chunk=7)
+    assert worst < 1e-12
+    assert np.array_equal(index[:50], np.arange(50, 100)) and index[100] == 100
+
+
+def test_facing_reads_shoulders_and_hips(body):
+    rng = np.random.default_rng(3)
+    poses = np.zeros((3, 72))
+    poses[:, :3] = [[np.pi, 0, 0], [0, 0, np.pi], [np.pi / 2, 0, 0]]  # y down: facing the camera, away, side
+    poses[2, :3] = cv2_rodrigues_product()
+    joints, _ = posed(body, poses + rng.normal(0, 0.01, poses.shape))
+    uv = joints[..., :2] * 100  # weak perspective, 100 px a metre
+    got = facing(uv, np.full(3, 170.0))
+    assert got[0] == -got[1] != UNKNOWN and got[2] == UNKNOWN
+    with pytest.raises(ValueError, match="joints_2d"):
+        facing(uv[:, :12], np.full(3, 170.0))
+
+
+def cv2_rodrigues_product() -> np.ndarray:
+    """Upright (pi about x: the body's y up becomes the camera's y down) then a quarter turn about the vertical."""
+    import cv2
+
+    upright = cv2.Rodrigues(np.array([np.pi, 0.0, 0.0]))[0]
+    quarter = cv2.Rodrigues(np.array([0.0, np.pi / 2, 0.0]))[0]
+    return cv2.Rodrigues(quarter @ upright)[0].ravel()
+
+
+def test_facing_sign_matches_the_turned_round_body(body, turn):
+    pose = np.zeros(72)
+    pose[:3] = [np.pi, 0, 0]
+    joints, _ = posed(body, pose[None])
+    uv = joints[0, :, :2] * 100
+    before = facing(uv[None], np.array([170.0]))[0]
+    after = facing(turn.joints_2d(uv)[None], np.array([170.0]))[0]
+    assert before != UNKNOWN and after == -before
+    assert FACING_MIN_SPREAD > 0
+
+
+def test_a_growing_box_comes_towards_the_camera():
+    tracker = Tracker(TrackerConfig())
+    for k in range(20):  # 2% taller each frame, feet moving down
+        h = 50 * 1.02**k
+        (track,) = tracker.update([(100.0, 200.0 + k - h, 100.0 + 0.4 * h, 200.0 + k)])
+    assert track.growth == pytest.approx(0.02, rel=0.15) and approach_of(track) == TOWARDS
+    assert approach_of(Track(id=1, box=(0, 0, 1, 1), growth=-2 * APPROACH_MIN_GROWTH)) == AWAY
+    assert approach_of(Track(id=1, box=(0, 0, 1, 1), growth=0.5 * APPROACH_MIN_GROWTH)) == UNKNOWN
+
+
+def test_the_pipeline_turns_round_only_a_body_facing_against_its_walk(body, turn):
+    from service.pipeline import facing_fixed
+
+    pose = np.zeros(72)
+    pose[:3] = [np.pi, 0, 0]  # upright, facing the camera
+    joints, vertices = posed(body, pose[None])
+    uv = joints[0, :, :2] * 100 + 200
+    out = {"pose": pose[None], "joints": joints, "vertices": vertices}
+    box = (uv[:, 0].min(), uv[:, 1].min(), uv[:, 0].max(), uv[:, 1].max())
+    faces = facing(uv[None], np.array([box[3] - box[1]]))[0]
+    for approach in (faces, UNKNOWN):  # walking the way it faces, or no clear walk: as the model said
+        got = facing_fixed(out, 0, uv, box, approach, turn)
+        assert np.array_equal(got[0], pose) and got[2] is uv and np.array_equal(got[3], vertices[0])
+    p, j, j2, v = facing_fixed(out, 0, uv, box, -faces, turn)  # walking the other way: turned round
+    assert np.allclose(p, turn_round_pose(pose)) and np.allclose(j, turn.joints(joints[0]))
+    assert np.allclose(j2, turn.joints_2d(uv)) and np.allclose(v, turn.vertices(vertices[0]))
+    assert facing(j2[None], np.array([box[3] - box[1]]))[0] == -faces
