@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from models import heading
 from models.body_layout import JOINT_NAMES
-from models.heading import FACING_MIN_SPREAD  # the service's own bound on a clear facing
 
 LIMB_NAMES: tuple[str, ...] = (
     "left_shoulder",
@@ -78,18 +78,6 @@ def mirrored(limbs: np.ndarray) -> np.ndarray:
     return np.asarray(limbs)[..., LIMB_MIRROR, :]
 
 
-def facing_as(pred: np.ndarray, target: np.ndarray, visible: np.ndarray, heights: np.ndarray) -> np.ndarray:
-    """The model's limb joints with left and right swapped wherever it clearly faces the other way
-    from the reference (shapes as :func:`pck_hits`): what reading the heading right, and nothing
-    else, would give. The swap is the mirror through the image plane, which keeps every joint's
-    image position and turns the body round."""
-    ids = [i for pair in FACING_PAIRS for i in pair]
-    seen = np.asarray(visible)[:, ids].all(axis=1)
-    a, b = facing(pred, heights), facing(target, heights)
-    flip = seen & (a != 0) & (b != 0) & (a != b)
-    return np.where(flip[:, None, None], mirrored(pred), pred)
-
-
 # -- 2D agreement ----------------------------------------------------------------------------------
 
 
@@ -100,14 +88,10 @@ FACING_PAIRS = (
 )
 
 
-def facing(limbs: np.ndarray, heights: np.ndarray, min_spread: float = FACING_MIN_SPREAD) -> np.ndarray:
+def facing(limbs: np.ndarray, heights: np.ndarray) -> np.ndarray:
     """(N, 12, 2) limb joints in image pixels, (N,) box heights -> (N,) +1 facing the camera, -1
-    facing away, 0 neither clearly (seen from the side): the sign of the left shoulder's and left
-    hip's x minus the right ones', summed, where it is at least ``min_spread`` of the box height."""
-    limbs = np.asarray(limbs, dtype=np.float64)
-    spread = sum(limbs[:, left, 0] - limbs[:, right, 0] for left, right in FACING_PAIRS)
-    clear = np.abs(spread) >= min_spread * np.asarray(heights, dtype=np.float64)
-    return np.where(clear, np.sign(spread), 0).astype(np.int64)
+    away, 0 neither clearly: the service's own test (:func:`models.heading.facing`) on this layout."""
+    return heading.facing(limbs, heights, pairs=FACING_PAIRS)
 
 
 def facing_agreement(pred: np.ndarray, target: np.ndarray, visible: np.ndarray, heights: np.ndarray) -> tuple[int, int]:
@@ -119,6 +103,18 @@ def facing_agreement(pred: np.ndarray, target: np.ndarray, visible: np.ndarray, 
     a, b = facing(pred, heights), facing(target, heights)
     compared = seen & (a != 0) & (b != 0)
     return int(np.count_nonzero(compared & (a == b))), int(np.count_nonzero(compared))
+
+
+def facing_as(pred: np.ndarray, target: np.ndarray, visible: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """The model's limb joints with left and right swapped wherever it clearly faces the other way
+    from the reference (shapes as :func:`pck_hits`): what reading the heading right, and nothing
+    else, would give. The swap is the mirror through the image plane, which keeps every joint's
+    image position and turns the body round."""
+    ids = [i for pair in FACING_PAIRS for i in pair]
+    seen = np.asarray(visible)[:, ids].all(axis=1)
+    a, b = facing(pred, heights), facing(target, heights)
+    flip = seen & (a != 0) & (b != 0) & (a != b)
+    return np.where(flip[:, None, None], mirrored(pred), pred)
 
 
 def clear_of_edge(boxes: np.ndarray, shape: tuple[int, int], margin: float = EDGE_MARGIN_PX) -> np.ndarray:

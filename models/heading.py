@@ -43,14 +43,20 @@ DEPTH_FLIP = np.array([1.0, 1.0, -1.0])  # points through the image plane
 TURN_ROUND = np.diag([-1.0, 1.0, -1.0])  # pi about the camera's vertical (y) axis
 
 
-def facing(joints_2d: np.ndarray, heights: np.ndarray, min_spread: float = FACING_MIN_SPREAD) -> np.ndarray:
-    """(N, 24, 2) joints in image pixels, (N,) box heights -> (N,) int: TOWARDS (+1) the camera,
-    AWAY (-1), or UNKNOWN (0, seen from the side): the sign of the left shoulder's and hip's x minus
-    the right ones', summed, where it is at least ``min_spread`` of the box height."""
-    joints_2d = np.asarray(joints_2d, dtype=np.float64)
-    if joints_2d.ndim != 3 or joints_2d.shape[1:] != (NUM_JOINTS, 2):
-        raise ValueError(f"joints_2d must be (N, {NUM_JOINTS}, 2), got {joints_2d.shape}")
-    spread = sum(joints_2d[:, left, 0] - joints_2d[:, right, 0] for left, right in FACING_PAIRS)
+def facing(
+    points: np.ndarray,
+    heights: np.ndarray,
+    pairs: tuple[tuple[int, int], ...] = FACING_PAIRS,
+    min_spread: float = FACING_MIN_SPREAD,
+) -> np.ndarray:
+    """(N, K, 2) joints in image pixels (SMPL's 24 with the default ``pairs``; any layout with its
+    own (left, right) shoulder and hip indices), (N,) box heights -> (N,) int: TOWARDS (+1) the
+    camera, AWAY (-1), or UNKNOWN (0, seen from the side): the sign of the left shoulder's and hip's
+    x minus the right ones', summed, where it is at least ``min_spread`` of the box height."""
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 3 or points.shape[2] != 2 or points.shape[1] <= max(max(p) for p in pairs):
+        raise ValueError(f"joints must be (N, K, 2) with K > {max(max(p) for p in pairs)}, got {points.shape}")
+    spread = sum(points[:, left, 0] - points[:, right, 0] for left, right in pairs)
     clear = np.abs(spread) >= min_spread * np.asarray(heights, dtype=np.float64)
     return np.where(clear, np.sign(spread), UNKNOWN).astype(np.int64)
 

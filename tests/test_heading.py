@@ -98,7 +98,7 @@ def test_facing_reads_shoulders_and_hips(body):
     uv = joints[..., :2] * 100  # weak perspective, 100 px a metre
     got = facing(uv, np.full(3, 170.0))
     assert got[0] == -got[1] != UNKNOWN and got[2] == UNKNOWN
-    with pytest.raises(ValueError, match="joints_2d"):
+    with pytest.raises(ValueError, match="joints must be"):
         facing(uv[:, :12], np.full(3, 170.0))
 
 

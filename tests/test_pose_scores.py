@@ -11,6 +11,7 @@ import pytest
 
 from bench import footage_scores as fs
 from bench import pose_scores as ps
+from models import heading
 from models.body_layout import JOINT_NAMES
 
 # MediaPipe's PoseLandmark enum, in order (mediapipe.solutions.pose.PoseLandmark).
@@ -326,7 +327,7 @@ def test_facing_agreement_matches_brute_force():
 
     def way(limbs, k):
         spread = sum(limbs[k, a, 0] - limbs[k, b, 0] for a, b in ps.FACING_PAIRS)
-        return 0 if abs(spread) < ps.FACING_MIN_SPREAD * heights[k] else (1 if spread > 0 else -1)
+        return 0 if abs(spread) < heading.FACING_MIN_SPREAD * heights[k] else (1 if spread > 0 else -1)
 
     for k in range(n):
         a, b = way(pred, k), way(target, k)
