@@ -4,10 +4,12 @@ and the overlay folder check."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,10 @@ from bench import footage_scores as fs
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT.parent / "shared" / "data" / "real"
+# The real-image evaluation environment (`make eval-env`: MediaPipe 0.10.21 with numpy<2, OpenCV 4):
+# the scripts that run in it take VIDEO BOXES.json OUT.npz (bench/blazepose_landmarks.py, bench/hog_people.py).
+EVAL_PYTHON = ROOT / ".venv-eval" / "bin" / "python"
+EVAL_TIMEOUT_S = 3600.0
 GT_NAME = "groundtruth/gt{:06d}.png"
 ENCODINGS = ("png", "jpeg")
 
@@ -188,3 +194,18 @@ def git_commit() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{head}+changes" if dirty else head or "unknown"
+
+
+def run_on_boxes(script: Path, video: Path, boxes: list[tuple[int, list[float]]], label: str) -> dict[str, np.ndarray]:
+    """Run a ``.venv-eval`` script on (frame, [x0, y0, x1, y1]) boxes of a video -> the arrays of
+    the .npz it writes, one row per box in order. RuntimeError with its stderr if it fails."""
+    with tempfile.TemporaryDirectory(prefix="eval-env-") as tmp:
+        spec, out = Path(tmp) / "boxes.json", Path(tmp) / "out.npz"
+        spec.write_text(json.dumps({"boxes": [{"frame": int(t), "box": list(b)} for t, b in boxes]}))
+        print(f"{label} on {len(boxes)} boxes of {video.name} (.venv-eval) ...", flush=True)
+        cmd = [str(EVAL_PYTHON), str(script), str(video), str(spec), str(out)]
+        done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=EVAL_TIMEOUT_S)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr[-3000:]}")
+        with np.load(out) as z:
+            return {k: z[k] for k in z.files}

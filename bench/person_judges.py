@@ -29,9 +29,7 @@ it. Writes the ``person-judges`` section of ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +41,7 @@ import cv2
 import numpy as np
 
 from bench import footage_scores as fs
-from bench.footage_io import read_ground_truth
+from bench.footage_io import EVAL_PYTHON, read_ground_truth, run_on_boxes
 from bench.person_check import REAL, sway_scene
 from bench.report import machine, write_section
 from models.people.finder import PERSON_MIN_VOTE, FinderConfig, PersonFinder
@@ -52,9 +50,7 @@ from runtime.video import read_frames
 
 SECTION = "person-judges"
 ROOT = Path(__file__).resolve().parents[1]
-EVAL_PYTHON = ROOT / ".venv-eval" / "bin" / "python"
 DETECTORS = {"HOG": ROOT / "bench" / "hog_people.py", "BlazePose": ROOT / "bench" / "blazepose_landmarks.py"}
-DETECTOR_TIMEOUT_S = 3600
 PERSON_KINDS = ("whole", "fragment")
 NO_PERSON_KINDS = ("false",)  # a "non_person" box (labelled foreground, no labelled person) is often a far person
 
@@ -105,17 +101,9 @@ def candidates(frames, gt: dict[int, np.ndarray] | None) -> Candidates:
 
 def run_detector(name: str, video: Path, cands: Candidates) -> tuple[np.ndarray, np.ndarray]:
     """(found (N,) bool, ms (N,)) of one ``.venv-eval`` detector on the candidates' boxes."""
-    with tempfile.TemporaryDirectory(prefix="person-judges-") as tmp:
-        boxes, out = Path(tmp) / "boxes.json", Path(tmp) / "out.npz"
-        entries = [{"frame": int(f), "box": b.tolist()} for f, b in zip(cands.frame, cands.box, strict=True)]
-        boxes.write_text(json.dumps({"boxes": entries}))
-        print(f"{name} on {len(entries)} boxes of {video.name} (.venv-eval) ...", flush=True)
-        cmd = [str(EVAL_PYTHON), str(DETECTORS[name]), str(video), str(boxes), str(out)]
-        done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=DETECTOR_TIMEOUT_S)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr[-3000:]}")
-        with np.load(out) as z:
-            return z["found"].astype(bool), z["ms"].astype(np.float64)
+    boxes = [(int(t), b.tolist()) for t, b in zip(cands.frame, cands.box, strict=True)]
+    z = run_on_boxes(DETECTORS[name], video, boxes, name)
+    return z["found"].astype(bool), z["ms"].astype(np.float64)
 
 
 def share(accepted: np.ndarray, sel: np.ndarray, value: bool) -> str:

@@ -94,14 +94,20 @@ def facing(limbs: np.ndarray, heights: np.ndarray) -> np.ndarray:
     return heading.facing(limbs, heights, pairs=FACING_PAIRS)
 
 
-def facing_agreement(pred: np.ndarray, target: np.ndarray, visible: np.ndarray, heights: np.ndarray) -> tuple[int, int]:
-    """(agreeing, compared): boxes where the model and the reference both face clearly one way (the
-    reference's shoulders and hips all visible), and how many of them face the same way. Shapes as
-    :func:`pck_hits`."""
+def clear_facings(
+    pred: np.ndarray, target: np.ndarray, visible: np.ndarray, heights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(compared (N,) bool, the model's facing (N,), the reference's (N,)): compared where both face
+    clearly one way and the reference's shoulders and hips are all visible. Shapes as :func:`pck_hits`."""
     ids = [i for pair in FACING_PAIRS for i in pair]
     seen = np.asarray(visible)[:, ids].all(axis=1)
     a, b = facing(pred, heights), facing(target, heights)
-    compared = seen & (a != 0) & (b != 0)
+    return seen & (a != 0) & (b != 0), a, b
+
+
+def facing_agreement(pred: np.ndarray, target: np.ndarray, visible: np.ndarray, heights: np.ndarray) -> tuple[int, int]:
+    """(agreeing, compared): of the boxes :func:`clear_facings` compares, how many face the same way."""
+    compared, a, b = clear_facings(pred, target, visible, heights)
     return int(np.count_nonzero(compared & (a == b))), int(np.count_nonzero(compared))
 
 
@@ -110,11 +116,8 @@ def facing_as(pred: np.ndarray, target: np.ndarray, visible: np.ndarray, heights
     from the reference (shapes as :func:`pck_hits`): what reading the heading right, and nothing
     else, would give. The swap is the mirror through the image plane, which keeps every joint's
     image position and turns the body round."""
-    ids = [i for pair in FACING_PAIRS for i in pair]
-    seen = np.asarray(visible)[:, ids].all(axis=1)
-    a, b = facing(pred, heights), facing(target, heights)
-    flip = seen & (a != 0) & (b != 0) & (a != b)
-    return np.where(flip[:, None, None], mirrored(pred), pred)
+    compared, a, b = clear_facings(pred, target, visible, heights)
+    return np.where((compared & (a != b))[:, None, None], mirrored(pred), pred)
 
 
 def clear_of_edge(boxes: np.ndarray, shape: tuple[int, int], margin: float = EDGE_MARGIN_PX) -> np.ndarray:

@@ -36,9 +36,7 @@ import argparse
 import json
 import logging
 import shlex
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -50,6 +48,7 @@ import numpy as np
 from bench import footage_scores as fs
 from bench import pose_scores as ps
 from bench import real_footage as rf
+from bench.footage_io import EVAL_PYTHON, run_on_boxes
 from bench.real_pose_data import (
     HELD_OUT,
     Answer,
@@ -73,9 +72,7 @@ log = logging.getLogger(__name__)
 ROOT = rf.ROOT
 RUNS = ROOT / "runs" / "real_pose"
 DOC = ROOT / "docs" / "REAL_POSE.md"
-EVAL_PYTHON = ROOT / ".venv-eval" / "bin" / "python"
 BLAZEPOSE_SCRIPT = ROOT / "bench" / "blazepose_landmarks.py"
-BLAZEPOSE_TIMEOUT_S = 3600.0
 JOB_POLL_S = 1.0
 JOB_TIMEOUT_S = 3600.0
 SERVING_TIMEOUT_S = 120.0
@@ -201,23 +198,15 @@ def blazepose(video: Path, answers: list[Answer]) -> Landmarks | None:
     if not EVAL_PYTHON.exists():
         return None
     keys = sorted({a.key for a in answers})
-    with tempfile.TemporaryDirectory(prefix="real-pose-") as tmp:
-        boxes, out = Path(tmp) / "boxes.json", Path(tmp) / "landmarks.npz"
-        boxes.write_text(json.dumps({"boxes": [{"frame": k[0], "box": list(k[1:])} for k in keys]}))
-        print(f"BlazePose on {len(keys)} boxes (.venv-eval) ...", flush=True)
-        cmd = [str(EVAL_PYTHON), str(BLAZEPOSE_SCRIPT), str(video), str(boxes), str(out)]
-        done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=BLAZEPOSE_TIMEOUT_S)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr[-3000:]}")
-        with np.load(out) as z:
-            return Landmarks(
-                rows={k: i for i, k in enumerate(keys)},
-                found=z["found"],
-                image=z["image"],
-                visibility=z["visibility"],
-                world=z["world"],
-                meta=json.loads(str(z["meta"])),
-            )
+    z = run_on_boxes(BLAZEPOSE_SCRIPT, video, [(k[0], list(k[1:])) for k in keys], "BlazePose")
+    return Landmarks(
+        rows={k: i for i, k in enumerate(keys)},
+        found=z["found"],
+        image=z["image"],
+        visibility=z["visibility"],
+        world=z["world"],
+        meta=json.loads(str(z["meta"])),
+    )
 
 
 # -- the run --------------------------------------------------------------------------------------

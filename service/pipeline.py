@@ -34,6 +34,10 @@ class PersonResult:
     buffered: bool
 
 
+# One person's pose (72,), joints (24, 3), joints in the frame (24, 2) and vertices (V, 3).
+Body = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
 @dataclass
 class FrameResult:
     persons: list[PersonResult]
@@ -44,15 +48,15 @@ class FrameResult:
     timings_ms: dict[str, float]
 
 
-def facing_fixed(out: dict[str, np.ndarray], i: int, joints_2d: np.ndarray, box, approach: int, turn: TurnRound):
-    """Person ``i`` of a model's outputs, as (pose, joints, joints_2d, vertices): turned round where
-    the model has them face one way and their track walks the other (models.heading)."""
-    pose, joints, vertices = out["pose"][i], out["joints"][i], out["vertices"][i]
+def facing_fixed(body: Body, height: float, approach: int, turn: TurnRound) -> Body:
+    """One person's (pose, joints, joints_2d, vertices), turned round where the model has them face
+    one way and their track walks the other (models.heading); as given otherwise."""
     if approach == UNKNOWN:
-        return pose, joints, joints_2d, vertices
-    faces = facing(joints_2d[None], np.array([box[3] - box[1]]))[0]
+        return body
+    faces = facing(body[2][None], np.array([height]))[0]
     if faces in (UNKNOWN, approach):
-        return pose, joints, joints_2d, vertices
+        return body
+    pose, joints, joints_2d, vertices = body
     return turn.pose(pose), turn.joints(joints), turn.joints_2d(joints_2d), turn.vertices(vertices)
 
 
@@ -90,14 +94,10 @@ def process_frame(
                 site.buffer.add(
                     BufferedCrop(time=now, frame_index=index, image=images[i], silhouette=sils[i], square=squares[i])
                 )
-            pose, joints, joints_2d, vertices = (
-                out["pose"][i],
-                out["joints"][i],
-                crop_to_frame(uv, squares[i]),
-                out["vertices"][i],
-            )
+            body = (out["pose"][i], out["joints"][i], crop_to_frame(uv, squares[i]), out["vertices"][i])
             if turn is not None:
-                pose, joints, joints_2d, vertices = facing_fixed(out, i, joints_2d, blob.box, people[i].approach, turn)
+                body = facing_fixed(body, blob.box[3] - blob.box[1], people[i].approach, turn)
+            pose, joints, joints_2d, vertices = body
             persons.append(
                 PersonResult(
                     track_id=people[i].track_id,

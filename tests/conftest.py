@@ -19,8 +19,9 @@ import pytest
 with contextlib.suppress(ImportError):
     import torch._dynamo  # noqa: F401
 
+from bench.footage_io import EVAL_PYTHON  # after torch._dynamo (above)
+
 REDIS_URL = os.environ.get("SILHOUETTE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-EVAL_PYTHON = Path(__file__).resolve().parents[1] / ".venv-eval" / "bin" / "python"
 
 
 @pytest.fixture

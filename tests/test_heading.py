@@ -139,13 +139,13 @@ def test_the_pipeline_turns_round_only_a_body_facing_against_its_walk(body, turn
     pose[:3] = [np.pi, 0, 0]  # upright, facing the camera
     joints, vertices = posed(body, pose[None])
     uv = joints[0, :, :2] * 100 + 200
-    out = {"pose": pose[None], "joints": joints, "vertices": vertices}
+    body_of = (pose, joints[0], uv, vertices[0])
     box = (uv[:, 0].min(), uv[:, 1].min(), uv[:, 0].max(), uv[:, 1].max())
     faces = facing(uv[None], np.array([box[3] - box[1]]))[0]
     for approach in (faces, UNKNOWN):  # walking the way it faces, or no clear walk: as the model said
-        got = facing_fixed(out, 0, uv, box, approach, turn)
+        got = facing_fixed(body_of, box[3] - box[1], approach, turn)
         assert np.array_equal(got[0], pose) and got[2] is uv and np.array_equal(got[3], vertices[0])
-    p, j, j2, v = facing_fixed(out, 0, uv, box, -faces, turn)  # walking the other way: turned round
+    p, j, j2, v = facing_fixed(body_of, box[3] - box[1], -faces, turn)  # walking the other way: turned round
     assert np.allclose(p, turn_round_pose(pose)) and np.allclose(j, turn.joints(joints[0]))
     assert np.allclose(j2, turn.joints_2d(uv)) and np.allclose(v, turn.vertices(vertices[0]))
     assert facing(j2[None], np.array([box[3] - box[1]]))[0] == -faces
