@@ -41,6 +41,7 @@ class Track:
     confirmed: bool = False
     ghostly: float = 0.0  # a running vote, 0..1, that the track is a ghost (models.people.ghosts)
     personness: float | None = None  # a running vote, 0..1, that its silhouettes are a person's (None: no vote)
+    answered: bool = False  # whether it has been answered as a person (the person check then asks less of it)
     reach: float = 0.0  # the farthest its box centre has gone from where it was confirmed, pixels
     origin: tuple[float, float] | None = None  # the box centre when it was confirmed
 
@@ -128,8 +129,12 @@ class Tracker:
             track.growth = (1 - a) * track.growth + a * ((new_h / old_h) ** (1 / k) - 1)
         if track.origin is not None and box_iou(track.box, box) < self.config.jump_iou:
             # The box jumped to another shape (a walker's track sliding onto a plant they passed, a
-            # body joining a group): how far it has gone is measured afresh from here.
+            # body joining a group): how far it has gone is measured afresh from here, and the person
+            # check judges it afresh, its vote restarted; a walker's track left on a plant would
+            # otherwise keep the walker's vote for a dozen frames (docs/REAL_FOOTAGE.md, "Telling a
+            # plant from a person").
             track.origin, track.reach = (nx, ny), 0.0
+            track.personness, track.answered = None, False
         if track.origin is not None:
             track.reach = max(track.reach, ((nx - track.origin[0]) ** 2 + (ny - track.origin[1]) ** 2) ** 0.5)
         track.box = box
