@@ -115,10 +115,13 @@ def main(argv: list[str] | None = None) -> dict:
         "",
         f"Command: `{command}`  ",
         f"Machine: {machine('cpu')}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Weights: `{args.weights.name}` "
-        f"(PERSON_VOTE {finder_module.PERSON_VOTE}, PERSON_MIN_VOTE {finder_module.PERSON_MIN_VOTE}).",
+        f"(PERSON_VOTE {finder_module.PERSON_VOTE}, PERSON_MIN_VOTE {finder_module.PERSON_MIN_VOTE}, "
+        f"PERSON_KEEP_VOTE {finder_module.PERSON_KEEP_VOTE}).",
         "In-process finder, every frame in order, figures after warm-up; `off`: no check; `unmoved` (the "
         "default): the classifier may refuse only tracks that never went half their height from where they "
-        "were confirmed; `always`: it may refuse any track.",
+        "were confirmed; `always`: it may refuse any track. A track is first answered once its vote "
+        "reaches PERSON_MIN_VOTE and, once answered, refused only under PERSON_KEEP_VOTE; a box that "
+        "jumps to another shape restarts its vote.",
         "",
         *table(results),
     ]
