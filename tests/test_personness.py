@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from models.people.finder import PERSON_KEEP_VOTE, PERSON_MIN_VOTE, FinderConfig, PersonFinder, reads_as_person
-from models.people.tracking import Track, Tracker
 from models.people.personness import PATCH, SHIPPED_PERSONNESS, load_personness, silhouette_patch
+from models.people.tracking import Track, Tracker
 from tests.test_people import scene, with_person
 
 
