@@ -316,3 +316,25 @@ def test_a_ghost_left_by_someone_present_at_start_up_is_never_answered():
     # running vote needs two frames at most, and from then on nothing is answered where they stood.
     assert sum(bool(b) for b in at_start) <= 3 and not any(at_start[35:]), at_start
     assert len({p.track_id for a in answered[35:] for p in a.people}) == 1
+
+
+def test_a_walker_in_front_of_something_moving_stays_found():
+    """A wide block that changes every frame (a swaying plant, a screen) is foreground no person has
+    the shape of; a walker passing in front of it joins it into one refused blob, and keeps being
+    answered, with its id, from its part of that blob."""
+    base = scene(7)
+    rng = np.random.default_rng(0)
+    finder = PersonFinder(FinderConfig.with_warmup(10))
+    ids, joined = [], 0
+    for t in range(70):
+        frame = base.copy()
+        frame[55:70, 60:158] = rng.integers(0, 256, (15, 98, 3), dtype=np.uint8)  # never the same twice
+        if t >= 12:
+            frame = with_person(frame, 2 * (t - 12), y0=45, h=40)  # walks in, reaches the block at t = 31
+        found = finder.apply(frame)
+        if t >= 12:
+            shaped, refused = finder.blobs(found.foreground)
+            joined += int(not shaped and len(refused) == 1)
+            ids.append([p.track_id for p in found.people])
+    assert joined >= 20  # the walker's blob and the block's were one, refused, on most frames
+    assert ids[-1] and all(frame_ids == ids[-1] for frame_ids in ids[3:])  # one person, one id, after confirmation

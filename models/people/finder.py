@@ -10,7 +10,8 @@ Only confirmed tracks are answered (a blob must be a person-shaped candidate for
 The boxes of confirmed people who have walked some way are protected from the background's
 learning, so people who stop and stand still stay found; the whole ones teach the site's person
 height per row. Two tracked people whose blobs join (crossing, walking side by side) are cut
-apart along their predicted boxes and answered as two, each with its id. A track that never moved
+apart along their predicted boxes and answered as two, each with its id; one who walks in front of
+something that moves (a swaying plant) keeps its part of the blob they make together. A track that never moved
 far (a swaying plant, a parked van) is answered only while its silhouettes read as a person's
 (:mod:`models.people.personness`, ``FinderConfig.person_check``).
 """
@@ -28,7 +29,7 @@ from models.heading import AWAY, TOWARDS, UNKNOWN
 from models.people.blobs import Box, PersonBlob, connected_blobs
 from models.people.foreground import Foreground, ForegroundConfig, ForegroundModel, Subtractor
 from models.people.ghosts import GHOST_EDGE_SHARE, edge_share
-from models.people.grouping import GroupingConfig, PersonScale, group_people
+from models.people.grouping import GroupingConfig, PersonScale, looks_like_a_person, merge_fragments
 from models.people.personness import OnnxPersonness, Personness, load_personness, score_blobs
 from models.people.tracking import Track, Tracker, TrackerConfig
 
@@ -91,6 +92,17 @@ def split_blob(blob: PersonBlob, a: Box, b: Box) -> tuple[PersonBlob, PersonBlob
             return None
         parts.append(PersonBlob(box=box, mask=mask, area=int(mask.sum())))
     return parts[0], parts[1]
+
+
+def carve(blob: PersonBlob, guess: Box) -> PersonBlob | None:
+    """The part of a blob inside a predicted box ``guess``, boxed by the two boxes' intersection;
+    None when nothing of the blob is in it."""
+    mask = blob.mask & box_region(guess, blob.mask.shape)
+    x0, y0, x1, y1 = blob.box
+    box = (max(guess[0], x0), max(guess[1], y0), min(guess[2], x1), min(guess[3], y1))
+    if not mask.any() or box[2] <= box[0] or box[3] <= box[1]:
+        return None
+    return PersonBlob(box=box, mask=mask, area=int(mask.sum()))
 
 
 def is_ghost(track: Track) -> bool:
@@ -191,13 +203,44 @@ class PersonFinder:
     def frames_seen(self) -> int:
         return self.foreground.frames_seen
 
-    def candidates(self, fg: Foreground, frame_shape: tuple[int, int]) -> list[PersonBlob]:
-        """Person-shaped blobs of a foreground mask (fragments merged), largest first."""
+    def blobs(self, fg: Foreground) -> tuple[list[PersonBlob], list[PersonBlob]]:
+        """(person-shaped blobs, refused blobs) of a foreground mask, fragments merged, largest first."""
         h, w = fg.mask.shape
         min_area = self.config.min_area_fraction * h * w
         min_height = self.config.grouping.min_height_px / fg.scale
-        blobs = connected_blobs(fg.mask, int(min_area), min_height, fg.scale)
-        return group_people(blobs, self.scale, self.config.grouping)[: self.config.max_people]
+        merged = merge_fragments(
+            connected_blobs(fg.mask, int(min_area), min_height, fg.scale), self.scale, self.config.grouping
+        )
+        shaped = [looks_like_a_person(b, self.scale, self.config.grouping) for b in merged]
+        return [b for b, ok in zip(merged, shaped, strict=True) if ok], [
+            b for b, ok in zip(merged, shaped, strict=True) if not ok
+        ]
+
+    def candidates(self, fg: Foreground, frame_shape: tuple[int, int]) -> list[PersonBlob]:
+        """Person-shaped blobs of a foreground mask (fragments merged), largest first."""
+        return self.blobs(fg)[0][: self.config.max_people]
+
+    def _walkers_in_refused(self, refused: list[PersonBlob]) -> list[PersonBlob]:
+        """A person walking in front of something that moves (a swaying plant, a flickering screen)
+        joins its foreground into one blob of no person's shape, which is refused. A confirmed
+        track that walked in, seen within the last ``SHARED_MAX_MISSED`` frames, whose predicted box
+        lies in such a blob, keeps its part of it: the blob inside the predicted box (two such
+        tracks: cut between them as :meth:`_split_shared` does). Parts too sparse to be a body
+        (``GroupingConfig.min_fill``) are dropped."""
+        walkers = [
+            t.predicted()
+            for t in self.tracker.tracks
+            if t.confirmed and t.has_moved and t.missed <= SHARED_MAX_MISSED and not is_ghost(t)
+        ]
+        out: list[PersonBlob] = []
+        for blob in refused:
+            held = [g for g in walkers if share_inside(g, blob.box) >= SHARED_BLOB_OVERLAP]
+            if len(held) == 2:
+                parts: list[PersonBlob] = list(split_blob(blob, held[0], held[1]) or [])
+            else:
+                parts = [p for p in (carve(blob, g) for g in held) if p is not None]
+            out.extend(p for p in parts if p.fill >= self.config.grouping.min_fill)
+        return out
 
     def _grey_pair(self, frame: np.ndarray, fg: Foreground) -> tuple[np.ndarray, np.ndarray] | None:
         """(frame, background) grey float32 at the working resolution, for the ghost test."""
@@ -248,7 +291,8 @@ class PersonFinder:
             self.tracker.coast()
             return FrameFind(people=[], warming_up=fg.warming_up, relearning=fg.relearning, foreground=fg)
         shape = frame.shape[:2]
-        blobs = self._split_shared(self.candidates(fg, shape))
+        shaped, refused = self.blobs(fg)
+        blobs = self._split_shared(shaped[: self.config.max_people]) + self._walkers_in_refused(refused)
         tracks = self.tracker.update([b.box for b in blobs])
         if self.personness is not None and blobs:
             # Every sighting votes, tentative ones too, so a track's vote is formed by the time it is

@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lr", type=float, default=TrainConfig.lr)
     ap.add_argument("--warmup", type=int, default=TrainConfig.warmup)
     ap.add_argument("--w-articulation", type=float, default=TrainConfig.w_articulation)
+    ap.add_argument("--w-joints2d", type=float, default=TrainConfig.w_joints2d)
     ap.add_argument("--init", default=None, help="fine-tune: start from this checkpoint's weights")
     ap.add_argument(
         "--style",
@@ -229,6 +230,7 @@ def main(argv: list[str] | None = None) -> None:
             lr=args.lr,
             warmup=args.warmup,
             w_articulation=args.w_articulation,
+            w_joints2d=args.w_joints2d,
             init=args.init,
             style=args.style,
             checkpoint_every=args.checkpoint_every,
