@@ -44,6 +44,9 @@ class AdaptConfig:
     lr: float = 2e-5
     lr_opt: float = 2e-2
     w_betas: float = 1.0  # times the batch's mean alignment loss scale: shape stays near the mean
+    # times the same scale: the root rotation stays near the source model's for the same crop (a
+    # silhouette hardly tells a body's front from its back, so alignment alone may turn it round)
+    w_root: float = 0.0
     batchnorm: BatchNorm = "frozen"
     optimisers: Optimisers = "joint"
     s2d_gradient: S2DGradient = "distance"
@@ -66,6 +69,8 @@ class AdaptConfig:
         for name in ("iterations", "batch", "K"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.w_root < 0:
+            raise ValueError(f"w_root must be non-negative, got {self.w_root}")
         if self.max_iter_opt < 0:
             raise ValueError(f"max_iter_opt must be non-negative, got {self.max_iter_opt}")
 

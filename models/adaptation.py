@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
+from pytorch3d.transforms import rotation_6d_to_matrix
 from torch import nn
 
 from models.adapt_config import AdaptConfig
@@ -108,8 +109,15 @@ def articulation_only(regressor: PoseRegressor, out: RegressorOutput) -> tuple[t
 
 
 def predicted_terms(
-    regressor: PoseRegressor, out: RegressorOutput, target: AlignmentTarget, cfg: AdaptConfig
+    regressor: PoseRegressor,
+    out: RegressorOutput,
+    target: AlignmentTarget,
+    cfg: AdaptConfig,
+    anchor: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
+    """The alignment terms of ``cfg.variant`` (each (B,)), the shape prior added to the first and,
+    with ``anchor`` (B, 3, 3), the source model's root rotations, ``cfg.w_root`` times the squared
+    Frobenius distance of the predicted root rotation from them."""
     body = regressor.body
     if not torch.isfinite(out.vertices).all():
         raise FloatingPointError("adaptation diverged: the predicted meshes are not finite (lower the learning rate)")
@@ -133,6 +141,8 @@ def predicted_terms(
     scale = total(terms).detach().clamp_min(1.0)
     first = next(iter(terms))
     terms[first] = terms[first] + cfg.w_betas * scale * out.betas.pow(2).mean(-1)
+    if anchor is not None and cfg.w_root:
+        terms[first] = terms[first] + cfg.w_root * scale * (out.rotmats[:, 0] - anchor).pow(2).sum((-1, -2))
     return terms
 
 
@@ -172,9 +182,14 @@ def step_each(
 
 
 def fit_parameters(
-    regressor: PoseRegressor, images: torch.Tensor, target: AlignmentTarget, cfg: AdaptConfig
+    regressor: PoseRegressor,
+    images: torch.Tensor,
+    target: AlignmentTarget,
+    cfg: AdaptConfig,
+    anchor: torch.Tensor | None = None,
 ) -> tuple[tuple[torch.Tensor, ...], dict[str, float]]:
-    """Theta_opt: the CNN's (phi, root 6-D, betas, camera) fitted to the silhouettes, CNN frozen."""
+    """Theta_opt: the CNN's (phi, root 6-D, betas, camera) fitted to the silhouettes, CNN frozen
+    (``anchor``: as in :func:`predicted_terms`)."""
     with torch.no_grad():
         phi, orient6d, betas, camera = regressor.predict_parameters(images)
     # phi lives in [-1, 1] (tanh in the CNN); fitting its pre-image keeps it there.
@@ -190,7 +205,7 @@ def fit_parameters(
     for _ in range(cfg.max_iter_opt):
         cam = torch.cat([theta[3].exp(), theta[4]], 1)
         out = regressor.decode(torch.tanh(theta[0]), theta[1], theta[2], cam)
-        terms = predicted_terms(regressor, out, target, cfg)
+        terms = predicted_terms(regressor, out, target, cfg, anchor)
         step_each(optimisers, terms, theta, cfg.lr_opt, cfg.optimisers)
         losses = {f"fit_{k}": v.mean().item() for k, v in terms.items()}
     with torch.no_grad():
@@ -225,6 +240,8 @@ def adapt(
     report = AdaptationReport(config=asdict(cfg))
     if held_out is not None and len(held_out):
         report.health_before = health_score(model, held_out)
+    # The source model, frozen, says where each crop's root rotation started (cfg.w_root).
+    source = copy.deepcopy(regressor).to(device).eval() if cfg.w_root else None
     set_adaptation_mode(model, cfg.batchnorm)
     params = [p for p in model.parameters() if p.requires_grad]
     optimisers: dict[str, torch.optim.Optimizer] = {}
@@ -245,14 +262,18 @@ def adapt(
         idx = rng.choice(len(train), size=min(cfg.batch, len(train)), replace=False)
         images = images_tensor(train.images[idx], device)
         target = AlignmentTarget.from_silhouettes(torch.as_tensor(train.silhouettes[idx], device=device))
+        anchor = None
+        if source is not None:
+            with torch.no_grad():
+                anchor = rotation_6d_to_matrix(source.predict_parameters(images)[1])
         if it % cfg.K != 0:
-            terms = predicted_terms(model, model(images), target, cfg)
+            terms = predicted_terms(model, model(images), target, cfg, anchor)
             step_each(optimisers, terms, params, cfg.lr, cfg.optimisers)
             losses = {k: v.mean().item() for k, v in terms.items()}
             kind = "direct"
         else:
             t0 = time.perf_counter()
-            fitted, losses = fit_parameters(model, images, target, cfg)
+            fitted, losses = fit_parameters(model, images, target, cfg, anchor)
             fit_time += time.perf_counter() - t0
             fit_iters += cfg.max_iter_opt
             loss = theta_loss(model.predict_parameters(images), fitted)

@@ -232,3 +232,61 @@ def test_the_prior_control_moves_only_the_shape(body, decoder, target):
     prior_only = (AdaptConfig().w_betas * raw.mean().detach().clamp_min(1.0) * leaves[2].pow(2).mean(-1)).mean()
     (reference,) = torch.autograd.grad(prior_only, leaves[2])
     assert torch.allclose(betas_g, reference, rtol=1e-4, atol=1e-6) and betas_g.abs().sum() > 0
+
+
+def test_the_root_anchor_pulls_only_the_root_towards_the_source(body, decoder, target):
+    """w_root adds w_root x the silhouette loss's scale x ||R - R_source||_F^2 to the first term: its
+    gradient (brute force, through the 6-D root only) and nothing without an anchor."""
+    from pytorch3d.transforms import rotation_6d_to_matrix
+
+    from models.adaptation import predicted_terms
+    from models.alignment import alignment_terms
+
+    regressor = fresh_regressor(body, decoder).eval()
+    images, aim = spread_batch(target, 6)
+    with torch.no_grad():
+        leaves = [t.clone().requires_grad_(True) for t in regressor.predict_parameters(images)]
+    anchor = rotation_6d_to_matrix(leaves[1].detach().roll(1, dims=0))  # another crop's root: a real pull
+    cfg = AdaptConfig(variant="b2", w_root=0.5)
+    plain = predicted_terms(regressor, regressor.decode(*leaves), aim, AdaptConfig(variant="b2"))
+    assert predicted_terms(regressor, regressor.decode(*leaves), aim, cfg)["silhouette"].mean().item() == pytest.approx(
+        plain["silhouette"].mean().item()
+    )  # no anchor given: no term
+    anchored = predicted_terms(regressor, regressor.decode(*leaves), aim, cfg, anchor)
+    out = regressor.decode(*leaves)
+    raw = alignment_terms("b2", body.proxy_vertices(out.vertices), body.proxy_faces, out.camera, aim)["silhouette"]
+    pull = (
+        cfg.w_root
+        * raw.mean().detach().clamp_min(1.0)
+        * (rotation_6d_to_matrix(leaves[1]) - anchor).pow(2).sum((-1, -2))
+    )
+    assert torch.allclose(anchored["silhouette"] - plain["silhouette"], pull, rtol=1e-4, atol=1e-5) and pull.min() > 0
+    (got,) = torch.autograd.grad((anchored["silhouette"] - plain["silhouette"]).mean(), leaves[1])
+    (reference,) = torch.autograd.grad(pull.mean(), leaves[1])
+    assert torch.allclose(got, reference, rtol=1e-4, atol=1e-6) and reference.abs().sum() > 0
+
+
+def test_a_negative_root_weight_is_a_value_error_that_names_it():
+    with pytest.raises(ValueError, match="w_root must be non-negative, got -1"):
+        AdaptConfig(w_root=-1.0)
+
+
+def test_adapt_anchors_the_root_to_the_source_model(body, decoder, target):
+    """Through adapt(): with a heavy w_root the adapted model's root rotations stay nearer the
+    source model's than without, on the very crops it adapted on."""
+    from models.health import images_tensor
+
+    regressor = fresh_regressor(body, decoder).eval()
+    crops = target.subset(np.arange(8))
+    with torch.no_grad():
+        x = images_tensor(crops.images)
+        source_root = regressor(x).rotmats[:, 0]
+
+    def root_drift(w_root: float) -> float:
+        cfg = AdaptConfig(iterations=8, batch=8, max_iter_opt=4, lr=1e-3, w_root=w_root)
+        adapted = adapt(regressor, crops, cfg).regressor.eval()
+        with torch.no_grad():
+            return (adapted(x).rotmats[:, 0] - source_root).pow(2).sum((-1, -2)).mean().item()
+
+    free, anchored = root_drift(0.0), root_drift(100.0)
+    assert free > 1e-4 and anchored < 0.5 * free, (free, anchored)
