@@ -213,6 +213,18 @@ def fit_parameters(
     return tuple(t.detach() for t in fitted), losses
 
 
+@torch.no_grad()
+def source_roots(regressor: PoseRegressor, images: np.ndarray, batch: int, device: torch.device) -> torch.Tensor:
+    """(N, S, S, 3) uint8 crops -> (N, 3, 3): the regressor's root rotation for each, in eval mode."""
+    regressor.eval()
+    return torch.cat(
+        [
+            rotation_6d_to_matrix(regressor.predict_parameters(images_tensor(images[s : s + batch], device))[1])
+            for s in range(0, len(images), batch)
+        ]
+    )
+
+
 def theta_loss(predicted: tuple[torch.Tensor, ...], fitted: tuple[torch.Tensor, ...]) -> torch.Tensor:
     """L_Theta = ||Theta_hat - Theta_opt||^2 over phi, root rotation, betas and camera."""
     return tensor_sum((p - f).pow(2).sum(-1).mean() for p, f in zip(predicted, fitted, strict=True))
@@ -240,8 +252,8 @@ def adapt(
     report = AdaptationReport(config=asdict(cfg))
     if held_out is not None and len(held_out):
         report.health_before = health_score(model, held_out)
-    # The source model, frozen, says where each crop's root rotation started (cfg.w_root).
-    source = copy.deepcopy(regressor).to(device).eval() if cfg.w_root else None
+    # Where each crop's root rotation started (cfg.w_root): the copy, still the source model, once.
+    anchors = source_roots(model, train.images, cfg.batch, device) if cfg.w_root else None
     set_adaptation_mode(model, cfg.batchnorm)
     params = [p for p in model.parameters() if p.requires_grad]
     optimisers: dict[str, torch.optim.Optimizer] = {}
@@ -262,10 +274,7 @@ def adapt(
         idx = rng.choice(len(train), size=min(cfg.batch, len(train)), replace=False)
         images = images_tensor(train.images[idx], device)
         target = AlignmentTarget.from_silhouettes(torch.as_tensor(train.silhouettes[idx], device=device))
-        anchor = None
-        if source is not None:
-            with torch.no_grad():
-                anchor = rotation_6d_to_matrix(source.predict_parameters(images)[1])
+        anchor = None if anchors is None else anchors[torch.as_tensor(idx, device=device)]
         if it % cfg.K != 0:
             terms = predicted_terms(model, model(images), target, cfg, anchor)
             step_each(optimisers, terms, params, cfg.lr, cfg.optimisers)

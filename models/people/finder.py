@@ -59,6 +59,11 @@ def share_inside(inner: Box, outer: Box) -> float:
     return max(w, 0.0) * max(h, 0.0) / area if area > 0 else 0.0
 
 
+def held_by(blob: PersonBlob, guesses: list[Box]) -> list[Box]:
+    """The predicted boxes that lie in a blob (``SHARED_BLOB_OVERLAP`` of each inside its box)."""
+    return [g for g in guesses if share_inside(g, blob.box) >= SHARED_BLOB_OVERLAP]
+
+
 def box_region(box: Box, shape: tuple[int, int]) -> np.ndarray:
     """(H, W) bool: the pixels whose centres lie in ``box`` (frame pixel edges)."""
     ys, xs = np.arange(shape[0]), np.arange(shape[1])
@@ -83,21 +88,14 @@ def split_blob(blob: PersonBlob, a: Box, b: Box) -> tuple[PersonBlob, PersonBlob
         in_b &= ~in_a
     else:
         in_a &= ~in_b
-    x0, y0, x1, y1 = blob.box
-    parts = []
-    for keep, guess in ((in_a, a), (in_b, b)):
-        mask = blob.mask & keep
-        box = (max(guess[0], x0), max(guess[1], y0), min(guess[2], x1), min(guess[3], y1))
-        if not mask.any() or box[2] <= box[0] or box[3] <= box[1]:
-            return None
-        parts.append(PersonBlob(box=box, mask=mask, area=int(mask.sum())))
-    return parts[0], parts[1]
+    part_a, part_b = carve(blob, a, in_a), carve(blob, b, in_b)
+    return None if part_a is None or part_b is None else (part_a, part_b)
 
 
-def carve(blob: PersonBlob, guess: Box) -> PersonBlob | None:
-    """The part of a blob inside a predicted box ``guess``, boxed by the two boxes' intersection;
-    None when nothing of the blob is in it."""
-    mask = blob.mask & box_region(guess, blob.mask.shape)
+def carve(blob: PersonBlob, guess: Box, keep: np.ndarray | None = None) -> PersonBlob | None:
+    """The part of a blob inside a predicted box ``guess`` (or inside the (H, W) bool region
+    ``keep``), boxed by the intersection of ``guess`` and the blob's box; None when it is empty."""
+    mask = blob.mask & (box_region(guess, blob.mask.shape) if keep is None else keep)
     x0, y0, x1, y1 = blob.box
     box = (max(guess[0], x0), max(guess[1], y0), min(guess[2], x1), min(guess[3], y1))
     if not mask.any() or box[2] <= box[0] or box[3] <= box[1]:
@@ -208,13 +206,12 @@ class PersonFinder:
         h, w = fg.mask.shape
         min_area = self.config.min_area_fraction * h * w
         min_height = self.config.grouping.min_height_px / fg.scale
-        merged = merge_fragments(
-            connected_blobs(fg.mask, int(min_area), min_height, fg.scale), self.scale, self.config.grouping
-        )
-        shaped = [looks_like_a_person(b, self.scale, self.config.grouping) for b in merged]
-        return [b for b, ok in zip(merged, shaped, strict=True) if ok], [
-            b for b, ok in zip(merged, shaped, strict=True) if not ok
-        ]
+        blobs = connected_blobs(fg.mask, int(min_area), min_height, fg.scale)
+        shaped: list[PersonBlob] = []
+        refused: list[PersonBlob] = []
+        for b in merge_fragments(blobs, self.scale, self.config.grouping):
+            (shaped if looks_like_a_person(b, self.scale, self.config.grouping) else refused).append(b)
+        return shaped, refused
 
     def candidates(self, fg: Foreground, frame_shape: tuple[int, int]) -> list[PersonBlob]:
         """Person-shaped blobs of a foreground mask (fragments merged), largest first."""
@@ -227,14 +224,10 @@ class PersonFinder:
         lies in such a blob, keeps its part of it: the blob inside the predicted box (two such
         tracks: cut between them as :meth:`_split_shared` does). Parts too sparse to be a body
         (``GroupingConfig.min_fill``) are dropped."""
-        walkers = [
-            t.predicted()
-            for t in self.tracker.tracks
-            if t.confirmed and t.has_moved and t.missed <= SHARED_MAX_MISSED and not is_ghost(t)
-        ]
+        walkers = self._recent_boxes(walked_in=True)
         out: list[PersonBlob] = []
         for blob in refused:
-            held = [g for g in walkers if share_inside(g, blob.box) >= SHARED_BLOB_OVERLAP]
+            held = held_by(blob, walkers)
             if len(held) == 2:
                 parts: list[PersonBlob] = list(split_blob(blob, held[0], held[1]) or [])
             else:
@@ -262,17 +255,25 @@ class PersonFinder:
         mask = cv2.resize(blob.mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)[y0:y1, x0:x1]
         return edge_share(mask.astype(bool), frame_grey[y0:y1, x0:x1], background_grey[y0:y1, x0:x1])
 
+    def _recent_boxes(self, walked_in: bool = False) -> list[Box]:
+        """The predicted boxes of the confirmed tracks seen within the last ``SHARED_MAX_MISSED``
+        frames that are no ghosts (with ``walked_in``, only those that have moved)."""
+        return [
+            t.predicted()
+            for t in self.tracker.tracks
+            if t.confirmed and t.missed <= SHARED_MAX_MISSED and not is_ghost(t) and (t.has_moved or not walked_in)
+        ]
+
     def _split_shared(self, blobs: list[PersonBlob]) -> list[PersonBlob]:
         """People who cross or walk side by side become one blob for a while. A blob that the
         predicted boxes of two (and only two) confirmed tracks lie in, both seen within the last
         ``SHARED_MAX_MISSED`` frames, is cut between those boxes before the tracker sees it, so
         each track keeps matching its own part and both are answered, each with its id. A track
         lost for longer (a coasting prediction drifting over someone else) cuts nothing."""
-        recent = [t for t in self.tracker.tracks if t.confirmed and t.missed <= SHARED_MAX_MISSED and not is_ghost(t)]
-        guesses = [t.predicted() for t in recent]
+        guesses = self._recent_boxes()
         out: list[PersonBlob] = []
         for blob in blobs:
-            held = [g for g in guesses if share_inside(g, blob.box) >= SHARED_BLOB_OVERLAP]
+            held = held_by(blob, guesses)
             parts = split_blob(blob, held[0], held[1]) if len(held) == 2 else None
             out.extend(parts if parts is not None else [blob])
         return out
