@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from bench.adaptation_report import add_section_arguments, write_report
+from bench.pose_scores import MM_PER_M, similarity_align
 from bench.report import file_digest, machine
 from models.adaptation import AdaptConfig, adapt, resolve_device
 from models.body_model import load_body_model
@@ -46,17 +47,32 @@ ENGINE_VARIANTS = ("prior", "b1", "b2", "b3", "a2", "ours")
 
 @torch.no_grad()
 def errors(model: PoseRegressor, target: TargetSet, truth: np.ndarray, batch: int = 64) -> dict[str, float]:
-    """Mean MPJPE / PA-MPJPE (mm) of the 14 evaluation joints over a set of crops; truth (T, 14, 3) per frame."""
+    """Mean MPJPE / PA-MPJPE (mm) of the 14 evaluation joints over a set of crops; truth (T, 14, 3) per frame.
+
+    Also what MPJPE is made of: ``r_mpjpe_mm`` after the best rotation alone (what is left once the
+    body's orientation is right: articulation and size) and ``size_ratio``, the predicted joints' RMS
+    distance from the root over the true ones' (above 1: bodies answered too large)."""
     model.eval()
     device = next(model.parameters()).device  # the adapting model is on the engine's device mid-run
-    e, pa = [], []
+    e, pa, preds, trues = [], [], [], []
     for s in range(0, len(target), batch):
         x = images_tensor(target.images[s : s + batch], device)
         y = torch.as_tensor(truth[target.frame_index[s : s + batch]], dtype=torch.float32)
         out = model(x)
         e.append(mpjpe(out.eval_joints.cpu(), y))
         pa.append(pa_mpjpe(out.eval_joints.cpu(), y))
-    return {"mpjpe_mm": torch.cat(e).mean().item(), "pa_mpjpe_mm": torch.cat(pa).mean().item(), "crops": len(target)}
+        preds.append(out.eval_joints.detach().cpu().numpy())
+        trues.append(y.numpy())
+    pred, true = np.concatenate(preds).astype(np.float64), np.concatenate(trues).astype(np.float64)
+    rotated = similarity_align(pred, true, scale=False)
+    size = np.sqrt((pred**2).sum(-1).mean(-1) / (true**2).sum(-1).mean(-1))
+    return {
+        "mpjpe_mm": torch.cat(e).mean().item(),
+        "pa_mpjpe_mm": torch.cat(pa).mean().item(),
+        "r_mpjpe_mm": float(np.linalg.norm(rotated - true, axis=-1).mean() * MM_PER_M),
+        "size_ratio": float(size.mean()),
+        "crops": len(target),
+    }
 
 
 def done(cell: Path, checkpoint_digest: str) -> bool:

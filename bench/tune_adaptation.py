@@ -73,7 +73,8 @@ def tune(
         rows.append(row)
         print(
             f"  {json.dumps(kw)}: PA-MPJPE {pre['pa_mpjpe_mm']:.1f} -> {post['pa_mpjpe_mm']:.1f}, "
-            f"MPJPE {pre['mpjpe_mm']:.1f} -> {post['mpjpe_mm']:.1f}, held-out IoU {hb.iou:.3f} -> {ha.iou:.3f}, "
+            f"MPJPE {pre['mpjpe_mm']:.1f} -> {post['mpjpe_mm']:.1f} (after the best rotation "
+            f"{pre['r_mpjpe_mm']:.1f} -> {post['r_mpjpe_mm']:.1f}; size {pre['size_ratio']:.2f} -> {post['size_ratio']:.2f}), held-out IoU {hb.iou:.3f} -> {ha.iou:.3f}, "
             f"L_T/px {hb.topology:.2f} -> {ha.topology:.2f}, gate {ha.beats(hb)}, {row['wall_s']:.0f} s\n"
             f"    PA-MPJPE by iteration: {curve}",
             flush=True,

@@ -221,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
         help="crops: v2 (renders), v3 (photos, degradations, ...) or a mix such as v2+v3",
     )
     ap.add_argument("--checkpoint-every", type=int, default=TrainConfig.checkpoint_every)
+    ap.add_argument("--seed", type=int, default=TrainConfig.seed, help="the pool's crops and the batches drawn from it")
     args = ap.parse_args(argv)
     train_source(
         TrainConfig(
@@ -234,6 +235,7 @@ def main(argv: list[str] | None = None) -> None:
             init=args.init,
             style=args.style,
             checkpoint_every=args.checkpoint_every,
+            seed=args.seed,
         ),
         args.out,
     )

@@ -1,0 +1,87 @@
+"""How much articulation a model reads on labelled renders: pure functions on NumPy arrays (issue 19).
+
+    spread = articulation_spread(body_joints)              # mm: how far joints stray from their mean
+    err = body_frame_error(pred_body, true_body)           # mm: joint error with the root turned away
+    deg = heading_error_deg(pred_root, true_root)          # (N,) degrees about the vertical
+    hits, counted = render_pck(pred_2d, true_2d, heights)  # PCK@0.1 of the person's height in the crop
+
+A model that regresses to its mean pose can score a plausible MPJPE while reading no limbs: its
+joints in the body's own frame (root rotation removed) then spread far less about their mean than
+the true ones do. These figures say so in numbers (docs/REAL_POSE.md, "where the articulation is
+lost"); :mod:`bench.checkpoint_eval` reports them for any checkpoint.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench import pose_scores as ps
+
+MM_PER_M = ps.MM_PER_M
+# The body's forward direction in its own frame (SMPL's template faces +z) and its up axis.
+BODY_FORWARD = np.array([0.0, 0.0, 1.0])
+CAMERA_UP = 1  # OpenCV axes: y points down, so the horizontal plane is x-z
+HEADING_WRONG_DEG = 90.0  # a body turned further than this from the truth faces the other way
+
+
+def _joints(x: np.ndarray, name: str) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    if x.ndim != 3 or x.shape[-1] != 3:
+        raise ValueError(f"{name} must be (N, J, 3), got shape {x.shape}")
+    return x
+
+
+def articulation_spread(joints: np.ndarray) -> float:
+    """(N, J, 3) root-centred joints in the body's own frame, metres -> the mean distance, in mm, of
+    each joint from that joint's mean over the N bodies: how much the poses differ."""
+    joints = _joints(joints, "joints")
+    return float(np.linalg.norm(joints - joints.mean(0, keepdims=True), axis=-1).mean() * MM_PER_M)
+
+
+def body_frame_error(pred: np.ndarray, truth: np.ndarray) -> float:
+    """(N, J, 3) and (N, J, 3) root-centred joints in the body's own frame, metres -> the mean joint
+    error in mm (the articulation's error alone: no heading, no Procrustes)."""
+    pred, truth = _joints(pred, "pred"), _joints(truth, "truth")
+    if pred.shape != truth.shape:
+        raise ValueError(f"pred {pred.shape} and truth {truth.shape} differ")
+    return float(np.linalg.norm(pred - truth, axis=-1).mean() * MM_PER_M)
+
+
+def heading_error_deg(pred_root: np.ndarray, true_root: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) and (N, 3, 3) root rotations (body to camera, OpenCV axes) -> (N,) the angle in
+    degrees, in [0, 180], between where the two bodies face, seen from above (x-z plane). NaN where a
+    body faces straight up or down (no heading)."""
+    pred_root, true_root = np.asarray(pred_root, np.float64), np.asarray(true_root, np.float64)
+    if pred_root.shape != true_root.shape or pred_root.shape[1:] != (3, 3):
+        raise ValueError(f"root rotations must both be (N, 3, 3), got {pred_root.shape} and {true_root.shape}")
+
+    def heading(R: np.ndarray) -> np.ndarray:
+        f = R @ BODY_FORWARD
+        flat = np.delete(f, CAMERA_UP, axis=-1)
+        n = np.linalg.norm(flat, axis=-1, keepdims=True)
+        return np.where(n > 1e-6, flat / np.maximum(n, 1e-6), np.nan)
+
+    a, b = heading(pred_root), heading(true_root)
+    return np.degrees(np.arccos(np.clip((a * b).sum(-1), -1.0, 1.0)))
+
+
+def mask_heights(masks: np.ndarray) -> np.ndarray:
+    """(N, S, S) bool person masks -> (N,) their heights in crop coordinates ([-1, 1] across the
+    crop, as the crops' 2D joints): the rendered counterpart of a box's height."""
+    masks = np.asarray(masks, bool)
+    if masks.ndim != 3 or masks.shape[1] != masks.shape[2]:
+        raise ValueError(f"masks must be (N, S, S), got shape {masks.shape}")
+    rows = masks.any(-1)
+    if not rows.any(-1).all():
+        raise ValueError("a mask is empty")
+    size = masks.shape[1]
+    top = rows.argmax(-1)
+    bottom = size - rows[:, ::-1].argmax(-1)
+    return 2.0 * (bottom - top) / size
+
+
+def render_pck(pred: np.ndarray, truth: np.ndarray, heights: np.ndarray) -> tuple[int, int]:
+    """(N, 12, 2) predicted and true limb joints in crop coordinates, (N,) person heights in the same
+    units -> (hits, counted): PCK@0.1 of the person's height, every joint counted (renders know them all)."""
+    pred = np.asarray(pred, np.float64)
+    return ps.pck(pred, truth, np.ones(pred.shape[:2], bool), heights)

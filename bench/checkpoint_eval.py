@@ -1,0 +1,342 @@
+"""How a regressor checkpoint reads bodies, without the service: real clips and labelled renders (issue 19).
+
+    python -m bench.checkpoint_eval CHECKPOINT [CHECKPOINT ...] [--clips VIDEO ...] [--renders N]
+                                    [--style v2+v3] [--section NAME]
+
+For choosing between training runs in minutes, where ``bench.real_pose`` (the real service, one
+clip and one model per run) takes a quarter of an hour per clip. The people do not depend on the
+model, so they are found once per clip and cached in ``runs/checkpoint_eval/``:
+
+- **Real clips** (default: the two labelled SBI clips, when present, and ``pets-walk.avi``). The
+  service's own person finder (``FinderConfig.with_warmup`` with the service's settings) runs over
+  every frame; each answered person is cut as the service cuts them (``models.target_data.crops_of``).
+  BlazePose runs once on those boxes (``.venv-eval``, as ``bench.real_pose``). Each checkpoint then
+  runs in PyTorch on the crops (the same numbers as its ONNX export, up to float rounding) and is
+  scored with ``bench.real_pose_data.pass_summary``: (a) mesh IoU against the labelled masks and the
+  box's own IoU, (b) PCK@0.1 against BlazePose beside the fixed skeleton, (c) PA error. Unlike the
+  service, no body is turned round to face its track's walk (``models.heading``): this is the model
+  alone.
+- **Renders**: N held-out crops of the training style (seed 10,000, the held-out seed of
+  ``models.synth.train_source``): MPJPE and PA-MPJPE, 2D PCK@0.1 against the true joints beside the
+  fixed skeleton, and the articulation figures of :mod:`bench.articulation` (body-frame error and
+  spread against the true spread, the share of bodies turned more than 90 degrees).
+
+Writes ``runs/checkpoint_eval/<section>.json`` and, with ``--section``, a table to docs/REAL_POSE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shlex
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench import articulation as art
+from bench import footage_io as fio
+from bench import pose_scores as ps
+from bench.footage_io import EVAL_PYTHON, run_on_boxes
+from bench.real_pose_data import Answer, Landmarks, Pass, pass_summary, score_masks
+from bench.report import file_digest, machine, write_section
+from models.body_model import load_body_model
+from models.health import images_tensor
+from models.metrics import mpjpe, pa_mpjpe
+from models.people.finder import FinderConfig, PersonFinder
+from models.regressor import PoseRegressor, load_regressor
+from models.synth.train_source import body_frame_joints, crop_pool, rotmats
+from models.target_data import SILHOUETTE_SIZE, crops_of
+from runtime.settings import Settings
+from runtime.video import read_frames
+
+ROOT = fio.ROOT
+RUNS = ROOT / "runs" / "checkpoint_eval"
+DOC = ROOT / "docs" / "REAL_POSE.md"
+BLAZEPOSE_SCRIPT = ROOT / "bench" / "blazepose_landmarks.py"
+LABELLED = ("sbi_IBMtest2", "sbi_HallAndMonitor")
+UNLABELLED = (ROOT.parent / "shared" / "data" / "pets-walk.avi",)
+HELD_OUT_SEED = 10_000  # models.synth.train_source's held-out crops
+BATCH = 64
+# What the people found on a clip depend on: a change to any of these finds them afresh.
+FINDER_SOURCES = ("models/people", "models/crops.py", "models/target_data.py", "models/assets/personness.onnx")
+
+
+# -- the people of a clip (model-independent, cached) -----------------------------------------------
+
+
+@dataclass
+class ClipPeople:
+    """Every person the service's finder answers on a clip, in frame order. frames (N,), track_ids
+    (N,), boxes (N, 4) pixels, squares (N, 3) crop squares (cx, cy, side), crops (N, S, S, 3) uint8,
+    silhouettes (N, s, s) bool; shape (H, W) of the frames."""
+
+    frames: np.ndarray
+    track_ids: np.ndarray
+    boxes: np.ndarray
+    squares: np.ndarray
+    crops: np.ndarray
+    silhouettes: np.ndarray
+    shape: tuple[int, int]
+
+
+def finder_key(config: FinderConfig, max_persons: int, image_size: int) -> str:
+    """A digest of what the people found depend on: the finder's settings and code, the crop size."""
+    h = hashlib.sha256(f"{config!r} {max_persons} {image_size}".encode())
+    for name in FINDER_SOURCES:
+        p = ROOT / name
+        for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def find_people(video: Path, config: FinderConfig, max_persons: int, image_size: int) -> ClipPeople:
+    """Run the service's person finder over every frame of ``video`` and cut each answered person."""
+    from tqdm import tqdm
+
+    finder = PersonFinder(config)
+    rows: dict[str, list] = {k: [] for k in ("frames", "track_ids", "boxes", "squares", "crops", "silhouettes")}
+    shape = (0, 0)
+    for t, frame in enumerate(tqdm(read_frames(video), desc=f"people in {video.name}", unit="frame")):
+        shape = frame.shape[:2]
+        people = finder.apply(frame).people[:max_persons]
+        images, sils, squares = crops_of(frame, [p.blob for p in people], image_size, SILHOUETTE_SIZE)
+        for p, im, si, sq in zip(people, images, sils, squares, strict=True):
+            rows["frames"].append(t)
+            rows["track_ids"].append(p.track_id)
+            rows["boxes"].append(p.blob.box)
+            rows["squares"].append(sq)
+            rows["crops"].append(im)
+            rows["silhouettes"].append(si)
+    if not rows["frames"]:
+        raise ValueError(f"{video}: the finder answered nobody")
+    arrays = {k: np.asarray(v) for k, v in rows.items()}
+    return ClipPeople(**arrays, shape=(int(shape[0]), int(shape[1])))
+
+
+def clip_people(video: Path, settings: Settings, image_size: int) -> tuple[ClipPeople, Landmarks | None]:
+    """The clip's people and BlazePose's landmarks on their boxes, from the cache where it is current."""
+    config = FinderConfig.with_warmup(settings.warmup_frames, settings.background_method, settings.person_check)
+    key = finder_key(config, settings.max_persons, image_size)
+    path = RUNS / f"people-{fio.clip_name(video)}-{key}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files}
+    else:
+        people = find_people(video, config, settings.max_persons, image_size)
+        arrays = {k: getattr(people, k) for k in ClipPeople.__dataclass_fields__ if k != "shape"}
+        arrays["shape"] = np.asarray(people.shape)
+        if EVAL_PYTHON.exists():
+            boxes = [(int(t), [float(v) for v in b]) for t, b in zip(people.frames, people.boxes, strict=True)]
+            z = run_on_boxes(BLAZEPOSE_SCRIPT, video, boxes, "BlazePose")
+            arrays |= {f"blazepose_{k}": z[k] for k in ("found", "image", "visibility", "world")}
+        RUNS.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+    shape = arrays.pop("shape")
+    people = ClipPeople(**{k: arrays[k] for k in ClipPeople.__dataclass_fields__ if k != "shape"}, shape=tuple(shape))
+    if "blazepose_found" not in arrays:
+        return people, None
+    keys = [(int(t), *(round(float(v), 3) for v in b)) for t, b in zip(people.frames, people.boxes, strict=True)]
+    marks = Landmarks(
+        rows={k: i for i, k in enumerate(keys)},
+        found=arrays["blazepose_found"],
+        image=arrays["blazepose_image"],
+        visibility=arrays["blazepose_visibility"],
+        world=arrays["blazepose_world"],
+        meta={},
+    )
+    return people, marks
+
+
+# -- one checkpoint -----------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def run_regressor(regressor: PoseRegressor, crops: np.ndarray, body=None) -> dict[str, np.ndarray]:
+    """(N, S, S, 3) uint8 crops -> camera (N, 3), joints (N, 24, 3), vertices (N, V, 3), root (N, 3, 3),
+    eval_joints (N, 14, 3); with ``body``, also body_frame (N, 24, 3): the joints with the root removed."""
+    regressor.eval()
+    out: dict[str, list[np.ndarray]] = {}
+    for s in range(0, len(crops), BATCH):
+        o = regressor(images_tensor(crops[s : s + BATCH]))
+        got = {"camera": o.camera, "joints": o.joints, "vertices": o.vertices, "root": o.rotmats[:, 0]}
+        got["eval_joints"] = o.eval_joints
+        if body is not None:
+            got["body_frame"] = body_frame_joints(body, o.betas, o.rotmats)
+        for k, v in got.items():
+            out.setdefault(k, []).append(v.numpy())
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def crop_points(camera: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(N, 3) weak-perspective cameras, (N, P, 3) points -> (N, P, 2) crop coordinates."""
+    return camera[:, None, :1] * points[..., :2] + camera[:, None, 1:]
+
+
+def score_clip(
+    regressor: PoseRegressor, people: ClipPeople, marks: Landmarks | None, gt: fio.GroundTruth | None, faces: np.ndarray
+) -> dict:
+    """The checkpoint's figures on one clip's people (bench.real_pose_data.pass_summary)."""
+    out = run_regressor(regressor, people.crops)
+    j2d = ps.from_crop(crop_points(out["camera"], out["joints"]), people.squares)
+    answers = [
+        Answer(
+            frame=int(t),
+            track_id=int(people.track_ids[i]),
+            box=people.boxes[i].astype(np.float64),
+            square=people.squares[i].astype(np.float64),
+            camera=out["camera"][i].astype(np.float64),
+            joints_2d=j2d[i],
+            joints_3d=out["joints"][i].astype(np.float64),
+            model_version="checkpoint",
+        )
+        for i, t in enumerate(people.frames)
+    ]
+    labelled = gt is not None
+    if gt is not None:
+        for t in sorted(set(people.frames.tolist())):
+            if not gt.scored_frame(t):
+                continue
+            idx = np.flatnonzero(people.frames == t)
+            meshes = ps.from_crop(crop_points(out["camera"][idx], out["vertices"][idx]), people.squares[idx])
+            score_masks([answers[i] for i in idx], list(meshes), gt.masks[t], faces)
+    frames = sorted(set(people.frames.tolist()))
+    return pass_summary(Pass("checkpoint", answers, frames), marks, labelled, people.shape)
+
+
+def score_renders(regressor: PoseRegressor, data: dict[str, np.ndarray], body) -> dict:
+    """The checkpoint's figures on labelled renders (see the module's docstring)."""
+    out = run_regressor(regressor, data["images"], body)
+    true_rot = rotmats(data["pose"])
+    with torch.no_grad():
+        true_body = body_frame_joints(body, torch.as_tensor(data["betas"]), true_rot).numpy()
+    pred_eval, true_eval = torch.as_tensor(out["eval_joints"]), torch.as_tensor(data["eval_joints"])
+    heights = art.mask_heights(data["masks"])
+    pred2d = ps.smpl_limbs(crop_points(out["camera"], out["joints"]))
+    true2d = ps.smpl_limbs(data["joints_2d"])
+    fixed2d = np.broadcast_to(pred2d.mean(0, keepdims=True), pred2d.shape)  # its own mean pose, in the crop
+    heading = art.heading_error_deg(out["root"], true_rot[:, 0].numpy())
+    return {
+        "crops": len(data["images"]),
+        "mpjpe_mm": mpjpe(pred_eval, true_eval).mean().item(),
+        "pa_mpjpe_mm": pa_mpjpe(pred_eval, true_eval).mean().item(),
+        "pck_model": ps.rate(*art.render_pck(pred2d, true2d, heights)),
+        "pck_fixed": ps.rate(*art.render_pck(fixed2d, true2d, heights)),
+        "body_frame_error_mm": art.body_frame_error(out["body_frame"], true_body),
+        "spread_model_mm": art.articulation_spread(out["body_frame"]),
+        "spread_truth_mm": art.articulation_spread(true_body),
+        "heading_wrong_share": float(np.nanmean(heading > art.HEADING_WRONG_DEG)),
+    }
+
+
+# -- the command ----------------------------------------------------------------------------------------
+
+
+def default_clips() -> list[Path]:
+    labelled = [fio.DATA_DIR / f"{name}.avi" for name in LABELLED]
+    return [p for p in (*labelled, *UNLABELLED) if p.exists()]
+
+
+def ground_truth(video: Path) -> fio.GroundTruth | None:
+    tar = video.with_name(f"{video.stem}_groundtruth.tar")
+    return fio.read_ground_truth(tar) if tar.exists() else None
+
+
+def fmt(x: float | None, digits: int = 2) -> str:
+    return "-" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
+
+
+def markdown(record: dict) -> str:
+    lines = [
+        f"## Checkpoints compared: {record['section']} ({record['date']})",
+        "",
+        f"`{record['command']}`; {record['machine']}; commit {record['commit']}. Real clips: the service's",
+        "finder and crops, the model alone (no turning round to the track's walk); PCK@0.1 against BlazePose,",
+        "model / fixed skeleton; mesh IoU / the box's own IoU against the labelled masks. Renders: held-out",
+        f"crops of style {record['style']} (seed {HELD_OUT_SEED}).",
+        "",
+        "| checkpoint | clip | people (BlazePose found) | PCK model / fixed | PA mm model / fixed | mesh IoU / box IoU |",
+        "|---|---|---|---|---|---|",
+    ]
+    for ck in record["checkpoints"]:
+        for clip, s in ck["clips"].items():
+            pose, masks = s.get("pose", {}), s.get("masks", {})
+            lines.append(
+                f"| {ck['name']} | {clip} | {s['people']} ({pose.get('blazepose_found', '-')}) "
+                f"| {fmt(pose.get('pck_model'))} / {fmt(pose.get('pck_fixed'))} "
+                f"| {fmt(pose.get('pa_mm_model'), 0)} / {fmt(pose.get('pa_mm_fixed'), 0)} "
+                f"| {fmt(masks.get('mesh_iou'))} / {fmt(masks.get('box_iou'))} |"
+            )
+    lines += [
+        "",
+        "| checkpoint | renders | MPJPE / PA mm | 2D PCK model / fixed | body-frame error mm | spread model / truth mm | turned > 90° |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for ck in record["checkpoints"]:
+        r = ck.get("renders")
+        if r:
+            lines.append(
+                f"| {ck['name']} | {r['crops']} | {r['mpjpe_mm']:.0f} / {r['pa_mpjpe_mm']:.0f} "
+                f"| {r['pck_model']:.2f} / {r['pck_fixed']:.2f} | {r['body_frame_error_mm']:.0f} "
+                f"| {r['spread_model_mm']:.0f} / {r['spread_truth_mm']:.0f} | {100 * r['heading_wrong_share']:.0f}% |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="score regressor checkpoints on real clips and labelled renders")
+    ap.add_argument("checkpoints", nargs="+", type=Path)
+    ap.add_argument(
+        "--clips", nargs="*", type=Path, default=None, help="videos (default: the labelled SBI clips and pets-walk)"
+    )
+    ap.add_argument("--renders", type=int, default=500, help="held-out render crops (0: none)")
+    ap.add_argument(
+        "--style", default="v2+v3", help="the renders' style (models.synth.source_data.SOURCE_STYLES, or a mix)"
+    )
+    ap.add_argument("--section", default=None, help="write the table to docs/REAL_POSE.md under this name")
+    args = ap.parse_args(argv)
+    for ck in args.checkpoints:
+        if not ck.exists():
+            raise SystemExit(f"no checkpoint at {ck}")
+    clips = default_clips() if args.clips is None else args.clips
+    settings = Settings()
+    body = load_body_model()
+    faces = np.asarray(body.faces, np.int64)
+    regressors = {ck: load_regressor(ck, body) for ck in args.checkpoints}
+    sizes = {r.config.image_size for r in regressors.values()}
+    clip_data = {
+        (video, size): (*clip_people(video, settings, size), ground_truth(video)) for video in clips for size in sizes
+    }
+    record: dict = {
+        "section": args.section or "unnamed",
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "python -m bench.checkpoint_eval " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "machine": machine("cpu"),
+        "commit": fio.git_commit(),
+        "style": args.style,
+        "checkpoints": [],
+    }
+    for ck, regressor in regressors.items():
+        size = regressor.config.image_size
+        entry: dict = {"name": ck.name, "path": fio.display_path(ck), "sha256": file_digest(ck), "clips": {}}
+        for video in clips:
+            people, marks, gt = clip_data[(video, size)]
+            entry["clips"][fio.clip_name(video)] = score_clip(regressor, people, marks, gt, faces)
+        if args.renders:
+            pool = crop_pool(RUNS / "renders.pt", size, HELD_OUT_SEED, args.renders, args.style)
+            entry["renders"] = score_renders(regressor, pool, body)
+        record["checkpoints"].append(entry)
+    RUNS.mkdir(parents=True, exist_ok=True)
+    (RUNS / f"{record['section']}.json").write_text(json.dumps(fio.json_ready(record), indent=1))
+    text = markdown(record)
+    if args.section:
+        write_section(text, f"checkpoint-eval-{args.section}", DOC, DOC.read_text().split("\n", 1)[0] + "\n")
+    sys.stdout.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""bench.articulation against brute-force references, and bench.checkpoint_eval end to end: the
+people of a rendered clip found once and cached, a checkpoint scored on them and on renders, and the
+render figures telling a model that reads limbs from one that answers its mean pose."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from pytorch3d.transforms import axis_angle_to_matrix
+
+from bench import articulation as art
+from bench import checkpoint_eval as ce
+from models.body_model import load_body_model
+from models.regressor import load_regressor
+from models.synth.source_data import render_crops, source_config
+
+SHIPPED = ce.ROOT / "models" / "assets" / "source_cpu.pt"
+
+
+def test_spread_and_body_frame_error_against_loops():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(7, 5, 3)), rng.normal(size=(7, 5, 3))
+    mean = a.mean(0)
+    spread = sum(math.dist(a[n, j], mean[j]) for n in range(7) for j in range(5)) / 35
+    assert art.articulation_spread(a) == pytest.approx(1000 * spread)
+    err = sum(math.dist(a[n, j], b[n, j]) for n in range(7) for j in range(5)) / 35
+    assert art.body_frame_error(a, b) == pytest.approx(1000 * err)
+    assert art.articulation_spread(np.repeat(a[:1], 4, 0)) == 0.0  # one pose answered: no spread
+    with pytest.raises(ValueError, match="differ"):
+        art.body_frame_error(a, b[:3])
+
+
+def test_heading_error_is_the_turn_about_the_vertical_only():
+    facing = axis_angle_to_matrix(torch.tensor([math.pi, 0.0, 0.0])).numpy()  # faces the camera
+    turn = lambda deg: axis_angle_to_matrix(torch.tensor([0.0, math.radians(deg), 0.0])).numpy()  # noqa: E731
+    tilt = axis_angle_to_matrix(torch.tensor([math.radians(30), 0.0, 0.0])).numpy()  # a lean, not a turn
+    pred = np.stack([turn(d) @ facing for d in (0, 45, 135, 180)] + [tilt @ facing])
+    truth = np.repeat(facing[None], 5, 0)
+    np.testing.assert_allclose(art.heading_error_deg(pred, truth), [0, 45, 135, 180, 0], atol=1e-4)
+    up = axis_angle_to_matrix(torch.tensor([math.pi / 2, 0.0, 0.0])).numpy()  # forward along the camera's y
+    assert np.isnan(art.heading_error_deg(up[None], facing[None])[0])
+
+
+def test_mask_heights_and_render_pck():
+    masks = np.zeros((2, 10, 10), bool)
+    masks[0, 2:7, 4] = True  # rows 2-6: 5 of 10 rows -> 1.0 in crop units
+    masks[1, :, 1] = True
+    np.testing.assert_allclose(art.mask_heights(masks), [1.0, 2.0])
+    truth = np.zeros((2, 12, 2))
+    pred = truth.copy()
+    pred[0, :6, 0] = 0.09  # within 0.1 x 1.0
+    pred[0, 6:, 0] = 0.11  # not
+    pred[1, :, 1] = 0.19  # within 0.1 x 2.0
+    assert art.render_pck(pred, truth, art.mask_heights(masks)) == (18, 24)
+    with pytest.raises(ValueError, match="empty"):
+        art.mask_heights(np.zeros((1, 4, 4), bool))
+
+
+def test_render_figures_tell_a_reading_model_from_its_mean_pose():
+    body = load_body_model()
+    data = render_crops(24, source_config("v2", 128, 5))
+    regressor = load_regressor(SHIPPED, body)
+    read = ce.score_renders(regressor, data, body)
+    # The same model answering the prior's mean pose (latent zero) and the mean shape reads no limbs.
+    head, cfg = regressor.head[-1], regressor.config
+    fixed = [*range(cfg.latent), *range(cfg.latent + 6, cfg.latent + 6 + cfg.num_betas)]
+    with torch.no_grad():
+        head.weight[fixed] = 0
+        head.bias[fixed] = 0
+    mean = ce.score_renders(regressor, data, body)
+    assert mean["spread_model_mm"] < 1.0 < read["spread_model_mm"] < read["spread_truth_mm"]
+    assert read["spread_truth_mm"] == mean["spread_truth_mm"]
+    assert read["body_frame_error_mm"] < mean["body_frame_error_mm"]
+    assert 0.0 <= read["heading_wrong_share"] <= 1.0 and read["crops"] == 24
+
+
+def test_the_people_of_a_clip_are_found_once_and_scored(tmp_path, monkeypatch):
+    from models.synth.camera_site import SiteConfig, make_site
+
+    site = make_site(SiteConfig(width=160, height=120, focal=190.0, frames=60, seed=3), progress=False)
+    site.save(tmp_path / "walk")
+    video = tmp_path / "walk" / "video.avi"
+    monkeypatch.setattr(ce, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(ce, "EVAL_PYTHON", tmp_path / "no-eval-env")  # BlazePose is tested in test_real_pose
+    settings = ce.Settings(warmup_frames=10)
+    people, marks = ce.clip_people(video, settings, 128)
+    assert marks is None and len(people.frames) > 10 and people.crops.shape[1:] == (128, 128, 3)
+    assert (np.diff(people.frames) >= 0).all() and people.shape == (120, 160)
+    cached = list((tmp_path / "runs").glob("people-video-*.npz"))
+    assert len(cached) == 1
+    again, _ = ce.clip_people(video, settings, 128)  # from the cache: the same people
+    np.testing.assert_array_equal(again.boxes, people.boxes)
+    body = load_body_model()
+    summary = ce.score_clip(load_regressor(SHIPPED, body), people, None, None, np.asarray(body.faces))
+    assert summary["people"] == len(people.frames) and "pose" not in summary and "masks" not in summary
+
+
+def test_the_command_writes_its_record(tmp_path, monkeypatch):
+    monkeypatch.setattr(ce, "RUNS", tmp_path / "runs")
+    ce.main([str(SHIPPED), "--clips", "--renders", "16", "--style", "v2"])
+    record = json.loads((tmp_path / "runs" / "unnamed.json").read_text())
+    (entry,) = record["checkpoints"]
+    assert entry["name"] == "source_cpu.pt" and entry["clips"] == {} and entry["renders"]["crops"] == 16
