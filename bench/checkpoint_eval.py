@@ -252,7 +252,7 @@ def fmt(x: float | None, digits: int = 2) -> str:
 
 def markdown(record: dict) -> str:
     lines = [
-        f"## Checkpoints compared: {record['section']} ({record['date']})",
+        f"### Checkpoints compared: {record['section']} ({record['date']})",
         "",
         f"`{record['command']}`; {record['machine']}; commit {record['commit']}. Real clips: the service's",
         "finder and crops, the model alone (no turning round to the track's walk); PCK@0.1 against BlazePose,",
