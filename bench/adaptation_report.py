@@ -52,7 +52,7 @@ def table(rows: dict, metric: str, shifts: list[str]) -> str:
         cells = []
         for s in shifts:
             r = rows.get((s, v))
-            if r is None:
+            if r is None or metric not in r["pre"]:  # cells recorded before the metric was
                 cells.append("not run")
             elif v == "source":
                 cells.append(f"{r['pre'][metric]:.1f}")
@@ -208,6 +208,11 @@ PA-MPJPE (mm) after adaptation on held-out frames (change from the source model 
 MPJPE (mm), same runs:
 
 {table(rows, "mpjpe_mm", shifts)}
+
+MPJPE (mm) with the site camera's tilt known, the bodies turned by it as a site told its tilt
+serves them (`PUT /v1/sites/{{site}}/camera`, models/camera_tilt.py), same runs:
+
+{table(rows, "mpjpe_tilt_mm", shifts)}
 
 {gap_recovered(rows)}
 

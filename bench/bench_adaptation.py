@@ -31,6 +31,7 @@ from bench.pose_scores import MM_PER_M, similarity_align
 from bench.report import file_digest, machine
 from models.adaptation import AdaptConfig, adapt, resolve_device
 from models.body_model import load_body_model
+from models.camera_tilt import tilt_points
 from models.health import images_tensor
 from models.metrics import mpjpe, pa_mpjpe
 from models.regressor import PoseRegressor, load_regressor
@@ -46,12 +47,16 @@ ENGINE_VARIANTS = ("prior", "b1", "b2", "b3", "a2", "ours")
 
 
 @torch.no_grad()
-def errors(model: PoseRegressor, target: TargetSet, truth: np.ndarray, batch: int = 64) -> dict[str, float]:
+def errors(
+    model: PoseRegressor, target: TargetSet, truth: np.ndarray, batch: int = 64, tilt_deg: float | None = None
+) -> dict[str, float]:
     """Mean MPJPE / PA-MPJPE (mm) of the 14 evaluation joints over a set of crops; truth (T, 14, 3) per frame.
 
     Also what MPJPE is made of: ``r_mpjpe_mm`` after the best rotation alone (what is left once the
     body's orientation is right: articulation and size) and ``size_ratio``, the predicted joints' RMS
-    distance from the root over the true ones' (above 1: bodies answered too large)."""
+    distance from the root over the true ones' (above 1: bodies answered too large). With the site
+    camera's ``tilt_deg``, ``mpjpe_tilt_mm``: MPJPE of the bodies turned by it, as a site told its
+    tilt serves them (models.camera_tilt)."""
     model.eval()
     device = next(model.parameters()).device  # the adapting model is on the engine's device mid-run
     e, pa, preds, trues = [], [], [], []
@@ -66,11 +71,15 @@ def errors(model: PoseRegressor, target: TargetSet, truth: np.ndarray, batch: in
     pred, true = np.concatenate(preds).astype(np.float64), np.concatenate(trues).astype(np.float64)
     rotated = similarity_align(pred, true, scale=False)
     size = np.sqrt((pred**2).sum(-1).mean(-1) / (true**2).sum(-1).mean(-1))
+    tilted = {}
+    if tilt_deg is not None:
+        tilted["mpjpe_tilt_mm"] = float(np.linalg.norm(tilt_points(pred, tilt_deg) - true, axis=-1).mean() * MM_PER_M)
     return {
         "mpjpe_mm": torch.cat(e).mean().item(),
         "pa_mpjpe_mm": torch.cat(pa).mean().item(),
         "r_mpjpe_mm": float(np.linalg.norm(rotated - true, axis=-1).mean() * MM_PER_M),
         "size_ratio": float(size.mean()),
+        **tilted,
         "crops": len(target),
     }
 
@@ -109,6 +118,7 @@ class MeanShape(torch.nn.Module):
 def run_one(regressor: PoseRegressor, site, variant: str, cfg: AdaptConfig, curve_every: int) -> dict:
     size = regressor.config.image_size
     truth = site.eval_joints - site.joints[:, :1]
+    tilt = site.config["tilt_deg"]
     masks = site.masks if variant == "oracle" else None
     target = site_target(
         site.frames, image_size=size, silhouette_size=SILHOUETTE_SIZE, largest_only=True, true_masks=masks
@@ -120,19 +130,19 @@ def run_one(regressor: PoseRegressor, site, variant: str, cfg: AdaptConfig, curv
         "variant": variant,
         "train_crops": len(train),
         "held_out_crops": len(held_eval),
-        "pre": errors(regressor, held_eval, truth),
+        "pre": errors(regressor, held_eval, truth, tilt_deg=tilt),
     }
     if variant == "source":
         row["post"] = row["pre"]
         return row
     if variant == "mean-shape":
-        row["post"] = errors(MeanShape(regressor), held_eval, truth)
+        row["post"] = errors(MeanShape(regressor), held_eval, truth, tilt_deg=tilt)
         return row
     curve = []
 
     def inspect(it, model):
         if it % curve_every == 0 or it == cfg.iterations:
-            curve.append({"iteration": it, **errors(model, held_eval, truth)})
+            curve.append({"iteration": it, **errors(model, held_eval, truth, tilt_deg=tilt)})
 
     engine_variant = "ours" if variant == "oracle" else variant
     result = adapt(
@@ -140,7 +150,7 @@ def run_one(regressor: PoseRegressor, site, variant: str, cfg: AdaptConfig, curv
     )
     rep = result.report
     row.update(
-        post=errors(result.regressor, held_eval, truth),
+        post=errors(result.regressor, held_eval, truth, tilt_deg=tilt),
         curve=curve,
         wall_s=rep.wall_s,
         ms_per_fit_iteration=rep.ms_per_fit_iteration,

@@ -41,7 +41,8 @@ def tune(
     site = load_site(shift, frames, body, uap_dir, seed=TUNING_SEED)
     truth = site.eval_joints - site.joints[:, :1]
     train, held = site_target(site.frames, regressor.config.image_size, silhouette_size, True).split(0.7)
-    pre = errors(regressor, held, truth)
+    tilt = site.config["tilt_deg"]
+    pre = errors(regressor, held, truth, tilt_deg=tilt)
     print(
         f"{shift}: {len(train)} adaptation crops, {len(held)} held out; before: MPJPE {pre['mpjpe_mm']:.1f}, "
         f"PA-MPJPE {pre['pa_mpjpe_mm']:.1f}; train IoU {health_score(regressor, train).iou:.3f}",
@@ -57,7 +58,7 @@ def tune(
 
         t = time.perf_counter()
         result = adapt(regressor, train, AdaptConfig(iterations=iterations, **kw), held_out=held, inspect=inspect)
-        post = errors(result.regressor, held, truth)
+        post = errors(result.regressor, held, truth, tilt_deg=tilt)
         hb, ha = result.report.health_before, result.report.health_after
         row = {
             "shift": shift,
@@ -74,7 +75,8 @@ def tune(
         print(
             f"  {json.dumps(kw)}: PA-MPJPE {pre['pa_mpjpe_mm']:.1f} -> {post['pa_mpjpe_mm']:.1f}, "
             f"MPJPE {pre['mpjpe_mm']:.1f} -> {post['mpjpe_mm']:.1f} (after the best rotation "
-            f"{pre['r_mpjpe_mm']:.1f} -> {post['r_mpjpe_mm']:.1f}; size {pre['size_ratio']:.2f} -> {post['size_ratio']:.2f}), held-out IoU {hb.iou:.3f} -> {ha.iou:.3f}, "
+            f"{pre['r_mpjpe_mm']:.1f} -> {post['r_mpjpe_mm']:.1f}; size {pre['size_ratio']:.2f} -> {post['size_ratio']:.2f}; "
+            f"the site's tilt known {pre['mpjpe_tilt_mm']:.1f} -> {post['mpjpe_tilt_mm']:.1f}), held-out IoU {hb.iou:.3f} -> {ha.iou:.3f}, "
             f"L_T/px {hb.topology:.2f} -> {ha.topology:.2f}, gate {ha.beats(hb)}, {row['wall_s']:.0f} s\n"
             f"    PA-MPJPE by iteration: {curve}",
             flush=True,

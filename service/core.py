@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.camera_tilt import check_tilt
 from models.heading import TurnRound
 from models.onnx_runtime import available_providers
 from models.people.finder import FinderConfig, shipped_personness
@@ -48,6 +49,7 @@ class SiteStatus:
     buffered_crops: int
     buffered_bytes: int
     background_method: str
+    camera_tilt_deg: float | None
 
 
 class PoseService:
@@ -149,12 +151,20 @@ class PoseService:
             buffered_crops=len(site.buffer) if site else 0,
             buffered_bytes=site.buffer.nbytes if site else 0,
             background_method=site.background_method if site else self.settings.background_method,
+            camera_tilt_deg=site.camera_tilt_deg if site else None,
         )
 
     def set_background(self, site_id: str, method: Subtractor) -> SiteStatus:
         """Subtract a site's background with ``method`` (mog2 or knn) from its next frame on; the site
         learns its background afresh and its tracks start over. Makes the site if it has no frames yet."""
         self.sites.configure(site_id, method)
+        return self.site_status(site_id)
+
+    def set_camera_tilt(self, site_id: str, tilt_deg: float | None) -> SiteStatus:
+        """Turn a site's answered bodies by its camera's tilt below the horizon from its next frame on
+        (None: upright in the camera, as the model answers them). Makes the site if it has no frames yet."""
+        site = self.sites.get(site_id)
+        site.camera_tilt_deg = None if tilt_deg is None else check_tilt(tilt_deg)
         return self.site_status(site_id)
 
     def clear_buffer(self, site_id: str) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.camera_tilt import tilt_points, tilt_pose
 from models.crops import crop_to_frame
 from models.heading import UNKNOWN, TurnRound, facing
 from models.target_data import SILHOUETTE_SIZE, crops_of, plausible_person
@@ -60,6 +61,13 @@ def facing_fixed(body: Body, height: float, approach: int, turn: TurnRound) -> B
     return turn.pose(pose), turn.joints(joints), turn.joints_2d(joints_2d), turn.vertices(vertices)
 
 
+def upright_in_world(body: Body, tilt_deg: float) -> Body:
+    """One person's (pose, joints, joints_2d, vertices) turned by the site camera's tilt
+    (models.camera_tilt); the joints in the image stay where the image shows them."""
+    pose, joints, joints_2d, vertices = body
+    return tilt_pose(pose, tilt_deg), tilt_points(joints, tilt_deg), joints_2d, tilt_points(vertices, tilt_deg)
+
+
 def process_frame(
     site: Site,
     frame: np.ndarray,
@@ -97,6 +105,8 @@ def process_frame(
             body = (out["pose"][i], out["joints"][i], crop_to_frame(uv, squares[i]), out["vertices"][i])
             if turn is not None:
                 body = facing_fixed(body, blob.box[3] - blob.box[1], people[i].approach, turn)
+            if site.camera_tilt_deg is not None:
+                body = upright_in_world(body, site.camera_tilt_deg)
             pose, joints, joints_2d, vertices = body
             persons.append(
                 PersonResult(

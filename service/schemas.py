@@ -9,6 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.adapt_config import AdaptConfig, Control, S2DGradient, SkeletonPaths, Variant
+from models.camera_tilt import MAX_TILT_DEG
 from models.people.foreground import Subtractor
 from runtime.jobs import JobRecord
 from runtime.model_store import ModelVersion
@@ -150,12 +151,26 @@ class SiteInfo(BaseModel):
     buffered_crops: int
     buffered_bytes: int
     background_method: str = Field(description="the site's background subtractor (PUT .../background changes it)")
+    camera_tilt_deg: float | None = Field(
+        default=None, description="the camera's tilt below the horizon the site's bodies are turned by (PUT .../camera)"
+    )
 
 
 class BackgroundRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     method: Subtractor = Field(description="OpenCV's MOG2 (the default: better on the labelled real clips) or KNN")
+
+
+class CameraRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tilt_deg: float | None = Field(
+        gt=-MAX_TILT_DEG,
+        lt=MAX_TILT_DEG,
+        description="how far the camera looks down from the horizon, in degrees (negative: up); the answered "
+        "bodies are turned by it so that they stand upright in the world, not in the camera. null: unknown",
+    )
 
 
 class BufferCleared(BaseModel):

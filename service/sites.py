@@ -101,6 +101,9 @@ class Site:
         self.buffer = buffer
         self.tracks = tracks  # what the site answered per track, for exports (None: not kept)
         self.frames_seen = 0
+        # The camera's tilt below the horizon, where the operator gave it (models.camera_tilt): the
+        # answered bodies are turned by it. None: bodies stay upright in the camera.
+        self.camera_tilt_deg: float | None = None
         # The finder is stateful and not thread-safe: a site's frames go through it one at a time, in order.
         self.lock = threading.Lock()
 

@@ -252,6 +252,34 @@ def test_a_site_can_choose_its_background_subtractor(client, jpegs):
     assert client.put("/v1/sites/knn-site/background", json={"method": "knn"}).status_code == 401
 
 
+def test_a_site_given_its_camera_tilt_answers_bodies_upright_in_the_world(client, jpegs):
+    """Two sites, the same frames: the one told its camera's tilt answers each body turned by it
+    (models.camera_tilt), the same joints in the image; unset again, as the model answers them."""
+    from models.body_layout import JOINT_NAMES
+    from models.camera_tilt import tilt_points, tilt_pose
+
+    r = client.put("/v1/sites/tilted/camera", headers=HK, json={"tilt_deg": 20.0})
+    assert r.status_code == 200 and r.json()["camera_tilt_deg"] == 20.0
+    assert client.get("/v1/sites/level", headers=HK).status_code == 404  # not made by asking
+    for data in jpegs[:12]:
+        level = client.post("/v1/sites/level/pose", content=data, headers=H, params={"buffer": "false"}).json()
+        tilted = client.post("/v1/sites/tilted/pose", content=data, headers=H, params={"buffer": "false"}).json()
+    (a,), (b,) = level["persons"], tilted["persons"]
+    np.testing.assert_allclose(b["joints_2d"], a["joints_2d"], atol=1e-4)
+    np.testing.assert_allclose(b["joints_3d"], tilt_points(np.array(a["joints_3d"]), 20.0), atol=1e-4)
+    np.testing.assert_allclose(b["pose"], tilt_pose(np.array(a["pose"]), 20.0), atol=1e-4)
+    neck = JOINT_NAMES.index("neck")  # seen from above, the neck comes nearer the camera than the pelvis
+    assert b["joints_3d"][neck][2] < a["joints_3d"][neck][2]
+    assert client.put("/v1/sites/tilted/camera", headers=HK, json={"tilt_deg": None}).json()["camera_tilt_deg"] is None
+    again = client.post("/v1/sites/tilted/pose", content=jpegs[12], headers=H, params={"buffer": "false"}).json()
+    same = client.post("/v1/sites/level/pose", content=jpegs[12], headers=H, params={"buffer": "false"}).json()
+    np.testing.assert_allclose(again["persons"][0]["joints_3d"], same["persons"][0]["joints_3d"], atol=1e-4)
+    for bad in ({"tilt_deg": 90}, {"tilt_deg": "steep"}, {}, {"tilt_deg": 10, "roll": 2}):
+        r = client.put("/v1/sites/tilted/camera", headers=HK, json=bad)
+        assert r.status_code == 422 and ("tilt_deg" in r.text or "roll" in r.text), r.text
+    assert client.put("/v1/sites/tilted/camera", json={"tilt_deg": 5}).status_code == 401
+
+
 def test_the_shape_prior_control_is_accepted_as_an_adaptation_variant():
     from service.schemas import AdaptRequest
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from service.deps import AUTHORIZED, Service
-from service.schemas import BackgroundRequest, BufferCleared, SiteInfo, SiteSummary, VersionInfo
+from service.schemas import BackgroundRequest, BufferCleared, CameraRequest, SiteInfo, SiteSummary, VersionInfo
 
 router = APIRouter(prefix="/v1/sites", tags=["sites"], dependencies=AUTHORIZED)
 
@@ -33,6 +33,15 @@ async def site_info(site_id: str, svc: Service) -> SiteInfo:
 )
 async def set_background(site_id: str, body: BackgroundRequest, svc: Service) -> SiteInfo:
     return SiteInfo(**asdict(await run_in_threadpool(svc.set_background, site_id, body.method)))
+
+
+@router.put(
+    "/{site_id}/camera",
+    response_model=SiteInfo,
+    summary="Give the site camera's tilt below the horizon: answered bodies stand upright in the world",
+)
+async def set_camera(site_id: str, body: CameraRequest, svc: Service) -> SiteInfo:
+    return SiteInfo(**asdict(await run_in_threadpool(svc.set_camera_tilt, site_id, body.tilt_deg)))
 
 
 @router.delete("/{site_id}/buffer", response_model=BufferCleared, summary="Delete the site's buffered frames")
