@@ -180,6 +180,14 @@ def test_console_adapts_and_rolls_back_in_a_browser(fed, browser):
     assert text(browser, "#serving") == "source"
     shoot(browser, "console.png")
 
+    # The operator gives the camera's tilt; the site answers bodies turned by it from then on.
+    assert text(browser, "#tilt") == "unknown"
+    browser.find_element(By.CSS_SELECTOR, '#camera-form input[name="tilt_deg"]').send_keys("12.5")
+    browser.find_element(By.ID, "set-camera").click()
+    wait(browser, lambda d: text(d, "#tilt") == "12.5°", 30, "the camera tilt on the page")
+    with httpx.Client(base_url=url, timeout=30, headers={"x-api-key": KEY}) as c:
+        assert c.get(f"/v1/sites/{SITE}").json()["camera_tilt_deg"] == 12.5
+
     # Start an adaptation from the page and watch its progress move.
     form = browser.find_element(By.ID, "adapt-form")
     for name in ("iterations", "batch", "lr"):

@@ -94,6 +94,7 @@ function renderLive(s) {
   $("serving").textContent = s.serving_version || s.active_version;
   $("frames-seen").textContent = s.frames_seen;
   $("buffered").textContent = s.buffered_crops;
+  $("tilt").textContent = s.camera_tilt_deg === null || s.camera_tilt_deg === undefined ? "unknown" : `${s.camera_tilt_deg}°`;
   if (s.frames_seen !== shownFrames && s.frames_seen > 0) refreshFrame(s.frames_seen);
 }
 
@@ -168,6 +169,23 @@ async function startAdaptation(event) {
       body: JSON.stringify(body),
     });
     say(job.created && Date.now() / 1000 - job.created > 2 ? "an adaptation is already running for this site" : "adaptation started");
+  } catch (e) {
+    say(e.message, true);
+  }
+  poll();
+}
+
+// -- the camera -----------------------------------------------------------------------------------
+async function setCamera(event) {
+  event.preventDefault();
+  const value = new FormData($("camera-form")).get("tilt_deg");
+  try {
+    const s = await api(site("/camera"), {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ tilt_deg: value === "" ? null : Number(value) }),
+    });
+    say(s.camera_tilt_deg === null ? "camera tilt unknown: bodies stand upright in the camera" : `bodies now stand upright for a camera ${s.camera_tilt_deg}° down`);
   } catch (e) {
     say(e.message, true);
   }
@@ -282,5 +300,6 @@ async function poll() {
 }
 
 $("adapt-form").addEventListener("submit", startAdaptation);
+$("camera-form").addEventListener("submit", setCamera);
 poll();
 setInterval(poll, POLL_MS);
