@@ -119,6 +119,11 @@ def synthetic_site(client, body, faces, args) -> dict:
     n_train = round(len(site.frames) * (1 - HELD_OUT))
     held = list(range(n_train, len(site.frames)))
     name = "demo-site"
+    # Whoever mounted the camera knows how far it looks down: told it, the site answers bodies
+    # upright in the world (models/camera_tilt.py).
+    tilt = site.config["tilt_deg"]
+    client.put(f"/v1/sites/{name}/camera", json={"tilt_deg": tilt}).raise_for_status()
+    print(f"the site's camera looks {tilt:g} degrees down (PUT /v1/sites/{name}/camera)", flush=True)
     print(f"sending {len(site.frames)} frames to /pose ({n_train} buffered, {len(held)} held out) ...", flush=True)
     before = {}
     t0 = time.perf_counter()
