@@ -5,6 +5,7 @@
       sites/<site>/versions/<id>/               regressor.pt, model.onnx, meta.json (one ModelVersion)
       sites/<site>/active                       {"version": "<id>"}; absent: the source model
       sites/<site>/snapshots/<job>.npz          a buffer handed to an adaptation job
+      sites/<site>/settings.json                what the operator set for the site (camera tilt, subtractor)
 
 Nothing half-written is ever visible: a version is written into a hidden folder and renamed
 into place, and the active pointer is replaced atomically. Workers and API processes share the
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -27,6 +29,8 @@ from models.onnx_runtime import EXPORT_FORMAT
 from runtime.site_ids import SITE_ID, check_site_id
 
 SOURCE = "source"
+SITE_SETTINGS = "settings.json"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -169,6 +173,26 @@ class ModelStore:
         with atomic_path(pointer) as tmp:
             tmp.write_text(json.dumps({"version": version, "since": time.time()}))
         return v
+
+    # -- what the operator set for a site ---------------------------------------------------------
+    def site_settings(self, site: str) -> dict:
+        """The site's saved settings ({} when none were saved, or the file cannot be read as JSON:
+        the site then runs on the defaults, which the operator can set again)."""
+        try:
+            saved = json.loads((self.site_dir(site) / SITE_SETTINGS).read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as e:
+            log.warning("site %s: settings unreadable, defaults used: %s", site, e)
+            return {}
+        return saved if isinstance(saved, dict) else {}
+
+    def save_site_settings(self, site: str, settings: dict) -> None:
+        """Replace the site's saved settings atomically (they outlive the API process)."""
+        path = self.site_dir(site) / SITE_SETTINGS
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(settings))
 
     # -- buffer snapshots for jobs ------------------------------------------------------------
     def snapshot_path(self, site: str, job_id: str) -> Path:

@@ -32,7 +32,7 @@ from service.imaging import decode_frame
 from service.inference import ModelServer
 from service.live import LiveView, SiteRates, frame_jpeg
 from service.pipeline import FrameResult, process_frame
-from service.sites import BufferLimits, SiteRegistry
+from service.sites import BACKGROUND_METHOD, CAMERA_TILT, BufferLimits, SiteRegistry, site_settings
 from service.tracks import TrackLimits, TrackRegistry
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class PoseService:
         finder = FinderConfig.with_warmup(settings.warmup_frames, settings.background_method, settings.person_check)
         if finder.person_check != "off":
             shipped_personness()  # a missing or broken classifier stops the start, not the first frame
-        self.sites = SiteRegistry(finder, limits, TrackLimits.of(settings))
+        self.sites = SiteRegistry(finder, limits, TrackLimits.of(settings), self.store.site_settings)
         self.tracks = TrackRegistry(self.sites)  # what each site answered, per track, for exports
         self.jobs: JobStore
         self.executor: Executor
@@ -142,6 +142,8 @@ class PoseService:
         site = self.sites.find(site_id)
         if site is None and not self.store.site_dir(site_id).exists():
             raise NotFound(f"no site {site_id}: send it a frame first")
+        saved = {} if site else self.store.site_settings(site_id)
+        default_method = self.settings.background_method
         return SiteStatus(
             id=site_id,
             active_version=self.store.active(site_id),
@@ -150,21 +152,25 @@ class PoseService:
             warming_up=site.finder.warming_up if site else True,
             buffered_crops=len(site.buffer) if site else 0,
             buffered_bytes=site.buffer.nbytes if site else 0,
-            background_method=site.background_method if site else self.settings.background_method,
-            camera_tilt_deg=site.camera_tilt_deg if site else None,
+            background_method=site.background_method if site else saved.get(BACKGROUND_METHOD, default_method),
+            camera_tilt_deg=site.camera_tilt_deg if site else saved.get(CAMERA_TILT),
         )
 
     def set_background(self, site_id: str, method: Subtractor) -> SiteStatus:
         """Subtract a site's background with ``method`` (mog2 or knn) from its next frame on; the site
-        learns its background afresh and its tracks start over. Makes the site if it has no frames yet."""
-        self.sites.configure(site_id, method)
+        learns its background afresh and its tracks start over. Makes the site if it has no frames yet;
+        the choice is saved with the site's models and outlives this process."""
+        site = self.sites.configure(site_id, method)
+        self.store.save_site_settings(site_id, site_settings(site))
         return self.site_status(site_id)
 
     def set_camera_tilt(self, site_id: str, tilt_deg: float | None) -> SiteStatus:
         """Turn a site's answered bodies by its camera's tilt below the horizon from its next frame on
-        (None: upright in the camera, as the model answers them). Makes the site if it has no frames yet."""
+        (None: upright in the camera, as the model answers them). Makes the site if it has no frames yet;
+        saved with the site's models, it outlives this process."""
         site = self.sites.get(site_id)
         site.camera_tilt_deg = None if tilt_deg is None else check_tilt(tilt_deg)
+        self.store.save_site_settings(site_id, site_settings(site))
         return self.site_status(site_id)
 
     def clear_buffer(self, site_id: str) -> int:

@@ -5,18 +5,23 @@ Site ids are checked (:mod:`runtime.site_ids`) before a site is made or looked u
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from models.camera_tilt import check_tilt
 from models.people.finder import FinderConfig, PersonFinder
 from models.people.foreground import Subtractor
 from models.target_data import TargetSet
 from runtime.site_ids import check_site_id
 from service.tracks import TrackHistory, TrackLimits
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -122,12 +127,41 @@ class Site:
                 self.tracks.clear()
 
 
+# The settings of a site that are saved with it (runtime.model_store.ModelStore.site_settings).
+BACKGROUND_METHOD, CAMERA_TILT = "background_method", "camera_tilt_deg"
+
+
+def site_settings(site: Site) -> dict:
+    return {BACKGROUND_METHOD: site.background_method, CAMERA_TILT: site.camera_tilt_deg}
+
+
+def apply_saved(site: Site, saved: dict) -> None:
+    """Set what was saved for a new site; a value that is no longer valid is left at the default, logged."""
+    try:
+        method = saved.get(BACKGROUND_METHOD)
+        if method is not None and method != site.background_method:
+            site.set_background_method(method)
+        tilt = saved.get(CAMERA_TILT)
+        site.camera_tilt_deg = None if tilt is None else check_tilt(tilt)
+    except (ValueError, TypeError) as e:
+        log.warning("site %s: saved settings %s not applied: %s", site.id, saved, e)
+
+
 class SiteRegistry:
-    def __init__(self, finder: FinderConfig, limits: BufferLimits, track_limits: TrackLimits | None = None):
+    def __init__(
+        self,
+        finder: FinderConfig,
+        limits: BufferLimits,
+        track_limits: TrackLimits | None = None,
+        saved: Callable[[str], dict] | None = None,
+    ):
+        """``saved(site_id)``: what the operator set for the site before (``SITE_SETTINGS`` keys), applied
+        when the site is made: its background subtractor and its camera's tilt outlive the process."""
         self._sites: dict[str, Site] = {}
         self._finder = finder
         self._limits = limits
         self._track_limits = track_limits
+        self._saved = saved
         self._lock = threading.Lock()
 
     def get(self, site_id: str) -> Site:
@@ -138,6 +172,8 @@ class SiteRegistry:
             if site is None:
                 tracks = TrackHistory(self._track_limits) if self._track_limits else None
                 site = self._sites[site_id] = Site(site_id, self._finder, CropBuffer(self._limits), tracks)
+                if self._saved is not None:
+                    apply_saved(site, self._saved(site_id))
             return site
 
     def configure(self, site_id: str, method: Subtractor) -> Site:

@@ -280,6 +280,32 @@ def test_a_site_given_its_camera_tilt_answers_bodies_upright_in_the_world(client
     assert client.put("/v1/sites/tilted/camera", json={"tilt_deg": 5}).status_code == 401
 
 
+def test_a_sites_camera_and_subtractor_outlive_the_process(tmp_path, jpegs):
+    """What the operator set for a site is saved with its models: a new service on the same artifact
+    store answers with it, before and after the site's first frame; an unreadable file means defaults."""
+    settings = Settings(
+        source_checkpoint=tiny_checkpoint(tmp_path / "source.pt"),
+        artifact_dir=tmp_path / "artifacts",
+        warmup_frames=5,
+        api_key=KEY,
+        model_poll_s=0.05,
+    )
+    with TestClient(create_app(settings)) as first:
+        assert first.put("/v1/sites/kept/camera", headers=HK, json={"tilt_deg": 14.0}).status_code == 200
+        assert first.put("/v1/sites/kept/background", headers=HK, json={"method": "knn"}).status_code == 200
+    with TestClient(create_app(settings)) as second:
+        info = second.get("/v1/sites/kept", headers=HK).json()
+        assert info["camera_tilt_deg"] == 14.0 and info["background_method"] == "knn" and info["frames_seen"] == 0
+        for data in jpegs[:3]:
+            assert second.post("/v1/sites/kept/pose", content=data, headers=H).status_code == 200
+        info = second.get("/v1/sites/kept", headers=HK).json()
+        assert info["camera_tilt_deg"] == 14.0 and info["background_method"] == "knn" and info["frames_seen"] == 3
+    (tmp_path / "artifacts" / "sites" / "kept" / "settings.json").write_text("{not json")
+    with TestClient(create_app(settings)) as third:
+        info = third.get("/v1/sites/kept", headers=HK).json()
+        assert info["camera_tilt_deg"] is None and info["background_method"] == "mog2"
+
+
 def test_the_shape_prior_control_is_accepted_as_an_adaptation_variant():
     from service.schemas import AdaptRequest
 
