@@ -13,7 +13,7 @@ import torch
 from models.body_model import load_body_model
 from models.regressor import PoseRegressor, RegressorConfig, load_regressor, save_regressor
 from models.synth.camera_site import SiteConfig, make_site
-from runtime.settings import SHIPPED_CHECKPOINT
+from runtime.settings import SHIPPED_CHECKPOINT, Settings
 from scripts.serve import free_port
 from service.imaging import encode_jpeg
 
@@ -26,6 +26,18 @@ def tiny_checkpoint(path: Path) -> Path:
     decoder = load_regressor(SHIPPED_CHECKPOINT, body).decoder
     save_regressor(PoseRegressor(RegressorConfig(image_size=64), body, decoder), path)
     return path
+
+
+def small_service_settings(root: Path, api_key: str, **overrides) -> Settings:
+    """A service on a tiny model, its artifacts under ``root``: 5 warm-up frames, models polled every 50 ms."""
+    fields = {
+        "source_checkpoint": tiny_checkpoint(root / "source.pt"),
+        "artifact_dir": root / "artifacts",
+        "warmup_frames": 5,
+        "api_key": api_key,
+        "model_poll_s": 0.05,
+    }
+    return Settings(**{**fields, **overrides})
 
 
 def site_jpegs(frames: int = 40, seed: int = 3) -> list[bytes]:

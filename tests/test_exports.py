@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 
 from models.people.finder import FinderConfig
 from models.smpl_file import mesh_faces
-from runtime.settings import Settings
 from service.app import create_app
 from service.errors import BadRequest, NotFound
 from service.exports import (
@@ -30,7 +29,7 @@ from service.pipeline import FrameResult, PersonResult
 from service.schemas import Vertices
 from service.sites import BufferLimits, SiteRegistry
 from service.tracks import TrackFrame, TrackHistory, TrackLimits, TrackRegistry, select
-from tests.service_helpers import site_jpegs, tiny_checkpoint
+from tests.service_helpers import site_jpegs, small_service_settings
 
 KEY = "export-key"
 HK = {"x-api-key": KEY}
@@ -224,14 +223,7 @@ def test_export_bytes_names_a_bad_format():
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     root = tmp_path_factory.mktemp("exports")
-    settings = Settings(
-        source_checkpoint=tiny_checkpoint(root / "source.pt"),
-        artifact_dir=root / "artifacts",
-        warmup_frames=5,
-        api_key=KEY,
-        model_poll_s=0.05,
-    )
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(small_service_settings(root, KEY))) as c:
         yield c
 
 

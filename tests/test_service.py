@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from runtime.settings import Settings
 from service.app import create_app
-from tests.service_helpers import site_jpegs, tiny_checkpoint, wait_for_job
+from tests.service_helpers import site_jpegs, small_service_settings, tiny_checkpoint, wait_for_job
 
 KEY = "test-key-123"
 HK = {"x-api-key": KEY}
@@ -283,13 +283,7 @@ def test_a_site_given_its_camera_tilt_answers_bodies_upright_in_the_world(client
 def test_a_sites_camera_and_subtractor_outlive_the_process(tmp_path, jpegs):
     """What the operator set for a site is saved with its models: a new service on the same artifact
     store answers with it, before and after the site's first frame; an unreadable file means defaults."""
-    settings = Settings(
-        source_checkpoint=tiny_checkpoint(tmp_path / "source.pt"),
-        artifact_dir=tmp_path / "artifacts",
-        warmup_frames=5,
-        api_key=KEY,
-        model_poll_s=0.05,
-    )
+    settings = small_service_settings(tmp_path, KEY)
     with TestClient(create_app(settings)) as first:
         assert first.put("/v1/sites/kept/camera", headers=HK, json={"tilt_deg": 14.0}).status_code == 200
         assert first.put("/v1/sites/kept/background", headers=HK, json={"method": "knn"}).status_code == 200
