@@ -42,10 +42,11 @@ from bench import articulation as art
 from bench import footage_io as fio
 from bench import pose_scores as ps
 from bench.footage_io import EVAL_PYTHON, run_on_boxes
-from bench.real_pose_data import Answer, Landmarks, Pass, pass_summary, score_masks
+from bench.real_pose_data import Answer, Landmarks, Pass, box_key, pass_summary, score_masks
 from bench.report import file_digest, machine, write_section
 from models.body_model import load_body_model
 from models.health import images_tensor
+from models.m2s import project_points
 from models.metrics import mpjpe, pa_mpjpe
 from models.people.finder import FinderConfig, PersonFinder
 from models.regressor import PoseRegressor, load_regressor
@@ -140,7 +141,7 @@ def clip_people(video: Path, settings: Settings, image_size: int) -> tuple[ClipP
     people = ClipPeople(**{k: arrays[k] for k in ClipPeople.__dataclass_fields__ if k != "shape"}, shape=tuple(shape))
     if "blazepose_found" not in arrays:
         return people, None
-    keys = [(int(t), *(round(float(v), 3) for v in b)) for t, b in zip(people.frames, people.boxes, strict=True)]
+    keys = [box_key(t, b) for t, b in zip(people.frames, people.boxes, strict=True)]
     marks = Landmarks(
         rows={k: i for i, k in enumerate(keys)},
         found=arrays["blazepose_found"],
@@ -156,15 +157,20 @@ def clip_people(video: Path, settings: Settings, image_size: int) -> tuple[ClipP
 
 
 @torch.no_grad()
-def run_regressor(regressor: PoseRegressor, crops: np.ndarray, body=None) -> dict[str, np.ndarray]:
-    """(N, S, S, 3) uint8 crops -> camera (N, 3), joints (N, 24, 3), vertices (N, V, 3), root (N, 3, 3),
-    eval_joints (N, 14, 3); with ``body``, also body_frame (N, 24, 3): the joints with the root removed."""
+def run_regressor(
+    regressor: PoseRegressor, crops: np.ndarray, body=None, vertices: bool = False
+) -> dict[str, np.ndarray]:
+    """(N, S, S, 3) uint8 crops -> camera (N, 3), joints (N, 24, 3), root (N, 3, 3), eval_joints
+    (N, 14, 3), joints_uv (N, 24, 2) in crop coordinates; with ``vertices``, vertices_uv (N, V, 2)
+    too; with ``body``, body_frame (N, 24, 3): the joints with the root removed."""
     regressor.eval()
     out: dict[str, list[np.ndarray]] = {}
     for s in range(0, len(crops), BATCH):
         o = regressor(images_tensor(crops[s : s + BATCH]))
-        got = {"camera": o.camera, "joints": o.joints, "vertices": o.vertices, "root": o.rotmats[:, 0]}
-        got["eval_joints"] = o.eval_joints
+        got = {"camera": o.camera, "joints": o.joints, "root": o.rotmats[:, 0], "eval_joints": o.eval_joints}
+        got["joints_uv"] = project_points(o.joints, o.camera)
+        if vertices:
+            got["vertices_uv"] = project_points(o.vertices, o.camera)
         if body is not None:
             got["body_frame"] = body_frame_joints(body, o.betas, o.rotmats)
         for k, v in got.items():
@@ -172,17 +178,12 @@ def run_regressor(regressor: PoseRegressor, crops: np.ndarray, body=None) -> dic
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def crop_points(camera: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """(N, 3) weak-perspective cameras, (N, P, 3) points -> (N, P, 2) crop coordinates."""
-    return camera[:, None, :1] * points[..., :2] + camera[:, None, 1:]
-
-
 def score_clip(
     regressor: PoseRegressor, people: ClipPeople, marks: Landmarks | None, gt: fio.GroundTruth | None, faces: np.ndarray
 ) -> dict:
     """The checkpoint's figures on one clip's people (bench.real_pose_data.pass_summary)."""
-    out = run_regressor(regressor, people.crops)
-    j2d = ps.from_crop(crop_points(out["camera"], out["joints"]), people.squares)
+    out = run_regressor(regressor, people.crops, vertices=gt is not None)
+    j2d = ps.from_crop(out["joints_uv"], people.squares)
     answers = [
         Answer(
             frame=int(t),
@@ -196,16 +197,13 @@ def score_clip(
         )
         for i, t in enumerate(people.frames)
     ]
-    labelled = gt is not None
-    if gt is not None:
-        for t in sorted(set(people.frames.tolist())):
-            if not gt.scored_frame(t):
-                continue
-            idx = np.flatnonzero(people.frames == t)
-            meshes = ps.from_crop(crop_points(out["camera"][idx], out["vertices"][idx]), people.squares[idx])
-            score_masks([answers[i] for i in idx], list(meshes), gt.masks[t], faces)
     frames = sorted(set(people.frames.tolist()))
-    return pass_summary(Pass("checkpoint", answers, frames), marks, labelled, people.shape)
+    for t in frames:
+        if gt is not None and gt.scored_frame(t):
+            idx = np.flatnonzero(people.frames == t)
+            meshes = ps.from_crop(out["vertices_uv"][idx], people.squares[idx])
+            score_masks([answers[i] for i in idx], list(meshes), gt.masks[t], faces)
+    return pass_summary(Pass("checkpoint", answers, frames), marks, gt is not None, people.shape)
 
 
 def score_renders(regressor: PoseRegressor, data: dict[str, np.ndarray], body) -> dict:
@@ -216,7 +214,7 @@ def score_renders(regressor: PoseRegressor, data: dict[str, np.ndarray], body) -
         true_body = body_frame_joints(body, torch.as_tensor(data["betas"]), true_rot).numpy()
     pred_eval, true_eval = torch.as_tensor(out["eval_joints"]), torch.as_tensor(data["eval_joints"])
     heights = art.mask_heights(data["masks"])
-    pred2d = ps.smpl_limbs(crop_points(out["camera"], out["joints"]))
+    pred2d = ps.smpl_limbs(out["joints_uv"])
     true2d = ps.smpl_limbs(data["joints_2d"])
     fixed2d = np.broadcast_to(pred2d.mean(0, keepdims=True), pred2d.shape)  # its own mean pose, in the crop
     heading = art.heading_error_deg(out["root"], true_rot[:, 0].numpy())
@@ -229,7 +227,7 @@ def score_renders(regressor: PoseRegressor, data: dict[str, np.ndarray], body) -
         "body_frame_error_mm": art.body_frame_error(out["body_frame"], true_body),
         "spread_model_mm": art.articulation_spread(out["body_frame"]),
         "spread_truth_mm": art.articulation_spread(true_body),
-        "heading_wrong_share": float(np.nanmean(heading > art.HEADING_WRONG_DEG)),
+        "heading_wrong_share": float(np.mean(heading[np.isfinite(heading)] > art.HEADING_WRONG_DEG)),
     }
 
 

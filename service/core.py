@@ -32,7 +32,7 @@ from service.imaging import decode_frame
 from service.inference import ModelServer
 from service.live import LiveView, SiteRates, frame_jpeg
 from service.pipeline import FrameResult, process_frame
-from service.sites import BACKGROUND_METHOD, CAMERA_TILT, BufferLimits, SiteRegistry, site_settings
+from service.sites import BufferLimits, SiteRegistry, read_saved, site_settings
 from service.tracks import TrackLimits, TrackRegistry
 
 log = logging.getLogger(__name__)
@@ -142,8 +142,10 @@ class PoseService:
         site = self.sites.find(site_id)
         if site is None and not self.store.site_dir(site_id).exists():
             raise NotFound(f"no site {site_id}: send it a frame first")
-        saved = {} if site else self.store.site_settings(site_id)
-        default_method = self.settings.background_method
+        if site is None:  # what was saved for it, as the site will be made with it
+            method, tilt = read_saved(self.store.site_settings(site_id), site_id)
+        else:
+            method, tilt = site.background_method, site.camera_tilt_deg
         return SiteStatus(
             id=site_id,
             active_version=self.store.active(site_id),
@@ -152,8 +154,8 @@ class PoseService:
             warming_up=site.finder.warming_up if site else True,
             buffered_crops=len(site.buffer) if site else 0,
             buffered_bytes=site.buffer.nbytes if site else 0,
-            background_method=site.background_method if site else saved.get(BACKGROUND_METHOD, default_method),
-            camera_tilt_deg=site.camera_tilt_deg if site else saved.get(CAMERA_TILT),
+            background_method=method or self.settings.background_method,
+            camera_tilt_deg=tilt,
         )
 
     def set_background(self, site_id: str, method: Subtractor) -> SiteStatus:

@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import get_args
 
 import numpy as np
 
@@ -119,12 +120,16 @@ class Site:
     def set_background_method(self, method: Subtractor) -> None:
         """Subtract the background with ``method`` from the next frame on: the background is learnt
         afresh (the site warms up again) and tracks start over."""
-        config = replace(self.finder_config, foreground=replace(self.finder_config.foreground, method=method))
+        config = with_method(self.finder_config, method)
         finder = PersonFinder(config)  # a ValueError names an unknown method before anything changes
         with self.lock:
             self.finder_config, self.finder = config, finder
             if self.tracks is not None:  # the new finder numbers its tracks afresh
                 self.tracks.clear()
+
+
+def with_method(config: FinderConfig, method: Subtractor) -> FinderConfig:
+    return replace(config, foreground=replace(config.foreground, method=method))
 
 
 # The settings of a site that are saved with it (runtime.model_store.ModelStore.site_settings).
@@ -135,16 +140,21 @@ def site_settings(site: Site) -> dict:
     return {BACKGROUND_METHOD: site.background_method, CAMERA_TILT: site.camera_tilt_deg}
 
 
-def apply_saved(site: Site, saved: dict) -> None:
-    """Set what was saved for a new site; a value that is no longer valid is left at the default, logged."""
-    try:
-        method = saved.get(BACKGROUND_METHOD)
-        if method is not None and method != site.background_method:
-            site.set_background_method(method)
-        tilt = saved.get(CAMERA_TILT)
-        site.camera_tilt_deg = None if tilt is None else check_tilt(tilt)
-    except (ValueError, TypeError) as e:
-        log.warning("site %s: saved settings %s not applied: %s", site.id, saved, e)
+def read_saved(saved: dict, site_id: str) -> tuple[Subtractor | None, float | None]:
+    """(background subtractor, camera tilt) from a site's saved settings, None where nothing was
+    saved; a value that is no longer valid is None too (the default), and logged."""
+    method = saved.get(BACKGROUND_METHOD)
+    if method is not None and method not in get_args(Subtractor):
+        log.warning("site %s: saved background method %r unknown, the default used", site_id, method)
+        method = None
+    tilt = saved.get(CAMERA_TILT)
+    if tilt is not None:
+        try:
+            tilt = check_tilt(tilt)
+        except (TypeError, ValueError) as e:
+            log.warning("site %s: saved camera tilt not used: %s", site_id, e)
+            tilt = None
+    return method, tilt
 
 
 class SiteRegistry:
@@ -155,7 +165,7 @@ class SiteRegistry:
         track_limits: TrackLimits | None = None,
         saved: Callable[[str], dict] | None = None,
     ):
-        """``saved(site_id)``: what the operator set for the site before (``SITE_SETTINGS`` keys), applied
+        """``saved(site_id)``: what the operator set for the site before (:func:`site_settings`), applied
         when the site is made: its background subtractor and its camera's tilt outlive the process."""
         self._sites: dict[str, Site] = {}
         self._finder = finder
@@ -171,9 +181,10 @@ class SiteRegistry:
             site = self._sites.get(site_id)
             if site is None:
                 tracks = TrackHistory(self._track_limits) if self._track_limits else None
-                site = self._sites[site_id] = Site(site_id, self._finder, CropBuffer(self._limits), tracks)
-                if self._saved is not None:
-                    apply_saved(site, self._saved(site_id))
+                method, tilt = read_saved(self._saved(site_id), site_id) if self._saved else (None, None)
+                finder = self._finder if method is None else with_method(self._finder, method)
+                site = self._sites[site_id] = Site(site_id, finder, CropBuffer(self._limits), tracks)
+                site.camera_tilt_deg = tilt
             return site
 
     def configure(self, site_id: str, method: Subtractor) -> Site:

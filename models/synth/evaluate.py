@@ -62,13 +62,14 @@ def errors(
     learned the body's heading and framing but not its limbs. With the camera's ``tilt_deg``,
     ``mpjpe_tilt_mm``: MPJPE of the bodies turned by it (models.camera_tilt), as a site told its tilt serves them."""
     regressor.eval()
-    params, e, pa = [], [], []
+    params, preds, e, pa = [], [], [], []
     for s in range(0, len(images), batch):
         x = images_tensor(images[s : s + batch])
         y = torch.as_tensor(joints[s : s + batch])
         p = regressor.predict_parameters(x)
         out = regressor.decode(*p)
         params.append(p)
+        preds.append(out.eval_joints)
         e.append(mpjpe(out.eval_joints, y))
         pa.append(pa_mpjpe(out.eval_joints, y))
     mean_phi = torch.cat([p[0] for p in params]).mean(0, keepdim=True)
@@ -86,8 +87,7 @@ def errors(
         "crops": len(images),
     }
     if tilt_deg is not None:
-        pred = torch.cat([regressor.decode(*p).eval_joints for p in params]).detach().numpy()
-        turned = torch.as_tensor(tilt_points(pred, tilt_deg))
+        turned = torch.as_tensor(tilt_points(torch.cat(preds).numpy(), tilt_deg))
         result["mpjpe_tilt_mm"] = mpjpe(turned, torch.as_tensor(joints, dtype=turned.dtype)).mean().item()
     return result
 
