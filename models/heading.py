@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from models.body_layout import JOINT_NAMES, NUM_JOINTS
+from models.body_layout import EVAL_JOINT_NAMES, JOINT_NAMES, NUM_JOINTS
 
 
 def _partner(name: str) -> str:
@@ -31,6 +31,7 @@ def _partner(name: str) -> str:
 
 
 JOINT_MIRROR: tuple[int, ...] = tuple(JOINT_NAMES.index(_partner(n)) for n in JOINT_NAMES)
+EVAL_MIRROR: tuple[int, ...] = tuple(EVAL_JOINT_NAMES.index(_partner(n)) for n in EVAL_JOINT_NAMES)
 # A body seen from the front shows its left shoulder and left hip on the image's right.
 FACING_PAIRS: tuple[tuple[int, int], ...] = (
     (JOINT_NAMES.index("left_shoulder"), JOINT_NAMES.index("right_shoulder")),
@@ -59,6 +60,22 @@ def facing(
     spread = sum(points[:, left, 0] - points[:, right, 0] for left, right in pairs)
     clear = np.abs(spread) >= min_spread * np.asarray(heights, dtype=np.float64)
     return np.where(clear, np.sign(spread), UNKNOWN).astype(np.int64)
+
+
+def against_walk(points: np.ndarray, heights: np.ndarray, approach: np.ndarray) -> np.ndarray:
+    """(N, 24, 2) joints in image pixels, (N,) box heights, (N,) walks (TOWARDS, AWAY, UNKNOWN) ->
+    (N,) bool: the bodies that face one way (:func:`facing`) while their person walks the other,
+    which the service serves turned round."""
+    faces = facing(points, heights)
+    approach = np.asarray(approach)
+    return (faces != UNKNOWN) & (approach != UNKNOWN) & (faces != approach)
+
+
+def turn_round_points(points: np.ndarray, mirror: tuple[int, ...] = JOINT_MIRROR) -> np.ndarray:
+    """(..., K, 3) root-centred camera-axes joints, ``mirror`` each joint's partner in their layout
+    (:data:`JOINT_MIRROR` for SMPL's 24, :data:`EVAL_MIRROR` for the 14 evaluation joints) -> turned round."""
+    points = np.asarray(points)
+    return (points[..., list(mirror), :] * DEPTH_FLIP).astype(points.dtype)
 
 
 def turn_round_pose(pose: np.ndarray) -> np.ndarray:
@@ -100,7 +117,7 @@ class TurnRound:
 
     def joints(self, joints: np.ndarray) -> np.ndarray:
         """(24, 3) root-centred camera-axes joints -> turned round."""
-        return (np.asarray(joints)[list(JOINT_MIRROR)] * DEPTH_FLIP).astype(np.asarray(joints).dtype)
+        return turn_round_points(joints)
 
     def joints_2d(self, joints_2d: np.ndarray) -> np.ndarray:
         return np.asarray(joints_2d)[list(JOINT_MIRROR)]

@@ -15,7 +15,7 @@ import numpy as np
 
 from models.camera_tilt import tilt_points, tilt_pose
 from models.crops import crop_to_frame
-from models.heading import UNKNOWN, TurnRound, facing
+from models.heading import TurnRound, against_walk
 from models.target_data import SILHOUETTE_SIZE, crops_of, plausible_person
 from service.inference import LoadedModel
 from service.sites import BufferedCrop, Site
@@ -52,10 +52,7 @@ class FrameResult:
 def facing_fixed(body: Body, height: float, approach: int, turn: TurnRound) -> Body:
     """One person's (pose, joints, joints_2d, vertices), turned round where the model has them face
     one way and their track walks the other (models.heading); as given otherwise."""
-    if approach == UNKNOWN:
-        return body
-    faces = facing(body[2][None], np.array([height]))[0]
-    if faces in (UNKNOWN, approach):
+    if not against_walk(body[2][None], np.array([height]), np.array([approach]))[0]:
         return body
     pose, joints, joints_2d, vertices = body
     return turn.pose(pose), turn.joints(joints), turn.joints_2d(joints_2d), turn.vertices(vertices)
@@ -100,7 +97,14 @@ def process_frame(
             keep = buffer and people[i].whole and plausible_person(blob, frame.shape[:2])
             if keep:
                 site.buffer.add(
-                    BufferedCrop(time=now, frame_index=index, image=images[i], silhouette=sils[i], square=squares[i])
+                    BufferedCrop(
+                        time=now,
+                        frame_index=index,
+                        image=images[i],
+                        silhouette=sils[i],
+                        square=squares[i],
+                        approach=people[i].approach,
+                    )
                 )
             body = (out["pose"][i], out["joints"][i], crop_to_frame(uv, squares[i]), out["vertices"][i])
             if turn is not None:

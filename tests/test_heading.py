@@ -12,12 +12,16 @@ from models.body_layout import JOINT_NAMES
 from models.body_model import load_body_model
 from models.heading import (
     AWAY,
+    EVAL_MIRROR,
     FACING_MIN_SPREAD,
+    FACING_PAIRS,
     JOINT_MIRROR,
     TOWARDS,
     UNKNOWN,
     TurnRound,
+    against_walk,
     facing,
+    turn_round_points,
     turn_round_pose,
     vertex_mirror,
 )
@@ -128,8 +132,60 @@ def test_a_growing_box_comes_towards_the_camera():
         h = 50 * 1.02**k
         (track,) = tracker.update([(100.0, 200.0 + k - h, 100.0 + 0.4 * h, 200.0 + k)])
     assert track.growth == pytest.approx(0.02, rel=0.15) and approach_of(track) == TOWARDS
-    assert approach_of(Track(id=1, box=(0, 0, 1, 1), growth=-2 * APPROACH_MIN_GROWTH)) == AWAY
-    assert approach_of(Track(id=1, box=(0, 0, 1, 1), growth=0.5 * APPROACH_MIN_GROWTH)) == UNKNOWN
+    # shrinking 1% a frame with the feet going up the image 1.5 times as fast: walking away
+    h = 100.0
+    away = Track(id=1, box=(0, 0, 40, h), velocity=(0.0, -h * 0.01), growth=-2 * APPROACH_MIN_GROWTH)
+    assert approach_of(away) == AWAY
+    assert approach_of(Track(id=1, box=(0, 0, 40, h), growth=0.5 * APPROACH_MIN_GROWTH)) == UNKNOWN
+
+
+def tracked(boxes) -> Track:
+    tracker = Tracker(TrackerConfig())
+    for box in boxes:
+        (track,) = tracker.update([box])
+    return track
+
+
+def test_a_box_that_shrinks_or_grows_with_its_feet_in_place_is_no_walk():
+    """Squatting or bending shrinks the box from the top, standing up grows it: no walk either way
+    (APPROACH_MIN_FEET_SHARE), though the height changes as fast as a walker's."""
+    squat = tracked([(100.0, 100.0 + 2.5 * k, 140.0, 200.0) for k in range(20)])  # the top comes down
+    rise = tracked([(100.0, 150.0 - 2.5 * k, 140.0, 200.0) for k in range(20)])
+    assert squat.growth < -2 * APPROACH_MIN_GROWTH and approach_of(squat) == UNKNOWN
+    assert rise.growth > 2 * APPROACH_MIN_GROWTH and approach_of(rise) == UNKNOWN
+    # the same shrinking with the feet going up the image is walking away
+    walk = tracked([(100.0, 200.0 - 3 * k - 100 * 0.98**k, 140.0, 200.0 - 3 * k) for k in range(20)])
+    assert approach_of(walk) == AWAY
+    assert approach_of(walk, min_feet_share=100.0) == UNKNOWN  # the share is a parameter
+
+
+def test_turning_round_the_evaluation_joints_matches_the_turned_round_pose(body):
+    """EVAL_MIRROR turns the 14 evaluation joints round as turn_round_pose turns the body (brute
+    force through the body model, head top included)."""
+    rng = np.random.default_rng(4)
+    poses = rng.normal(0, 0.3, (4, 72))
+    poses[:, :3] = rng.normal(0, 1.2, (4, 3))
+
+    def eval_joints(p):
+        with torch.no_grad():
+            out = body(torch.zeros(len(p), 10), rotmats(p.astype(np.float32)))
+        return (out.eval_joints - out.joints[:, :1]).numpy()
+
+    turned = eval_joints(np.stack([turn_round_pose(p) for p in poses]))
+    assert (
+        np.abs(turn_round_points(eval_joints(poses), EVAL_MIRROR) - turned).max() < 0.01
+    )  # metres (head top: a vertex)
+    assert sorted(EVAL_MIRROR) == list(range(len(EVAL_MIRROR)))
+
+
+def test_against_walk_is_a_facing_against_a_known_walk():
+    towards, away, side = np.zeros((3, 24, 2))
+    for pts, dx in ((towards, 30.0), (away, -30.0), (side, 1.0)):
+        for left, right in FACING_PAIRS:
+            pts[left, 0], pts[right, 0] = dx / 2, -dx / 2
+    points = np.stack([towards, towards, away, side, towards])
+    walks = np.array([TOWARDS, AWAY, TOWARDS, AWAY, UNKNOWN])
+    assert against_walk(points, np.full(5, 170.0), walks).tolist() == [False, True, True, False, False]
 
 
 def test_the_pipeline_turns_round_only_a_body_facing_against_its_walk(body, turn):

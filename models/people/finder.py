@@ -43,6 +43,11 @@ DEFAULT_PERSON_CHECK: PersonCheck = "unmoved"
 # 0.5% a frame (13% a second at 25 fps): HallAndMonitor's walkers grow or shrink by 1-2% a frame
 # along the corridor; a stride's swing of the feet averages out in the smoothing.
 APPROACH_MIN_GROWTH = 0.005
+# Walking towards a camera above the ground moves the feet down the image as the box grows (by the
+# camera's height over the person's times the growth: 1.5 at 2.5 m); squatting, bending or sitting
+# down shrinks the box with the feet where they were. The feet must move at least this share of the
+# height's change, the same way, for the change to count as a walk.
+APPROACH_MIN_FEET_SHARE = 0.5
 PERSON_VOTE = 0.2  # weight of each frame's silhouette score in a track's running person vote
 PERSON_MIN_VOTE = 0.2  # a track the classifier judges is first answered once its vote is at least this
 # ...and, once answered, refused only when its vote falls under this: a rendered swaying plant votes
@@ -107,14 +112,19 @@ def is_ghost(track: Track) -> bool:
     return track.ghostly > 0.5
 
 
-def approach_of(track: Track, min_growth: float = APPROACH_MIN_GROWTH) -> int:
-    """Whether a track's person walks towards the camera (their box grows), away from it (it
-    shrinks) or neither clearly: on a static camera, which way they face (models.heading)."""
-    if track.growth >= min_growth:
-        return TOWARDS
-    if track.growth <= -min_growth:
-        return AWAY
-    return UNKNOWN
+def approach_of(
+    track: Track, min_growth: float = APPROACH_MIN_GROWTH, min_feet_share: float = APPROACH_MIN_FEET_SHARE
+) -> int:
+    """Whether a track's person walks towards the camera (their box grows and its bottom comes down
+    the image), away from it (it shrinks and its bottom goes up) or neither clearly: on a static
+    camera, which way they face (models.heading). A box that grows or shrinks with its bottom in
+    place is a body bending, squatting or standing up, not a walk."""
+    height = track.box[3] - track.box[1]
+    change = track.growth * height  # pixels a frame
+    feet = track.velocity[1] + 0.5 * change  # the box's bottom, pixels a frame (y down)
+    if abs(track.growth) < min_growth or feet * np.sign(change) < min_feet_share * abs(change):
+        return UNKNOWN
+    return TOWARDS if change > 0 else AWAY
 
 
 def reads_as_person(track: Track, check: PersonCheck = DEFAULT_PERSON_CHECK) -> bool:
