@@ -12,8 +12,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+SQUARE_PAD = 1.2  # a crop's side over its person box's long side
 
-def square_box(box: tuple[float, float, float, float], pad: float = 1.2) -> tuple[float, float, float]:
+
+def square_box(box: tuple[float, float, float, float], pad: float = SQUARE_PAD) -> tuple[float, float, float]:
     """(x0, y0, x1, y1) -> (centre x, centre y, side): a square around the box, ``pad`` times its long side."""
     x0, y0, x1, y1 = box
     return (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) * pad

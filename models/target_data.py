@@ -10,27 +10,39 @@ regressor's crop camera and the silhouette share one coordinate frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import cv2
 import numpy as np
 
 from models.crops import crop, square_box
+from models.heading import UNKNOWN
 from models.people.blobs import PersonBlob, connected_blobs
-from models.people.finder import FinderConfig
+from models.people.finder import FinderConfig, approach_of
 from models.people.foreground import OFFLINE, ForegroundConfig, video_foreground
+from models.people.tracking import Tracker, TrackerConfig
 
 SILHOUETTE_SIZE = 64  # alignment losses run at this resolution (the paper's fitting is at the crop's)
 
 
 @dataclass
 class TargetSet:
-    """images (N, S, S, 3) uint8; silhouettes (N, s, s) bool; frame_index (N,); squares (N, 3) = (cx, cy, side)."""
+    """images (N, S, S, 3) uint8; silhouettes (N, s, s) bool; frame_index (N,); squares (N, 3) = (cx, cy, side);
+    approach (N,) int: whether each crop's person walks TOWARDS the camera, AWAY or UNKNOWN
+    (models.heading; the finder's track), all UNKNOWN when not given."""
 
     images: np.ndarray
     silhouettes: np.ndarray
     frame_index: np.ndarray
     squares: np.ndarray
+    approach: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # not given: every walk UNKNOWN
+
+    def __post_init__(self) -> None:
+        self.approach = np.asarray(self.approach, dtype=np.int64).reshape(-1)
+        if len(self.approach) == 0:
+            self.approach = np.full(len(self.images), UNKNOWN, dtype=np.int64)
+        if len(self.approach) != len(self.images):
+            raise ValueError(f"approach has {len(self.approach)} entries for {len(self.images)} crops")
 
     def __len__(self) -> int:
         return len(self.images)
@@ -71,25 +83,36 @@ def crops_of(
     return images, sils, squares
 
 
+def walk_directions(blobs: list[list[PersonBlob]], config: TrackerConfig = TrackerConfig()) -> list[list[int]]:
+    """Each blob's person's walk, TOWARDS the camera, AWAY or UNKNOWN, as the service's finder
+    reads it (models.people.finder.approach_of): its boxes tracked from frame to frame, and the
+    track's box growing or shrinking. Only the frames so far count, as when serving."""
+    tracker = Tracker(config)
+    return [[approach_of(track) for track in tracker.update([b.box for b in bl])] for bl in blobs]
+
+
 def target_from_blobs(
     frames: np.ndarray, blobs: list[list[PersonBlob]], image_size: int, silhouette_size: int, largest_only: bool = False
 ) -> TargetSet:
-    images, sils, index, squares = [], [], [], []
-    for t, (frame, bl) in enumerate(zip(frames, blobs, strict=True)):
-        keep = [b for b in bl if plausible_person(b, frame.shape[:2])]
+    images, sils, index, squares, approach = [], [], [], [], []
+    walks = walk_directions(blobs)
+    for t, (frame, bl, walk) in enumerate(zip(frames, blobs, walks, strict=True)):
+        keep = [k for k, b in enumerate(bl) if plausible_person(b, frame.shape[:2])]
         if largest_only:
             keep = keep[:1]
-        im, si, sq = crops_of(frame, keep, image_size, silhouette_size)
+        im, si, sq = crops_of(frame, [bl[k] for k in keep], image_size, silhouette_size)
         images += im
         sils += si
         squares += sq
         index += [t] * len(im)
+        approach += [walk[k] for k in keep]
     s, S = silhouette_size, image_size
     return TargetSet(
         images=np.stack(images) if images else np.zeros((0, S, S, 3), np.uint8),
         silhouettes=np.stack(sils) if sils else np.zeros((0, s, s), bool),
         frame_index=np.asarray(index, dtype=np.int64),
         squares=np.asarray(squares, dtype=np.float64).reshape(-1, 3),
+        approach=np.asarray(approach, dtype=np.int64),
     )
 
 

@@ -60,12 +60,14 @@ def save_snapshot(path: Path, target) -> None:
             silhouettes=target.silhouettes,
             frame_index=target.frame_index,
             squares=target.squares,
+            approach=target.approach,
         )
 
 
 def load_snapshot(path: Path):
     with np.load(path) as f:
-        return TargetSet(**{k: f[k] for k in ("images", "silhouettes", "frame_index", "squares")})
+        # approach: absent from snapshots written before the walk was kept (all unknown then)
+        return TargetSet(**{k: f[k] for k in ("images", "silhouettes", "frame_index", "squares", "approach") if k in f})
 
 
 class Heartbeat:

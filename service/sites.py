@@ -16,6 +16,7 @@ from typing import get_args
 import numpy as np
 
 from models.camera_tilt import check_tilt
+from models.heading import UNKNOWN
 from models.people.finder import FinderConfig, PersonFinder
 from models.people.foreground import Subtractor
 from models.target_data import TargetSet
@@ -41,6 +42,7 @@ class BufferedCrop:
     image: np.ndarray  # (S, S, 3) uint8
     silhouette: np.ndarray  # (s, s) bool
     square: tuple[float, float, float]
+    approach: int = UNKNOWN  # the person's walk, TOWARDS the camera, AWAY or UNKNOWN (models.heading)
 
     @property
     def nbytes(self) -> int:
@@ -96,6 +98,7 @@ class CropBuffer:
             silhouettes=np.stack([i.silhouette for i in items]),
             frame_index=np.array([i.frame_index for i in items]),
             squares=np.array([i.square for i in items], dtype=np.float64),
+            approach=np.array([i.approach for i in items], dtype=np.int64),
         )
 
 

@@ -24,6 +24,7 @@ def item(k: int, t: float | None = None) -> BufferedCrop:
         image=np.full((S, S, 3), k, np.uint8),
         silhouette=np.eye(s, dtype=bool) if k % 2 else np.ones((s, s), bool),
         square=(float(k), 2.0 * k, 30.0 + k),
+        approach=(k % 3) - 1,
     )
 
 
@@ -85,6 +86,7 @@ def test_snapshot_keeps_arrival_order_and_stacks_every_field():
         np.testing.assert_array_equal(snap.images[k], item(k).image)
         np.testing.assert_array_equal(snap.silhouettes[k], item(k).silhouette)
         assert tuple(snap.squares[k]) == item(k).square
+    assert snap.approach.tolist() == [item(k).approach for k in range(3)] == [-1, 0, 1]
 
 
 def test_snapshot_is_a_copy_of_the_buffer():
@@ -159,3 +161,21 @@ def test_bad_site_ids_are_refused_and_nothing_is_made(bad):
 @pytest.mark.parametrize("good", ["a", "0", "lobby_1-b", "x" * 63])
 def test_good_site_ids_are_accepted(good):
     assert registry().get(good).id == good
+
+
+def test_a_saved_snapshot_loads_with_every_field_and_an_old_one_with_walks_unknown(tmp_path):
+    """The snapshot a job's worker reads (runtime.adaptation_job) keeps each crop's walk; one saved
+    before walks were kept loads with every walk unknown."""
+    from runtime.adaptation_job import load_snapshot, save_snapshot
+
+    buffer = CropBuffer(ROOMY)
+    for k in range(3):
+        buffer.add(item(k))
+    snap = buffer.snapshot()
+    save_snapshot(tmp_path / "s.npz", snap)
+    back = load_snapshot(tmp_path / "s.npz")
+    for name in ("images", "silhouettes", "frame_index", "squares", "approach"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(snap, name))
+    old = {k: getattr(snap, k) for k in ("images", "silhouettes", "frame_index", "squares")}
+    np.savez(tmp_path / "old.npz", **old)
+    assert load_snapshot(tmp_path / "old.npz").approach.tolist() == [0, 0, 0]

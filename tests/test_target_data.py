@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from models.crops import crop, square_box
+from models.heading import AWAY, TOWARDS, UNKNOWN
 from models.people.blobs import PersonBlob
 from models.target_data import TargetSet, crops_of, plausible_person, site_target
 
@@ -65,9 +66,24 @@ def test_split_of_an_empty_set_is_two_empty_sets():
 
 
 def test_subset_takes_the_same_rows_of_every_field():
-    t = target_set([3, 4, 5, 6]).subset(np.array([2, 0]))
+    t = target_set([3, 4, 5, 6])
+    t.approach[:] = [TOWARDS, AWAY, UNKNOWN, AWAY]
+    t = t.subset(np.array([2, 0]))
     assert order(t) == [2, 0] and t.frame_index.tolist() == [5, 3]
     assert t.squares.tolist() == [[6.0, 7.0, 8.0], [0.0, 1.0, 2.0]] and t.silhouettes.shape == (2, 2, 2)
+    assert t.approach.tolist() == [UNKNOWN, TOWARDS]
+
+
+def test_a_set_given_no_walks_has_every_walk_unknown_and_one_per_crop_when_given():
+    assert target_set([0, 1, 2]).approach.tolist() == [UNKNOWN] * 3
+    with pytest.raises(ValueError, match="approach has 2 entries for 3 crops"):
+        TargetSet(
+            images=np.zeros((3, 4, 4, 3), np.uint8),
+            silhouettes=np.zeros((3, 2, 2), bool),
+            frame_index=np.arange(3),
+            squares=np.zeros((3, 3)),
+            approach=np.array([TOWARDS, AWAY]),
+        )
 
 
 # -- plausible_person -----------------------------------------------------------------------------
@@ -169,6 +185,20 @@ def test_site_target_with_true_masks_crops_each_plausible_person():
     assert tuple(t.squares[1]) == square_box((79.5, 39.5, 95.5, 99.5))
     np.testing.assert_array_equal(t.images[1], crop(frames[3], tuple(t.squares[1]), 32))
     assert t.silhouettes.any((1, 2)).all()
+
+
+def test_site_target_reads_each_crops_walk_from_its_track():
+    """A person whose box grows with the feet coming down the image walks towards the camera; once
+    the track has seen enough of it, the crops say so (models.people.finder.approach_of)."""
+    frames = np.zeros((16, H, W, 3), np.uint8)
+    masks = np.zeros((16, H, W), bool)
+    for k in range(16):
+        bottom, height = 60 + 3 * k, 40 + 2 * k
+        masks[k, bottom - height : bottom, 70 : 70 + height // 3] = True
+    t = site_target(frames, image_size=32, silhouette_size=16, true_masks=masks)
+    assert len(t) == 16 and t.approach[0] == UNKNOWN and (t.approach[8:] == TOWARDS).all()
+    back = site_target(frames[::-1], image_size=32, silhouette_size=16, true_masks=masks[::-1])
+    assert (back.approach[8:] == AWAY).all()
 
 
 def test_site_target_with_no_person_anywhere_is_empty_with_the_right_shapes():
