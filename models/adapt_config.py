@@ -47,6 +47,9 @@ class AdaptConfig:
     # times the same scale: the root rotation stays near the source model's for the same crop (a
     # silhouette hardly tells a body's front from its back, so alignment alone may turn it round)
     w_root: float = 0.0
+    # times the same scale: a person whose track walks towards the camera or away from it is kept
+    # facing that way (models.facing_loss; zero for bodies already facing it, and for unknown walks)
+    w_facing: float = 0.0
     batchnorm: BatchNorm = "frozen"
     optimisers: Optimisers = "joint"
     s2d_gradient: S2DGradient = "distance"
@@ -69,8 +72,9 @@ class AdaptConfig:
         for name in ("iterations", "batch", "K"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.w_root < 0:
-            raise ValueError(f"w_root must be non-negative, got {self.w_root}")
+        for name in ("w_root", "w_facing"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
         if self.max_iter_opt < 0:
             raise ValueError(f"max_iter_opt must be non-negative, got {self.max_iter_opt}")
 

@@ -31,6 +31,7 @@ from torch import nn
 
 from models.adapt_config import AdaptConfig
 from models.alignment import AlignmentTarget, alignment_terms
+from models.facing_loss import facing_hinge
 from models.health import Health, health_score, images_tensor
 from models.regressor import PoseRegressor, RegressorOutput
 from models.target_data import TargetSet
@@ -114,10 +115,12 @@ def predicted_terms(
     target: AlignmentTarget,
     cfg: AdaptConfig,
     anchor: torch.Tensor | None = None,
+    approach: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """The alignment terms of ``cfg.variant`` (each (B,)), the shape prior added to the first and,
     with ``anchor`` (B, 3, 3), the source model's root rotations, ``cfg.w_root`` times the squared
-    Frobenius distance of the predicted root rotation from them."""
+    Frobenius distance of the predicted root rotation from them; with ``approach`` (B,), each
+    crop's walk (models.heading), ``cfg.w_facing`` times the facing hinge (models.facing_loss)."""
     body = regressor.body
     if not torch.isfinite(out.vertices).all():
         raise FloatingPointError("adaptation diverged: the predicted meshes are not finite (lower the learning rate)")
@@ -143,6 +146,8 @@ def predicted_terms(
     terms[first] = terms[first] + cfg.w_betas * scale * out.betas.pow(2).mean(-1)
     if anchor is not None and cfg.w_root:
         terms[first] = terms[first] + cfg.w_root * scale * (out.rotmats[:, 0] - anchor).pow(2).sum((-1, -2))
+    if approach is not None and cfg.w_facing:
+        terms[first] = terms[first] + cfg.w_facing * scale * facing_hinge(out.joints, approach)
     return terms
 
 
@@ -187,9 +192,10 @@ def fit_parameters(
     target: AlignmentTarget,
     cfg: AdaptConfig,
     anchor: torch.Tensor | None = None,
+    approach: torch.Tensor | None = None,
 ) -> tuple[tuple[torch.Tensor, ...], dict[str, float]]:
     """Theta_opt: the CNN's (phi, root 6-D, betas, camera) fitted to the silhouettes, CNN frozen
-    (``anchor``: as in :func:`predicted_terms`)."""
+    (``anchor``, ``approach``: as in :func:`predicted_terms`)."""
     with torch.no_grad():
         phi, orient6d, betas, camera = regressor.predict_parameters(images)
     # phi lives in [-1, 1] (tanh in the CNN); fitting its pre-image keeps it there.
@@ -205,7 +211,7 @@ def fit_parameters(
     for _ in range(cfg.max_iter_opt):
         cam = torch.cat([theta[3].exp(), theta[4]], 1)
         out = regressor.decode(torch.tanh(theta[0]), theta[1], theta[2], cam)
-        terms = predicted_terms(regressor, out, target, cfg, anchor)
+        terms = predicted_terms(regressor, out, target, cfg, anchor, approach)
         step_each(optimisers, terms, theta, cfg.lr_opt, cfg.optimisers)
         losses = {f"fit_{k}": v.mean().item() for k, v in terms.items()}
     with torch.no_grad():
@@ -275,14 +281,15 @@ def adapt(
         images = images_tensor(train.images[idx], device)
         target = AlignmentTarget.from_silhouettes(torch.as_tensor(train.silhouettes[idx], device=device))
         anchor = None if anchors is None else anchors[torch.as_tensor(idx, device=device)]
+        approach = torch.as_tensor(train.approach[idx], device=device)
         if it % cfg.K != 0:
-            terms = predicted_terms(model, model(images), target, cfg, anchor)
+            terms = predicted_terms(model, model(images), target, cfg, anchor, approach)
             step_each(optimisers, terms, params, cfg.lr, cfg.optimisers)
             losses = {k: v.mean().item() for k, v in terms.items()}
             kind = "direct"
         else:
             t0 = time.perf_counter()
-            fitted, losses = fit_parameters(model, images, target, cfg, anchor)
+            fitted, losses = fit_parameters(model, images, target, cfg, anchor, approach)
             fit_time += time.perf_counter() - t0
             fit_iters += cfg.max_iter_opt
             loss = theta_loss(model.predict_parameters(images), fitted)

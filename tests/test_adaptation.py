@@ -269,6 +269,62 @@ def test_the_root_anchor_pulls_only_the_root_towards_the_source(body, decoder, t
 def test_a_negative_root_weight_is_a_value_error_that_names_it():
     with pytest.raises(ValueError, match="w_root must be non-negative, got -1"):
         AdaptConfig(w_root=-1.0)
+    with pytest.raises(ValueError, match="w_facing must be non-negative, got -2"):
+        AdaptConfig(w_facing=-2.0)
+
+
+def test_the_facing_hinge_adds_to_the_first_term_where_the_walk_is_known(body, decoder, target):
+    """w_facing adds w_facing x the silhouette loss's scale x the facing hinge of the predicted
+    joints (models.facing_loss) to the first term: value and gradient against the hinge itself,
+    nothing where every walk is unknown or no walks are given."""
+    from models.adaptation import predicted_terms
+    from models.alignment import alignment_terms
+    from models.facing_loss import facing_hinge, facing_spread
+    from models.heading import AWAY, TOWARDS, UNKNOWN
+
+    regressor = fresh_regressor(body, decoder).eval()
+    images, aim = spread_batch(target, 6)
+    with torch.no_grad():
+        leaves = [t.clone().requires_grad_(True) for t in regressor.predict_parameters(images)]
+        faces = torch.sign(facing_spread(regressor.decode(*leaves).joints)).long()
+    walks = -faces  # every body faces against its walk: the hinge is live on each
+    walks[0] = UNKNOWN
+    assert set(walks[1:].tolist()) <= {TOWARDS, AWAY}
+    cfg = AdaptConfig(variant="b2", w_facing=2.0)
+    plain = predicted_terms(regressor, regressor.decode(*leaves), aim, AdaptConfig(variant="b2"))["silhouette"]
+    for none in (None, torch.zeros(6, dtype=torch.long)):
+        same = predicted_terms(regressor, regressor.decode(*leaves), aim, cfg, approach=none)["silhouette"]
+        assert torch.allclose(same, plain)
+    hinged = predicted_terms(regressor, regressor.decode(*leaves), aim, cfg, approach=walks)["silhouette"]
+    out = regressor.decode(*leaves)
+    raw = alignment_terms("b2", body.proxy_vertices(out.vertices), body.proxy_faces, out.camera, aim)["silhouette"]
+    push = cfg.w_facing * raw.mean().detach().clamp_min(1.0) * facing_hinge(out.joints, walks)
+    assert torch.allclose(hinged - plain, push, rtol=1e-4, atol=1e-5) and push[1:].min() > 0 and push[0] == 0
+    (got,) = torch.autograd.grad((hinged - plain).mean(), leaves[1])
+    (reference,) = torch.autograd.grad(push.mean(), leaves[1])
+    assert torch.allclose(got, reference, rtol=1e-4, atol=1e-6) and reference.abs().sum() > 0
+
+
+def test_adapt_keeps_bodies_facing_their_walk(body, decoder, target):
+    """Through adapt(): on this tiny site quick adaptation turns the source model's bodies round;
+    told their people walk the way the source model faces them, a heavy w_facing keeps them so."""
+    from models.facing_loss import facing_spread
+    from models.health import images_tensor
+
+    regressor = fresh_regressor(body, decoder).eval()
+    crops = target.subset(np.arange(8))
+    x = images_tensor(crops.images)
+    with torch.no_grad():
+        crops.approach[:] = torch.sign(facing_spread(regressor(x).joints)).long().numpy()
+
+    def facing_the_walk(w_facing: float) -> float:
+        cfg = AdaptConfig(iterations=8, batch=8, max_iter_opt=4, lr=1e-3, w_facing=w_facing)
+        adapted = adapt(regressor, crops, cfg).regressor.eval()
+        with torch.no_grad():
+            return float((torch.sign(facing_spread(adapted(x).joints)).numpy() == crops.approach).mean())
+
+    free, hinged = facing_the_walk(0.0), facing_the_walk(30.0)
+    assert hinged >= 0.75 and hinged > free, (free, hinged)
 
 
 def test_adapt_anchors_the_root_to_the_source_model(body, decoder, target):
