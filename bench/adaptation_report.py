@@ -214,6 +214,12 @@ serves them (`PUT /v1/sites/{{site}}/camera`, models/camera_tilt.py), same runs:
 
 {table(rows, "mpjpe_tilt_mm", shifts)}
 
+MPJPE (mm) as the service answers them: turned by the tilt, and turned round where a body faces
+against its person's walk (the finder's track: towards the camera or away from it; models/heading.py,
+on by default), same runs:
+
+{table(rows, "mpjpe_served_mm", shifts)}
+
 {gap_recovered(rows)}
 
 {health_tracking(rows)}

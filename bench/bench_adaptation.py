@@ -32,6 +32,8 @@ from bench.report import file_digest, machine
 from models.adaptation import AdaptConfig, adapt, resolve_device
 from models.body_model import load_body_model
 from models.camera_tilt import tilt_points
+from models.crops import SQUARE_PAD, crop_to_frame
+from models.heading import EVAL_MIRROR, UNKNOWN, against_walk, facing, turn_round_points
 from models.health import images_tensor
 from models.metrics import mpjpe, pa_mpjpe
 from models.regressor import PoseRegressor, load_regressor
@@ -56,10 +58,12 @@ def errors(
     body's orientation is right: articulation and size) and ``size_ratio``, the predicted joints' RMS
     distance from the root over the true ones' (above 1: bodies answered too large). With the site
     camera's ``tilt_deg``, ``mpjpe_tilt_mm``: MPJPE of the bodies turned by it, as a site told its
-    tilt serves them (models.camera_tilt)."""
+    tilt serves them (models.camera_tilt), and ``mpjpe_served_mm``: MPJPE of the bodies as the
+    service answers them, turned round where they face against their crop's walk (``target.approach``,
+    models.heading) as well as by the tilt; ``against_walk``, the share of crops turned round."""
     model.eval()
     device = next(model.parameters()).device  # the adapting model is on the engine's device mid-run
-    e, pa, preds, trues = [], [], [], []
+    e, pa, preds, trues, turned = [], [], [], [], []
     for s in range(0, len(target), batch):
         x = images_tensor(target.images[s : s + batch], device)
         y = torch.as_tensor(truth[target.frame_index[s : s + batch]], dtype=torch.float32)
@@ -68,12 +72,19 @@ def errors(
         pa.append(pa_mpjpe(out.eval_joints.cpu(), y))
         preds.append(out.eval_joints.detach().cpu().numpy())
         trues.append(y.numpy())
+        turned.append(served_turned(out, target.subset(np.arange(s, min(s + batch, len(target))))))
     pred, true = np.concatenate(preds).astype(np.float64), np.concatenate(trues).astype(np.float64)
     rotated = similarity_align(pred, true, scale=False)
     size = np.sqrt((pred**2).sum(-1).mean(-1) / (true**2).sum(-1).mean(-1))
     tilted = {}
     if tilt_deg is not None:
         tilted["mpjpe_tilt_mm"] = float(np.linalg.norm(tilt_points(pred, tilt_deg) - true, axis=-1).mean() * MM_PER_M)
+        turn = np.concatenate(turned)
+        served = np.where(turn[:, None, None], turn_round_points(pred, EVAL_MIRROR), pred)
+        tilted["mpjpe_served_mm"] = float(
+            np.linalg.norm(tilt_points(served, tilt_deg) - true, axis=-1).mean() * MM_PER_M
+        )
+        tilted["against_walk"] = float(turn.mean())
     return {
         "mpjpe_mm": torch.cat(e).mean().item(),
         "pa_mpjpe_mm": torch.cat(pa).mean().item(),
@@ -81,6 +92,31 @@ def errors(
         "size_ratio": float(size.mean()),
         **tilted,
         "crops": len(target),
+    }
+
+
+def served_turned(out, crops: TargetSet) -> np.ndarray:
+    """(B,) bool: the crops whose bodies the service turns round (service.pipeline.facing_fixed),
+    their joints placed in the frame through each crop's camera and square, the person's box
+    height taken as the square's side over the crop pad."""
+    joints = out.joints.detach().cpu().numpy()
+    camera = out.camera.detach().cpu().numpy()
+    uv = camera[:, None, :1] * joints[..., :2] + camera[:, None, 1:]
+    frame = np.stack([crop_to_frame(p, sq) for p, sq in zip(uv, crops.squares, strict=True)])
+    return against_walk(frame, crops.squares[:, 2] / SQUARE_PAD, crops.approach)
+
+
+def walk_check(site, target: TargetSet) -> dict[str, int]:
+    """How the crops' walks (``target.approach``, the finder's rule) compare with the way the true
+    bodies face in the frame (models.heading.facing on the site's true 2D joints): crops, walks
+    known, and of those, the true facing the same way, the other way, or from the side."""
+    true = facing(site.joints_2d[target.frame_index], target.squares[:, 2] / SQUARE_PAD)
+    known = target.approach != UNKNOWN
+    return {
+        "crops": len(target),
+        "walk_known": int(known.sum()),
+        "faces_the_walk": int((known & (true == target.approach)).sum()),
+        "faces_against_it": int((known & (true == -target.approach)).sum()),
     }
 
 

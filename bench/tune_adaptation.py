@@ -16,7 +16,7 @@ import json
 import time
 from pathlib import Path
 
-from bench.bench_adaptation import errors, load_site
+from bench.bench_adaptation import errors, load_site, walk_check
 from models.adaptation import AdaptConfig, adapt
 from models.body_model import load_body_model
 from models.health import health_score
@@ -48,6 +48,13 @@ def tune(
         f"PA-MPJPE {pre['pa_mpjpe_mm']:.1f}; train IoU {health_score(regressor, train).iou:.3f}",
         flush=True,
     )
+    for name, part in (("adaptation", train), ("held-out", held)):
+        w = walk_check(site, part)
+        print(
+            f"  walks of the {name} crops: known for {w['walk_known']} of {w['crops']}; the true body faces the "
+            f"walk on {w['faces_the_walk']}, against it on {w['faces_against_it']}, from the side on the rest",
+            flush=True,
+        )
     rows = []
     for kw in configs:
         curve = []
@@ -76,7 +83,9 @@ def tune(
             f"  {json.dumps(kw)}: PA-MPJPE {pre['pa_mpjpe_mm']:.1f} -> {post['pa_mpjpe_mm']:.1f}, "
             f"MPJPE {pre['mpjpe_mm']:.1f} -> {post['mpjpe_mm']:.1f} (after the best rotation "
             f"{pre['r_mpjpe_mm']:.1f} -> {post['r_mpjpe_mm']:.1f}; size {pre['size_ratio']:.2f} -> {post['size_ratio']:.2f}; "
-            f"the site's tilt known {pre['mpjpe_tilt_mm']:.1f} -> {post['mpjpe_tilt_mm']:.1f}), held-out IoU {hb.iou:.3f} -> {ha.iou:.3f}, "
+            f"the site's tilt known {pre['mpjpe_tilt_mm']:.1f} -> {post['mpjpe_tilt_mm']:.1f}; as served, turned by the "
+            f"walk too {pre['mpjpe_served_mm']:.1f} -> {post['mpjpe_served_mm']:.1f}, turned {pre['against_walk']:.0%} -> "
+            f"{post['against_walk']:.0%}), held-out IoU {hb.iou:.3f} -> {ha.iou:.3f}, "
             f"L_T/px {hb.topology:.2f} -> {ha.topology:.2f}, gate {ha.beats(hb)}, {row['wall_s']:.0f} s\n"
             f"    PA-MPJPE by iteration: {curve}",
             flush=True,

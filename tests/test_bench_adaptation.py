@@ -70,3 +70,68 @@ def test_the_curves_plot_any_number_of_shifts(tmp_path):
         rows = {(s, "ours"): {"curve": curve} for s in COLUMNS[:n]}
         out = tmp_path / f"curves-{n}.png"
         assert plot_curves(rows, out) and out.stat().st_size > 0
+
+
+class FixedBodies:
+    """A stand-in regressor that answers the same body for every crop: facing the camera, in the
+    crop's middle at half its size."""
+
+    def __init__(self):
+        import torch
+
+        from models.body_model import load_body_model
+
+        body = load_body_model()
+        pose = torch.zeros(1, 24, 3)
+        pose[0, 0, 0] = torch.pi  # upright in the camera, facing it
+        from pytorch3d.transforms import axis_angle_to_matrix
+
+        with torch.no_grad():
+            out = body(torch.zeros(1, 10), axis_angle_to_matrix(pose))
+        root = out.joints[:, :1]
+        self.joints, self.eval_joints = out.joints - root, out.eval_joints - root
+        self.param = torch.nn.Parameter(torch.zeros(1))
+
+    def eval(self):
+        return self
+
+    def parameters(self):
+        return iter([self.param])
+
+    def __call__(self, x):
+        from types import SimpleNamespace
+
+        import torch
+
+        n = len(x)
+        return SimpleNamespace(
+            joints=self.joints.expand(n, -1, -1),
+            eval_joints=self.eval_joints.expand(n, -1, -1),
+            camera=torch.tensor([[1.0, 0.0, 0.0]]).expand(n, -1),
+        )
+
+
+def test_bodies_as_served_are_turned_round_where_they_face_against_their_walk():
+    """errors(): a body facing the camera on a crop whose person walks away is served turned round
+    (models.heading), so against truth that is the turned-round body, MPJPE as served is zero on those
+    crops and the plain MPJPE is not; a walk towards the camera or unknown leaves it as it is."""
+    import numpy as np
+
+    from bench.bench_adaptation import errors
+    from models.heading import AWAY, EVAL_MIRROR, TOWARDS, UNKNOWN, turn_round_points
+    from models.target_data import TargetSet
+
+    model = FixedBodies()
+    facing = model.eval_joints[0].numpy().astype(np.float64)
+    truth = np.stack([turn_round_points(facing, EVAL_MIRROR), facing, facing])
+    crops = TargetSet(
+        images=np.zeros((3, 8, 8, 3), np.uint8),
+        silhouettes=np.zeros((3, 4, 4), bool),
+        frame_index=np.arange(3),
+        squares=np.array([[50.0, 50.0, 120.0]] * 3),
+        approach=np.array([AWAY, TOWARDS, UNKNOWN]),
+    )
+    got = errors(model, crops, truth, tilt_deg=0.0)
+    assert got["against_walk"] == 1 / 3
+    assert got["mpjpe_served_mm"] < 1e-3 < got["mpjpe_mm"] / 3
+    assert errors(model, crops, truth)["mpjpe_mm"] == got["mpjpe_mm"]
