@@ -40,9 +40,14 @@ SHARED_BLOB_OVERLAP = 0.6  # share of a track's predicted box inside a blob: the
 SHARED_MAX_MISSED = 2  # frames a track may have gone unseen and still claim its part of a shared blob
 PersonCheck = Literal["unmoved", "always", "off"]
 DEFAULT_PERSON_CHECK: PersonCheck = "unmoved"
-# 0.5% a frame (13% a second at 25 fps): HallAndMonitor's walkers grow or shrink by 1-2% a frame
-# along the corridor; a stride's swing of the feet averages out in the smoothing.
-APPROACH_MIN_GROWTH = 0.005
+# Read over a track's last boxes (TrackerConfig.walk_window) by least squares, since a silhouette's
+# height jumps by 10% from frame to frame where background subtraction loses a head or a foot.
+# 0.2% a frame (5% a second at 25 fps: a walk at 1.2 m/s seen 25 m away): HallAndMonitor's walkers
+# grow or shrink by 0.4-2% a frame along the corridor. Chosen with the feet share below and the
+# window by replaying the answered boxes of the real clips and two synthetic sites
+# (docs/REAL_POSE.md, "Reading the walk").
+APPROACH_MIN_GROWTH = 0.002
+APPROACH_MIN_FRAMES = 8  # boxes a track needs before its walk is read
 # Walking towards a camera above the ground moves the feet down the image as the box grows (by the
 # camera's height over the person's times the growth: 1.5 at 2.5 m); squatting, bending or sitting
 # down shrinks the box with the feet where they were. The feet must move at least this share of the
@@ -113,16 +118,26 @@ def is_ghost(track: Track) -> bool:
 
 
 def approach_of(
-    track: Track, min_growth: float = APPROACH_MIN_GROWTH, min_feet_share: float = APPROACH_MIN_FEET_SHARE
+    track: Track,
+    min_growth: float = APPROACH_MIN_GROWTH,
+    min_feet_share: float = APPROACH_MIN_FEET_SHARE,
+    min_frames: int = APPROACH_MIN_FRAMES,
 ) -> int:
     """Whether a track's person walks towards the camera (their box grows and its bottom comes down
     the image), away from it (it shrinks and its bottom goes up) or neither clearly: on a static
     camera, which way they face (models.heading). A box that grows or shrinks with its bottom in
-    place is a body bending, squatting or standing up, not a walk."""
-    height = track.box[3] - track.box[1]
-    change = track.growth * height  # pixels a frame
-    feet = track.velocity[1] + 0.5 * change  # the box's bottom, pixels a frame (y down)
-    if abs(track.growth) < min_growth or feet * np.sign(change) < min_feet_share * abs(change):
+    place is a body bending, squatting or standing up, not a walk. Both rates are the least-squares
+    slopes over the track's last boxes (``track.recent``)."""
+    if len(track.recent) < min_frames:
+        return UNKNOWN
+    heights, bottoms = np.asarray(track.recent, dtype=np.float64).T
+    if heights.min() <= 0:
+        return UNKNOWN
+    steps = np.arange(len(heights), dtype=np.float64)
+    growth = np.polyfit(steps, np.log(heights), 1)[0]  # relative, a frame
+    feet = np.polyfit(steps, bottoms, 1)[0]  # pixels a frame (y down)
+    change = growth * heights.mean()  # pixels a frame
+    if abs(growth) < min_growth or feet * np.sign(change) < min_feet_share * abs(change):
         return UNKNOWN
     return TOWARDS if change > 0 else AWAY
 

@@ -13,7 +13,7 @@ box carried forward by its velocity, so it keeps its id when it is found again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from models.people.blobs import Box, box_iou
 
@@ -27,6 +27,7 @@ class TrackerConfig:
     max_centre_jump: float = 0.6  # ... or their centres lie within this share of the track's height
     smoothing: float = 0.5  # of the new velocity estimate against the old
     jump_iou: float = 0.5  # a matched box overlapping its last one less than this restarts the track's reach
+    walk_window: int = 25  # boxes kept for reading a walk (models.people.finder.approach_of): 1 s at 25 fps
 
 
 @dataclass
@@ -44,6 +45,8 @@ class Track:
     answered: bool = False  # whether it has been answered as a person (the person check then asks less of it)
     reach: float = 0.0  # the farthest its box centre has gone from where it was confirmed, pixels
     origin: tuple[float, float] | None = None  # the box centre when it was confirmed
+    # (height, bottom y) of its last matched boxes, oldest first, at most TrackerConfig.walk_window
+    recent: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def has_moved(self) -> bool:
@@ -78,6 +81,12 @@ def affinity(track: Track, box: Box, cfg: TrackerConfig) -> float:
     if ((px - bx) ** 2 + (py - by) ** 2) ** 0.5 <= cfg.max_centre_jump * height:
         return cfg.min_iou * 0.5 * (1 - iou)  # below every IoU match: taken only when nothing overlaps
     return 0.0
+
+
+def remember(track: Track, window: int) -> None:
+    """Keep the track's box height and bottom, the last ``window`` of them."""
+    track.recent.append((track.box[3] - track.box[1], track.box[3]))
+    del track.recent[:-window]
 
 
 class Tracker:
@@ -135,9 +144,11 @@ class Tracker:
             # plant from a person").
             track.origin, track.reach = (nx, ny), 0.0
             track.personness, track.answered = None, False
+            track.recent = []
         if track.origin is not None:
             track.reach = max(track.reach, ((nx - track.origin[0]) ** 2 + (ny - track.origin[1]) ** 2) ** 0.5)
         track.box = box
+        remember(track, self.config.walk_window)
         track.hits += 1
         track.streak += 1
         track.missed = 0
@@ -149,6 +160,7 @@ class Tracker:
     def _start(self, box: Box) -> Track:
         confirmed = self.config.confirm_hits <= 1
         track = Track(id=self._next_id, box=box, confirmed=confirmed, origin=centre(box) if confirmed else None)
+        remember(track, self.config.walk_window)
         self._next_id += 1
         self.tracks.append(track)
         return track
