@@ -116,6 +116,14 @@ class AdaptRequest(BaseModel):
         "or only the 'articulation' (pose latent and shape; root rotation and camera left to L_S)",
     )
 
+    w_facing: float | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description=f"how hard people walking towards the camera or away from it are kept facing that way while "
+        f"adapting; default {_DEFAULT.w_facing:g}, 0 turns it off",
+    )
+
     def config(self) -> dict:
         """The fields the client set: the job builds ``AdaptConfig(**config)`` from them."""
         return self.model_dump(exclude_none=True)
