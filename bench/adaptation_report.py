@@ -199,7 +199,8 @@ MOG2 silhouettes; adapted on the crops of the first 70% of the frames, scored on
 last 30% (the clean column runs the source model, its mean-shape row, the prior control and Ours only). Engine settings:
 {cfg.get("iterations")} iterations, batch {cfg.get("batch")}, K {cfg.get("K")}, MaxIter_opt {cfg.get("max_iter_opt")},
 CNN lr {cfg.get("lr")}, fitting lr {cfg.get("lr_opt")}, optimisers `{cfg.get("optimisers", "separate")}`,
-batch norm `{cfg.get("batchnorm")}`, S2D gradient `{cfg.get("s2d_gradient", "erosions")}`. "not run" cells were not run (time), not failed.
+batch norm `{cfg.get("batchnorm")}`, S2D gradient `{cfg.get("s2d_gradient", "erosions")}`, walk facing weight
+`w_facing` {cfg.get("w_facing", 0.0):g}. "not run" cells were not run (time), not failed.
 
 PA-MPJPE (mm) after adaptation on held-out frames (change from the source model in brackets):
 
