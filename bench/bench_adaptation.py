@@ -72,7 +72,7 @@ def errors(
         pa.append(pa_mpjpe(out.eval_joints.cpu(), y))
         preds.append(out.eval_joints.detach().cpu().numpy())
         trues.append(y.numpy())
-        turned.append(served_turned(out, target.subset(np.arange(s, min(s + batch, len(target))))))
+        turned.append(served_turned(out, target.squares[s : s + batch], target.approach[s : s + batch]))
     pred, true = np.concatenate(preds).astype(np.float64), np.concatenate(trues).astype(np.float64)
     rotated = similarity_align(pred, true, scale=False)
     size = np.sqrt((pred**2).sum(-1).mean(-1) / (true**2).sum(-1).mean(-1))
@@ -95,22 +95,27 @@ def errors(
     }
 
 
-def served_turned(out, crops: TargetSet) -> np.ndarray:
+def box_heights(squares: np.ndarray) -> np.ndarray:
+    """(N, 3) crop squares (cx, cy, side) -> (N,) their people's box heights: the side over the pad."""
+    return squares[:, 2] / SQUARE_PAD
+
+
+def served_turned(out, squares: np.ndarray, approach: np.ndarray) -> np.ndarray:
     """(B,) bool: the crops whose bodies the service turns round (service.pipeline.facing_fixed),
-    their joints placed in the frame through each crop's camera and square, the person's box
-    height taken as the square's side over the crop pad."""
+    their joints placed in the frame through each crop's camera and square (B, 3), given each
+    crop's walk (B,)."""
     joints = out.joints.detach().cpu().numpy()
     camera = out.camera.detach().cpu().numpy()
     uv = camera[:, None, :1] * joints[..., :2] + camera[:, None, 1:]
-    frame = np.stack([crop_to_frame(p, sq) for p, sq in zip(uv, crops.squares, strict=True)])
-    return against_walk(frame, crops.squares[:, 2] / SQUARE_PAD, crops.approach)
+    frame = np.stack([crop_to_frame(p, sq) for p, sq in zip(uv, squares, strict=True)])
+    return against_walk(frame, box_heights(squares), approach)
 
 
 def walk_check(site, target: TargetSet) -> dict[str, int]:
     """How the crops' walks (``target.approach``, the finder's rule) compare with the way the true
     bodies face in the frame (models.heading.facing on the site's true 2D joints): crops, walks
     known, and of those, the true facing the same way, the other way, or from the side."""
-    true = facing(site.joints_2d[target.frame_index], target.squares[:, 2] / SQUARE_PAD)
+    true = facing(site.joints_2d[target.frame_index], box_heights(target.squares))
     known = target.approach != UNKNOWN
     return {
         "crops": len(target),

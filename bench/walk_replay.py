@@ -34,7 +34,7 @@ import numpy as np
 from bench import pose_scores as ps
 from models.heading import AWAY, TOWARDS, UNKNOWN, against_walk, facing
 from models.people.finder import APPROACH_MIN_FEET_SHARE, APPROACH_MIN_GROWTH, approach_of
-from models.people.tracking import Track, TrackerConfig
+from models.people.tracking import Track, TrackerConfig, remember
 
 History = list[tuple[int, tuple[float, float, float, float]]]  # (frame, box) of one track, oldest first
 Rule = Callable[[History], int]
@@ -60,7 +60,10 @@ def window_rule(window: int, min_growth: float, feet_share: float | None) -> Rul
     """``approach_of`` on the track's last ``window`` boxes."""
 
     def rule(history: History) -> int:
-        track = Track(id=0, box=history[-1][1], recent=[(b[3] - b[1], b[3]) for _, b in history[-window:]])
+        track = Track(id=0, box=history[0][1])
+        for _, box in history[-window:]:
+            track.box = box
+            remember(track, window)
         return approach_of(track, min_growth, NO_FEET if feet_share is None else feet_share)
 
     return rule
