@@ -17,8 +17,10 @@ each rule and scores the bodies as the service would then serve them:
   against the way the true body faces in the frame (models.heading.facing on the true 2D joints).
 
 Rules: the window of boxes, the least growth a frame and the feet's share (``approach_of``'s
-parameters; ``feet -`` for none), beside the rule served until 2026-12-05 (``ema``: the tracker's
-smoothed frame-to-frame growth, at least 0.5% a frame) and no turning at all.
+parameters; ``feet -`` for none), with the still-walking check off; the served window, growth and
+feet share with the still-walking check at a few feet shares (``still``); beside the rule served
+until 2026-12-05 (``ema``: the tracker's smoothed frame-to-frame growth, at least 0.5% a frame) and
+no turning at all.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy as np
 
 from bench import pose_scores as ps
 from models.heading import AWAY, TOWARDS, UNKNOWN, against_walk, facing
-from models.people.finder import APPROACH_MIN_FEET_SHARE, APPROACH_MIN_GROWTH, approach_of
+from models.people.finder import APPROACH_MIN_FEET_SHARE, APPROACH_MIN_GROWTH, APPROACH_STILL_FEET_SHARE, approach_of
 from models.people.tracking import Track, TrackerConfig, remember
 
 History = list[tuple[int, tuple[float, float, float, float]]]  # (frame, box) of one track, oldest first
@@ -43,6 +45,8 @@ EMA_MIN_GROWTH = 0.005  # the rule served until 2026-12-05
 WINDOWS = (15, TrackerConfig().walk_window)
 GROWTHS = (APPROACH_MIN_GROWTH, 0.003, 0.005)
 FEET_SHARES = (None, 0.25, APPROACH_MIN_FEET_SHARE)
+STICKY_FRAMES = (25, 75)  # a walk read kept this long where none is read now
+STILL_SHARES = (APPROACH_STILL_FEET_SHARE, 0.1, 0.25, 0.5)  # with the served window, growth and feet share
 
 
 def ema_rule(history: History, min_growth: float = EMA_MIN_GROWTH) -> int:
@@ -56,25 +60,48 @@ def ema_rule(history: History, min_growth: float = EMA_MIN_GROWTH) -> int:
     return TOWARDS if growth > 0 else AWAY
 
 
-def window_rule(window: int, min_growth: float, feet_share: float | None) -> Rule:
-    """``approach_of`` on the track's last ``window`` boxes."""
+def window_rule(window: int, min_growth: float, feet_share: float | None, still: float = 0.0) -> Rule:
+    """``approach_of`` on the track's last ``window`` boxes; ``still``: its still-walking feet share
+    over the last APPROACH_STILL_FRAMES boxes (0: not checked)."""
 
     def rule(history: History) -> int:
         track = Track(id=0, box=history[0][1])
         for _, box in history[-window:]:
             track.box = box
             remember(track, window)
-        return approach_of(track, min_growth, NO_FEET if feet_share is None else feet_share)
+        return approach_of(track, min_growth, NO_FEET if feet_share is None else feet_share, still_feet_share=still)
 
     return rule
+
+
+def sticky_rule(rule: Rule, frames: int) -> Rule:
+    """``rule``, or where it reads no walk now, the last walk it read on the same track within
+    ``frames`` frames (people seldom turn round mid-walk; a walk goes unread where the box jitters)."""
+
+    def sticky(history: History) -> int:
+        now = history[-1][0]
+        for end in range(len(history), 0, -1):
+            if now - history[end - 1][0] > frames:
+                break
+            walk = rule(history[:end])
+            if walk != UNKNOWN:
+                return walk
+        return UNKNOWN
+
+    return sticky
 
 
 def rules() -> dict[str, Rule]:
     out: dict[str, Rule] = {"no turning": lambda history: UNKNOWN, "ema (until 2026-12-05)": ema_rule}
     for w, g, f in itertools.product(WINDOWS, GROWTHS, FEET_SHARES):
-        name = f"window {w}, growth {g}, feet {'-' if f is None else f}"
-        out[name + (" (served)" if (w, g, f) == (WINDOWS[-1], GROWTHS[0], FEET_SHARES[-1]) else "")] = window_rule(
-            w, g, f
+        out[f"window {w}, growth {g}, feet {'-' if f is None else f}"] = window_rule(w, g, f)
+    served = (WINDOWS[-1], GROWTHS[0], FEET_SHARES[-1])
+    for still in STILL_SHARES:
+        name = f"window {served[0]}, growth {served[1]}, feet {served[2]}, still {still}"
+        out[name + (" (served)" if still == APPROACH_STILL_FEET_SHARE else "")] = window_rule(*served, still)
+    for frames in STICKY_FRAMES:
+        out[f"window {served[0]}, growth {served[1]}, feet {served[2]}, kept {frames} frames"] = sticky_rule(
+            window_rule(*served), frames
         )
     return out
 

@@ -171,6 +171,17 @@ def test_a_box_that_shrinks_or_grows_with_its_feet_in_place_is_no_walk():
     assert approach_of(walk, min_feet_share=100.0) == UNKNOWN  # the share is a parameter
 
 
+def test_the_still_walking_check_tells_a_walker_who_has_stopped():
+    """Walking towards the camera for 17 frames, then standing still for 8 (at a desk, before an
+    exercise): the window's slopes still show the walk, the last boxes do not. The check is off by
+    default (APPROACH_STILL_FEET_SHARE: it cost HallAndMonitor's facings), so only when asked."""
+    walk = [(100.0, 150 + 1.2 * k - 80 * 1.01**k, 130.0, 150 + 1.2 * k) for k in range(17)]
+    track = tracked(walk + [walk[-1]] * 8)
+    assert len(track.recent) == 25 and approach_of(track) == TOWARDS
+    assert approach_of(track, still_feet_share=0.25) == UNKNOWN
+    assert approach_of(tracked(walk + walk[-1:]), still_feet_share=0.25) == TOWARDS  # one frame still: walking
+
+
 def test_turning_round_the_evaluation_joints_matches_the_turned_round_pose(body):
     """EVAL_MIRROR turns the 14 evaluation joints round as turn_round_pose turns the body (brute
     force through the body model, head top included)."""

@@ -53,6 +53,14 @@ APPROACH_MIN_FRAMES = 8  # boxes a track needs before its walk is read
 # down shrinks the box with the feet where they were. The feet must move at least this share of the
 # height's change, the same way, for the change to count as a walk.
 APPROACH_MIN_FEET_SHARE = 0.5
+# A person who walked and then stopped (to work at a desk, to do an exercise) keeps a walk in the
+# window's slopes for up to a window's length. A still-walking check (over the last few boxes the
+# feet still moving the walk's way, by this share of the window's height change) is off: replayed on
+# the real clips it read walks on half as many of HallAndMonitor's boxes, whose feet jitter over 8
+# frames, and served facing agreed with BlazePose's on 0.45 of them instead of 0.58
+# (docs/REAL_POSE.md, "Walks that stop, walks that were").
+APPROACH_STILL_FRAMES = 8
+APPROACH_STILL_FEET_SHARE = 0.0
 PERSON_VOTE = 0.2  # weight of each frame's silhouette score in a track's running person vote
 PERSON_MIN_VOTE = 0.2  # a track the classifier judges is first answered once its vote is at least this
 # ...and, once answered, refused only when its vote falls under this: a rendered swaying plant votes
@@ -122,12 +130,16 @@ def approach_of(
     min_growth: float = APPROACH_MIN_GROWTH,
     min_feet_share: float = APPROACH_MIN_FEET_SHARE,
     min_frames: int = APPROACH_MIN_FRAMES,
+    still_frames: int = APPROACH_STILL_FRAMES,
+    still_feet_share: float = APPROACH_STILL_FEET_SHARE,
 ) -> int:
     """Whether a track's person walks towards the camera (their box grows and its bottom comes down
     the image), away from it (it shrinks and its bottom goes up) or neither clearly: on a static
     camera, which way they face (models.heading). A box that grows or shrinks with its bottom in
     place is a body bending, squatting or standing up, not a walk. Both rates are the least-squares
-    slopes over the track's last boxes (``track.recent``)."""
+    slopes over the track's last boxes (``track.recent``); over its last ``still_frames`` boxes the
+    feet must still move the walk's way (a person who has stopped no longer shows which way they
+    face; ``still_feet_share`` 0 or less: not checked)."""
     if len(track.recent) < min_frames:
         return UNKNOWN
     heights, bottoms = np.asarray(track.recent, dtype=np.float64).T
@@ -139,6 +151,11 @@ def approach_of(
     change = growth * heights.mean()  # pixels a frame
     if abs(growth) < min_growth or feet * np.sign(change) < min_feet_share * abs(change):
         return UNKNOWN
+    if still_feet_share > 0 and still_frames >= 2:
+        last = bottoms[-still_frames:]
+        feet_now = np.polyfit(np.arange(len(last), dtype=np.float64), last, 1)[0]
+        if feet_now * np.sign(change) < still_feet_share * abs(change):
+            return UNKNOWN
     return TOWARDS if change > 0 else AWAY
 
 
