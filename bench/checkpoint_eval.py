@@ -21,6 +21,13 @@ model, so they are found once per clip and cached in ``runs/checkpoint_eval/``:
   fixed skeleton, and the articulation figures of :mod:`bench.articulation` (body-frame error and
   spread against the true spread, the share of bodies turned more than 90 degrees).
 
+With ``--fit VARIANT:ITERATIONS`` (repeatable), each checkpoint is scored a second time through
+Algorithm 1's per-crop fit (``models.adaptation.fit_parameters``, the CNN frozen, the objective
+``VARIANT`` run for ``ITERATIONS`` steps from the checkpoint's answer on each crop's silhouette):
+the pseudo-labels adaptation learns from, judged by the same measures. On the labelled clips the
+finder's own silhouette is scored against the labelled person too: the ceiling of a mesh fitted
+to it.
+
 Writes ``runs/checkpoint_eval/<section>.json`` and, with ``--section``, a table to docs/REAL_POSE.md.
 """
 
@@ -44,14 +51,18 @@ from bench import pose_scores as ps
 from bench.footage_io import EVAL_PYTHON, run_on_boxes
 from bench.real_pose_data import Answer, Landmarks, Pass, box_key, pass_summary, score_masks
 from bench.report import file_digest, machine, write_section
+from models.adapt_config import AdaptConfig
+from models.adaptation import fit_parameters
+from models.alignment import AlignmentTarget
 from models.body_model import load_body_model
+from models.crops import uncrop_mask
 from models.health import images_tensor
 from models.m2s import project_points
 from models.metrics import mpjpe, pa_mpjpe
 from models.people.finder import FinderConfig, PersonFinder
 from models.regressor import PoseRegressor, load_regressor
 from models.synth.train_source import body_frame_joints, crop_pool, rotmats
-from models.target_data import SILHOUETTE_SIZE, crops_of
+from models.target_data import SILHOUETTE_SIZE, crops_of, shrink_silhouette
 from runtime.settings import Settings
 from runtime.video import read_frames
 
@@ -63,6 +74,7 @@ LABELLED = ("sbi_IBMtest2", "sbi_HallAndMonitor")
 UNLABELLED = (ROOT.parent / "shared" / "data" / "pets-walk.avi",)
 HELD_OUT_SEED = 10_000  # models.synth.train_source's held-out crops
 BATCH = 64
+FIT_BATCH = 32  # crops fitted together (fit_parameters' cost grows with the batch, its steps do not)
 # What the people found on a clip depend on: a change to any of these finds them afresh.
 FINDER_SOURCES = ("models/people", "models/crops.py", "models/target_data.py", "models/assets/personness.onnx")
 
@@ -156,17 +168,59 @@ def clip_people(video: Path, settings: Settings, image_size: int) -> tuple[ClipP
 # -- one checkpoint -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FitSpec:
+    """Algorithm 1's per-crop fit: ``variant``'s objective for ``iterations`` steps (``--fit ours:10``)."""
+
+    variant: str
+    iterations: int
+
+    @classmethod
+    def parse(cls, text: str) -> FitSpec:
+        variant, _, iterations = text.partition(":")
+        if not iterations.isdigit() or int(iterations) < 1:
+            raise ValueError(f"fit {text!r}: write VARIANT:ITERATIONS, e.g. ours:10")
+        spec = cls(variant, int(iterations))
+        spec.config()  # an unknown variant fails here, with the choices
+        return spec
+
+    @property
+    def name(self) -> str:
+        return f"{self.variant}:{self.iterations}"
+
+    def config(self) -> AdaptConfig:
+        return AdaptConfig(variant=self.variant, max_iter_opt=self.iterations)  # type: ignore[arg-type]
+
+
+def fitted_outputs(regressor: PoseRegressor, images: torch.Tensor, silhouettes: np.ndarray, fit: FitSpec):
+    """The regressor's answer on (B, 3, S, S) images after ``fit`` on their (B, s, s) silhouettes."""
+    target = AlignmentTarget.from_silhouettes(torch.as_tensor(silhouettes))
+    with torch.enable_grad():
+        fitted, _ = fit_parameters(regressor, images, target, fit.config())
+    return regressor.decode(*fitted)
+
+
 @torch.no_grad()
 def run_regressor(
-    regressor: PoseRegressor, crops: np.ndarray, body=None, vertices: bool = False
+    regressor: PoseRegressor,
+    crops: np.ndarray,
+    body=None,
+    vertices: bool = False,
+    fit: FitSpec | None = None,
+    silhouettes: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """(N, S, S, 3) uint8 crops -> camera (N, 3), joints (N, 24, 3), root (N, 3, 3), eval_joints
     (N, 14, 3), joints_uv (N, 24, 2) in crop coordinates; with ``vertices``, vertices_uv (N, V, 2)
-    too; with ``body``, body_frame (N, 24, 3): the joints with the root removed."""
+    too; with ``body``, body_frame (N, 24, 3): the joints with the root removed. With ``fit``, the
+    answers after that fit on ``silhouettes`` (N, s, s) bool."""
     regressor.eval()
+    if fit is not None and silhouettes is None:
+        raise ValueError("a fit needs the crops' silhouettes")
     out: dict[str, list[np.ndarray]] = {}
-    for s in range(0, len(crops), BATCH):
-        o = regressor(images_tensor(crops[s : s + BATCH]))
+    step = BATCH if fit is None else FIT_BATCH
+    for s in range(0, len(crops), step):
+        images = images_tensor(crops[s : s + step])
+        o = regressor(images) if fit is None else fitted_outputs(regressor, images, silhouettes[s : s + step], fit)
         got = {"camera": o.camera, "joints": o.joints, "root": o.rotmats[:, 0], "eval_joints": o.eval_joints}
         got["joints_uv"] = project_points(o.joints, o.camera)
         if vertices:
@@ -179,10 +233,16 @@ def run_regressor(
 
 
 def score_clip(
-    regressor: PoseRegressor, people: ClipPeople, marks: Landmarks | None, gt: fio.GroundTruth | None, faces: np.ndarray
+    regressor: PoseRegressor,
+    people: ClipPeople,
+    marks: Landmarks | None,
+    gt: fio.GroundTruth | None,
+    faces: np.ndarray,
+    fit: FitSpec | None = None,
 ) -> dict:
-    """The checkpoint's figures on one clip's people (bench.real_pose_data.pass_summary)."""
-    out = run_regressor(regressor, people.crops, vertices=gt is not None)
+    """The checkpoint's figures on one clip's people (bench.real_pose_data.pass_summary), after
+    ``fit`` where given."""
+    out = run_regressor(regressor, people.crops, vertices=gt is not None, fit=fit, silhouettes=people.silhouettes)
     j2d = ps.from_crop(out["joints_uv"], people.squares)
     answers = [
         Answer(
@@ -202,13 +262,16 @@ def score_clip(
         if gt is not None and gt.scored_frame(t):
             idx = np.flatnonzero(people.frames == t)
             meshes = ps.from_crop(out["vertices_uv"][idx], people.squares[idx])
-            score_masks([answers[i] for i in idx], list(meshes), gt.masks[t], faces)
+            sils = [uncrop_mask(people.silhouettes[i], people.squares[i], people.shape) for i in idx]
+            score_masks([answers[i] for i in idx], list(meshes), gt.masks[t], faces, sils)
     return pass_summary(Pass("checkpoint", answers, frames), marks, gt is not None, people.shape)
 
 
-def score_renders(regressor: PoseRegressor, data: dict[str, np.ndarray], body) -> dict:
-    """The checkpoint's figures on labelled renders (see the module's docstring)."""
-    out = run_regressor(regressor, data["images"], body)
+def score_renders(regressor: PoseRegressor, data: dict[str, np.ndarray], body, fit: FitSpec | None = None) -> dict:
+    """The checkpoint's figures on labelled renders (see the module's docstring), after ``fit`` on
+    the rendered masks where given."""
+    sils = np.stack([shrink_silhouette(m) for m in data["masks"]]) if fit is not None else None
+    out = run_regressor(regressor, data["images"], body, fit=fit, silhouettes=sils)
     true_rot = rotmats(data["pose"])
     with torch.no_grad():
         true_body = body_frame_joints(body, torch.as_tensor(data["betas"]), true_rot).numpy()
@@ -254,10 +317,11 @@ def markdown(record: dict) -> str:
         "",
         f"`{record['command']}`; {record['machine']}; commit {record['commit']}. Real clips: the service's",
         "finder and crops, the model alone (no turning round to the track's walk); PCK@0.1 against BlazePose,",
-        "model / fixed skeleton; mesh IoU / the box's own IoU against the labelled masks. Renders: held-out",
-        f"crops of style {record['style']} (seed {HELD_OUT_SEED}).",
+        "model / fixed skeleton; mesh IoU / the box's own IoU / the finder's silhouette's IoU against the",
+        f"labelled masks. Renders: held-out crops of style {record['style']} (seed {HELD_OUT_SEED}). A row",
+        "named `+ fit V:N` is the checkpoint after Algorithm 1's per-crop fit (objective V, N steps).",
         "",
-        "| checkpoint | clip | people (BlazePose found) | PCK model / fixed | PA mm model / fixed | mesh IoU / box IoU |",
+        "| checkpoint | clip | people (BlazePose found) | PCK model / fixed | PA mm model / fixed | IoU mesh / box / silhouette |",
         "|---|---|---|---|---|---|",
     ]
     for ck in record["checkpoints"]:
@@ -267,7 +331,7 @@ def markdown(record: dict) -> str:
                 f"| {ck['name']} | {clip} | {s['people']} ({pose.get('blazepose_found', '-')}) "
                 f"| {fmt(pose.get('pck_model'))} / {fmt(pose.get('pck_fixed'))} "
                 f"| {fmt(pose.get('pa_mm_model'), 0)} / {fmt(pose.get('pa_mm_fixed'), 0)} "
-                f"| {fmt(masks.get('mesh_iou'))} / {fmt(masks.get('box_iou'))} |"
+                f"| {fmt(masks.get('mesh_iou'))} / {fmt(masks.get('box_iou'))} / {fmt(masks.get('silhouette_iou'))} |"
             )
     lines += [
         "",
@@ -296,7 +360,18 @@ def main(argv: list[str] | None = None) -> None:
         "--style", default="v2+v3", help="the renders' style (models.synth.source_data.SOURCE_STYLES, or a mix)"
     )
     ap.add_argument("--section", default=None, help="write the table to docs/REAL_POSE.md under this name")
+    ap.add_argument(
+        "--fit",
+        action="append",
+        default=[],
+        metavar="VARIANT:ITERATIONS",
+        help="also score each checkpoint after Algorithm 1's per-crop fit (repeatable; e.g. ours:10)",
+    )
     args = ap.parse_args(argv)
+    try:
+        fits: list[FitSpec | None] = [None, *(FitSpec.parse(f) for f in args.fit)]
+    except ValueError as e:
+        raise SystemExit(str(e)) from e
     for ck in args.checkpoints:
         if not ck.exists():
             raise SystemExit(f"no checkpoint at {ck}")
@@ -318,15 +393,16 @@ def main(argv: list[str] | None = None) -> None:
         "style": args.style,
         "checkpoints": [],
     }
-    for ck, regressor in regressors.items():
+    for (ck, regressor), fit in ((item, fit) for item in regressors.items() for fit in fits):
         size = regressor.config.image_size
-        entry: dict = {"name": ck.name, "path": fio.display_path(ck), "sha256": file_digest(ck), "clips": {}}
+        name = ck.name if fit is None else f"{ck.name} + fit {fit.name}"
+        entry: dict = {"name": name, "path": fio.display_path(ck), "sha256": file_digest(ck), "clips": {}}
         for video in clips:
             people, marks, gt = clip_data[(video, size)]
-            entry["clips"][fio.clip_name(video)] = score_clip(regressor, people, marks, gt, faces)
+            entry["clips"][fio.clip_name(video)] = score_clip(regressor, people, marks, gt, faces, fit)
         if args.renders:
             pool = crop_pool(RUNS / "renders.pt", size, HELD_OUT_SEED, args.renders, args.style)
-            entry["renders"] = score_renders(regressor, pool, body)
+            entry["renders"] = score_renders(regressor, pool, body, fit)
         record["checkpoints"].append(entry)
     RUNS.mkdir(parents=True, exist_ok=True)
     (RUNS / f"{record['section']}.json").write_text(json.dumps(fio.json_ready(record), indent=1))

@@ -35,6 +35,7 @@ class Answer:
     kind: str | None = None
     mesh_iou: float | None = None
     box_iou: float | None = None
+    silhouette_iou: float | None = None  # the finder's own silhouette, where the scorer had it
 
     @property
     def key(self) -> tuple:
@@ -49,6 +50,7 @@ class Answer:
             "kind": self.kind,
             "mesh_iou": self.mesh_iou,
             "box_iou": self.box_iou,
+            "silhouette_iou": self.silhouette_iou,
             "crop": self.square.round(2).tolist(),
             "joints_2d": self.joints_2d.round(2).tolist(),
             "joints_3d": self.joints_3d.round(4).tolist(),
@@ -84,9 +86,17 @@ def person_answer(frame: int, p: dict, model_version: str) -> Answer:
     )
 
 
-def score_masks(answers: list[Answer], meshes: list[np.ndarray], mask: np.ndarray, faces: np.ndarray) -> None:
+def score_masks(
+    answers: list[Answer],
+    meshes: list[np.ndarray],
+    mask: np.ndarray,
+    faces: np.ndarray,
+    silhouettes: list[np.ndarray] | None = None,
+) -> None:
     """Fill each answer's mesh and box IoU against the labelled person its box covers.
-    meshes: (V, 2) frame pixels per answer; mask: (H, W) uint8 CDnet ground truth."""
+    meshes: (V, 2) frame pixels per answer; mask: (H, W) uint8 CDnet ground truth; silhouettes:
+    the finder's (H, W) bool silhouette of each answer, where the scorer has them (the ceiling a
+    mesh fitted to them could reach)."""
     people = fs.label_people(mask)
     match = fs.match_boxes([a.box for a in answers], people, mask)
     keep = fs.scored(mask)
@@ -98,6 +108,8 @@ def score_masks(answers: list[Answer], meshes: list[np.ndarray], mask: np.ndarra
         truth = people[j].mask
         a.mesh_iou = ps.masked_iou(ps.mesh_mask(meshes[i], faces, mask.shape), truth, keep)
         a.box_iou = ps.masked_iou(ps.box_mask(a.box, mask.shape), truth, keep)
+        if silhouettes is not None:
+            a.silhouette_iou = ps.masked_iou(silhouettes[i], truth, keep)
 
 
 @dataclass
@@ -167,6 +179,7 @@ def mask_summary(answers: list[Answer]) -> dict:
         "people": len(scored),
         "mesh_iou": mean_or_nan([a.mesh_iou for a in scored]),
         "box_iou": mean_or_nan([a.box_iou for a in scored]),
+        "silhouette_iou": mean_or_nan([a.silhouette_iou for a in scored if a.silhouette_iou is not None]),
         "mesh_iou_median": float(np.median([a.mesh_iou for a in scored])) if scored else float("nan"),
         "whole_people": len(whole),
         "mesh_iou_whole": mean_or_nan([a.mesh_iou for a in whole]),

@@ -56,6 +56,19 @@ def crop(image: np.ndarray, square: tuple[float, float, float], size: int) -> np
     )
 
 
+def uncrop_mask(mask: np.ndarray, square: tuple[float, float, float], shape: tuple[int, int]) -> np.ndarray:
+    """A crop's (s, s) bool mask put back into an (H, W) frame: the inverse of :func:`crop` for masks,
+    each frame pixel taking the crop value under its centre (bilinear, then above one half), so a
+    low-resolution silhouette comes back smooth rather than blocky. Outside the square: False."""
+    size = mask.shape[0]
+    M = crop_matrix(square, size)  # frame -> crop, which is what WARP_INVERSE_MAP wants
+    h, w = shape
+    up = cv2.warpAffine(
+        mask.astype(np.float32), M, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0.0
+    )
+    return up > 0.5
+
+
 def pixels_to_crop(points: np.ndarray, square: tuple[float, float, float]) -> np.ndarray:
     """Frame pixel coordinates (..., 2) -> crop coordinates in [-1, 1] (the regressor's camera)."""
     cx, cy, side = square

@@ -77,10 +77,14 @@ def crops_of(
         images.append(crop(frame, sq, image_size))
         # Cut at the image crop's resolution, then shrink by area: a nearest-neighbour cut
         # straight to the small size would alias thin limbs away.
-        m = crop(b.mask, sq, image_size).astype(np.float32)
-        sils.append(cv2.resize(m, (silhouette_size, silhouette_size), interpolation=cv2.INTER_AREA) > 0.5)
+        sils.append(shrink_silhouette(crop(b.mask, sq, image_size), silhouette_size))
         squares.append(sq)
     return images, sils, squares
+
+
+def shrink_silhouette(mask: np.ndarray, size: int = SILHOUETTE_SIZE) -> np.ndarray:
+    """A crop's (S, S) bool mask at the alignment losses' (size, size): by area, then above one half."""
+    return cv2.resize(mask.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA) > 0.5
 
 
 def walk_directions(blobs: list[list[PersonBlob]], config: TrackerConfig = TrackerConfig()) -> list[list[int]]:

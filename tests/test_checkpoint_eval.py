@@ -17,6 +17,7 @@ from bench import checkpoint_eval as ce
 from models.body_model import load_body_model
 from models.regressor import load_regressor
 from models.synth.source_data import render_crops, source_config
+from models.target_data import shrink_silhouette
 
 SHIPPED = ce.ROOT / "models" / "assets" / "source_cpu.pt"
 
@@ -105,3 +106,38 @@ def test_the_command_writes_its_record(tmp_path, monkeypatch):
     record = json.loads((tmp_path / "runs" / "unnamed.json").read_text())
     (entry,) = record["checkpoints"]
     assert entry["name"] == "source_cpu.pt" and entry["clips"] == {} and entry["renders"]["crops"] == 16
+
+
+def test_fit_specs_name_their_objective_and_steps():
+    spec = ce.FitSpec.parse("b2:7")
+    assert spec == ce.FitSpec("b2", 7) and spec.name == "b2:7" and spec.config().max_iter_opt == 7
+    for bad, match in (("ours", "VARIANT:ITERATIONS"), ("ours:0", "VARIANT:ITERATIONS"), ("nope:3", "unknown variant")):
+        with pytest.raises(ValueError, match=match):
+            ce.FitSpec.parse(bad)
+    with pytest.raises(ValueError, match="silhouettes"):
+        ce.run_regressor(load_regressor(SHIPPED), np.zeros((1, 128, 128, 3), np.uint8), fit=spec)
+
+
+def test_a_fit_brings_the_answer_to_the_silhouette_it_is_given():
+    """On renders whose masks are known, the fitted meshes cover their masks better than the
+    checkpoint's own answers, and the fit changes nothing it was not asked to (no fit: the same)."""
+    from models.m2s import SilhouetteSettings, m2s
+
+    body = load_body_model()
+    data = render_crops(8, source_config("v2", 128, 11))
+    regressor = load_regressor(SHIPPED, body)
+    sils = np.stack([shrink_silhouette(m) for m in data["masks"]])
+    images = ce.images_tensor(data["images"])
+
+    def cover(out) -> float:
+        with torch.no_grad():
+            hat = m2s(body.proxy_vertices(out.vertices), body.proxy_faces, out.camera, SilhouetteSettings())[:, 0] > 0.5
+        s = torch.as_tensor(sils)
+        return ((hat & s).sum((1, 2)) / (hat | s).sum((1, 2))).mean().item()
+
+    with torch.no_grad():
+        before = cover(regressor(images))
+    after = cover(ce.fitted_outputs(regressor, images, sils, ce.FitSpec("b1", 10)))
+    assert after > before + 0.02, (before, after)
+    plain = ce.run_regressor(regressor, data["images"][:2])
+    np.testing.assert_allclose(plain["joints"], ce.run_regressor(regressor, data["images"][:2], fit=None)["joints"])

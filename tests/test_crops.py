@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from models.crops import crop, crop_to_frame, mask_box, pixels_to_crop, square_box
+from models.crops import crop, crop_to_frame, mask_box, pixels_to_crop, square_box, uncrop_mask
 
 
 def test_a_crop_of_a_box_shows_the_box_where_the_coordinates_say():
@@ -33,3 +33,25 @@ def test_empty_masks_have_no_box_and_edges_are_filled():
     frame = np.full((50, 50, 3), 100, dtype=np.uint8)
     out = crop(frame, (0.0, 0.0, 40.0), 32)  # half outside the frame
     assert (out == 100).all()
+
+
+def test_a_mask_cut_and_put_back_lands_where_it_was():
+    mask = np.zeros((120, 160), dtype=bool)
+    mask[30:100, 60:85] = True
+    mask[40:50, 85:110] = True  # an arm
+    sq = square_box(mask_box(mask))
+    for size in (64, 128):
+        back = uncrop_mask(crop(mask, sq, size), sq, mask.shape)
+        iou = (back & mask).sum() / (back | mask).sum()
+        assert iou > (0.9 if size == 64 else 0.95), (size, iou)
+    # brute force: each frame pixel centre mapped into the crop by the documented map, nearest cell
+    small = crop(mask, sq, 32)
+    back = uncrop_mask(small, sq, mask.shape)
+    ys, xs = np.mgrid[0:120, 0:160]
+    q = (np.stack([xs, ys], -1) - np.array(sq[:2])) * 32 / sq[2] + 16 - 0.5
+    qi = np.round(q).astype(int)
+    inside = ((qi >= 0) & (qi < 32)).all(-1)
+    nearest = np.zeros_like(mask)
+    nearest[inside] = small[qi[inside][:, 1], qi[inside][:, 0]]
+    assert (back != nearest).mean() < 0.02  # they differ only along the outline (bilinear, not nearest)
+    assert not uncrop_mask(small, (1000.0, 1000.0, 40.0), mask.shape).any()  # a square off the frame

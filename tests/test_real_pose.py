@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench import blazepose_landmarks as bl
-from bench import footage_io
+from bench import footage_io, real_pose_data
 from bench import footage_scores as fs
 from bench import real_footage as rf
 from bench import real_pose as rp
@@ -55,6 +55,12 @@ def test_score_masks_matches_each_box_to_the_person_it_covers():
     assert on_person.kind == "whole" and on_person.mesh_iou == 1.0
     assert on_person.box_iou == pytest.approx(200 / 220)  # its rows 8 and 31 are background
     assert on_nothing.kind == "false" and on_nothing.mesh_iou is None and on_nothing.box_iou is None
+    assert on_person.silhouette_iou is None  # no silhouettes given
+    half = np.zeros((40, 40), bool)
+    half[10:20, 5:15] = True  # the finder lost the legs: half the person
+    rp.score_masks([on_person, on_nothing], [mesh, mesh + 20], gt, faces, [half, half])
+    assert on_person.silhouette_iou == pytest.approx(0.5) and on_nothing.silhouette_iou is None
+    assert real_pose_data.mask_summary([on_person, on_nothing])["silhouette_iou"] == pytest.approx(0.5)
 
 
 def test_summaries_and_report_on_made_up_answers():
