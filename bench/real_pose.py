@@ -164,9 +164,12 @@ def follow_job(client: httpx.Client, job: dict) -> dict:
     raise RuntimeError(f"job {job['id']} did not end in {JOB_TIMEOUT_S:.0f} s")
 
 
-def adapt_site(client: httpx.Client, site: str, iterations: int | None, variant: str | None = None) -> dict:
-    """POST /adapt, follow the job, and wait until the version the gate activated (if any) serves."""
-    body: dict = {} if iterations is None else {"iterations": iterations}
+def adapt_site(
+    client: httpx.Client, site: str, iterations: int | None, variant: str | None = None, options: dict | None = None
+) -> dict:
+    """POST /adapt (with ``options``: more of its fields, e.g. {"w_root": 1.0}), follow the job, and
+    wait until the version the gate activated (if any) serves."""
+    body: dict = {**(options or {})} | ({} if iterations is None else {"iterations": iterations})
     if variant is not None:
         body["variant"] = variant
     r = client.post(f"/v1/sites/{site}/adapt", json=body)
@@ -235,7 +238,7 @@ def benchmark(args: argparse.Namespace, command: str) -> dict:
         first = "before" if args.adapt else "served"
         passes = [run_pass(client, clip, args.video, first_plan, first, gt, faces, args.encoding)]
         if resend_plan is not None:
-            job = adapt_site(client, clip, args.iterations, args.variant)
+            job = adapt_site(client, clip, args.iterations, args.variant, args.options)
             passes.append(run_pass(client, clip, args.video, resend_plan, "after", gt, faces, args.encoding))
     marks = blazepose(args.video, [a for p in passes for a in p.answers])
     if marks is None:
@@ -245,6 +248,7 @@ def benchmark(args: argparse.Namespace, command: str) -> dict:
         "name": run_name(clip, args.adapt, args.encoding, args.variant, args.tag),
         "source_checkpoint": rf.display_path(Settings().source_checkpoint),
         "variant": args.variant,
+        "adapt_options": args.options,
         "video": rf.display_path(args.video),
         "masks": rf.display_path(args.masks),
         "command": command,
@@ -291,6 +295,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--adapt", action="store_true", help="score the last 30%% before and after /adapt")
     ap.add_argument("--iterations", type=int, default=None, help="/adapt iterations (None: the service's default)")
     ap.add_argument("--variant", default=None, help="/adapt's objective (ours, b2, ...; None: the service's default)")
+    ap.add_argument(
+        "--options",
+        type=json.loads,
+        default=None,
+        help="more /adapt fields as JSON, e.g. '{\"w_root\": 1.0}' (name the run with --tag)",
+    )
     ap.add_argument("--tag", default=None, help="appended to the run's name (e.g. the source model: v3)")
     ap.add_argument("--encoding", choices=rf.ENCODINGS, default="png", help="how frames are posted")
     ap.add_argument("--frames", type=int, default=None, help="only the first N frames (None: all)")
@@ -308,6 +318,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ap.error(f"--frames {args.frames}: at least 1")
     if args.iterations is not None and args.iterations < 1:
         ap.error(f"--iterations {args.iterations}: at least 1")
+    if args.options is not None and (not isinstance(args.options, dict) or not args.adapt):
+        ap.error(f"--options {args.options!r}: a JSON object of /adapt fields, with --adapt")
     if args.overlays is not None:
         rf.check_overlay_dir(args.overlays)
     return args

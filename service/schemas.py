@@ -124,6 +124,14 @@ class AdaptRequest(BaseModel):
         f"adapting; default {_DEFAULT.w_facing:g}, 0 turns it off",
     )
 
+    w_root: float | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description=f"how hard each body's root rotation is kept near the source model's for the same crop while "
+        f"adapting (a silhouette hardly tells front from back); default {_DEFAULT.w_root:g}, 0 turns it off",
+    )
+
     def config(self) -> dict:
         """The fields the client set: the job builds ``AdaptConfig(**config)`` from them."""
         return self.model_dump(exclude_none=True)

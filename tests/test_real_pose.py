@@ -144,3 +144,13 @@ def test_blazepose_on_labelled_people(tmp_path, eval_python):
             assert ((x > x0 - 10) & (x < x1 + 10) & (y > y0 - 10) & (y < y1 + 10)).mean() > 0.9
             world = z["world"][i]
             assert 0.2 < np.linalg.norm(world[11] - world[27]) < 2.0  # shoulder to ankle, metres
+
+
+def test_more_adapt_fields_go_with_adapt_only_as_a_json_object(tmp_path):
+    video = tmp_path / "clip.avi"
+    video.write_bytes(b"")  # parse_args checks only that the file is there
+    assert rp.parse_args([str(video), "--adapt", "--options", '{"w_root": 1.0}']).options == {"w_root": 1.0}
+    assert rp.parse_args([str(video), "--adapt"]).options is None
+    for bad in (["--options", '{"w_root": 1.0}'], ["--adapt", "--options", "[1]"]):
+        with pytest.raises(SystemExit):
+            rp.parse_args([str(video), *bad])

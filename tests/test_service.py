@@ -137,7 +137,9 @@ def test_unknown_jobs_and_versions(client):
     assert client.post("/v1/sites/empty-site/adapt", headers=HK, json={}).status_code == 409
 
 
-@pytest.mark.parametrize("body", [{"skeleton_paths": "limbs"}, {"variant": "b9"}, {"iterations": 0}, {"w_facing": -1}])
+@pytest.mark.parametrize(
+    "body", [{"skeleton_paths": "limbs"}, {"variant": "b9"}, {"iterations": 0}, {"w_facing": -1}, {"w_root": -1}]
+)
 def test_bad_adaptation_options_are_refused_with_a_reason(client, body):
     r = client.post("/v1/sites/lobby/adapt", headers=HK, json=body)
     assert r.status_code == 422 and next(iter(body)) in r.text, r.text
