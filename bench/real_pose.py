@@ -1,6 +1,6 @@
 """How well the served meshes follow real bodies, before and after /adapt (issue 19, part 1).
 
-    python -m bench.real_pose VIDEO [--masks TAR] [--adapt] [--iterations N] [--overlays DIR]
+    python -m bench.real_pose VIDEO [--masks TAR] [--adapt [--variant V] [--options JSON]] [--iterations N] [--overlays DIR]
 
 Starts the real service as ``bench.real_footage`` does (uvicorn in a subprocess, embedded mode, a
 temporary artifact directory) and posts the clip's frames in order to ``/v1/sites/{site}/pose``.
