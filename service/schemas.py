@@ -16,6 +16,19 @@ from runtime.model_store import ModelVersion
 from service.pipeline import FrameResult, PersonResult
 
 _DEFAULT = AdaptConfig()
+MAX_LOSS_WEIGHT = 1000.0  # the most a job may weigh an added loss term (w_facing, w_root)
+
+
+def _loss_weight(name: str, what: str):
+    """An optional added loss term's weight: what it does, and the engine's default for it."""
+    return Field(
+        default=None,
+        ge=0,
+        le=MAX_LOSS_WEIGHT,
+        description=f"{what}; default {getattr(_DEFAULT, name):g}, 0 turns it off",
+    )
+
+
 WARMING_UP_MESSAGE = "the background is still being learnt: nobody is answered until it is"
 RELEARNING_MESSAGE = "the light changed or the camera moved: the background is being relearnt (about half a second)"
 
@@ -116,20 +129,13 @@ class AdaptRequest(BaseModel):
         "or only the 'articulation' (pose latent and shape; root rotation and camera left to L_S)",
     )
 
-    w_facing: float | None = Field(
-        default=None,
-        ge=0,
-        le=1000,
-        description=f"how hard people walking towards the camera or away from it are kept facing that way while "
-        f"adapting; default {_DEFAULT.w_facing:g}, 0 turns it off",
+    w_facing: float | None = _loss_weight(
+        "w_facing", "how hard people walking towards the camera or away from it are kept facing that way while adapting"
     )
-
-    w_root: float | None = Field(
-        default=None,
-        ge=0,
-        le=1000,
-        description=f"how hard each body's root rotation is kept near the source model's for the same crop while "
-        f"adapting (a silhouette hardly tells front from back); default {_DEFAULT.w_root:g}, 0 turns it off",
+    w_root: float | None = _loss_weight(
+        "w_root",
+        "how hard each body's root rotation is kept near the source model's for the same crop while adapting "
+        "(a silhouette hardly tells front from back)",
     )
 
     def config(self) -> dict:
