@@ -48,12 +48,10 @@ import torch
 from bench import articulation as art
 from bench import footage_io as fio
 from bench import pose_scores as ps
+from bench.fit_answers import FitSpec, fitted_outputs
 from bench.footage_io import EVAL_PYTHON, run_on_boxes
 from bench.real_pose_data import Answer, Landmarks, Pass, box_key, pass_summary, score_masks
 from bench.report import file_digest, machine, write_section
-from models.adapt_config import AdaptConfig
-from models.adaptation import fit_parameters
-from models.alignment import AlignmentTarget
 from models.body_model import load_body_model
 from models.crops import uncrop_mask
 from models.health import images_tensor
@@ -166,38 +164,6 @@ def clip_people(video: Path, settings: Settings, image_size: int) -> tuple[ClipP
 
 
 # -- one checkpoint -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FitSpec:
-    """Algorithm 1's per-crop fit: ``variant``'s objective for ``iterations`` steps (``--fit ours:10``)."""
-
-    variant: str
-    iterations: int
-
-    @classmethod
-    def parse(cls, text: str) -> FitSpec:
-        variant, _, iterations = text.partition(":")
-        if not iterations.isdigit() or int(iterations) < 1:
-            raise ValueError(f"fit {text!r}: write VARIANT:ITERATIONS, e.g. ours:10")
-        spec = cls(variant, int(iterations))
-        spec.config()  # an unknown variant fails here, with the choices
-        return spec
-
-    @property
-    def name(self) -> str:
-        return f"{self.variant}:{self.iterations}"
-
-    def config(self) -> AdaptConfig:
-        return AdaptConfig(variant=self.variant, max_iter_opt=self.iterations)  # type: ignore[arg-type]
-
-
-def fitted_outputs(regressor: PoseRegressor, images: torch.Tensor, silhouettes: np.ndarray, fit: FitSpec):
-    """The regressor's answer on (B, 3, S, S) images after ``fit`` on their (B, s, s) silhouettes."""
-    target = AlignmentTarget.from_silhouettes(torch.as_tensor(silhouettes))
-    with torch.enable_grad():
-        fitted, _ = fit_parameters(regressor, images, target, fit.config())
-    return regressor.decode(*fitted)
 
 
 @torch.no_grad()

@@ -14,6 +14,7 @@ from pytorch3d.transforms import axis_angle_to_matrix
 
 from bench import articulation as art
 from bench import checkpoint_eval as ce
+from bench.fit_answers import FitSpec, fitted_outputs
 from models.body_model import load_body_model
 from models.regressor import load_regressor
 from models.synth.source_data import render_crops, source_config
@@ -109,11 +110,11 @@ def test_the_command_writes_its_record(tmp_path, monkeypatch):
 
 
 def test_fit_specs_name_their_objective_and_steps():
-    spec = ce.FitSpec.parse("b2:7")
-    assert spec == ce.FitSpec("b2", 7) and spec.name == "b2:7" and spec.config().max_iter_opt == 7
+    spec = FitSpec.parse("b2:7")
+    assert spec == FitSpec("b2", 7) and spec.name == "b2:7" and spec.config().max_iter_opt == 7
     for bad, match in (("ours", "VARIANT:ITERATIONS"), ("ours:0", "VARIANT:ITERATIONS"), ("nope:3", "unknown variant")):
         with pytest.raises(ValueError, match=match):
-            ce.FitSpec.parse(bad)
+            FitSpec.parse(bad)
     with pytest.raises(ValueError, match="silhouettes"):
         ce.run_regressor(load_regressor(SHIPPED), np.zeros((1, 128, 128, 3), np.uint8), fit=spec)
 
@@ -137,7 +138,7 @@ def test_a_fit_brings_the_answer_to_the_silhouette_it_is_given():
 
     with torch.no_grad():
         before = cover(regressor(images))
-    after = cover(ce.fitted_outputs(regressor, images, sils, ce.FitSpec("b1", 10)))
+    after = cover(fitted_outputs(regressor, images, sils, FitSpec("b1", 10)))
     assert after > before + 0.02, (before, after)
     plain = ce.run_regressor(regressor, data["images"][:2])
     np.testing.assert_allclose(plain["joints"], ce.run_regressor(regressor, data["images"][:2], fit=None)["joints"])
