@@ -169,7 +169,9 @@ def adapt_site(
 ) -> dict:
     """POST /adapt (with ``options``: more of its fields, e.g. {"w_root": 1.0}), follow the job, and
     wait until the version the gate activated (if any) serves."""
-    body: dict = {**(options or {})} | ({} if iterations is None else {"iterations": iterations})
+    body = dict(options or {})
+    if iterations is not None:
+        body["iterations"] = iterations
     if variant is not None:
         body["variant"] = variant
     r = client.post(f"/v1/sites/{site}/adapt", json=body)

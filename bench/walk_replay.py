@@ -17,8 +17,8 @@ each rule and scores the bodies as the service would then serve them:
   against the way the true body faces in the frame (models.heading.facing on the true 2D joints).
 
 Rules: the window of boxes, the least growth a frame and the feet's share (``approach_of``'s
-parameters; ``feet -`` for none), with the still-walking check off; the served window, growth and
-feet share with the still-walking check at a few feet shares (``still``); beside the rule served
+parameters; ``feet -`` for none), with the still-walking check as served (off); the served window,
+growth and feet share with the still-walking check on at a few feet shares (``still``); beside the rule served
 until 2026-12-05 (``ema``: the tracker's smoothed frame-to-frame growth, at least 0.5% a frame) and
 no turning at all.
 """
@@ -46,7 +46,7 @@ WINDOWS = (15, TrackerConfig().walk_window)
 GROWTHS = (APPROACH_MIN_GROWTH, 0.003, 0.005)
 FEET_SHARES = (None, 0.25, APPROACH_MIN_FEET_SHARE)
 STICKY_FRAMES = (25, 75)  # a walk read kept this long where none is read now
-STILL_SHARES = (APPROACH_STILL_FEET_SHARE, 0.1, 0.25, 0.5)  # with the served window, growth and feet share
+STILL_SHARES = (0.1, 0.25, 0.5)  # still-walking checks tried with the served window, growth and feet share
 
 
 def ema_rule(history: History, min_growth: float = EMA_MIN_GROWTH) -> int:
@@ -93,12 +93,12 @@ def sticky_rule(rule: Rule, frames: int) -> Rule:
 
 def rules() -> dict[str, Rule]:
     out: dict[str, Rule] = {"no turning": lambda history: UNKNOWN, "ema (until 2026-12-05)": ema_rule}
-    for w, g, f in itertools.product(WINDOWS, GROWTHS, FEET_SHARES):
-        out[f"window {w}, growth {g}, feet {'-' if f is None else f}"] = window_rule(w, g, f)
     served = (WINDOWS[-1], GROWTHS[0], FEET_SHARES[-1])
+    for w, g, f in itertools.product(WINDOWS, GROWTHS, FEET_SHARES):
+        name = f"window {w}, growth {g}, feet {'-' if f is None else f}"
+        out[name + (" (served)" if (w, g, f) == served else "")] = window_rule(w, g, f, APPROACH_STILL_FEET_SHARE)
     for still in STILL_SHARES:
-        name = f"window {served[0]}, growth {served[1]}, feet {served[2]}, still {still}"
-        out[name + (" (served)" if still == APPROACH_STILL_FEET_SHARE else "")] = window_rule(*served, still)
+        out[f"window {served[0]}, growth {served[1]}, feet {served[2]}, still {still}"] = window_rule(*served, still)
     for frames in STICKY_FRAMES:
         out[f"window {served[0]}, growth {served[1]}, feet {served[2]}, kept {frames} frames"] = sticky_rule(
             window_rule(*served), frames
