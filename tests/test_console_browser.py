@@ -132,6 +132,26 @@ def gate_verdict(job_row: str) -> str | None:
     return "activated" if " · activated" in job_row else None
 
 
+def click(driver, css: str, timeout: float = 10) -> None:
+    """Click the first element ``css`` matches, finding it again if the page re-rendered it in between.
+
+    The console redraws its tables every second (replaceChildren), so an element found one step
+    before the click may be gone by the click; a person's click lands on whatever row is there.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            driver.find_element(By.CSS_SELECTOR, css).click()
+            return
+        except StaleElementReferenceException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def text(driver, css: str) -> str:
     """The text of the first element ``css`` matches, read in one step (the page re-renders every second)."""
     return driver.execute_script("const e = document.querySelector(arguments[0]); return e ? e.innerText : ''", css)
@@ -217,7 +237,7 @@ def test_console_adapts_and_rolls_back_in_a_browser(fed, browser):
     new = wait(browser, lambda d: [v for v in d.execute_script(VERSION_ROWS) if v != "source"], 30, "a new version")[0]
     verdict = wait(browser, lambda d: gate_verdict(text(d, "#jobs tr[data-job]")), 30, "the gate's verdict")
     if verdict == "kept":
-        browser.find_element(By.CSS_SELECTOR, f'#versions tr[data-version="{new}"] button.activate').click()
+        click(browser, f'#versions tr[data-version="{new}"] button.activate')
     wait(browser, lambda d: new in d.execute_script(SERVING_ROWS), 30, "the new version serving")
     with httpx.Client(base_url=url, timeout=30, headers={"x-api-key": KEY}) as c:
         assert c.get(f"/v1/sites/{SITE}").json()["serving_version"] == new
@@ -226,7 +246,7 @@ def test_console_adapts_and_rolls_back_in_a_browser(fed, browser):
     shoot(browser, "console-version.png")
 
     # Roll back from the page: the source model serves again.
-    browser.find_element(By.CSS_SELECTOR, '#versions tr[data-version="source"] button.activate').click()
+    click(browser, '#versions tr[data-version="source"] button.activate')
     wait(
         browser,
         lambda d: "serving" in text(d, '#versions tr[data-version="source"]') and text(d, "#serving") == "source",
