@@ -48,7 +48,7 @@ import torch
 from bench import articulation as art
 from bench import footage_io as fio
 from bench import pose_scores as ps
-from bench.fit_answers import FitSpec, fitted_outputs
+from bench.fit_answers import FitSpec, camera_fitted, fitted_outputs
 from bench.footage_io import EVAL_PYTHON, run_on_boxes
 from bench.real_pose_data import Answer, Landmarks, Pass, box_key, pass_summary, score_masks
 from bench.report import file_digest, machine, write_section
@@ -205,10 +205,14 @@ def score_clip(
     gt: fio.GroundTruth | None,
     faces: np.ndarray,
     fit: FitSpec | None = None,
+    camera_fit: bool = False,
 ) -> dict:
     """The checkpoint's figures on one clip's people (bench.real_pose_data.pass_summary), after
-    ``fit`` where given."""
-    out = run_regressor(regressor, people.crops, vertices=gt is not None, fit=fit, silhouettes=people.silhouettes)
+    ``fit`` where given, with the served camera fit where ``camera_fit``."""
+    vertices = gt is not None or camera_fit
+    out = run_regressor(regressor, people.crops, vertices=vertices, fit=fit, silhouettes=people.silhouettes)
+    if camera_fit:
+        out = camera_fitted(out, people.silhouettes, faces)
     j2d = ps.from_crop(out["joints_uv"], people.squares)
     answers = [
         Answer(
@@ -233,11 +237,15 @@ def score_clip(
     return pass_summary(Pass("checkpoint", answers, frames), marks, gt is not None, people.shape)
 
 
-def score_renders(regressor: PoseRegressor, data: dict[str, np.ndarray], body, fit: FitSpec | None = None) -> dict:
+def score_renders(
+    regressor: PoseRegressor, data: dict[str, np.ndarray], body, fit: FitSpec | None = None, camera_fit: bool = False
+) -> dict:
     """The checkpoint's figures on labelled renders (see the module's docstring), after ``fit`` on
-    the rendered masks where given."""
-    sils = np.stack([shrink_silhouette(m) for m in data["masks"]]) if fit is not None else None
-    out = run_regressor(regressor, data["images"], body, fit=fit, silhouettes=sils)
+    the rendered masks where given, with the served camera fit to them where ``camera_fit``."""
+    sils = np.stack([shrink_silhouette(m) for m in data["masks"]]) if fit is not None or camera_fit else None
+    out = run_regressor(regressor, data["images"], body, vertices=camera_fit, fit=fit, silhouettes=sils)
+    if camera_fit:
+        out = camera_fitted(out, sils, np.asarray(body.faces, np.int64))
     true_rot = rotmats(data["pose"])
     with torch.no_grad():
         true_body = body_frame_joints(body, torch.as_tensor(data["betas"]), true_rot).numpy()
@@ -285,7 +293,8 @@ def markdown(record: dict) -> str:
         "finder and crops, the model alone (no turning round to the track's walk); PCK@0.1 against BlazePose,",
         "model / fixed skeleton; mesh IoU / the box's own IoU / the finder's silhouette's IoU against the",
         f"labelled masks. Renders: held-out crops of style {record['style']} (seed {HELD_OUT_SEED}). A row",
-        "named `+ fit V:N` is the checkpoint after Algorithm 1's per-crop fit (objective V, N steps).",
+        "named `+ fit V:N` is the checkpoint after Algorithm 1's per-crop fit (objective V, N steps); `+ camera fit`",
+        "has the served camera fitted to the finder's silhouette (renders: to the rendered mask).",
         "",
         "| checkpoint | clip | people (BlazePose found) | PCK model / fixed | PA mm model / fixed | IoU mesh / box / silhouette |",
         "|---|---|---|---|---|---|",
@@ -333,6 +342,9 @@ def main(argv: list[str] | None = None) -> None:
         metavar="VARIANT:ITERATIONS",
         help="also score each checkpoint after Algorithm 1's per-crop fit (repeatable; e.g. ours:10)",
     )
+    ap.add_argument(
+        "--camera-fit", action="store_true", help="also score each row with the served camera fit to the silhouette"
+    )
     args = ap.parse_args(argv)
     try:
         fits: list[FitSpec | None] = [None, *(FitSpec.parse(f) for f in args.fit)]
@@ -359,16 +371,18 @@ def main(argv: list[str] | None = None) -> None:
         "style": args.style,
         "checkpoints": [],
     }
-    for (ck, regressor), fit in ((item, fit) for item in regressors.items() for fit in fits):
+    cameras = (False, True) if args.camera_fit else (False,)
+    rows = ((item, fit, cam) for item in regressors.items() for fit in fits for cam in cameras)
+    for (ck, regressor), fit, camera_fit in rows:
         size = regressor.config.image_size
-        name = ck.name if fit is None else f"{ck.name} + fit {fit.name}"
+        name = (ck.name if fit is None else f"{ck.name} + fit {fit.name}") + (" + camera fit" if camera_fit else "")
         entry: dict = {"name": name, "path": fio.display_path(ck), "sha256": file_digest(ck), "clips": {}}
         for video in clips:
             people, marks, gt = clip_data[(video, size)]
-            entry["clips"][fio.clip_name(video)] = score_clip(regressor, people, marks, gt, faces, fit)
+            entry["clips"][fio.clip_name(video)] = score_clip(regressor, people, marks, gt, faces, fit, camera_fit)
         if args.renders:
             pool = crop_pool(RUNS / "renders.pt", size, HELD_OUT_SEED, args.renders, args.style)
-            entry["renders"] = score_renders(regressor, pool, body, fit)
+            entry["renders"] = score_renders(regressor, pool, body, fit, camera_fit)
         record["checkpoints"].append(entry)
     RUNS.mkdir(parents=True, exist_ok=True)
     (RUNS / f"{record['section']}.json").write_text(json.dumps(fio.json_ready(record), indent=1))

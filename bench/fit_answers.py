@@ -7,6 +7,8 @@
 ``max_iter_opt`` N, the CNN frozen, from the regressor's own answer on each crop), so that
 ``bench.checkpoint_eval --fit`` can score what the fit makes of real people with the same measures
 as the regressor.
+
+    out = camera_fitted(out, silhouettes, faces)   # the served camera fit (models.silhouette_camera)
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from models.adapt_config import AdaptConfig
 from models.adaptation import fit_parameters
 from models.alignment import AlignmentTarget
 from models.regressor import PoseRegressor, RegressorOutput
+from models.silhouette_camera import CameraFitConfig, fit_camera
 
 
 @dataclass(frozen=True)
@@ -54,3 +57,27 @@ def fitted_outputs(
     with torch.enable_grad():
         fitted, _ = fit_parameters(regressor, images, target, fit.config())
     return regressor.decode(*fitted)
+
+
+def reproject(points_uv: np.ndarray, camera: np.ndarray, fitted: np.ndarray) -> np.ndarray:
+    """(..., 2) crop coordinates projected by ``camera`` (3,) -> the same points projected by ``fitted`` (3,)."""
+    return fitted[0] * (points_uv - camera[1:]) / camera[0] + fitted[1:]
+
+
+def camera_fitted(
+    out: dict[str, np.ndarray], silhouettes: np.ndarray, faces: np.ndarray, config: CameraFitConfig | None = None
+) -> dict[str, np.ndarray]:
+    """``bench.checkpoint_eval.run_regressor``'s answers (with ``vertices_uv``) with each crop's camera
+    refitted to its (N, s, s) silhouette as serving refits it: camera (N, 3), joints_uv (N, 24, 2) and
+    vertices_uv (N, V, 2) moved, and camera_fitted (N,) bool, whether each was."""
+    config = CameraFitConfig() if config is None else config
+    new = {k: v.copy() for k, v in out.items()}
+    new["camera_fitted"] = np.zeros(len(out["camera"]), bool)
+    for i, (cam, uv) in enumerate(zip(out["camera"].astype(np.float64), out["vertices_uv"], strict=True)):
+        fit = fit_camera((uv - cam[1:]) / cam[0], cam, faces, silhouettes[i], config)
+        if fit.fitted:
+            new["camera"][i] = fit.camera
+            new["joints_uv"][i] = reproject(out["joints_uv"][i], cam, fit.camera)
+            new["vertices_uv"][i] = reproject(uv, cam, fit.camera)
+            new["camera_fitted"][i] = True
+    return new

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         description="Serve a body turned round where the model has it face away from the camera while "
         "its track comes towards it, or the other way (models.heading; docs/REAL_POSE.md)",
     )
+    camera_fit: bool = Field(
+        default=True,
+        description="Serve each body under the camera (scale and place in its crop) that best lays its mesh "
+        "over the person's silhouette (models.silhouette_camera; docs/REAL_POSE.md)",
+    )
     max_persons: int = Field(default=32, gt=0, description="People answered per frame, largest first.")
     # Adaptation buffer per site (frames of people are personal data: bounded in count, bytes and age)
     buffer_max_crops: int = Field(default=2048, gt=0)

@@ -20,6 +20,7 @@ from models.heading import TurnRound
 from models.onnx_runtime import available_providers
 from models.people.finder import FinderConfig, shipped_personness
 from models.people.foreground import Subtractor
+from models.silhouette_camera import SilhouetteCamera
 from models.smpl_file import mesh_faces, mesh_template
 from runtime.adaptation_job import run_adaptation_job, save_snapshot
 from runtime.executors import CeleryExecutor, EmbeddedExecutor, Executor
@@ -82,6 +83,7 @@ class PoseService:
         self._faces: list[list[int]] = []
         self._face_array = np.zeros((0, 3), np.int64)
         self._turn: TurnRound | None = None  # set at start() when heading_from_motion is on
+        self._camera: SilhouetteCamera | None = None  # set at start() when camera_fit is on
         self.live = LiveView()  # the latest frame and recent rates per site, for the console
 
     def _load_torch(self) -> None:
@@ -109,6 +111,8 @@ class PoseService:
         self._faces = self._face_array.tolist()
         if self.settings.heading_from_motion:
             self._turn = TurnRound.of(mesh_template(self.settings.body_model_path))
+        if self.settings.camera_fit:
+            self._camera = SilhouetteCamera(self._face_array)
 
     def stop(self) -> None:
         self.server.stop()
@@ -123,7 +127,7 @@ class PoseService:
         site = self.sites.get(site_id)
         frame = decode_frame(data, self.settings.max_pixels, content_type)
         model = self.server.model_for(site_id)  # taken once: a swap mid-request cannot touch it
-        result = process_frame(site, frame, model, self.settings.max_persons, buffer, self._turn)
+        result = process_frame(site, frame, model, self.settings.max_persons, buffer, self._turn, self._camera)
         self.live.record(site_id, frame, result, 1000 * (time.perf_counter() - t0))
         return result
 
@@ -134,7 +138,7 @@ class PoseService:
         """A decoded (H, W, 3) RGB uint8 frame: the offline command's way in, without an image codec."""
         site = self.sites.get(site_id)
         model = self.server.model_for(site_id)  # taken once: a swap mid-request cannot touch it
-        return process_frame(site, frame, model, self.settings.max_persons, buffer, self._turn)
+        return process_frame(site, frame, model, self.settings.max_persons, buffer, self._turn, self._camera)
 
     # -- sites --------------------------------------------------------------------------------
     def site_status(self, site_id: str) -> SiteStatus:

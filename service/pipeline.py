@@ -16,6 +16,7 @@ import numpy as np
 from models.camera_tilt import tilt_points, tilt_pose
 from models.crops import crop_to_frame
 from models.heading import TurnRound, against_walk
+from models.silhouette_camera import CameraFit, SilhouetteCamera
 from models.target_data import SILHOUETTE_SIZE, crops_of, plausible_person
 from service.inference import LoadedModel
 from service.sites import BufferedCrop, Site
@@ -27,12 +28,13 @@ class PersonResult:
     box: tuple[float, float, float, float]
     pose: np.ndarray  # (72,)
     betas: np.ndarray  # (10,)
-    camera: np.ndarray  # (3,) crop weak perspective (s, t_x, t_y)
+    camera: np.ndarray  # (3,) crop weak perspective (s, t_x, t_y), as served (fitted to the silhouette)
     square: tuple[float, float, float]  # the crop in frame pixels (cx, cy, side)
     joints: np.ndarray  # (24, 3) root-centred, metres, camera axes
     joints_2d: np.ndarray  # (24, 2) frame pixels
     vertices: np.ndarray  # (V, 3) root-centred, metres, camera axes
     buffered: bool
+    silhouette_iou: float | None = None  # the mesh's with the person's silhouette in the crop, where fitted
 
 
 # One person's pose (72,), joints (24, 3), joints in the frame (24, 2) and vertices (V, 3).
@@ -72,9 +74,11 @@ def process_frame(
     max_persons: int,
     buffer: bool = True,
     turn: TurnRound | None = None,
+    camera: SilhouetteCamera | None = None,
 ) -> FrameResult:
     """One frame of a site: its people found, cut, run through the model; with ``turn``, a body
-    facing against its track's walk is served turned round."""
+    facing against its track's walk is served turned round; with ``camera``, each body is served
+    under the camera that lays its mesh best over the person's silhouette."""
     t0 = time.perf_counter()
     with site.lock:
         found = site.finder.apply(frame)
@@ -86,11 +90,16 @@ def process_frame(
     images, sils, squares = crops_of(frame, blobs, model.image_size, SILHOUETTE_SIZE)
     out = model.run(np.stack(images)) if images else None
     t2 = time.perf_counter()
+    fits: list[CameraFit | None] = [None] * len(blobs)
+    if out is not None and camera is not None:
+        fits = [camera.fit(out["vertices"][i][:, :2], out["camera"][i], sils[i]) for i in range(len(blobs))]
+    t3 = time.perf_counter()
     persons: list[PersonResult] = []
     if out is not None:  # None: nobody in the frame, so nothing was run
         now = time.time()
         for i, blob in enumerate(blobs):
-            cam = out["camera"][i]
+            fit = fits[i]
+            cam = out["camera"][i] if fit is None else fit.camera
             uv = cam[0] * out["joints"][i][:, :2] + cam[1:]
             # Only confirmed, whole people teach adaptation (the finder answers confirmed tracks
             # only, never while warming up or relearning): not people cut by the frame's edge.
@@ -124,11 +133,13 @@ def process_frame(
                     joints_2d=joints_2d,
                     vertices=vertices,
                     buffered=keep,
+                    silhouette_iou=None if fit is None or not np.isfinite(fit.iou_after) else fit.iou_after,
                 )
             )
     timings = {
         "background_ms": 1000 * (t1 - t0),
         "inference_ms": 1000 * (t2 - t1),
+        "camera_fit_ms": 1000 * (t3 - t2),
         "total_ms": 1000 * (time.perf_counter() - t0),
     }
     result = FrameResult(

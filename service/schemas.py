@@ -52,13 +52,21 @@ class Person(BaseModel):
     crop: list[float] = Field(description="cx, cy, side: the square crop the model saw, in frame pixels")
     pose: list[float] = Field(description="SMPL theta: 24 axis-angle rotations, root first (72)")
     betas: list[float] = Field(description="SMPL shape (10)")
-    camera: list[float] = Field(description="weak perspective s, t_x, t_y in crop coordinates [-1, 1]")
+    camera: list[float] = Field(
+        description="weak perspective s, t_x, t_y in crop coordinates [-1, 1]: the model's, or where the "
+        "site fits cameras (SILHOUETTE_CAMERA_FIT), the one laying the mesh best over the person's silhouette"
+    )
     joints_3d: list[list[float]] = Field(
         description="24 SMPL joints, metres, root-centred, camera axes (x right, y down)"
     )
     joints_2d: list[list[float]] = Field(description="24 SMPL joints in frame pixels")
     vertices: Vertices | None = Field(description="mesh vertices like joints_3d; faces from GET /v1/faces")
     buffered: bool = Field(description="kept in the site's buffer for adaptation")
+    silhouette_iou: float | None = Field(
+        default=None,
+        description="the mesh's IoU with the person's silhouette in the crop, under the served camera "
+        "(null where cameras are not fitted, or the silhouette was too small to fit to)",
+    )
 
     @classmethod
     def of(cls, p: PersonResult, with_vertices: bool) -> Person:
@@ -73,6 +81,7 @@ class Person(BaseModel):
             joints_2d=p.joints_2d.tolist(),
             vertices=Vertices.of(p.vertices) if with_vertices else None,
             buffered=p.buffered,
+            silhouette_iou=p.silhouette_iou,
         )
 
 

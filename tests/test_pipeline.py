@@ -10,6 +10,8 @@ from models.export import export_onnx
 from models.onnx_runtime import CPU
 from models.people.finder import FinderConfig
 from models.regressor import load_regressor
+from models.silhouette_camera import SilhouetteCamera, fit_camera
+from models.smpl_file import mesh_faces
 from service.inference import load_model
 from service.pipeline import process_frame
 from service.sites import BufferLimits, CropBuffer, Site
@@ -68,7 +70,7 @@ def test_warming_up_first_with_nobody_and_frames_counted(model):
     assert [r.frame_index for r in results] == list(range(WARMUP + 1))
     assert all(r.persons == [] and r.model_version == "source" for r in results)
     assert site.frames_seen == WARMUP + 1 and len(site.buffer) == 0
-    assert set(results[0].timings_ms) == {"background_ms", "inference_ms", "total_ms"}
+    assert set(results[0].timings_ms) == {"background_ms", "inference_ms", "camera_fit_ms", "total_ms"}
 
 
 def test_nobody_is_answered_or_buffered_while_the_background_is_warming_up(model):
@@ -142,3 +144,26 @@ def test_people_of_one_frame_are_batched_like_single_crops(model):
     for person in result.persons:
         alone = model.run(crop(frame, person.square, model.image_size)[None])
         np.testing.assert_allclose(person.joints, alone["joints"][0], rtol=1e-4, atol=1e-5)
+
+
+def test_with_a_camera_fitter_each_body_is_served_under_the_camera_fitted_to_its_silhouette(model):
+    site = settled_site(model)
+    frame = with_people(PERSON)
+    fitter = SilhouetteCamera(mesh_faces(None))
+    (person,) = seen(site, frame, model, camera=fitter).persons
+    out = model.run(crop(frame, person.square, model.image_size)[None])
+    silhouette = site.buffer.snapshot().silhouettes[-1]  # what the fit saw: the crop's silhouette
+    fit = fit_camera(out["vertices"][0][:, :2], out["camera"][0], fitter.faces, silhouette)
+    np.testing.assert_allclose(person.camera, fit.camera, rtol=1e-6)
+    assert fit.fitted and person.silhouette_iou == fit.iou_after > fit.iou_before
+    # The joints in the frame follow the served camera; the body itself is the model's.
+    cx, cy, side = person.square
+    uv = fit.camera[0] * out["joints"][0][:, :2] + fit.camera[1:]
+    np.testing.assert_allclose(
+        person.joints_2d, np.stack([cx + uv[:, 0] * side / 2, cy + uv[:, 1] * side / 2], -1), atol=1e-3
+    )
+    np.testing.assert_allclose(person.joints, out["joints"][0], rtol=1e-5, atol=1e-6)
+    # Without the fitter the model's camera is served, and no IoU is claimed.
+    (plain,) = process_frame(site, frame, model, max_persons=4).persons
+    np.testing.assert_allclose(plain.camera, out["camera"][0], rtol=1e-5, atol=1e-6)
+    assert plain.silhouette_iou is None

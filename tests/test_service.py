@@ -61,6 +61,8 @@ def test_frames_in_bodies_out(client, jpegs):
     j2d = np.array(person["joints_2d"])
     cx, cy, side = person["crop"]
     assert np.all(np.abs(j2d - [cx, cy]) < side)  # the joints land on the person's crop
+    # Cameras are fitted to the silhouettes by default, and the answer says how well the mesh covers it.
+    assert 0 < person["silhouette_iou"] <= 1 and body["timings_ms"]["camera_fit_ms"] >= 0
     from service.schemas import Vertices
 
     assert Vertices(**person["vertices"]).decode().shape == (6890, 3)

@@ -1,0 +1,52 @@
+"""A projected mesh's filled silhouette on a pixel grid: the pixels whose centres its triangles cover.
+
+Shared by the served camera fit (``models.silhouette_camera``) and the real-footage scorer
+(``bench.pose_scores``), so that what serving fits to is what the benchmark scores. Plain NumPy,
+vectorised over triangles: at a 64-pixel crop the 13,776 faces of the body take about 3 ms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def triangle_pixels(tri: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels whose centres lie in (or on the edge of) each triangle, clipped to the frame.
+
+    tri: (F, 3, 2) triangles in frame pixels (pixel centres at integers); shape (H, W).
+    Returns (rows, cols), each (K,) int, with repeats where triangles share a pixel."""
+    h, w = shape
+    tri = np.asarray(tri, np.float64)
+    # Pairwise minimum and maximum: a third of the time of .min(1) and .max(1) over three corners.
+    first = np.minimum(np.minimum(tri[:, 0], tri[:, 1]), tri[:, 2])
+    last = np.maximum(np.maximum(tri[:, 0], tri[:, 1]), tri[:, 2])
+    lo = np.maximum(np.ceil(first), 0).astype(np.int64)  # (F, 2) first pixel centre, x then y
+    hi = np.minimum(np.floor(last), [w - 1, h - 1]).astype(np.int64)  # (F, 2) last
+    span = np.maximum(hi - lo + 1, 0)  # (F, 2)
+    count = span[:, 0] * span[:, 1]
+    face = np.repeat(np.arange(len(tri)), count)
+    offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    cols = lo[face, 0] + offset % np.maximum(span[face, 0], 1)
+    rows = lo[face, 1] + offset // np.maximum(span[face, 0], 1)
+    a, b, c = (tri[face, i] for i in range(3))  # (K, 2) each
+    q = np.stack([cols, rows], -1).astype(np.float64)
+
+    def cross(o: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return (u[:, 0] - o[:, 0]) * (v[:, 1] - o[:, 1]) - (u[:, 1] - o[:, 1]) * (v[:, 0] - o[:, 0])
+
+    e0, e1, e2 = cross(a, b, q), cross(b, c, q), cross(c, a, q)
+    area = cross(a, b, c)
+    inside = (area != 0) & (((e0 >= 0) & (e1 >= 0) & (e2 >= 0)) | ((e0 <= 0) & (e1 <= 0) & (e2 <= 0)))
+    return rows[inside], cols[inside]
+
+
+def mesh_mask(pixels: np.ndarray, faces: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(V, 2) projected vertices in frame pixels, (F, 3) faces, frame (H, W) -> (H, W) bool: the pixels
+    whose centres the mesh covers (every face filled, front or back: the silhouette)."""
+    pixels, faces = np.asarray(pixels, np.float64), np.asarray(faces, np.int64)
+    if pixels.ndim != 2 or pixels.shape[1] != 2 or faces.ndim != 2 or faces.shape[1] != 3:
+        raise ValueError(f"pixels are (V, 2) and faces (F, 3), got {pixels.shape} and {faces.shape}")
+    out = np.zeros(shape, bool)
+    rows, cols = triangle_pixels(pixels[faces], shape)
+    out[rows, cols] = True
+    return out
