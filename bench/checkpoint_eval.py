@@ -59,6 +59,7 @@ from models.m2s import project_points
 from models.metrics import mpjpe, pa_mpjpe
 from models.people.finder import FinderConfig, PersonFinder
 from models.regressor import PoseRegressor, load_regressor
+from models.silhouette_camera import CameraFitConfig
 from models.synth.train_source import body_frame_joints, crop_pool, rotmats
 from models.target_data import SILHOUETTE_SIZE, crops_of, shrink_silhouette
 from runtime.settings import Settings
@@ -205,14 +206,14 @@ def score_clip(
     gt: fio.GroundTruth | None,
     faces: np.ndarray,
     fit: FitSpec | None = None,
-    camera_fit: bool = False,
+    camera_fit: CameraFitConfig | None = None,
 ) -> dict:
     """The checkpoint's figures on one clip's people (bench.real_pose_data.pass_summary), after
-    ``fit`` where given, with the served camera fit where ``camera_fit``."""
-    vertices = gt is not None or camera_fit
+    ``fit`` where given, with the camera fitted to the silhouettes as served where ``camera_fit``."""
+    vertices = gt is not None or camera_fit is not None
     out = run_regressor(regressor, people.crops, vertices=vertices, fit=fit, silhouettes=people.silhouettes)
-    if camera_fit:
-        out = camera_fitted(out, people.silhouettes, faces)
+    if camera_fit is not None:
+        out = camera_fitted(out, people.silhouettes, faces, camera_fit)
     j2d = ps.from_crop(out["joints_uv"], people.squares)
     answers = [
         Answer(
@@ -238,14 +239,18 @@ def score_clip(
 
 
 def score_renders(
-    regressor: PoseRegressor, data: dict[str, np.ndarray], body, fit: FitSpec | None = None, camera_fit: bool = False
+    regressor: PoseRegressor,
+    data: dict[str, np.ndarray],
+    body,
+    fit: FitSpec | None = None,
+    camera_fit: CameraFitConfig | None = None,
 ) -> dict:
     """The checkpoint's figures on labelled renders (see the module's docstring), after ``fit`` on
-    the rendered masks where given, with the served camera fit to them where ``camera_fit``."""
-    sils = np.stack([shrink_silhouette(m) for m in data["masks"]]) if fit is not None or camera_fit else None
-    out = run_regressor(regressor, data["images"], body, vertices=camera_fit, fit=fit, silhouettes=sils)
-    if camera_fit:
-        out = camera_fitted(out, sils, np.asarray(body.faces, np.int64))
+    the rendered masks where given, with the camera fitted to them where ``camera_fit``."""
+    sils = np.stack([shrink_silhouette(m) for m in data["masks"]])
+    out = run_regressor(regressor, data["images"], body, vertices=camera_fit is not None, fit=fit, silhouettes=sils)
+    if camera_fit is not None:
+        out = camera_fitted(out, sils, np.asarray(body.faces, np.int64), camera_fit)
     true_rot = rotmats(data["pose"])
     with torch.no_grad():
         true_body = body_frame_joints(body, torch.as_tensor(data["betas"]), true_rot).numpy()
@@ -343,7 +348,14 @@ def main(argv: list[str] | None = None) -> None:
         help="also score each checkpoint after Algorithm 1's per-crop fit (repeatable; e.g. ours:10)",
     )
     ap.add_argument(
-        "--camera-fit", action="store_true", help="also score each row with the served camera fit to the silhouette"
+        "--camera-fit",
+        action="append",
+        nargs="?",
+        const="{}",
+        default=[],
+        metavar="JSON",
+        help="also score each row with the camera fitted to the silhouette as served (repeatable; a JSON "
+        "object sets models.silhouette_camera.CameraFitConfig's fields, e.g. '{\"max_shift\": 0.15}')",
     )
     args = ap.parse_args(argv)
     try:
@@ -371,11 +383,19 @@ def main(argv: list[str] | None = None) -> None:
         "style": args.style,
         "checkpoints": [],
     }
-    cameras = (False, True) if args.camera_fit else (False,)
+    cameras: list[tuple[str, CameraFitConfig | None]] = [("", None)]
+    for text in args.camera_fit:
+        try:
+            fields = json.loads(text)
+            if not isinstance(fields, dict):
+                raise ValueError(f"--camera-fit takes a JSON object, got {text!r}")
+            cameras.append((f" + camera fit {text}" if fields else " + camera fit", CameraFitConfig(**fields)))
+        except (ValueError, TypeError) as e:
+            raise SystemExit(f"--camera-fit {text!r}: {e}") from e
     rows = ((item, fit, cam) for item in regressors.items() for fit in fits for cam in cameras)
-    for (ck, regressor), fit, camera_fit in rows:
+    for (ck, regressor), fit, (camera_name, camera_fit) in rows:
         size = regressor.config.image_size
-        name = (ck.name if fit is None else f"{ck.name} + fit {fit.name}") + (" + camera fit" if camera_fit else "")
+        name = (ck.name if fit is None else f"{ck.name} + fit {fit.name}") + camera_name
         entry: dict = {"name": name, "path": fio.display_path(ck), "sha256": file_digest(ck), "clips": {}}
         for video in clips:
             people, marks, gt = clip_data[(video, size)]

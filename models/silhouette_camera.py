@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from models.mesh_mask import mesh_mask
+from models.mesh_mask import facing_camera, mesh_mask
 
 OVERSAMPLE = 2  # the mesh's raster, per silhouette pixel and axis; resampled down for each scale
 MARGIN_PX = 2  # about the mesh's raster, so that its edge pixels resample whole
@@ -141,7 +141,8 @@ def fit_camera(
     lo = np.floor(px.min(0)) - MARGIN_PX
     extent = np.ceil(px.max(0)) + MARGIN_PX - lo
     shape = (int(extent[1] * OVERSAMPLE) + 1, int(extent[0] * OVERSAMPLE) + 1)
-    raster = mesh_mask((px - lo) * OVERSAMPLE, faces, shape).astype(np.float32)
+    # The faces turned towards the camera cover the silhouette of a closed mesh: half the work.
+    raster = mesh_mask((px - lo) * OVERSAMPLE, facing_camera(px, faces), shape).astype(np.float32)
     if not raster.any():
         return kept
     to_crop = np.array([[1.0 / OVERSAMPLE, 0.0, lo[0]], [0.0, 1.0 / OVERSAMPLE, lo[1]]])

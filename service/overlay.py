@@ -7,21 +7,13 @@ import numpy as np
 
 from models.body_layout import PARENTS
 from models.crops import crop_to_frame
+from models.mesh_mask import facing_camera
 
 
 def mesh_pixels(vertices: np.ndarray, camera: np.ndarray, square: tuple[float, float, float]) -> np.ndarray:
     """(V, 3) root-centred camera-frame vertices, crop camera (s, t_x, t_y), crop square -> (V, 2) frame pixels."""
     uv = camera[0] * vertices[:, :2] + camera[1:]
     return crop_to_frame(uv, square)
-
-
-def facing_camera(pixels: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """The faces (F', 3) of a closed, outward-wound mesh whose projection (V, 2) turns towards the camera.
-    They alone cover its silhouette: drawing them is half the work."""
-    a, b, c = pixels[faces[:, 0]], pixels[faces[:, 1]], pixels[faces[:, 2]]
-    # z of the normal in camera axes (y down, z forward): negative is towards the camera.
-    normal_z = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])
-    return faces[normal_z < 0]
 
 
 def draw_mesh(

@@ -14,9 +14,10 @@ from pytorch3d.transforms import axis_angle_to_matrix
 
 from bench import articulation as art
 from bench import checkpoint_eval as ce
-from bench.fit_answers import FitSpec, fitted_outputs
+from bench.fit_answers import FitSpec, camera_fitted, fitted_outputs
 from models.body_model import load_body_model
 from models.regressor import load_regressor
+from models.silhouette_camera import CameraFitConfig
 from models.synth.source_data import render_crops, source_config
 from models.target_data import shrink_silhouette
 
@@ -142,3 +143,42 @@ def test_a_fit_brings_the_answer_to_the_silhouette_it_is_given():
     assert after > before + 0.02, (before, after)
     plain = ce.run_regressor(regressor, data["images"][:2])
     np.testing.assert_allclose(plain["joints"], ce.run_regressor(regressor, data["images"][:2], fit=None)["joints"])
+
+
+def test_the_camera_fit_moves_joints_and_mesh_together_onto_the_mask():
+    from models.mesh_mask import mesh_mask
+
+    body = load_body_model()
+    faces = np.asarray(body.faces, np.int64)
+    data = render_crops(8, source_config("v2", 128, 12))
+    sils = np.stack([shrink_silhouette(m) for m in data["masks"]])
+    out = ce.run_regressor(load_regressor(SHIPPED, body), data["images"], vertices=True)
+    new = camera_fitted(out, sils, faces, CameraFitConfig(max_shift=0.15))
+
+    def iou(uv: np.ndarray, sil: np.ndarray) -> float:
+        m = mesh_mask((uv + 1) * sil.shape[0] / 2 - 0.5, faces, sil.shape)
+        return float((m & sil).sum() / (m | sil).sum())
+
+    before = np.mean([iou(u, s) for u, s in zip(out["vertices_uv"], sils, strict=True)])
+    after = np.mean([iou(u, s) for u, s in zip(new["vertices_uv"], sils, strict=True)])
+    assert new["camera_fitted"].any() and after > before + 0.02, (before, after)
+    for i in range(len(sils)):  # joints under the new camera, projected afresh from the body
+        s, t = new["camera"][i, 0], new["camera"][i, 1:]
+        np.testing.assert_allclose(new["joints_uv"][i], s * out["joints"][i, :, :2] + t, atol=1e-5)
+    kept = ~new["camera_fitted"]
+    np.testing.assert_array_equal(new["camera"][kept], out["camera"][kept])
+    np.testing.assert_array_equal(
+        out["camera"], ce.run_regressor(load_regressor(SHIPPED, body), data["images"])["camera"]
+    )
+
+
+def test_the_command_scores_camera_fits_and_refuses_bad_ones(tmp_path, monkeypatch):
+    monkeypatch.setattr(ce, "RUNS", tmp_path / "runs")
+    ce.main(
+        [str(SHIPPED), "--clips", "--renders", "8", "--style", "v2", "--camera-fit", "--camera-fit", '{"max_shift": 0}']
+    )
+    names = [e["name"] for e in json.loads((tmp_path / "runs" / "unnamed.json").read_text())["checkpoints"]]
+    assert names == ["source_cpu.pt", "source_cpu.pt + camera fit", 'source_cpu.pt + camera fit {"max_shift": 0}']
+    for bad in ("[1]", '{"max_shift": 2}', '{"nope": 1}', "{"):
+        with pytest.raises(SystemExit, match="--camera-fit"):
+            ce.main([str(SHIPPED), "--clips", "--renders", "0", "--camera-fit", bad])

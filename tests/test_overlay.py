@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from models.body_model import load_body_model
-from service.overlay import draw_mesh, facing_camera, mesh_pixels
+from models.mesh_mask import facing_camera
+from service.overlay import draw_mesh, mesh_pixels
 
 
 @pytest.fixture(scope="module")
