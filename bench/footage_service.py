@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -25,19 +26,33 @@ REQUEST_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 
 
+DROPPED_ENV = ("SILHOUETTE_REDIS_URL", "SILHOUETTE_API_KEY")  # the benchmark's service runs embedded, open
+
+
+def service_overrides(artifacts: Path, warmup_frames: int, method: str = "mog2") -> dict[str, str]:
+    """What the benchmark sets in the service's environment, whatever this process's says."""
+    return {
+        "SILHOUETTE_ARTIFACT_DIR": str(artifacts),
+        "SILHOUETTE_WARMUP_FRAMES": str(warmup_frames),
+        "SILHOUETTE_BACKGROUND_METHOD": method,
+        "SILHOUETTE_REQUIRE_API_KEY": "false",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
 def service_env(artifacts: Path, warmup_frames: int, method: str = "mog2") -> dict[str, str]:
     """The environment of the service process: embedded mode (no Redis, no API key), CPU ONNX provider."""
-    env = {k: v for k, v in os.environ.items() if k not in ("SILHOUETTE_REDIS_URL", "SILHOUETTE_API_KEY")}
-    env.update(
-        {
-            "SILHOUETTE_ARTIFACT_DIR": str(artifacts),
-            "SILHOUETTE_WARMUP_FRAMES": str(warmup_frames),
-            "SILHOUETTE_BACKGROUND_METHOD": method,
-            "SILHOUETTE_REQUIRE_API_KEY": "false",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    return env
+    env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
+    return env | service_overrides(artifacts, warmup_frames, method)
+
+
+def given_settings() -> str:
+    """The service settings this process passes on from its environment (``SILHOUETTE_*``, less
+    those :func:`service_env` replaces), as a shell prefix for a run's recorded command: a run made
+    with a setting changed says so."""
+    replaced = (*DROPPED_ENV, *service_overrides(Path(), 0))
+    given = sorted((k, v) for k, v in os.environ.items() if k.startswith("SILHOUETTE_") and k not in replaced)
+    return "".join(f"{k}={shlex.quote(v)} " for k, v in given)
 
 
 @contextmanager

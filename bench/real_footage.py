@@ -54,7 +54,7 @@ from bench.footage_io import (
     run_name,
 )
 from bench.footage_report import markdown_section, overlay_writer, write_doc
-from bench.footage_service import REQUEST_TIMEOUT_S, post_frame, running_service
+from bench.footage_service import REQUEST_TIMEOUT_S, given_settings, post_frame, running_service
 from models.people.finder import FinderConfig, PersonFinder
 from models.people.foreground import Subtractor
 from runtime.video import read_frames
@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> dict:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the progress bar
     shown = [display_path(Path(a)) if Path(a).exists() else a for a in (sys.argv[1:] if argv is None else argv)]
-    command = "python -m bench.real_footage " + shlex.join(shown)
+    command = given_settings() + "python -m bench.real_footage " + shlex.join(shown)
     record = benchmark(args, command)
     args.runs.mkdir(parents=True, exist_ok=True)
     out = args.runs / f"{record['name']}.json"

@@ -49,6 +49,7 @@ from bench import footage_scores as fs
 from bench import pose_scores as ps
 from bench import real_footage as rf
 from bench.footage_io import EVAL_PYTHON, run_on_boxes
+from bench.footage_service import given_settings
 from bench.real_pose_data import (
     HELD_OUT,
     Answer,
@@ -333,7 +334,7 @@ def main(argv: list[str] | None = None) -> dict:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     given = sys.argv[1:] if argv is None else argv
     shown = [rf.display_path(Path(a)) if Path(a).exists() else a for a in given]
-    record = benchmark(args, "python -m bench.real_pose " + shlex.join(shown))
+    record = benchmark(args, given_settings() + "python -m bench.real_pose " + shlex.join(shown))
     args.runs.mkdir(parents=True, exist_ok=True)
     out = args.runs / f"{record['name']}.json"
     out.write_text(json.dumps(rf.json_ready(record), indent=1))

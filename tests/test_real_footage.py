@@ -129,3 +129,19 @@ def test_each_person_is_found_once_and_only_people_are_found(record):
     assert p["split"] <= 0.05 * p["people"] and p["missed"] <= 0.05 * p["people"], p
     assert abs(p["boxes_per_frame"] - p["people_per_frame"]) <= 0.1 * p["people_per_frame"], p
     assert record["summary"]["after_warmup"]["track_id_switches"] == 0
+
+
+def test_a_run_names_the_service_settings_it_changed(monkeypatch, tmp_path):
+    import os
+
+    from bench.footage_service import given_settings, service_env
+
+    for name in [k for k in os.environ if k.startswith("SILHOUETTE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SILHOUETTE_CAMERA_FIT", "false")
+    monkeypatch.setenv("SILHOUETTE_API_KEY", "secret")  # dropped: never in a recorded command
+    monkeypatch.setenv("SILHOUETTE_WARMUP_FRAMES", "3")  # the benchmark sets its own
+    assert given_settings() == "SILHOUETTE_CAMERA_FIT=false "
+    env = service_env(tmp_path, 10)
+    assert env["SILHOUETTE_CAMERA_FIT"] == "false" and env["SILHOUETTE_WARMUP_FRAMES"] == "10"
+    assert "SILHOUETTE_API_KEY" not in env
