@@ -41,22 +41,33 @@ def triangle_pixels(tri: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray
     return rows[inside], cols[inside]
 
 
-def mesh_mask(pixels: np.ndarray, faces: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def mesh_mask(pixels: np.ndarray, faces: np.ndarray, shape: tuple[int, int], front_only: bool = False) -> np.ndarray:
     """(V, 2) projected vertices in frame pixels, (F, 3) faces, frame (H, W) -> (H, W) bool: the pixels
-    whose centres the mesh covers (every face filled, front or back: the silhouette)."""
+    whose centres the mesh covers (every face filled, front or back: the silhouette). With
+    ``front_only``, only the faces turned towards the camera (:func:`turned_to_camera`): the same
+    silhouette of a closed, outward-wound mesh but for rims one pixel wide, for half the work."""
     pixels, faces = np.asarray(pixels, np.float64), np.asarray(faces, np.int64)
     if pixels.ndim != 2 or pixels.shape[1] != 2 or faces.ndim != 2 or faces.shape[1] != 3:
         raise ValueError(f"pixels are (V, 2) and faces (F, 3), got {pixels.shape} and {faces.shape}")
+    tri = pixels[faces]
+    if front_only:
+        tri = tri[turned_to_camera(tri)]
     out = np.zeros(shape, bool)
-    rows, cols = triangle_pixels(pixels[faces], shape)
+    rows, cols = triangle_pixels(tri, shape)
     out[rows, cols] = True
     return out
+
+
+def turned_to_camera(tri: np.ndarray) -> np.ndarray:
+    """(F, 3, 2) projected triangles (pixels, y down) of an outward-wound mesh -> (F,) bool: those
+    whose normal points towards the camera."""
+    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
+    # z of the normal in camera axes (y down, z forward): negative is towards the camera.
+    normal_z = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])
+    return normal_z < 0
 
 
 def facing_camera(pixels: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """The faces (F', 3) of a closed, outward-wound mesh whose projection (V, 2) turns towards the camera.
     They alone cover its silhouette: drawing them is half the work."""
-    a, b, c = pixels[faces[:, 0]], pixels[faces[:, 1]], pixels[faces[:, 2]]
-    # z of the normal in camera axes (y down, z forward): negative is towards the camera.
-    normal_z = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])
-    return faces[normal_z < 0]
+    return faces[turned_to_camera(pixels[faces])]

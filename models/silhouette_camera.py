@@ -30,10 +30,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from models.mesh_mask import facing_camera, mesh_mask
+from models.mesh_mask import mesh_mask
 
 OVERSAMPLE = 2  # the mesh's raster, per silhouette pixel and axis; resampled down for each scale
 MARGIN_PX = 2  # about the mesh's raster, so that its edge pixels resample whole
+MESH_LEVEL = 254  # the raster's inside, in uint8; resampled, a pixel at half of it or more is mesh
 
 
 def _default_scales() -> tuple[float, ...]:
@@ -104,11 +105,11 @@ def _overlaps(
     b = scale * (to_crop[:, 2] - centre_px) + centre_px + pad
     side = size + 2 * pad
     warped = cv2.warpAffine(raster, np.hstack([a, b[:, None]]), (side, side), flags=cv2.INTER_LINEAR)
-    mesh = (warped >= 0.5).astype(np.float32)
+    mesh = (warped >= MESH_LEVEL // 2).view(np.uint8)
     inter = cv2.matchTemplate(
         mesh[pad - reach : side - pad + reach, pad - reach : side - pad + reach], sil, cv2.TM_CCORR
     )
-    return inter, float(mesh.sum())
+    return inter, float(cv2.countNonZero(mesh))
 
 
 def fit_camera(
@@ -138,22 +139,26 @@ def fit_camera(
 
     # The projected mesh in silhouette pixels (centres at integers), rasterised once, finer.
     px = (camera[0] * vertices_xy + camera[1:] + 1.0) * (size / 2.0) - 0.5
-    lo = np.floor(px.min(0)) - MARGIN_PX
-    extent = np.ceil(px.max(0)) + MARGIN_PX - lo
+    first, last = px.min(0), px.max(0)
+    lo = np.floor(first) - MARGIN_PX
+    extent = np.ceil(last) + MARGIN_PX - lo
     shape = (int(extent[1] * OVERSAMPLE) + 1, int(extent[0] * OVERSAMPLE) + 1)
     # The faces turned towards the camera cover the silhouette of a closed mesh: half the work.
-    raster = mesh_mask((px - lo) * OVERSAMPLE, facing_camera(px, faces), shape).astype(np.float32)
+    raster = mesh_mask((px - lo) * OVERSAMPLE, faces, shape, front_only=True).view(np.uint8) * np.uint8(MESH_LEVEL)
     if not raster.any():
         return kept
     to_crop = np.array([[1.0 / OVERSAMPLE, 0.0, lo[0]], [0.0, 1.0 / OVERSAMPLE, lo[1]]])
-    centre_px = (px.min(0) + px.max(0)) / 2.0
+    centre_px = (first + last) / 2.0
     reach = round(config.max_shift * size)
     # Padding that holds the mesh whole at the largest scale (its area counts outside the crop too),
     # up to a crop's side each way: a mesh reaching further is answered too far off to fit.
-    grown = max(max(config.scales), 1.0) * np.abs(np.concatenate([px.min(0), px.max(0)]) - np.tile(centre_px, 2))
-    overflow = np.max(np.concatenate([grown[:2] - centre_px, centre_px + grown[2:] - (size - 1)]))
+    grow = max(max(config.scales), 1.0)
+    overflow = max(
+        float(np.max(grow * (centre_px - first) - centre_px)),
+        float(np.max(centre_px + grow * (last - centre_px) - (size - 1))),
+    )
     pad = reach + min(int(np.ceil(max(overflow, 0.0))) + MARGIN_PX, size)
-    sil = sil_bool.astype(np.float32)
+    sil = sil_bool.view(np.uint8)
 
     def ious(scale: float, shifts: int) -> np.ndarray:
         inter, area = _overlaps(raster, to_crop, scale, centre_px, sil, shifts, pad)
