@@ -53,7 +53,7 @@ from bench.footage_io import EVAL_PYTHON, run_on_boxes
 from bench.real_pose_data import Answer, Landmarks, Pass, box_key, pass_summary, score_masks
 from bench.report import file_digest, machine, write_section
 from models.body_model import load_body_model
-from models.crops import uncrop_mask
+from models.crops import in_frame, uncrop_mask
 from models.health import images_tensor
 from models.m2s import project_points
 from models.metrics import mpjpe, pa_mpjpe
@@ -213,7 +213,9 @@ def score_clip(
     vertices = gt is not None or camera_fit is not None
     out = run_regressor(regressor, people.crops, vertices=vertices, fit=fit, silhouettes=people.silhouettes)
     if camera_fit is not None:
-        out = camera_fitted(out, people.silhouettes, faces, camera_fit)
+        size = people.silhouettes.shape[1]
+        visible = [in_frame(tuple(sq), people.shape, size) for sq in people.squares]
+        out = camera_fitted(out, people.silhouettes, faces, camera_fit, visible)
     j2d = ps.from_crop(out["joints_uv"], people.squares)
     answers = [
         Answer(

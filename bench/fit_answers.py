@@ -65,16 +65,22 @@ def reproject(points_uv: np.ndarray, camera: np.ndarray, fitted: np.ndarray) -> 
 
 
 def camera_fitted(
-    out: dict[str, np.ndarray], silhouettes: np.ndarray, faces: np.ndarray, config: CameraFitConfig | None = None
+    out: dict[str, np.ndarray],
+    silhouettes: np.ndarray,
+    faces: np.ndarray,
+    config: CameraFitConfig | None = None,
+    visible: list[np.ndarray | None] | None = None,
 ) -> dict[str, np.ndarray]:
     """``bench.checkpoint_eval.run_regressor``'s answers (with ``vertices_uv``) with each crop's camera
-    refitted to its (N, s, s) silhouette as serving refits it: camera (N, 3), joints_uv (N, 24, 2) and
+    refitted to its (N, s, s) silhouette as serving refits it (``visible``: each crop's pixels inside
+    its frame, ``models.crops.in_frame``, where known): camera (N, 3), joints_uv (N, 24, 2) and
     vertices_uv (N, V, 2) moved, and camera_fitted (N,) bool, whether each was."""
     config = CameraFitConfig() if config is None else config
     new = {k: v.copy() for k, v in out.items()}
     new["camera_fitted"] = np.zeros(len(out["camera"]), bool)
     for i, (cam, uv) in enumerate(zip(out["camera"].astype(np.float64), out["vertices_uv"], strict=True)):
-        fit = fit_camera((uv - cam[1:]) / cam[0], cam, faces, silhouettes[i], config)
+        seen = None if visible is None else visible[i]
+        fit = fit_camera((uv - cam[1:]) / cam[0], cam, faces, silhouettes[i], config, seen)
         if fit.fitted:
             new["camera"][i] = fit.camera
             new["joints_uv"][i] = reproject(out["joints_uv"][i], cam, fit.camera)

@@ -37,6 +37,20 @@ def crop_matrix(square: tuple[float, float, float], size: int) -> np.ndarray:
     return np.array([[scale, 0.0, size / 2 - 0.5 - cx * scale], [0.0, scale, size / 2 - 0.5 - cy * scale]])
 
 
+def in_frame(square: tuple[float, float, float], shape: tuple[int, int], size: int) -> np.ndarray | None:
+    """The pixels of a size x size crop of ``square`` whose centres fall inside an (H, W) frame, as an
+    (size, size) bool mask; None where the whole crop does (the usual case: nothing to mask)."""
+    h, w = shape
+    cx, cy, side = square
+    centres = (np.arange(size) + 0.5 - size / 2) * (side / size)  # crop pixel centres, frame offsets
+    xs, ys = centres + cx, centres + cy
+    cols = (xs >= -0.5) & (xs <= w - 0.5)
+    rows = (ys >= -0.5) & (ys <= h - 0.5)
+    if cols.all() and rows.all():
+        return None
+    return rows[:, None] & cols[None, :]
+
+
 def crop(image: np.ndarray, square: tuple[float, float, float], size: int) -> np.ndarray:
     """Cut a square (cx, cy, side) out of an image (H, W[, C]) and resize it to size x size.
 

@@ -92,12 +92,20 @@ def similarity_camera(camera: np.ndarray, scale: float, centre: np.ndarray, shif
 
 
 def _overlaps(
-    raster: np.ndarray, to_crop: np.ndarray, scale: float, centre_px: np.ndarray, sil: np.ndarray, reach: int, pad: int
-) -> tuple[np.ndarray, float]:
+    raster: np.ndarray,
+    to_crop: np.ndarray,
+    scale: float,
+    centre_px: np.ndarray,
+    sil: np.ndarray,
+    reach: int,
+    pad: int,
+    visible: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray | float]:
     """The mesh scaled by ``scale`` about ``centre_px`` (silhouette pixels) and resampled onto the
     silhouette's grid, padded by ``pad`` >= ``reach`` so that it holds the whole mesh, then
     cross-correlated with the silhouette. Returns the intersections (2 reach + 1, 2 reach + 1), in
-    silhouette pixels, of the mesh shifted by (reach - col, reach - row) pixels, and the mesh's area.
+    silhouette pixels, of the mesh shifted by (reach - col, reach - row) pixels, and the mesh's area:
+    all of it, or with ``visible`` the part over its pixels, per shift like the intersections.
     The resampled mesh is cut at one half, so that both count whole pixels as a fresh raster would."""
     size = sil.shape[0]
     # raster pixel -> crop pixel (to_crop, 2x3), then scaled about the centre, then into the padding.
@@ -106,9 +114,10 @@ def _overlaps(
     side = size + 2 * pad
     warped = cv2.warpAffine(raster, np.hstack([a, b[:, None]]), (side, side), flags=cv2.INTER_LINEAR)
     mesh = (warped >= MESH_LEVEL // 2).view(np.uint8)
-    inter = cv2.matchTemplate(
-        mesh[pad - reach : side - pad + reach, pad - reach : side - pad + reach], sil, cv2.TM_CCORR
-    )
+    window = mesh[pad - reach : side - pad + reach, pad - reach : side - pad + reach]
+    inter = cv2.matchTemplate(window, sil, cv2.TM_CCORR)
+    if visible is not None:
+        return inter, cv2.matchTemplate(window, visible, cv2.TM_CCORR)
     return inter, float(cv2.countNonZero(mesh))
 
 
@@ -118,12 +127,16 @@ def fit_camera(
     faces: np.ndarray,
     silhouette: np.ndarray,
     config: CameraFitConfig = CameraFitConfig(),
+    visible: np.ndarray | None = None,
 ) -> CameraFit:
     """The camera under which the body's mesh covers its silhouette best.
 
     vertices_xy (V, 2): the body's vertices, x and y in camera axes (root-centred); camera (3,): the
     regressor's crop weak perspective (s, t_x, t_y), projecting to crop coordinates in [-1, 1];
-    faces (F, 3); silhouette (S, S) bool, the person's, cut like the crop."""
+    faces (F, 3); silhouette (S, S) bool, the person's, cut like the crop; visible (S, S) bool or
+    None: the crop's pixels that show the frame (``models.crops.in_frame``), where a person cut by
+    the frame's edge is cut. The IoU is then taken over them only: the mesh may go on past the
+    edge, as the person does."""
     vertices_xy = np.asarray(vertices_xy, np.float64)
     camera = np.asarray(camera, np.float64)
     sil_bool = np.asarray(silhouette, bool)
@@ -131,6 +144,8 @@ def fit_camera(
         raise ValueError(f"vertices_xy is (V, 2) and camera (3,), got {vertices_xy.shape} and {camera.shape}")
     if sil_bool.ndim != 2 or sil_bool.shape[0] != sil_bool.shape[1]:
         raise ValueError(f"the silhouette is a square (S, S) mask, got {sil_bool.shape}")
+    if visible is not None and np.shape(visible) != sil_bool.shape:
+        raise ValueError(f"visible is a mask like the silhouette {sil_bool.shape}, got {np.shape(visible)}")
     size = sil_bool.shape[0]
     kept = CameraFit(camera, float("nan"), float("nan"), False)
     sil_area = float(sil_bool.sum())
@@ -159,9 +174,10 @@ def fit_camera(
     )
     pad = reach + min(int(np.ceil(max(overflow, 0.0))) + MARGIN_PX, size)
     sil = sil_bool.view(np.uint8)
+    seen = None if visible is None else np.asarray(visible, bool).view(np.uint8)
 
     def ious(scale: float, shifts: int) -> np.ndarray:
-        inter, area = _overlaps(raster, to_crop, scale, centre_px, sil, shifts, pad)
+        inter, area = _overlaps(raster, to_crop, scale, centre_px, sil, shifts, pad, seen)
         return inter / np.maximum(area + sil_area - inter, 1e-9)
 
     before = float(ious(1.0, 0)[0, 0])
@@ -186,5 +202,7 @@ class SilhouetteCamera:
     faces: np.ndarray
     config: CameraFitConfig = CameraFitConfig()
 
-    def fit(self, vertices_xy: np.ndarray, camera: np.ndarray, silhouette: np.ndarray) -> CameraFit:
-        return fit_camera(vertices_xy, camera, self.faces, silhouette, self.config)
+    def fit(
+        self, vertices_xy: np.ndarray, camera: np.ndarray, silhouette: np.ndarray, visible: np.ndarray | None = None
+    ) -> CameraFit:
+        return fit_camera(vertices_xy, camera, self.faces, silhouette, self.config, visible)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.camera_tilt import tilt_points, tilt_pose
-from models.crops import crop_to_frame
+from models.crops import crop_to_frame, in_frame
 from models.heading import TurnRound, against_walk
 from models.silhouette_camera import CameraFit, SilhouetteCamera
 from models.target_data import SILHOUETTE_SIZE, crops_of, plausible_person
@@ -92,7 +92,15 @@ def process_frame(
     t2 = time.perf_counter()
     fits: list[CameraFit | None] = [None] * len(blobs)
     if out is not None and camera is not None:
-        fits = [camera.fit(out["vertices"][i][:, :2], out["camera"][i], sils[i]) for i in range(len(blobs))]
+        fits = [
+            camera.fit(
+                out["vertices"][i][:, :2],
+                out["camera"][i],
+                sils[i],
+                in_frame(squares[i], frame.shape[:2], SILHOUETTE_SIZE),
+            )
+            for i in range(len(blobs))
+        ]
     t3 = time.perf_counter()
     persons: list[PersonResult] = []
     if out is not None:  # None: nobody in the frame, so nothing was run

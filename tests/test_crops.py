@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from models.crops import crop, crop_to_frame, mask_box, pixels_to_crop, square_box, uncrop_mask
+from models.crops import crop, crop_to_frame, in_frame, mask_box, pixels_to_crop, square_box, uncrop_mask
 
 
 def test_a_crop_of_a_box_shows_the_box_where_the_coordinates_say():
@@ -55,3 +55,14 @@ def test_a_mask_cut_and_put_back_lands_where_it_was():
     nearest[inside] = small[qi[inside][:, 1], qi[inside][:, 0]]
     assert (back != nearest).mean() < 0.02  # they differ only along the outline (bilinear, not nearest)
     assert not uncrop_mask(small, (1000.0, 1000.0, 40.0), mask.shape).any()  # a square off the frame
+
+
+def test_in_frame_is_the_crop_of_an_all_true_frame():
+    shape = (48, 64)
+    for square in [(20.0, 10.0, 40.0), (60.0, 45.0, 30.0), (-5.0, 20.0, 24.0), (32.0, 24.0, 30.0)]:
+        reference = crop(np.ones(shape, bool), square, 32)  # each crop pixel samples the frame at its centre
+        got = in_frame(square, shape, 32)
+        if reference.all():
+            assert got is None
+        else:
+            np.testing.assert_array_equal(got, reference)

@@ -129,3 +129,23 @@ def test_bad_shapes_are_refused(body):
         fit_camera(xy[:, :1], np.ones(3), faces, np.zeros((SIZE, SIZE), bool))
     with pytest.raises(ValueError, match="square"):
         fit_camera(xy, np.ones(3), faces, np.zeros((SIZE, SIZE + 1), bool))
+
+
+def test_a_person_cut_by_the_frames_edge_is_fitted_on_what_the_frame_shows(body):
+    xy, faces = body
+    truth = np.array([0.85, 0.0, 0.15])  # the feet run past the crop's bottom rows
+    start = np.array([0.72, -0.05, 0.08])
+    visible = np.zeros((SIZE, SIZE), bool)
+    visible[:40] = True  # the frame ends well above the crop's bottom, at the thighs
+    sil = silhouette(xy, faces, truth) & visible
+    wide = CameraFitConfig(max_shift=0.1)
+    cut = fit_camera(xy, start, faces, sil, wide, visible)
+    blind = fit_camera(xy, start, faces, sil, wide)
+    # Over the frame's part only, the true camera explains the silhouette whole: the fit finds it.
+    assert cut.fitted and cut.iou_after > 0.85
+    assert abs(cut.camera[0] / truth[0] - 1) < 0.05
+    np.testing.assert_allclose(cut.camera[1:], truth[1:], atol=1.5 / 32)
+    # Blind to the edge, it shrinks the body into what is left of the person.
+    assert blind.camera[0] < cut.camera[0] - 0.03, (blind.camera, cut.camera)
+    with pytest.raises(ValueError, match="visible"):
+        fit_camera(xy, start, faces, sil, wide, visible[:10])
