@@ -48,7 +48,7 @@ import torch
 from bench import articulation as art
 from bench import footage_io as fio
 from bench import pose_scores as ps
-from bench.fit_answers import FitSpec, camera_fitted, fitted_outputs
+from bench.fit_answers import FitSpec, camera_fit_row, camera_fitted, fitted_outputs
 from bench.footage_io import EVAL_PYTHON, run_on_boxes
 from bench.real_pose_data import Answer, Landmarks, Pass, box_key, pass_summary, score_masks
 from bench.report import file_digest, machine, write_section
@@ -362,6 +362,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     try:
         fits: list[FitSpec | None] = [None, *(FitSpec.parse(f) for f in args.fit)]
+        cameras: list[tuple[str, CameraFitConfig | None]] = [("", None), *map(camera_fit_row, args.camera_fit)]
     except ValueError as e:
         raise SystemExit(str(e)) from e
     for ck in args.checkpoints:
@@ -385,15 +386,6 @@ def main(argv: list[str] | None = None) -> None:
         "style": args.style,
         "checkpoints": [],
     }
-    cameras: list[tuple[str, CameraFitConfig | None]] = [("", None)]
-    for text in args.camera_fit:
-        try:
-            fields = json.loads(text)
-            if not isinstance(fields, dict):
-                raise ValueError(f"--camera-fit takes a JSON object, got {text!r}")
-            cameras.append((f" + camera fit {text}" if fields else " + camera fit", CameraFitConfig(**fields)))
-        except (ValueError, TypeError) as e:
-            raise SystemExit(f"--camera-fit {text!r}: {e}") from e
     rows = ((item, fit, cam) for item in regressors.items() for fit in fits for cam in cameras)
     for (ck, regressor), fit, (camera_name, camera_fit) in rows:
         size = regressor.config.image_size

@@ -13,6 +13,7 @@ as the regressor.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +58,19 @@ def fitted_outputs(
     with torch.enable_grad():
         fitted, _ = fit_parameters(regressor, images, target, fit.config())
     return regressor.decode(*fitted)
+
+
+def camera_fit_row(text: str) -> tuple[str, CameraFitConfig]:
+    """``--camera-fit JSON`` -> (the row's name suffix, the config): a JSON object of
+    ``CameraFitConfig``'s fields ("{}": the served one). ValueError names what is wrong."""
+    try:
+        fields = json.loads(text)
+        if not isinstance(fields, dict):
+            raise ValueError("not a JSON object")
+        config = CameraFitConfig(**fields)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"--camera-fit {text!r}: {e}") from e
+    return (f" + camera fit {text}" if fields else " + camera fit"), config
 
 
 def reproject(points_uv: np.ndarray, camera: np.ndarray, fitted: np.ndarray) -> np.ndarray:

@@ -10,6 +10,8 @@ silhouette) under which the mesh covers the silhouette best (IoU), where that ga
 regressor's own. Measured in docs/REAL_POSE.md, "The camera fitted to the silhouette": mesh IoU
 0.38 -> 0.48 on both labelled clips, with PCK against BlazePose no lower; a wider shift covers more
 of the silhouette but places the joints worse, since the body's limbs are not the person's.
+A person cut by the frame's edge is fitted over the part of the crop the frame shows
+(``visible``): the mesh may run on past the edge, as the person does.
 
 The search is exhaustive on a grid and cheap. The mesh is rasterised once, at :data:`OVERSAMPLE`
 times the silhouette's resolution; for each scale it is resampled onto the silhouette's grid (plus
