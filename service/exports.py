@@ -82,6 +82,7 @@ class TrackArrays:
     joints: np.ndarray  # (N, 24, 3) float32 root-centred
     joints_2d: np.ndarray  # (N, 24, 2) float32
     vertices: np.ndarray  # (N, V, 3) float16 root-centred
+    silhouette_iou: np.ndarray  # (N,) float32, NaN where the camera was not fitted
     translation: np.ndarray  # (N, 3) float32 root in the camera frame
     faces: np.ndarray  # (F, 3) int32
     image_size: tuple[int, int]
@@ -119,6 +120,7 @@ class TrackArrays:
             joints=np.stack([fr.joints for fr in frames]),
             joints_2d=np.stack([fr.joints_2d for fr in frames]),
             vertices=np.stack([fr.vertices for fr in frames]),
+            silhouette_iou=np.array([fr.silhouette_iou for fr in frames], np.float32),
             translation=camera_translation(camera, square, image_size, f),
             faces=np.asarray(faces, np.int32),
             image_size=image_size,
@@ -171,6 +173,7 @@ def npz_bytes(track: TrackArrays) -> bytes:
         "translation": track.translation,
         "joints_camera": track.joints + track.translation[:, None],
         "vertices": track.vertices,
+        "silhouette_iou": track.silhouette_iou,
         "faces": track.faces,
         "focal_px": np.float64(track.focal),
         "meta": np.array(json.dumps(track.meta())),

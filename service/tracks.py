@@ -56,6 +56,7 @@ class TrackFrame:
     joints: np.ndarray  # (24, 3) float32 root-centred, metres, camera axes (x right, y down, z forward)
     joints_2d: np.ndarray  # (24, 2) float32 frame pixels
     vertices: np.ndarray  # (V, 3) float16, like joints: the precision /pose serves them in
+    silhouette_iou: float  # the mesh's IoU with the person's silhouette as served; NaN where not fitted
 
     @classmethod
     def of(cls, p: PersonResult, frame_index: int, now: float, version: str, image_size: tuple[int, int]) -> TrackFrame:
@@ -72,6 +73,7 @@ class TrackFrame:
             joints=np.array(p.joints, np.float32),
             joints_2d=np.array(p.joints_2d, np.float32),
             vertices=np.asarray(p.vertices).astype(np.float16),
+            silhouette_iou=float("nan") if p.silhouette_iou is None else float(p.silhouette_iou),
         )
 
     @property

@@ -256,6 +256,8 @@ def test_the_track_list_and_the_npz_match_what_pose_answered(client, answered):
             assert np.allclose(f[key], [answered[i][api_key] for i in frames], **F16), key
         assert np.allclose(f["joints"], [answered[i]["joints_3d"] for i in frames], **F16)
         assert np.allclose(f["joints_2d"], [answered[i]["joints_2d"] for i in frames], **F16)
+        ious = [np.nan if answered[i]["silhouette_iou"] is None else answered[i]["silhouette_iou"] for i in frames]
+        assert np.allclose(f["silhouette_iou"], ious, equal_nan=True) and np.isfinite(f["silhouette_iou"]).any()
         served = np.stack([Vertices(**answered[i]["vertices"]).decode() for i in frames])
         assert np.allclose(f["vertices"].astype(np.float32), served, **F16)
         T = camera_translation(f["camera"], f["crop"], (160, 120), float(f["focal_px"]))
