@@ -6,7 +6,8 @@ A 640x480 synthetic camera site with one person is encoded as JPEG and posted fr
 a real uvicorn server (embedded mode, its own process) on this machine. The baseline, run in
 this process on the same crops, is `InferenceSession.run` of the same ONNX file the server uses
 (the server's own export of the source checkpoint), one crop per call as the server batches one
-person. Issue targets (2 CPU cores): p50 at most 30 ms per frame with one person; HTTP and
+person; beside it the same checkpoint exported without flip averaging, on the same crops. Issue
+targets (2 CPU cores): p50 at most 30 ms per frame with one person; HTTP and
 pipeline overhead at most 1.5x the bare model time. Writes its section of docs/BENCHMARKS.md.
 """
 
@@ -30,12 +31,14 @@ import numpy as np
 from tqdm import tqdm
 
 from bench.report import machine, write_section
-from models import export  # noqa: F401  torchvision (and its LLVM) before the renderer's EGL context: the reverse segfaults
+from models import export  # first: torchvision (and its LLVM) before the renderer's EGL context: the reverse segfaults
 from models.onnx_runtime import CPU, onnx_session
 from models.people.finder import DEFAULT_PERSON_CHECK, FinderConfig, PersonCheck, PersonFinder
 from models.preprocess import crops_to_input
+from models.regressor import load_regressor
 from models.synth.camera_site import SiteConfig, make_site
 from models.target_data import SILHOUETTE_SIZE, crops_of
+from runtime.settings import Settings
 from scripts.serve import free_port
 from service.imaging import decode_frame, encode_jpeg
 
@@ -226,6 +229,12 @@ def main(argv: list[str] | None = None) -> None:
             server.wait(30)
         finder_config = FinderConfig.with_warmup(args.warmup, person_check=args.person_check or DEFAULT_PERSON_CHECK)
         bare, finder_alone = bare_model_times(onnx, decoded, finder_config, args.warmup)
+        # The baseline of flip averaging (SILHOUETTE_FLIP_AVERAGE, on when served): the same
+        # checkpoint's graph answering each crop once, on the same crops, in this process.
+        plain_onnx = export.export_onnx(
+            load_regressor(Settings().source_checkpoint), Path(tmp) / "plain.onnx", flip=False
+        )
+        plain = bare_model_times(plain_onnx, decoded, finder_config, args.warmup)[0]
         decoding = decode_times(jpegs)
 
     # One person: the frames answered with them (a person is answered once confirmed, from their
@@ -277,11 +286,13 @@ Answers include the mesh vertices (float16).
 | of which ONNX inference in the server | {percentile(server_inf, 50):.1f} ms | {percentile(server_inf, 99):.1f} ms | |
 | of which fitting each person's camera to their silhouette (`SILHOUETTE_CAMERA_FIT`) | {percentile(server_fit, 50):.1f} ms | {percentile(server_fit, 99):.1f} ms | |
 | bare `InferenceSession.run`, same ONNX file, same crops, this process | {bare50:.1f} ms | {percentile(bare, 99):.1f} ms | {len(bare)} |
+| the same without flip averaging (`SILHOUETTE_FLIP_AVERAGE=false`), same crops, this process | {statistics.median(plain):.1f} ms | {percentile(plain, 99):.1f} ms | {len(plain)} |
 | `POST /pose`, {args.clients} concurrent clients (one site each) | {percentile(conc, 50):.1f} ms | {percentile(conc, 99):.1f} ms | {len(conc)} |
 | JPEG decoding as the service does it, this process | {dec50:.1f} ms | {percentile(decoding, 99):.1f} ms | {len(decoding)} |
 | the person finder alone, same frames, this process | {find50:.1f} ms | {percentile(finder_alone, 99):.1f} ms | {len(finder_alone)} |
 
 - Ratio `/pose` p50 / bare model p50: **{p50 / bare50:.2f}x** (target at most 1.5x){latency_target}.
+- Flip averaging (served by default, `models/flip_average.py`): the served graph's p50 is {bare50 / statistics.median(plain):.2f}x the graph that answers each crop once.
 - Without HTTP, the sum of decoding, finding people and the bare model (p50s, this process) is {floor:.1f} ms, {floor / bare50:.2f}x the bare model: what no server around this pipeline can go under; the rest ({p50 - floor:.1f} ms) is HTTP, the crop, the camera fit, the body model's vertices and the answer's JSON.
 - Throughput with {args.clients} clients: {args.clients * args.frames / wall:.1f} frames/s ({wall:.1f} s for {args.clients * args.frames} frames, warm-up included); one client: {1000 / statistics.mean(latencies):.1f} frames/s.
 - Server process still alive at the end: {server_alive}.

@@ -26,7 +26,9 @@ Algorithm 1's per-crop fit (``models.adaptation.fit_parameters``, the CNN frozen
 ``VARIANT`` run for ``ITERATIONS`` steps from the checkpoint's answer on each crop's silhouette):
 the pseudo-labels adaptation learns from, judged by the same measures. On the labelled clips the
 finder's own silhouette is scored against the labelled person too: the ceiling of a mesh fitted
-to it.
+to it. With ``--flip-average``, each checkpoint is also scored as serving answers by default
+(``models.flip_average``: the crop and its mirror image, averaged), with and without the fits of
+the camera asked for (not with ``--fit``: the fit starts from one answer of the regressor itself).
 
 Writes ``runs/checkpoint_eval/<section>.json`` and, with ``--section``, a table to docs/REAL_POSE.md.
 """
@@ -54,6 +56,7 @@ from bench.real_pose_data import Answer, Landmarks, Pass, box_key, pass_summary,
 from bench.report import file_digest, machine, write_section
 from models.body_model import load_body_model
 from models.crops import in_frame, uncrop_mask
+from models.flip_average import FlipAveraged
 from models.health import images_tensor
 from models.m2s import project_points
 from models.metrics import mpjpe, pa_mpjpe
@@ -169,7 +172,7 @@ def clip_people(video: Path, settings: Settings, image_size: int) -> tuple[ClipP
 
 @torch.no_grad()
 def run_regressor(
-    regressor: PoseRegressor,
+    regressor: PoseRegressor | FlipAveraged,
     crops: np.ndarray,
     body=None,
     vertices: bool = False,
@@ -183,6 +186,8 @@ def run_regressor(
     regressor.eval()
     if fit is not None and silhouettes is None:
         raise ValueError("a fit needs the crops' silhouettes")
+    if fit is not None and not isinstance(regressor, PoseRegressor):
+        raise ValueError(f"a fit starts from the regressor itself, not from {type(regressor).__name__}")
     out: dict[str, list[np.ndarray]] = {}
     step = BATCH if fit is None else FIT_BATCH
     for s in range(0, len(crops), step):
@@ -200,7 +205,7 @@ def run_regressor(
 
 
 def score_clip(
-    regressor: PoseRegressor,
+    regressor: PoseRegressor | FlipAveraged,
     people: ClipPeople,
     marks: Landmarks | None,
     gt: fio.GroundTruth | None,
@@ -241,7 +246,7 @@ def score_clip(
 
 
 def score_renders(
-    regressor: PoseRegressor,
+    regressor: PoseRegressor | FlipAveraged,
     data: dict[str, np.ndarray],
     body,
     fit: FitSpec | None = None,
@@ -350,6 +355,11 @@ def main(argv: list[str] | None = None) -> None:
         help="also score each checkpoint after Algorithm 1's per-crop fit (repeatable; e.g. ours:10)",
     )
     ap.add_argument(
+        "--flip-average",
+        action="store_true",
+        help="also score each checkpoint with flip averaging, as served (models.flip_average)",
+    )
+    ap.add_argument(
         "--camera-fit",
         action="append",
         nargs="?",
@@ -386,10 +396,19 @@ def main(argv: list[str] | None = None) -> None:
         "style": args.style,
         "checkpoints": [],
     }
-    rows = ((item, fit, cam) for item in regressors.items() for fit in fits for cam in cameras)
-    for (ck, regressor), fit, (camera_name, camera_fit) in rows:
+    flips = [False, True] if args.flip_average else [False]
+    rows = (
+        (item, fit, cam, flip)
+        for item in regressors.items()
+        for flip in flips
+        for fit in fits
+        for cam in cameras
+        if not (flip and fit is not None)
+    )
+    for (ck, plain), fit, (camera_name, camera_fit), flip in rows:
+        regressor = FlipAveraged(plain) if flip else plain
         size = regressor.config.image_size
-        name = (ck.name if fit is None else f"{ck.name} + fit {fit.name}") + camera_name
+        name = (ck.name if fit is None else f"{ck.name} + fit {fit.name}") + (" + flip" if flip else "") + camera_name
         entry: dict = {"name": name, "path": fio.display_path(ck), "sha256": file_digest(ck), "clips": {}}
         for video in clips:
             people, marks, gt = clip_data[(video, size)]

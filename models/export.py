@@ -1,10 +1,11 @@
 """ONNX export of the whole regressor: image crops -> {pose, betas, camera, vertices, joints}.
 
-    python -m models.export CHECKPOINT OUT.onnx
+    python -m models.export CHECKPOINT OUT.onnx [--no-flip]
 
 The graph holds the CNN, the prior decoder Psi and the SMPL layer, so serving needs nothing but
 ONNX Runtime (:mod:`models.onnx_runtime`). The batch dimension is dynamic (persons of a frame
-are batched together).
+are batched together). By default each crop is answered with flip averaging
+(:mod:`models.flip_average`: the CNN runs on the crop and its mirror image, twice the work).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 from torch import nn
 
 from models.atomic import atomic_path
+from models.flip_average import FlipAveraged
 from models.onnx_runtime import INPUT, OUTPUTS
 from models.regressor import PoseRegressor, load_regressor
 
@@ -24,7 +26,7 @@ OPSET = 17
 
 
 class _ExportWrapper(nn.Module):
-    def __init__(self, regressor: PoseRegressor):
+    def __init__(self, regressor: PoseRegressor | FlipAveraged):
         super().__init__()
         self.regressor = regressor
 
@@ -33,11 +35,13 @@ class _ExportWrapper(nn.Module):
         return out.pose, out.betas, out.camera, out.vertices, out.joints
 
 
-def export_onnx(regressor: PoseRegressor, path: Path, opset: int = OPSET) -> Path:
-    """Write ``path`` (atomically) and return it. Input ``images``: (B, 3, S, S) float32 in [0, 1]."""
+def export_onnx(regressor: PoseRegressor, path: Path, opset: int = OPSET, flip: bool = True) -> Path:
+    """Write ``path`` (atomically) and return it. Input ``images``: (B, 3, S, S) float32 in [0, 1].
+    ``flip``: the graph answers with flip averaging (models.flip_average)."""
     # eval() on the module actually traced: a wrapper left in training mode exports batch-norm
     # with batch statistics and live dropout (the served model then differs from the trained one).
-    wrapper = _ExportWrapper(regressor.eval()).eval()
+    regressor = regressor.eval()
+    wrapper = _ExportWrapper(FlipAveraged(regressor) if flip else regressor).eval()
     size = regressor.config.image_size
     dummy = torch.rand(2, 3, size, size)
     with atomic_path(path) as tmp, torch.no_grad(), warnings.catch_warnings():
@@ -64,8 +68,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Export a regressor checkpoint to ONNX.")
     ap.add_argument("checkpoint", type=Path)
     ap.add_argument("out", type=Path)
+    ap.add_argument("--no-flip", action="store_true", help="answer each crop once (no flip averaging)")
     args = ap.parse_args(argv)
-    print(f"wrote {export_onnx(load_regressor(args.checkpoint), args.out)}")
+    print(f"wrote {export_onnx(load_regressor(args.checkpoint), args.out, flip=not args.no_flip)}")
 
 
 if __name__ == "__main__":

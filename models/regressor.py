@@ -61,12 +61,12 @@ class RegressorOutput:
     eval_joints: torch.Tensor
 
 
-def rotmat_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) rotations -> (..., 3) axis-angle, stable at 0 and at 180 degrees, ONNX-exportable.
+def rotmat_to_quaternion(R: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) rotations -> (..., 4) unit quaternions (w, x, y, z) with w >= 0, ONNX-exportable.
 
-    Through the quaternion by Shepperd's method: of the four ways to read it off the matrix, the
-    one with the largest pivot is taken, so no division is ever by a small number. (PyTorch3D's
-    ``matrix_to_axis_angle`` uses ``sinc``, which ONNX lacks.)
+    Shepperd's method: of the four ways to read the quaternion off the matrix, the one with the
+    largest pivot is taken, so no division is ever by a small number. (PyTorch3D's converters use
+    ``sinc`` or ``argmax`` indexing, which the ONNX export of this graph cannot take.)
     """
     m = R
     t = torch.stack(
@@ -93,7 +93,13 @@ def rotmat_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
     pick = pick / pick.sum(-1, keepdim=True)  # ties: equal candidates, average them
     norm = 2 * torch.sqrt(t.clamp_min(1e-12))
     q = ((cands / norm[..., None]) * pick[..., None]).sum(-2)
-    q = q * torch.where(q[..., :1] < 0, -1.0, 1.0)  # w >= 0: the angle in [0, pi]
+    return q * torch.where(q[..., :1] < 0, -1.0, 1.0)  # w >= 0: the angle in [0, pi]
+
+
+def rotmat_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) rotations -> (..., 3) axis-angle, stable at 0 and at 180 degrees, ONNX-exportable
+    (through :func:`rotmat_to_quaternion`)."""
+    q = rotmat_to_quaternion(R)
     v = q[..., 1:]
     n = v.norm(dim=-1, keepdim=True)
     angle = 2 * torch.atan2(n, q[..., :1])
@@ -146,9 +152,16 @@ class PoseRegressor(nn.Module):
         self, phi: torch.Tensor, orient6d: torch.Tensor, betas: torch.Tensor, camera: torch.Tensor
     ) -> RegressorOutput:
         """Parameters -> body (the optimisation-in-the-loop of Algorithm 1 fits these directly)."""
-        root = rotation_6d_to_matrix(orient6d).unsqueeze(1)
-        body_rot = self.decoder(phi)
-        rotmats = torch.cat([root, body_rot], dim=1)
+        return self.posed(phi, self.rotations(phi, orient6d), betas, camera)
+
+    def rotations(self, phi: torch.Tensor, orient6d: torch.Tensor) -> torch.Tensor:
+        """phi (B, 32), root 6-D (B, 6) -> (B, 24, 3, 3) joint rotations, root first."""
+        return torch.cat([rotation_6d_to_matrix(orient6d).unsqueeze(1), self.decoder(phi)], dim=1)
+
+    def posed(
+        self, phi: torch.Tensor, rotmats: torch.Tensor, betas: torch.Tensor, camera: torch.Tensor
+    ) -> RegressorOutput:
+        """phi (B, 32), rotations (B, 24, 3, 3), betas (B, 10), camera (B, 3) -> the body they pose."""
         out = self.body(betas, rotmats)
         pelvis = out.joints[:, :1]
         return RegressorOutput(

@@ -48,14 +48,17 @@ class ModelVersion:
 
 
 class ModelStore:
-    def __init__(self, root: Path, source_checkpoint: Path):
+    def __init__(self, root: Path, source_checkpoint: Path, flip_average: bool = True):
+        """``flip_average``: every graph this store exports answers with flip averaging
+        (models.flip_average); the source model's graph is kept apart for each choice."""
         self.root = Path(root)
         self.source_checkpoint = Path(source_checkpoint)
+        self.flip_average = flip_average
         self.root.mkdir(parents=True, exist_ok=True)
         # The checkpoint does not change while the process runs: hash its 20+ MB once, not per request.
         # The export format is part of the key, so a graph from an older exporter is never reused.
         digest = hashlib.sha256(self.source_checkpoint.read_bytes()).hexdigest()[:12]
-        self._base_dir = self.root / "base" / f"{digest}-x{EXPORT_FORMAT}"
+        self._base_dir = self.root / "base" / f"{digest}-x{EXPORT_FORMAT}{'-flip' if flip_average else ''}"
 
     # -- the source model ---------------------------------------------------------------------
     def base_dir(self) -> Path:
@@ -78,7 +81,7 @@ class ModelStore:
             from models.regressor import load_regressor
 
             folder.mkdir(parents=True, exist_ok=True)
-            export_onnx(load_regressor(self.source_checkpoint), onnx)
+            export_onnx(load_regressor(self.source_checkpoint), onnx, flip=self.flip_average)
         return onnx
 
     # -- versions -----------------------------------------------------------------------------
@@ -141,7 +144,7 @@ class ModelStore:
         tmp.mkdir(parents=True)
         try:
             save_regressor(regressor, tmp / "regressor.pt", half=True)
-            export_onnx(regressor, tmp / "model.onnx")
+            export_onnx(regressor, tmp / "model.onnx", flip=self.flip_average)
             version = ModelVersion(
                 id=vid,
                 site=site,

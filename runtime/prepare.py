@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = get_settings()
-    store = ModelStore(settings.artifact_dir, settings.source_checkpoint)
+    store = ModelStore(settings.artifact_dir, settings.source_checkpoint, settings.flip_average)
     was_ready = store.base_ready()
     onnx = store.ensure_base()
     log.info("source model %s: %s", "already exported" if was_ready else "exported", onnx)

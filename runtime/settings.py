@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         description="Serve each body under the camera (scale and place in its crop) that best lays its mesh "
         "over the person's silhouette (models.silhouette_camera; docs/REAL_POSE.md)",
     )
+    flip_average: bool = Field(
+        default=True,
+        description="Answer each person as the average of the model on the crop and on its mirror image "
+        "(models.flip_average: twice the network's work; docs/REAL_POSE.md). Applies to the graphs exported "
+        "from then on: the source model's at start, each adapted version as a worker writes it",
+    )
     max_persons: int = Field(default=32, gt=0, description="People answered per frame, largest first.")
     # Adaptation buffer per site (frames of people are personal data: bounded in count, bytes and age)
     buffer_max_crops: int = Field(default=2048, gt=0)

@@ -58,7 +58,7 @@ class PoseService:
         if settings.require_api_key and settings.api_key is None:
             raise RuntimeError("SILHOUETTE_API_KEY must be set: this deployment requires an API key")
         self.settings = settings
-        self.store = ModelStore(settings.artifact_dir, settings.source_checkpoint)
+        self.store = ModelStore(settings.artifact_dir, settings.source_checkpoint, settings.flip_average)
         providers = settings.onnx_providers.split(",") if settings.onnx_providers else available_providers()
         self.server = ModelServer(self.store, providers, settings.max_loaded_versions, settings.model_poll_s)
         limits = BufferLimits(settings.buffer_max_crops, settings.buffer_max_bytes, settings.buffer_max_age_s)

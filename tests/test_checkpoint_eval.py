@@ -179,6 +179,15 @@ def test_the_command_scores_camera_fits_and_refuses_bad_ones(tmp_path, monkeypat
     )
     names = [e["name"] for e in json.loads((tmp_path / "runs" / "unnamed.json").read_text())["checkpoints"]]
     assert names == ["source_cpu.pt", "source_cpu.pt + camera fit", 'source_cpu.pt + camera fit {"max_shift": 0}']
+    ce.main([str(SHIPPED), "--clips", "--renders", "8", "--style", "v2", "--camera-fit", "--flip-average"])
+    record = json.loads((tmp_path / "runs" / "unnamed.json").read_text())["checkpoints"]
+    assert [e["name"] for e in record] == [
+        "source_cpu.pt",
+        "source_cpu.pt + camera fit",
+        "source_cpu.pt + flip",
+        "source_cpu.pt + flip + camera fit",
+    ]
+    assert record[2]["renders"]["mpjpe_mm"] != record[0]["renders"]["mpjpe_mm"]  # the flip rows are scored afresh
     for bad in ("[1]", '{"max_shift": 2}', '{"nope": 1}', "{"):
         with pytest.raises(SystemExit, match="--camera-fit"):
             ce.main([str(SHIPPED), "--clips", "--renders", "0", "--camera-fit", bad])

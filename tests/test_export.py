@@ -6,13 +6,14 @@ import torch
 
 from models.body_model import load_body_model
 from models.export import export_onnx
+from models.flip_average import FlipAveraged
 from models.onnx_runtime import OUTPUTS, available_providers, onnx_session
 from models.prior import PoseDecoder
 from models.regressor import PoseRegressor, RegressorConfig
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
+@pytest.fixture(scope="module", params=[True, False], ids=["flip", "plain"])
+def exported(tmp_path_factory, request):
     torch.manual_seed(1)
     regressor = PoseRegressor(RegressorConfig.preset("cpu"), load_body_model(), PoseDecoder()).eval()
     with torch.no_grad():  # a zero last layer would hide the CNN from the comparison
@@ -21,8 +22,8 @@ def exported(tmp_path_factory):
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.running_mean.normal_(0, 0.1)
                 m.running_var.uniform_(0.5, 2.0)
-    path = export_onnx(regressor, tmp_path_factory.mktemp("onnx") / "regressor.onnx")
-    return regressor, onnx_session(path)
+    path = export_onnx(regressor, tmp_path_factory.mktemp("onnx") / "regressor.onnx", flip=request.param)
+    return FlipAveraged(regressor) if request.param else regressor, onnx_session(path)
 
 
 @pytest.mark.parametrize("batch", [1, 3])

@@ -72,7 +72,7 @@ def test_a_written_checkpoint_loads_back(written, regressor):
 def test_a_failing_export_leaves_no_version_and_no_temporary_folder(tmp_path, checkpoint, regressor, monkeypatch):
     store = ModelStore(tmp_path, checkpoint)
 
-    def broken_export(regressor, path, opset=17):
+    def broken_export(regressor, path, opset=17, flip=True):
         path.write_bytes(b"half a graph")
         raise RuntimeError("export failed")
 
@@ -206,3 +206,21 @@ def test_the_base_folder_is_keyed_by_the_checkpoints_contents(tmp_path, checkpoi
     root = tmp_path / "artifacts"
     assert ModelStore(root, copy).base_dir() == ModelStore(root, checkpoint).base_dir()
     assert ModelStore(root, other).base_dir() != ModelStore(root, checkpoint).base_dir()
+    # A graph answering with flip averaging and one answering without are different graphs.
+    assert ModelStore(root, checkpoint, flip_average=False).base_dir() != ModelStore(root, checkpoint).base_dir()
+
+
+@pytest.mark.parametrize("flip", [True, False])
+def test_the_store_exports_every_graph_as_it_was_told_to_answer(tmp_path, checkpoint, monkeypatch, flip):
+    asked = []
+
+    def export(regressor, path, opset=17, flip=True):
+        asked.append(flip)
+        path.write_bytes(b"graph")
+        return path
+
+    monkeypatch.setattr(models.export, "export_onnx", export)
+    store = ModelStore(tmp_path, checkpoint, flip_average=flip)
+    store.ensure_base()
+    store.write_version("lobby", load_regressor(checkpoint), SOURCE, None, None)
+    assert asked == [flip, flip]

@@ -31,13 +31,14 @@ def test_it_does_what_its_record_says_on_fresh_source_crops():
 
 def test_it_runs_through_onnx_runtime_like_pytorch(tmp_path):
     from models.export import export_onnx
+    from models.flip_average import FlipAveraged
     from models.onnx_runtime import OUTPUTS, onnx_session
 
     regressor = load_regressor(SHIPPED_CHECKPOINT)
-    session = onnx_session(export_onnx(regressor, tmp_path / "source.onnx"))
+    session = onnx_session(export_onnx(regressor, tmp_path / "source.onnx"))  # as served: flip averaging
     crops = render_crops(4, SourceConfig(image_size=128, seed=78_000), body=regressor.body)
     x = torch.as_tensor(crops["images"]).permute(0, 3, 1, 2).float() / 255
     with torch.no_grad():
-        ref = regressor(x)
+        ref = FlipAveraged(regressor)(x)
     got = dict(zip(OUTPUTS, session.run(None, {"images": x.numpy()}), strict=True))
     assert np.abs(got["vertices"] - ref.vertices.numpy()).max() < 1e-3  # within a millimetre

@@ -30,6 +30,6 @@ def ping() -> dict:
 @app.task(name=ADAPT_TASK)
 def adapt_site(job_id: str, site: str, config: dict) -> dict:
     settings = get_settings()
-    store = ModelStore(settings.artifact_dir, settings.source_checkpoint)
+    store = ModelStore(settings.artifact_dir, settings.source_checkpoint, settings.flip_average)
     jobs = RedisJobStore(settings.broker_url, settings.job_lock_ttl_s)
     return run_adaptation_job(job_id, site, config, store, jobs, settings.body_model_path)

@@ -1,0 +1,68 @@
+"""Flip averaging at test time: the regressor's answer on a crop, averaged with its mirrored answer
+on the same crop mirrored left to right, as one body.
+
+The source model, trained from scratch on renders, reads real people noisily; the mirror image of a
+person is as much a person, and the two answers' errors partly cancel (docs/REAL_POSE.md, "Flip
+averaging": PCK against BlazePose up on every real clip and on held-out renders). Rotations are
+averaged as unit quaternions (two rotations' geodesic midpoint), shape and camera arithmetically,
+and the body model poses the one body they make, so pose, shape, vertices and joints agree.
+
+    served = FlipAveraged(regressor)    # the regressor's forward, on the crop and its mirror image
+    out = served(images)                # RegressorOutput; phi is the crop's own (the average has none)
+
+Both halves run as one batch of 2B crops. Training and adaptation use the regressor itself; this
+is what serving exports (models.export).
+"""
+
+from __future__ import annotations
+
+import torch
+from pytorch3d.transforms import quaternion_to_matrix
+from torch import nn
+
+from models.heading import JOINT_MIRROR
+from models.regressor import PoseRegressor, RegressorOutput, rotmat_to_quaternion
+
+# x across the image: a crop's columns mirrored take every camera-axes point (x, y, z) to (-x, y, z).
+MIRROR = torch.diag(torch.tensor([-1.0, 1.0, 1.0]))
+
+
+def mirror_rotations(rotmats: torch.Tensor) -> torch.Tensor:
+    """(B, 24, 3, 3) joint rotations, root first -> the mirror image's: each joint takes its
+    partner's rotation (left for right), conjugated by the mirror. SMPL's rest pose is symmetric
+    across the body's x = 0 plane, so this holds for the parent-relative rotations as for the root."""
+    m = MIRROR.to(rotmats)
+    return m @ rotmats[:, list(JOINT_MIRROR)] @ m
+
+
+def mirror_camera(camera: torch.Tensor) -> torch.Tensor:
+    """(B, 3) weak-perspective (s, t_x, t_y) in crop coordinates [-1, 1] -> the mirror image's."""
+    return camera * camera.new_tensor([1.0, -1.0, 1.0])
+
+
+def rotation_midpoint(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) rotations a, b -> (..., 3, 3) the rotation halfway between them along the shortest
+    arc (slerp at 1/2: the normalised sum of their quaternions, signs matched)."""
+    qa, qb = rotmat_to_quaternion(a), rotmat_to_quaternion(b)
+    qb = qb * torch.where((qa * qb).sum(-1, keepdim=True) < 0, -1.0, 1.0)
+    q = qa + qb
+    return quaternion_to_matrix(q / q.norm(dim=-1, keepdim=True).clamp_min(1e-12))
+
+
+class FlipAveraged(nn.Module):
+    """A :class:`PoseRegressor` answering each crop as the average of itself and its mirror image."""
+
+    def __init__(self, regressor: PoseRegressor):
+        super().__init__()
+        self.regressor = regressor
+        self.config = regressor.config
+
+    def forward(self, images: torch.Tensor) -> RegressorOutput:
+        """(B, 3, S, S) in [0, 1] -> the averaged body (the regressor's output, phi the crop's own)."""
+        n = images.shape[0]
+        phi, orient6d, betas, camera = self.regressor.predict_parameters(torch.cat([images, images.flip(-1)]))
+        rotmats = self.regressor.rotations(phi, orient6d)
+        rotmats = rotation_midpoint(rotmats[:n], mirror_rotations(rotmats[n:]))
+        betas = (betas[:n] + betas[n:]) / 2
+        camera = (camera[:n] + mirror_camera(camera[n:])) / 2
+        return self.regressor.posed(phi[:n], rotmats, betas, camera)
