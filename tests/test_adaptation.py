@@ -346,3 +346,42 @@ def test_adapt_anchors_the_root_to_the_source_model(body, decoder, target):
 
     free, anchored = root_drift(0.0), root_drift(100.0)
     assert free > 1e-4 and anchored < 0.5 * free, (free, anchored)
+
+
+def test_mirrored_half_mirrors_the_chosen_crops_silhouettes_and_anchors_only():
+    from models.adaptation import mirrored_half
+
+    g = torch.Generator().manual_seed(0)
+    images, sils = torch.rand(4, 3, 8, 8, generator=g), torch.rand(4, 5, 5, generator=g) > 0.5
+    anchor = torch.linalg.qr(torch.randn(4, 3, 3, generator=g))[0]
+    chosen = np.array([True, False, True, False])
+    im, si, an = mirrored_half(images, sils, anchor, chosen)
+    m = np.diag([-1.0, 1.0, 1.0])
+    for k in range(4):  # a crop at a time, by hand
+        want_im = images[k].numpy()[:, :, ::-1] if chosen[k] else images[k].numpy()
+        want_si = sils[k].numpy()[:, ::-1] if chosen[k] else sils[k].numpy()
+        want_an = m @ anchor[k].numpy() @ m if chosen[k] else anchor[k].numpy()
+        np.testing.assert_array_equal(im[k].numpy(), want_im)
+        np.testing.assert_array_equal(si[k].numpy(), want_si)
+        np.testing.assert_allclose(an[k].numpy(), want_an, atol=1e-6)
+    assert mirrored_half(images, sils, None, chosen)[2] is None
+
+
+def test_adapt_with_mirrored_crops_runs_and_differs_from_adapt_without(body, decoder, target):
+    regressor = fresh_regressor(body, decoder).eval()
+    crops = target.subset(np.arange(8))
+    x = images_tensor_of(crops)
+    runs = {}
+    for mirror in (False, True):
+        cfg = AdaptConfig(iterations=4, batch=8, max_iter_opt=2, lr=1e-3, mirror=mirror)
+        adapted = adapt(regressor, crops, cfg).regressor.eval()
+        with torch.no_grad():
+            runs[mirror] = adapted(x).joints
+    assert torch.isfinite(runs[True]).all()
+    assert (runs[True] - runs[False]).abs().max() > 1e-5  # the mirrored crops taught it something else
+
+
+def images_tensor_of(crops):
+    from models.health import images_tensor
+
+    return images_tensor(crops.images)
