@@ -33,6 +33,7 @@ from models.adaptation import AdaptConfig, adapt, resolve_device
 from models.body_model import load_body_model
 from models.camera_tilt import tilt_points
 from models.crops import SQUARE_PAD, crop_to_frame
+from models.flip_average import FlipAveraged
 from models.heading import EVAL_MIRROR, UNKNOWN, against_walk, facing, turn_round_points
 from models.health import images_tensor
 from models.metrics import mpjpe, pa_mpjpe
@@ -50,7 +51,11 @@ ENGINE_VARIANTS = ("prior", "b1", "b2", "b3", "a2", "ours")
 
 @torch.no_grad()
 def errors(
-    model: PoseRegressor, target: TargetSet, truth: np.ndarray, batch: int = 64, tilt_deg: float | None = None
+    model: PoseRegressor | FlipAveraged,
+    target: TargetSet,
+    truth: np.ndarray,
+    batch: int = 64,
+    tilt_deg: float | None = None,
 ) -> dict[str, float]:
     """Mean MPJPE / PA-MPJPE (mm) of the 14 evaluation joints over a set of crops; truth (T, 14, 3) per frame.
 

@@ -6,7 +6,8 @@
 For each shift and each config (``AdaptConfig`` fields as JSON) it adapts on the first 70% of the
 site's MOG2 crops and prints held-out MPJPE / PA-MPJPE and the health score before and after,
 plus the held-out PA-MPJPE every ``--curve-every`` iterations: the curve is what the default
-iteration count is chosen from. Never run this on the benchmark's site.
+iteration count is chosen from. With ``--flip-average`` the held-out errors are those of the model
+as served (models.flip_average), before and after. Never run this on the benchmark's site.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from pathlib import Path
 from bench.bench_adaptation import errors, load_site, walk_check
 from models.adaptation import AdaptConfig, adapt
 from models.body_model import load_body_model
+from models.flip_average import FlipAveraged
 from models.health import health_score
-from models.regressor import load_regressor
+from models.regressor import PoseRegressor, load_regressor
 from models.target_data import SILHOUETTE_SIZE, site_target
 
 TUNING_SEED = 999
@@ -35,14 +37,18 @@ def tune(
     configs: list[dict],
     uap_dir: Path | None = None,
     silhouette_size: int = SILHOUETTE_SIZE,
+    flip_average: bool = False,
 ) -> list[dict]:
+    def served(model: PoseRegressor) -> PoseRegressor | FlipAveraged:
+        return FlipAveraged(model) if flip_average else model
+
     body = load_body_model()
     regressor = load_regressor(checkpoint, body)
     site = load_site(shift, frames, body, uap_dir, seed=TUNING_SEED)
     truth = site.eval_joints - site.joints[:, :1]
     train, held = site_target(site.frames, regressor.config.image_size, silhouette_size, True).split(0.7)
     tilt = site.config["tilt_deg"]
-    pre = errors(regressor, held, truth, tilt_deg=tilt)
+    pre = errors(served(regressor), held, truth, tilt_deg=tilt)
     print(
         f"{shift}: {len(train)} adaptation crops, {len(held)} held out; before: MPJPE {pre['mpjpe_mm']:.1f}, "
         f"PA-MPJPE {pre['pa_mpjpe_mm']:.1f}; train IoU {health_score(regressor, train).iou:.3f}",
@@ -61,11 +67,11 @@ def tune(
 
         def inspect(it, model, curve=curve):
             if it % curve_every == 0:
-                curve.append((it, round(errors(model, held, truth)["pa_mpjpe_mm"], 1)))
+                curve.append((it, round(errors(served(model), held, truth)["pa_mpjpe_mm"], 1)))
 
         t = time.perf_counter()
         result = adapt(regressor, train, AdaptConfig(iterations=iterations, **kw), held_out=held, inspect=inspect)
-        post = errors(result.regressor, held, truth, tilt_deg=tilt)
+        post = errors(served(result.regressor), held, truth, tilt_deg=tilt)
         hb, ha = result.report.health_before, result.report.health_after
         row = {
             "shift": shift,
@@ -106,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
         "--silhouette-size", type=int, default=SILHOUETTE_SIZE, help="px of the silhouettes the losses compare"
     )
     ap.add_argument("--uap-dir", type=Path, default=None, help="where uap-<eps>.npy are (default: the shipped ones)")
+    ap.add_argument("--flip-average", action="store_true", help="score the model as served, with flip averaging")
     args = ap.parse_args(argv)
     configs = [json.loads(c) for c in (args.config or ["{}"])]
     rows = [
@@ -120,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
             configs,
             args.uap_dir,
             args.silhouette_size,
+            args.flip_average,
         )
     ]
     if args.out:

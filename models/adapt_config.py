@@ -50,9 +50,6 @@ class AdaptConfig:
     # times the same scale: a person whose track walks towards the camera or away from it is kept
     # facing that way (models.facing_loss; zero for bodies already facing it, and for unknown walks)
     w_facing: float = 0.0
-    # each crop of a batch is mirrored left to right (image and silhouette) with probability 1/2: the
-    # network is adapted to the mirror images that flip-averaged serving also shows it (models.flip_average)
-    mirror: bool = False
     batchnorm: BatchNorm = "frozen"
     optimisers: Optimisers = "joint"
     s2d_gradient: S2DGradient = "distance"

@@ -32,7 +32,6 @@ from torch import nn
 from models.adapt_config import AdaptConfig
 from models.alignment import AlignmentTarget, alignment_terms
 from models.facing_loss import facing_hinge
-from models.flip_average import MIRROR
 from models.health import Health, health_score, images_tensor
 from models.regressor import PoseRegressor, RegressorOutput
 from models.target_data import TargetSet
@@ -237,21 +236,6 @@ def theta_loss(predicted: tuple[torch.Tensor, ...], fitted: tuple[torch.Tensor, 
     return tensor_sum((p - f).pow(2).sum(-1).mean() for p, f in zip(predicted, fitted, strict=True))
 
 
-def mirrored_half(
-    images: torch.Tensor, silhouettes: torch.Tensor, anchor: torch.Tensor | None, chosen: np.ndarray
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """A batch's images (B, 3, S, S), silhouettes (B, s, s) and root anchors (B, 3, 3) or None, with
-    the ``chosen`` (B,) bool crops mirrored left to right (cfg.mirror): a mirrored crop's source root
-    rotation is the mirror image of its own."""
-    pick = torch.as_tensor(chosen, device=images.device)
-    images = torch.where(pick[:, None, None, None], images.flip(-1), images)
-    silhouettes = torch.where(pick[:, None, None], silhouettes.flip(-1), silhouettes)
-    if anchor is not None:
-        m = MIRROR.to(anchor)
-        anchor = torch.where(pick[:, None, None], m @ anchor @ m, anchor)
-    return images, silhouettes, anchor
-
-
 def adapt(
     regressor: PoseRegressor,
     train: TargetSet,
@@ -295,11 +279,8 @@ def adapt(
             start += time.perf_counter() - t0
         idx = rng.choice(len(train), size=min(cfg.batch, len(train)), replace=False)
         images = images_tensor(train.images[idx], device)
-        silhouettes = torch.as_tensor(train.silhouettes[idx], device=device)
+        target = AlignmentTarget.from_silhouettes(torch.as_tensor(train.silhouettes[idx], device=device))
         anchor = None if anchors is None else anchors[torch.as_tensor(idx, device=device)]
-        if cfg.mirror:
-            images, silhouettes, anchor = mirrored_half(images, silhouettes, anchor, rng.random(len(idx)) < 0.5)
-        target = AlignmentTarget.from_silhouettes(silhouettes)
         approach = torch.as_tensor(train.approach[idx], device=device)
         if it % cfg.K != 0:
             terms = predicted_terms(model, model(images), target, cfg, anchor, approach)

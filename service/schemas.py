@@ -146,11 +146,6 @@ class AdaptRequest(BaseModel):
         "how hard each body's root rotation is kept near the source model's for the same crop while adapting "
         "(a silhouette hardly tells front from back)",
     )
-    mirror: bool | None = Field(
-        default=None,
-        description=f"mirror half of each batch's crops left to right while adapting, as flip-averaged serving "
-        f"shows them to the network; default {_DEFAULT.mirror}",
-    )
 
     def config(self) -> dict:
         """The fields the client set: the job builds ``AdaptConfig(**config)`` from them."""
