@@ -6,8 +6,8 @@
 For each shift and each config (``AdaptConfig`` fields as JSON) it adapts on the first 70% of the
 site's MOG2 crops and prints held-out MPJPE / PA-MPJPE and the health score before and after,
 plus the held-out PA-MPJPE every ``--curve-every`` iterations: the curve is what the default
-iteration count is chosen from. With ``--flip-average`` the held-out errors are those of the model
-as served (models.flip_average), before and after. Never run this on the benchmark's site.
+iteration count is chosen from. With ``--flip-average`` the held-out errors and health are those of the
+model as served (models.flip_average), before and after, as the service's gate scores them. Never run this on the benchmark's site.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def tune(
     pre = errors(served(regressor), held, truth, tilt_deg=tilt)
     print(
         f"{shift}: {len(train)} adaptation crops, {len(held)} held out; before: MPJPE {pre['mpjpe_mm']:.1f}, "
-        f"PA-MPJPE {pre['pa_mpjpe_mm']:.1f}; train IoU {health_score(regressor, train).iou:.3f}",
+        f"PA-MPJPE {pre['pa_mpjpe_mm']:.1f}; train IoU {health_score(served(regressor), train).iou:.3f}",
         flush=True,
     )
     for name, part in (("adaptation", train), ("held-out", held)):
@@ -70,7 +70,8 @@ def tune(
                 curve.append((it, round(errors(served(model), held, truth)["pa_mpjpe_mm"], 1)))
 
         t = time.perf_counter()
-        result = adapt(regressor, train, AdaptConfig(iterations=iterations, **kw), held_out=held, inspect=inspect)
+        cfg = AdaptConfig(iterations=iterations, **kw)
+        result = adapt(regressor, train, cfg, held_out=held, inspect=inspect, flip_average=flip_average)
         post = errors(served(result.regressor), held, truth, tilt_deg=tilt)
         hb, ha = result.report.health_before, result.report.health_after
         row = {

@@ -32,6 +32,7 @@ from torch import nn
 from models.adapt_config import AdaptConfig
 from models.alignment import AlignmentTarget, alignment_terms
 from models.facing_loss import facing_hinge
+from models.flip_average import FlipAveraged
 from models.health import Health, health_score, images_tensor
 from models.regressor import PoseRegressor, RegressorOutput
 from models.target_data import TargetSet
@@ -244,8 +245,12 @@ def adapt(
     progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     inspect: Callable[[int, PoseRegressor], None] | None = None,
+    flip_average: bool = False,
 ) -> AdaptationResult:
     """Adapt a copy of ``regressor`` to the crops and silhouettes of ``train``.
+
+    ``held_out`` is scored before and after (the health the service's gate compares), as the
+    service will answer with the model: flip averaged where ``flip_average`` (models.flip_average).
 
     ``progress`` is called after every iteration; ``should_stop`` is polled before each one and,
     when it answers True, adaptation stops and returns the weights so far with ``cancelled`` set
@@ -257,7 +262,7 @@ def adapt(
     model = copy.deepcopy(regressor).to(device)
     report = AdaptationReport(config=asdict(cfg))
     if held_out is not None and len(held_out):
-        report.health_before = health_score(model, held_out)
+        report.health_before = health_score(FlipAveraged(model) if flip_average else model, held_out)
     # Where each crop's root rotation started (cfg.w_root): the copy, still the source model, once.
     anchors = source_roots(model, train.images, cfg.batch, device) if cfg.w_root else None
     set_adaptation_mode(model, cfg.batchnorm)
@@ -313,5 +318,5 @@ def adapt(
         if not math.isfinite(float(p.detach().abs().sum())):
             raise FloatingPointError("adaptation diverged: non-finite weights")
     if held_out is not None and len(held_out):
-        report.health_after = health_score(model, held_out)
+        report.health_after = health_score(FlipAveraged(model) if flip_average else model, held_out)
     return AdaptationResult(regressor=model.cpu(), report=report)

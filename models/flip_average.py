@@ -20,6 +20,7 @@ import torch
 from pytorch3d.transforms import quaternion_to_matrix
 from torch import nn
 
+from models.body_model import BodyModel
 from models.heading import JOINT_MIRROR
 from models.regressor import PoseRegressor, RegressorOutput, rotmat_to_quaternion
 
@@ -56,6 +57,11 @@ class FlipAveraged(nn.Module):
         super().__init__()
         self.regressor = regressor
         self.config = regressor.config
+
+    @property
+    def body(self) -> BodyModel:
+        """The regressor's body model (its faces and render proxy draw the averaged body too)."""
+        return self.regressor.body
 
     def forward(self, images: torch.Tensor) -> RegressorOutput:
         """(B, 3, S, S) in [0, 1] -> the averaged body (the regressor's output, phi the crop's own)."""

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from models.flip_average import FlipAveraged
 from models.m2s import SilhouetteSettings, m2s
 from models.preprocess import crops_to_input
 from models.regressor import PoseRegressor
@@ -47,8 +48,11 @@ def images_tensor(images: np.ndarray, device: torch.device | str = "cpu") -> tor
 
 
 @torch.no_grad()
-def per_crop_health(regressor: PoseRegressor, target: TargetSet, batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """(N,) IoU and (N,) L_T per skeleton pixel, one per crop."""
+def per_crop_health(
+    regressor: PoseRegressor | FlipAveraged, target: TargetSet, batch: int = 32
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) IoU and (N,) L_T per skeleton pixel, one per crop, of the regressor's answers (or of
+    its flip-averaged answers, as served: models.flip_average)."""
     device = next(regressor.parameters()).device
     was_training = regressor.training
     regressor.eval()
@@ -74,7 +78,7 @@ def per_crop_health(regressor: PoseRegressor, target: TargetSet, batch: int = 32
     return torch.cat(ious).numpy(), torch.cat(tops).numpy()
 
 
-def health_score(regressor: PoseRegressor, target: TargetSet, batch: int = 32) -> Health:
+def health_score(regressor: PoseRegressor | FlipAveraged, target: TargetSet, batch: int = 32) -> Health:
     if len(target) == 0:
         raise ValueError("no crops to score: the held-out set is empty")
     iou, top = per_crop_health(regressor, target, batch)

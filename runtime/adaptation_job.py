@@ -161,6 +161,7 @@ def run_adaptation_job(
             held_out=held_out,
             progress=progress,
             should_stop=lambda: tolerant(lambda: jobs.cancel_reason(job_id) is not None, False),
+            flip_average=store.flip_average,  # the gate judges the model as the site will be served it
         )
         report = result.report
         if report.cancelled:

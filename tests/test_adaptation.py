@@ -346,3 +346,19 @@ def test_adapt_anchors_the_root_to_the_source_model(body, decoder, target):
 
     free, anchored = root_drift(0.0), root_drift(100.0)
     assert free > 1e-4 and anchored < 0.5 * free, (free, anchored)
+
+
+def test_the_held_out_health_is_that_of_the_model_as_served(body, decoder, target):
+    """With flip_average, adapt() scores the held-out crops as flip-averaged serving answers them."""
+    from models.flip_average import FlipAveraged
+    from models.health import health_score
+
+    regressor = fresh_regressor(body, decoder).eval()
+    train, held = target.subset(np.arange(8)), target.subset(np.arange(8, 14))
+    cfg = AdaptConfig(iterations=2, batch=8, max_iter_opt=2, lr=1e-3)
+    served = adapt(regressor, train, cfg, held_out=held, flip_average=True)
+    plain = adapt(regressor, train, cfg, held_out=held)
+    assert served.report.health_before == health_score(FlipAveraged(regressor), held)
+    assert served.report.health_after == health_score(FlipAveraged(served.regressor), held)
+    assert plain.report.health_before == health_score(regressor, held)
+    assert served.report.health_before != plain.report.health_before
