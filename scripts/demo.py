@@ -169,8 +169,12 @@ def real_video(client, faces, path: Path, iterations: int) -> dict:
             answers[t] = a
     persons = [len(a["persons"]) for a in answers.values()]
     job = start_adaptation(client, "pets-walk", iterations)
-    picks = list(answers)[:: max(1, len(answers) // 3)][:3]
-    after = {t: send(client, "pets-walk", frames[t], buffer=False) for t in picks}
+    # The held-out frames again, all of them in order: people are answered once their track is
+    # confirmed over consecutive frames, so a few frames sent alone would show almost nobody.
+    after = {t: send(client, "pets-walk", frames[t], buffer=False) for t in answers}
+    held = list(answers)
+    step = max(1, len(held) // 3)
+    picks = held[step // 2 :: step][:3]  # not the first frames of the resend, where tracks start again
     images = [
         np.concatenate(
             [overlay(frames[t], answers[t], faces, (255, 80, 80)), overlay(frames[t], after[t], faces, (80, 220, 120))],
