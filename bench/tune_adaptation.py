@@ -6,8 +6,9 @@
 For each shift and each config (``AdaptConfig`` fields as JSON) it adapts on the first 70% of the
 site's MOG2 crops and prints held-out MPJPE / PA-MPJPE and the health score before and after,
 plus the held-out PA-MPJPE every ``--curve-every`` iterations: the curve is what the default
-iteration count is chosen from. With ``--flip-average`` the held-out errors and health are those of the
-model as served (models.flip_average), before and after, as the service's gate scores them. Never run this on the benchmark's site.
+iteration count is chosen from. With ``--flip-average`` the held-out errors and health are those
+of the model as served (models.flip_average), before and after, as the service's gate scores them.
+Never run this on the benchmark's site.
 """
 
 from __future__ import annotations

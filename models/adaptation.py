@@ -261,8 +261,13 @@ def adapt(
     device = resolve_device(cfg.device)
     model = copy.deepcopy(regressor).to(device)
     report = AdaptationReport(config=asdict(cfg))
+
+    def served(m: PoseRegressor) -> PoseRegressor | FlipAveraged:
+        """The model as the service will answer with it: what the held-out health scores."""
+        return FlipAveraged(m) if flip_average else m
+
     if held_out is not None and len(held_out):
-        report.health_before = health_score(FlipAveraged(model) if flip_average else model, held_out)
+        report.health_before = health_score(served(model), held_out)
     # Where each crop's root rotation started (cfg.w_root): the copy, still the source model, once.
     anchors = source_roots(model, train.images, cfg.batch, device) if cfg.w_root else None
     set_adaptation_mode(model, cfg.batchnorm)
@@ -318,5 +323,5 @@ def adapt(
         if not math.isfinite(float(p.detach().abs().sum())):
             raise FloatingPointError("adaptation diverged: non-finite weights")
     if held_out is not None and len(held_out):
-        report.health_after = health_score(FlipAveraged(model) if flip_average else model, held_out)
+        report.health_after = health_score(served(model), held_out)
     return AdaptationResult(regressor=model.cpu(), report=report)

@@ -57,6 +57,9 @@ class FlipAveraged(nn.Module):
         super().__init__()
         self.regressor = regressor
         self.config = regressor.config
+        # The regressor's mode, not nn.Module's default (training): code that sets a model's mode and
+        # restores it afterwards (models.health) must leave the regressor as it found it.
+        self.train(regressor.training)
 
     @property
     def body(self) -> BodyModel:

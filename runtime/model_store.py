@@ -56,7 +56,7 @@ class ModelStore:
         self.flip_average = flip_average
         self.root.mkdir(parents=True, exist_ok=True)
         # The checkpoint does not change while the process runs: hash its 20+ MB once, not per request.
-        # The export format is part of the key, so a graph from an older exporter is never reused.
+        # The export format and the flip choice are part of the key, so a graph exported otherwise is never reused.
         digest = hashlib.sha256(self.source_checkpoint.read_bytes()).hexdigest()[:12]
         self._base_dir = self.root / "base" / f"{digest}-x{EXPORT_FORMAT}{'-flip' if flip_average else ''}"
 

@@ -362,3 +362,4 @@ def test_the_held_out_health_is_that_of_the_model_as_served(body, decoder, targe
     assert served.report.health_after == health_score(FlipAveraged(served.regressor), held)
     assert plain.report.health_before == health_score(regressor, held)
     assert served.report.health_before != plain.report.health_before
+    assert not served.regressor.training and not plain.regressor.training  # both handed back in eval mode

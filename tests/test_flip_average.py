@@ -98,3 +98,14 @@ def test_the_answer_on_a_mirrored_crop_is_the_mirror_image_of_the_answer(regress
         out, flipped = served(images), served(images.flip(-1))
     np.testing.assert_allclose(flipped.joints.numpy(), out.joints.numpy()[:, list(JOINT_MIRROR)] * X_FLIP, atol=5e-4)
     torch.testing.assert_close(flipped.camera, mirror_camera(out.camera), atol=1e-6, rtol=0)
+
+
+def test_the_wrapper_takes_the_regressors_mode(regressor):
+    regressor.train()
+    assert FlipAveraged(regressor).training
+    regressor.eval()
+    served = FlipAveraged(regressor)
+    assert not served.training
+    served.train()
+    served.eval()  # a round trip leaves the regressor as it was
+    assert not regressor.training
