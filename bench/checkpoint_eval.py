@@ -56,7 +56,7 @@ from bench.real_pose_data import Answer, Landmarks, Pass, box_key, pass_summary,
 from bench.report import file_digest, machine, write_section
 from models.body_model import load_body_model
 from models.crops import in_frame, uncrop_mask
-from models.flip_average import FlipAveraged
+from models.flip_average import FlipAveraged, as_served
 from models.health import images_tensor
 from models.m2s import project_points
 from models.metrics import mpjpe, pa_mpjpe
@@ -407,7 +407,7 @@ def main(argv: list[str] | None = None) -> None:
         if not (flip and fit is not None)
     )
     for (ck, plain), fit, (camera_name, camera_fit), flip in rows:
-        regressor = FlipAveraged(plain) if flip else plain
+        regressor = as_served(plain, flip)
         size = regressor.config.image_size
         name = (ck.name if fit is None else f"{ck.name} + fit {fit.name}") + (" + flip" if flip else "") + camera_name
         entry: dict = {"name": name, "path": fio.display_path(ck), "sha256": file_digest(ck), "clips": {}}

@@ -21,9 +21,9 @@ from pathlib import Path
 from bench.bench_adaptation import errors, load_site, walk_check
 from models.adaptation import AdaptConfig, adapt
 from models.body_model import load_body_model
-from models.flip_average import FlipAveraged
+from models.flip_average import as_served
 from models.health import health_score
-from models.regressor import PoseRegressor, load_regressor
+from models.regressor import load_regressor
 from models.target_data import SILHOUETTE_SIZE, site_target
 
 TUNING_SEED = 999
@@ -40,19 +40,16 @@ def tune(
     silhouette_size: int = SILHOUETTE_SIZE,
     flip_average: bool = False,
 ) -> list[dict]:
-    def served(model: PoseRegressor) -> PoseRegressor | FlipAveraged:
-        return FlipAveraged(model) if flip_average else model
-
     body = load_body_model()
     regressor = load_regressor(checkpoint, body)
     site = load_site(shift, frames, body, uap_dir, seed=TUNING_SEED)
     truth = site.eval_joints - site.joints[:, :1]
     train, held = site_target(site.frames, regressor.config.image_size, silhouette_size, True).split(0.7)
     tilt = site.config["tilt_deg"]
-    pre = errors(served(regressor), held, truth, tilt_deg=tilt)
+    pre = errors(as_served(regressor, flip_average), held, truth, tilt_deg=tilt)
     print(
         f"{shift}: {len(train)} adaptation crops, {len(held)} held out; before: MPJPE {pre['mpjpe_mm']:.1f}, "
-        f"PA-MPJPE {pre['pa_mpjpe_mm']:.1f}; train IoU {health_score(served(regressor), train).iou:.3f}",
+        f"PA-MPJPE {pre['pa_mpjpe_mm']:.1f}; train IoU {health_score(as_served(regressor, flip_average), train).iou:.3f}",
         flush=True,
     )
     for name, part in (("adaptation", train), ("held-out", held)):
@@ -68,12 +65,12 @@ def tune(
 
         def inspect(it, model, curve=curve):
             if it % curve_every == 0:
-                curve.append((it, round(errors(served(model), held, truth)["pa_mpjpe_mm"], 1)))
+                curve.append((it, round(errors(as_served(model, flip_average), held, truth)["pa_mpjpe_mm"], 1)))
 
         t = time.perf_counter()
         cfg = AdaptConfig(iterations=iterations, **kw)
         result = adapt(regressor, train, cfg, held_out=held, inspect=inspect, flip_average=flip_average)
-        post = errors(served(result.regressor), held, truth, tilt_deg=tilt)
+        post = errors(as_served(result.regressor, flip_average), held, truth, tilt_deg=tilt)
         hb, ha = result.report.health_before, result.report.health_after
         row = {
             "shift": shift,

@@ -32,7 +32,7 @@ from torch import nn
 from models.adapt_config import AdaptConfig
 from models.alignment import AlignmentTarget, alignment_terms
 from models.facing_loss import facing_hinge
-from models.flip_average import FlipAveraged
+from models.flip_average import as_served
 from models.health import Health, health_score, images_tensor
 from models.regressor import PoseRegressor, RegressorOutput
 from models.target_data import TargetSet
@@ -261,13 +261,8 @@ def adapt(
     device = resolve_device(cfg.device)
     model = copy.deepcopy(regressor).to(device)
     report = AdaptationReport(config=asdict(cfg))
-
-    def served(m: PoseRegressor) -> PoseRegressor | FlipAveraged:
-        """The model as the service will answer with it: what the held-out health scores."""
-        return FlipAveraged(m) if flip_average else m
-
-    if held_out is not None and len(held_out):
-        report.health_before = health_score(served(model), held_out)
+    if held_out is not None and len(held_out):  # scored as the service will answer with the model
+        report.health_before = health_score(as_served(model, flip_average), held_out)
     # Where each crop's root rotation started (cfg.w_root): the copy, still the source model, once.
     anchors = source_roots(model, train.images, cfg.batch, device) if cfg.w_root else None
     set_adaptation_mode(model, cfg.batchnorm)
@@ -323,5 +318,5 @@ def adapt(
         if not math.isfinite(float(p.detach().abs().sum())):
             raise FloatingPointError("adaptation diverged: non-finite weights")
     if held_out is not None and len(held_out):
-        report.health_after = health_score(served(model), held_out)
+        report.health_after = health_score(as_served(model, flip_average), held_out)
     return AdaptationResult(regressor=model.cpu(), report=report)

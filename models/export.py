@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from models.atomic import atomic_path
-from models.flip_average import FlipAveraged
+from models.flip_average import FlipAveraged, as_served
 from models.onnx_runtime import INPUT, OUTPUTS
 from models.regressor import PoseRegressor, load_regressor
 
@@ -41,7 +41,7 @@ def export_onnx(regressor: PoseRegressor, path: Path, opset: int = OPSET, flip: 
     # eval() on the module actually traced: a wrapper left in training mode exports batch-norm
     # with batch statistics and live dropout (the served model then differs from the trained one).
     regressor = regressor.eval()
-    wrapper = _ExportWrapper(FlipAveraged(regressor) if flip else regressor).eval()
+    wrapper = _ExportWrapper(as_served(regressor, flip)).eval()
     size = regressor.config.image_size
     dummy = torch.rand(2, 3, size, size)
     with atomic_path(path) as tmp, torch.no_grad(), warnings.catch_warnings():

@@ -50,6 +50,11 @@ def rotation_midpoint(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return quaternion_to_matrix(q / q.norm(dim=-1, keepdim=True).clamp_min(1e-12))
 
 
+def as_served(regressor: PoseRegressor, flip_average: bool) -> PoseRegressor | FlipAveraged:
+    """The regressor as serving answers with it: flip averaged where ``flip_average``, else itself."""
+    return FlipAveraged(regressor) if flip_average else regressor
+
+
 class FlipAveraged(nn.Module):
     """A :class:`PoseRegressor` answering each crop as the average of itself and its mirror image."""
 
