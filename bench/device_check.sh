@@ -6,31 +6,15 @@
 # docs/BENCHMARKS.md, and an adaptation benchmark on one shifted site (source and Ours, lr-32)
 # with its cells, its docs/RESULTS.md section and its log. Copy the sections into the repo's docs
 # afterwards: the device machine's copy of the tree does not come back.
+# DEVICE=cpu SMOKE=1 tries the whole script on any machine in a minute or two.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/device_check}
-DEVICE=${DEVICE:-cuda}  # DEVICE=cpu SMOKE=1 tries the whole script on any machine in a minute or two
 quick=(); short=()
 if [ -n "${SMOKE:-}" ]; then quick=(--quick --no-write); short=(--frames 40 --iterations 2); fi
 mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1
-PY=${PY:-python3}
-
-if compgen -G ".gl/*.deb" >/dev/null; then
-  for f in .gl/*.deb; do dpkg -x "$f" /; done
-  ldconfig
-  # NVIDIA's EGL for moderngl's headless context (the synthetic site's renderer).
-  export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-fi
-if compgen -G ".whl/*.whl" >/dev/null; then
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site:$PWD
-fi
-
-{
-  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-  "$PY" -c "import torch, torchvision, pytorch3d, smplx, moderngl, cv2; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name() if torch.cuda.is_available() else '-'); print('pytorch3d', pytorch3d.__version__, 'smplx ok, moderngl', moderngl.__version__, 'cv2', cv2.__version__)"
-} 2>&1 | tee "$OUT/environment.txt"
+source bench/device_env.sh
+device_environment "$OUT/environment.txt"
 
 step() {  # name, command...: run one step with a time limit, keep its log, go on when it fails
   local name=$1; shift

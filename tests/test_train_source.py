@@ -1,5 +1,6 @@
 """Source training: it learns on a tiny pool, and a stopped run resumes to the same weights."""
 
+import pytest
 import torch
 
 from models.synth.train_source import TrainConfig, train_source
@@ -110,3 +111,70 @@ def test_a_mixed_pool_is_equal_parts_of_each_styles_own_cached_pool(tmp_path):
     for key in alone:
         assert np.array_equal(mixed[key], np.concatenate([alone[key], alone[key]]))
     assert [p.name for p in tmp_path.glob("*.npz")] == ["s-pool-64px-seed3-4.npz"]  # one cache, reused
+
+
+def test_a_batch_is_the_served_conversion_of_its_crops():
+    import numpy as np
+
+    from models.preprocess import crops_to_input
+    from models.synth.train_source import pool_tensors, to_batch
+
+    rng = np.random.default_rng(0)
+    n = 6
+    data = {
+        "images": rng.integers(0, 256, (n, 16, 16, 3), dtype=np.uint8),
+        "pose": rng.normal(0, 0.3, (n, 72)).astype(np.float32),
+        **{
+            k: rng.normal(size=(n, *shape)).astype(np.float32)
+            for k, shape in (
+                ("camera", (3,)),
+                ("joints", (24, 3)),
+                ("eval_joints", (14, 3)),
+                ("joints_2d", (24, 2)),
+                ("betas", (10,)),
+            )
+        },
+    }
+    idx = np.array([4, 1, 1])
+    batch = to_batch(pool_tensors(data), idx, None)
+    assert torch.equal(batch["images"], torch.from_numpy(crops_to_input(data["images"][idx])))
+    assert torch.equal(batch["betas"], torch.from_numpy(data["betas"][idx]))
+    jittered = to_batch(pool_tensors(data), idx, np.random.default_rng(1))["images"]
+    assert jittered.shape == batch["images"].shape and not torch.equal(jittered, batch["images"])
+    assert jittered.min() >= 0 and jittered.max() <= 1
+
+
+def test_the_schedule_warms_up_then_anneals_to_zero_over_the_budget():
+    from models.synth.train_source import learning_rate
+
+    cfg = TrainConfig(lr=1e-3, warmup=10)
+    assert learning_rate(cfg, 0.0, 0) == pytest.approx(1e-4)
+    assert learning_rate(cfg, 0.0, 50) == pytest.approx(1e-3)
+    assert learning_rate(cfg, 0.5, 50) == pytest.approx(5e-4)
+    assert learning_rate(cfg, 1.0, 50) == pytest.approx(0.0, abs=1e-12)
+    assert learning_rate(cfg, 1.5, 50) == pytest.approx(0.0, abs=1e-12)  # past the budget: no negative rate
+
+
+def test_a_time_budget_ends_the_run_and_is_kept_for_resuming(tmp_path):
+    cfg = TrainConfig(steps=100_000, minutes=0.05, **TINY)
+    train_source(cfg, tmp_path / "m.pt", progress=False)
+    state = torch.load(tmp_path / "m.pt", weights_only=False)
+    assert 0 < state["step"] < 100_000 and state["elapsed_s"] >= 3.0
+    assert state["history"][-1]["step"] == state["step"]  # the last step is evaluated
+    train_source(cfg, tmp_path / "m.pt", progress=False)  # resumed with its budget spent: nothing more
+    assert torch.load(tmp_path / "m.pt", weights_only=False)["step"] == state["step"]
+
+
+def test_a_pool_rendered_by_several_processes_is_cached_under_its_own_name(tmp_path):
+    import numpy as np
+
+    from models.synth.train_source import crop_pool
+
+    out = tmp_path / "s.pt"
+    pool = crop_pool(out, 32, 2, 5, "v2", workers=2)
+    assert len(pool["images"]) == 5 and pool["images"].shape[1:] == (32, 32, 3)
+    assert [p.name for p in tmp_path.glob("*.npz")] == ["s-pool-32px-seed2-5-x2.npz"]
+    again = crop_pool(out, 32, 2, 5, "v2", workers=2)
+    assert all(np.array_equal(pool[k], again[k]) for k in pool)
+    with pytest.raises(ValueError, match="workers"):
+        crop_pool(out, 32, 2, 5, "v2", workers=0)

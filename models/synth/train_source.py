@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,10 +26,16 @@ from tqdm import tqdm
 
 from models.atomic import atomic_path
 from models.body_model import load_body_model
-from models.health import images_tensor
 from models.metrics import mpjpe, pa_mpjpe
+from models.preprocess import PIXEL_MAX
 from models.prior import PoseDecoder
-from models.regressor import PoseRegressor, RegressorConfig, regressor_from_checkpoint, save_regressor
+from models.regressor import (
+    PoseRegressor,
+    RegressorConfig,
+    RegressorOutput,
+    regressor_from_checkpoint,
+    save_regressor,
+)
 from models.synth.pose_prior import load_prior
 from models.synth.source_data import render_crops, rotmats, source_config
 
@@ -59,48 +66,108 @@ class TrainConfig:
     w_articulation: float = 20.0
     init: str | None = None  # start from this checkpoint's weights (fresh optimiser, step 0)
     style: str = "v2"  # how the crops are made: models.synth.source_data.SOURCE_STYLES
+    device: str = "auto"  # "auto": CUDA where there is one
+    # A time budget: the learning-rate schedule runs over whichever of ``steps`` and ``minutes`` ends
+    # first, so a run cut short by its budget still ends annealed (a lent GPU comes for minutes).
+    minutes: float | None = None
+    workers: int = 1  # processes rendering the crop pool (each renders a shard with its own seed)
 
 
 STYLE_MIX_SEPARATOR = "+"  # "v2+v3": a pool made of equal parts of each style
+SHARD_SEEDS = 1000  # seeds per training seed for the shards of a pool rendered in parallel
+LABELS = ("camera", "joints", "eval_joints", "joints_2d", "betas")
 
 
-def crop_pool(out: Path, size: int, seed: int, n: int, style: str = "v2") -> dict[str, np.ndarray]:
+def _render_shard(args: tuple[int, str, int, int]) -> dict[str, np.ndarray]:
+    n, style, size, seed = args
+    torch.set_num_threads(1)  # one process per core
+    return render_crops(n, source_config(style, size, seed))
+
+
+def render_sharded(n: int, style: str, size: int, seed: int, workers: int) -> dict[str, np.ndarray]:
+    """n crops rendered by ``workers`` processes, shard k from seed ``seed * SHARD_SEEDS + k`` (so the
+    pool depends on the number of workers, and a training seed's shards never meet another's)."""
+    import multiprocessing
+
+    counts = [n // workers + (k < n % workers) for k in range(workers)]
+    jobs = [(c, style, size, seed * SHARD_SEEDS + k) for k, c in enumerate(counts) if c]
+    # spawn: each renderer opens its own OpenGL context, which a forked copy of one cannot share
+    with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:
+        parts = list(tqdm(pool.imap(_render_shard, jobs), total=len(jobs), desc=f"source crops ({style})"))
+    return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+
+
+def crop_pool(out: Path, size: int, seed: int, n: int, style: str = "v2", workers: int = 1) -> dict[str, np.ndarray]:
     """n source crops of ``style``, rendered once and cached beside the checkpoint ``out``.
 
     A mix such as ``"v2+v3"`` is equal parts of each style's own pool (each cached on its own),
-    so a mix of styles already rendered costs nothing more."""
+    so a mix of styles already rendered costs nothing more. With ``workers`` > 1 the pool is rendered
+    in that many processes (:func:`render_sharded`) and cached under its own name."""
     if STYLE_MIX_SEPARATOR in style:
         styles = style.split(STYLE_MIX_SEPARATOR)
-        parts = [crop_pool(out, size, seed, n // len(styles), s) for s in styles]
+        parts = [crop_pool(out, size, seed, n // len(styles), s, workers) for s in styles]
         return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+    if workers < 1:
+        raise ValueError(f"workers must be positive, got {workers}")
     tag = "" if style == "v2" else f"-{style}"  # v2's pools kept their names
-    path = out.parent / f"{out.stem}-pool{tag}-{size}px-seed{seed}-{n}.npz"
+    sharded = f"-x{workers}" if workers > 1 else ""
+    path = out.parent / f"{out.stem}-pool{tag}-{size}px-seed{seed}-{n}{sharded}.npz"
     if path.exists():
         with np.load(path) as f:
             return {k: f[k] for k in f.files}
-    data = render_crops(n, source_config(style, size, seed), progress=True)
+    if workers > 1:
+        data = render_sharded(n, style, size, seed, workers)
+    else:
+        data = render_crops(n, source_config(style, size, seed), progress=True)
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez(tmp, **data)  # type: ignore[arg-type]  # mypy matches **data against allow_pickle: bool
     return data
 
 
-def to_batch(data: dict[str, np.ndarray], idx: np.ndarray, rng: np.random.Generator | None) -> dict[str, torch.Tensor]:
-    images = images_tensor(data["images"][idx])
-    if rng is not None:  # brightness, contrast and colour jitter
+def pool_tensors(data: dict[str, np.ndarray], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    """A crop pool as tensors on ``device``, once: images (N, S, S, 3) uint8 as rendered (a quarter
+    of the memory of floats), the labels, and rotmats (N, 24, 3, 3) from the poses."""
+    pool = {k: torch.as_tensor(data[k]).to(device) for k in ("images", *LABELS)}
+    pool["rotmats"] = rotmats(data["pose"]).to(device)
+    return pool
+
+
+def to_batch(
+    pool: dict[str, torch.Tensor], idx: np.ndarray, rng: np.random.Generator | None
+) -> dict[str, torch.Tensor]:
+    """The crops ``idx`` of a :func:`pool_tensors` pool, on its device: images (B, 3, S, S) in [0, 1]
+    (``models.preprocess.crops_to_input``'s conversion), with ``rng`` brightness, contrast and colour
+    jitter (drawn on the CPU, so a step's batch is the same on every device)."""
+    device = pool["images"].device
+    at = torch.as_tensor(idx, device=device)
+    images = pool["images"][at].permute(0, 3, 1, 2).float() / PIXEL_MAX
+    if rng is not None:
         b = len(idx)
-        gain = torch.as_tensor(rng.uniform(0.7, 1.3, (b, 3, 1, 1)), dtype=torch.float32)
-        bias = torch.as_tensor(rng.uniform(-0.1, 0.1, (b, 1, 1, 1)), dtype=torch.float32)
+        gain = torch.as_tensor(rng.uniform(0.7, 1.3, (b, 3, 1, 1)), dtype=torch.float32, device=device)
+        bias = torch.as_tensor(rng.uniform(-0.1, 0.1, (b, 1, 1, 1)), dtype=torch.float32, device=device)
         images = (images * gain + bias).clamp(0, 1)
-    keys = ("camera", "joints", "eval_joints", "joints_2d", "betas")
-    batch = {k: torch.as_tensor(data[k][idx]) for k in keys}
+    batch = {k: pool[k][at] for k in (*LABELS, "rotmats")}
     batch["images"] = images
-    batch["rotmats"] = rotmats(data["pose"][idx])
     return batch
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def predict(regressor: PoseRegressor, images: torch.Tensor) -> RegressorOutput:
+    """The regressor's answer; on CUDA the CNN runs in bfloat16 and the body model in float32 (its
+    joints are metres to a millimetre, which bfloat16's 8 bits of mantissa do not hold)."""
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=images.is_cuda):
+        params = regressor.predict_parameters(images)
+    return regressor.decode(*(p.float() for p in params))
 
 
 def body_frame_joints(body, betas: torch.Tensor, rotmats: torch.Tensor) -> torch.Tensor:
     """(B, 10), (B, 24, 3, 3) -> (B, 24, 3) pelvis-centred joints with the root rotation removed."""
-    eye = torch.eye(3, dtype=rotmats.dtype).expand(len(rotmats), 1, 3, 3)
+    eye = torch.eye(3, dtype=rotmats.dtype, device=rotmats.device).expand(len(rotmats), 1, 3, 3)
     joints = body(betas, torch.cat([eye, rotmats[:, 1:]], 1)).joints
     return joints - joints[:, :1]
 
@@ -129,29 +196,39 @@ def losses(out, batch: dict[str, torch.Tensor], cfg: TrainConfig, body) -> dict[
 
 
 @torch.no_grad()
-def evaluate(regressor: PoseRegressor, data: dict[str, np.ndarray], batch: int = 64) -> dict[str, float]:
+def evaluate(regressor: PoseRegressor, pool: dict[str, torch.Tensor], batch: int = 64) -> dict[str, float]:
     regressor.eval()
     errs, pa = [], []
-    for start in range(0, len(data["images"]), batch):
-        b = to_batch(data, np.arange(start, min(start + batch, len(data["images"]))), None)
-        out = regressor(b["images"])
-        errs.append(mpjpe(out.eval_joints, b["eval_joints"]))
-        pa.append(pa_mpjpe(out.eval_joints, b["eval_joints"]))
+    n = len(pool["images"])
+    for start in range(0, n, batch):
+        b = to_batch(pool, np.arange(start, min(start + batch, n)), None)
+        out = predict(regressor, b["images"])
+        errs.append(mpjpe(out.eval_joints.cpu(), b["eval_joints"].cpu()))
+        pa.append(pa_mpjpe(out.eval_joints.cpu(), b["eval_joints"].cpu()))
     regressor.train()
     return {"mpjpe_mm": torch.cat(errs).mean().item(), "pa_mpjpe_mm": torch.cat(pa).mean().item()}
+
+
+def learning_rate(cfg: TrainConfig, progress: float, step: int) -> float:
+    """Linear warm-up over ``cfg.warmup`` steps, then a cosine from ``cfg.lr`` to 0 over ``progress``
+    in [0, 1], the share of the run's budget (steps or minutes) spent."""
+    return cfg.lr * min(1.0, (step + 1) / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
 def train_source(
     cfg: TrainConfig, out: Path, progress: bool = True, should_stop: Callable[[int], bool] | None = None
 ) -> PoseRegressor:
     torch.manual_seed(cfg.seed)
+    device = resolve_device(cfg.device)
     rcfg = RegressorConfig.preset(cfg.preset)
     body = load_body_model()
+    elapsed = 0.0  # seconds of training so far, over every resumed run (the ``minutes`` budget)
     if out.exists():
         state = torch.load(out, map_location="cpu", weights_only=False)
         regressor = regressor_from_checkpoint(state, body, out)
         step, history = state["step"], state["history"]
         opt_state = state.get("optimizer")
+        elapsed = state.get("elapsed_s", 0.0)
     elif cfg.init is not None:
         regressor = regressor_from_checkpoint(
             torch.load(cfg.init, map_location="cpu", weights_only=False), body, cfg.init
@@ -161,47 +238,52 @@ def train_source(
         decoder = load_prior(Path(cfg.prior)).decoder if Path(cfg.prior).exists() else PoseDecoder(rcfg.latent)
         regressor = PoseRegressor(rcfg, body, decoder)
         step, history, opt_state = 0, [], None
-    regressor.train()
+    regressor.to(device).train()
     params = [p for p in regressor.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if opt_state is not None:
-        opt.load_state_dict(opt_state)
-    train = crop_pool(out, rcfg.image_size, cfg.seed, cfg.pool, cfg.style)
-    held = crop_pool(out, rcfg.image_size, cfg.seed + 10_000, cfg.held_out, cfg.style)
+        opt.load_state_dict(opt_state)  # moves the moments to the parameters' device
+    train = pool_tensors(crop_pool(out, rcfg.image_size, cfg.seed, cfg.pool, cfg.style, cfg.workers), device)
+    held = pool_tensors(crop_pool(out, rcfg.image_size, cfg.seed + 10_000, cfg.held_out, cfg.style), device)
+    budget_s = math.inf if cfg.minutes is None else 60.0 * cfg.minutes
+
+    def spent(at: int) -> float:
+        return max(at / cfg.steps if cfg.steps else 1.0, elapsed / budget_s)
 
     def save(at: int) -> None:
         # full precision while training (exact resume); ``save_regressor(..., half=True)`` ships
-        save_regressor(
-            regressor,
-            out,
-            half=False,
-            extra={"step": at, "history": history, "optimizer": opt.state_dict(), "train_config": asdict(cfg)},
-        )
+        extra = {"step": at, "history": history, "optimizer": opt.state_dict(), "train_config": asdict(cfg)}
+        save_regressor(regressor, out, half=False, extra=extra | {"elapsed_s": elapsed, "device": str(device)})
 
-    bar = tqdm(range(step, cfg.steps), initial=step, total=cfg.steps, desc="source training", disable=not progress)
-    for step in bar:
+    bar = tqdm(initial=step, total=cfg.steps, desc="source training", disable=not progress)
+    while spent(step) < 1.0:
         if should_stop is not None and should_stop(step):
             save(step)
-            return regressor.eval()
+            return regressor.eval().cpu()
+        t0 = time.perf_counter()
         for group in opt.param_groups:
-            group["lr"] = cfg.lr * min(1.0, (step + 1) / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
+            group["lr"] = learning_rate(cfg, spent(step), step)
         # The batch, its augmentation and the dropout masks depend on the step only: resumable.
         rng = np.random.default_rng(cfg.seed * 1_000_003 + step)
         torch.manual_seed(cfg.seed * 1_000_003 + step)
         batch = to_batch(train, rng.integers(0, len(train["images"]), cfg.batch), rng)
-        terms = losses(regressor(batch["images"]), batch, cfg, body)
+        terms = losses(predict(regressor, batch["images"]), batch, cfg, body)
         opt.zero_grad()
         terms["total"].backward()
         opt.step()
-        if step % 20 == 0:
+        step += 1
+        bar.update()
+        if step % 20 == 0:  # reading a loss waits for the device: not every step
             bar.set_postfix(loss=f"{terms['total'].item():.3f}", j3d=f"{terms['joints3d'].item():.4f}")
-        if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
-            history.append({"step": step + 1, **evaluate(regressor, held)})
-            tqdm.write(f"step {step + 1}: {history[-1]}")
-        if (step + 1) % cfg.checkpoint_every == 0:
-            save(step + 1)
-    save(cfg.steps)
-    return regressor.eval()
+        elapsed += time.perf_counter() - t0
+        done = spent(step) >= 1.0
+        if step % cfg.eval_every == 0 or done:
+            history.append({"step": step, "elapsed_s": round(elapsed, 1), **evaluate(regressor, held)})
+            tqdm.write(f"step {step}: {history[-1]}")
+        if step % cfg.checkpoint_every == 0 and not done:
+            save(step)
+    save(step)
+    return regressor.eval().cpu()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -222,6 +304,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--checkpoint-every", type=int, default=TrainConfig.checkpoint_every)
     ap.add_argument("--seed", type=int, default=TrainConfig.seed, help="the pool's crops and the batches drawn from it")
+    ap.add_argument("--batch", type=int, default=TrainConfig.batch)
+    ap.add_argument("--device", default=TrainConfig.device, help="auto (CUDA where there is one), cpu, cuda, ...")
+    ap.add_argument("--minutes", type=float, default=None, help="a time budget: the schedule ends with it")
+    ap.add_argument("--workers", type=int, default=TrainConfig.workers, help="processes rendering the crop pool")
+    ap.add_argument("--eval-every", type=int, default=TrainConfig.eval_every)
     args = ap.parse_args(argv)
     train_source(
         TrainConfig(
@@ -236,6 +323,11 @@ def main(argv: list[str] | None = None) -> None:
             style=args.style,
             checkpoint_every=args.checkpoint_every,
             seed=args.seed,
+            batch=args.batch,
+            device=args.device,
+            minutes=args.minutes,
+            workers=args.workers,
+            eval_every=args.eval_every,
         ),
         args.out,
     )

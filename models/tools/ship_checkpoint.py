@@ -22,7 +22,7 @@ LIMIT_BYTES = 25 * 1024 * 1024
 def ship(src: Path, dst: Path) -> Path:
     state = torch.load(src, map_location="cpu", weights_only=False)
     regressor = regressor_from_checkpoint(state, path=src)
-    extra = {k: state[k] for k in ("step", "history", "train_config") if k in state}
+    extra = {k: state[k] for k in ("step", "history", "train_config", "elapsed_s", "device") if k in state}
     save_regressor(regressor, dst, half=True, extra=extra)
     size = dst.stat().st_size
     if size > LIMIT_BYTES:
