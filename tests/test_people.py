@@ -151,6 +151,21 @@ def test_fragments_of_one_body_merge_and_two_people_stay_apart():
     assert one_body(head.box, blob((35.5, 42.5, 60.5, 120.5)).box, PersonScale(), GroupingConfig())
 
 
+def test_a_person_cut_at_the_waist_is_one_body_before_the_scale_is_known():
+    # Trousers the colour of the floor leave a torso and legs of about half a person each: their
+    # union is twice the taller part, over the 1.6 the unknown scale otherwise allows.
+    torso, legs = (50.5, 74.5, 89.5, 119.5), (53.5, 116.5, 80.5, 159.5)  # seen in IBMtest2 at 3x
+    assert one_body(torso, legs, PersonScale(), GroupingConfig())
+    # Two whole people stacked in the image (each of a person's shape) stay two, as do halves
+    # whose union would be no person's shape, or that lie too far apart.
+    near, far = (30.5, 95.5, 60.5, 190.5), (35.5, 10.5, 55.5, 88.5)
+    assert not one_body(near, far, PersonScale(), GroupingConfig())
+    assert not one_body(
+        (50.5, 10.5, 60.5, 24.5), (50.5, 22.5, 60.5, 40.5), PersonScale(), GroupingConfig(union_max_aspect=2.5)
+    )
+    assert not one_body(torso, (53.5, 135.5, 80.5, 178.5), PersonScale(), GroupingConfig())
+
+
 def test_shapes_that_are_no_person_are_refused():
     scale, cfg = PersonScale(), GroupingConfig()
 

@@ -28,6 +28,11 @@ class GroupingConfig:
     max_gap: float = 0.25  # vertical gap between them, of a person's height there
     max_union: float = 1.3  # the merged box may be at most this many times a person's height there
     max_union_unknown: float = 1.6  # ... of the taller part's height, before the scale is known
+    # Before the scale is known, a person cut at the waist (trousers the colour of the floor) comes as
+    # two parts of about half a person each, whose union is twice the taller: joined when neither
+    # part has a whole person's shape (height over width) and together they have one.
+    part_max_aspect: float = 2.0
+    union_max_aspect: float = 4.5
     min_aspect: float = 0.6  # height over width: lying or huge-armed people aside, people are upright
     min_fill: float = 0.15  # foreground share of the box: light flicker and ghosts leave outlines
     height_range: tuple[float, float] = (0.45, 1.8)  # of a person's height at the row, once known
@@ -74,9 +79,15 @@ def overlap_x(a: Box, b: Box) -> float:
     return max(inter, 0.0) / max(min(a[2] - a[0], b[2] - b[0]), 1.0)
 
 
+def aspect(box: Box) -> float:
+    """A box's height over its width."""
+    return (box[3] - box[1]) / max(box[2] - box[0], 1.0)
+
+
 def one_body(a: Box, b: Box, scale: PersonScale, cfg: GroupingConfig) -> bool:
     """Whether two boxes hold parts of one person: stacked (they overlap horizontally), close
-    (a small vertical gap) and no taller together than a person at their row."""
+    (a small vertical gap) and no taller together than a person at their row (before that is
+    known: than 1.6 times the taller part, or two halves that make one person's shape)."""
     if overlap_x(a, b) < cfg.min_overlap:
         return False
     union_h = max(a[3], b[3]) - min(a[1], b[1])
@@ -84,7 +95,12 @@ def one_body(a: Box, b: Box, scale: PersonScale, cfg: GroupingConfig) -> bool:
     expected = scale.height_at(max(a[3], b[3]))
     if expected is None:
         taller = max(a[3] - a[1], b[3] - b[1])
-        return gap <= cfg.max_gap * taller and union_h <= cfg.max_union_unknown * taller
+        if gap > cfg.max_gap * taller:
+            return False
+        if union_h <= cfg.max_union_unknown * taller:
+            return True
+        halves = max(aspect(a), aspect(b)) < cfg.part_max_aspect
+        return halves and aspect(union_box(a, b)) <= cfg.union_max_aspect
     return gap <= cfg.max_gap * expected and union_h <= cfg.max_union * expected
 
 
