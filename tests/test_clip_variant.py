@@ -1,4 +1,4 @@
-"""bench.upscale_clip: the enlarged clip and masks are the originals at K times the size."""
+"""bench.clip_variant: the resized and grey clips and masks are the originals, resized or grey."""
 
 import io
 import tarfile
@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
+from bench import clip_variant as uc
 from bench import footage_io as fio
-from bench import upscale_clip as uc
 
 
 def _tar(path, files: dict[str, bytes]) -> None:
@@ -28,7 +28,7 @@ def test_masks_are_enlarged_by_nearest_neighbour_and_keep_their_layout(tmp_path)
     files["groundtruth/ROI.bmp"] = cv2.imencode(".bmp", roi)[1].tobytes()
     files["groundtruth/temporalROI.txt"] = b"1 2\n"
     _tar(tmp_path / "a.tar", files)
-    assert uc.upscale_masks(tmp_path / "a.tar", tmp_path / "b.tar", 3) == 2
+    assert uc.write_masks(tmp_path / "a.tar", tmp_path / "b.tar", 3) == 2
     small, big = fio.read_ground_truth(tmp_path / "a.tar"), fio.read_ground_truth(tmp_path / "b.tar")
     assert big.temporal_roi == small.temporal_roi == (1, 2)
     for i in masks:
@@ -40,14 +40,26 @@ def test_the_video_is_enlarged_frame_by_frame(tmp_path):
     for k in range(4):
         writer.write(np.full((24, 32, 3), 40 * k, np.uint8))
     writer.release()
-    assert uc.upscale_video(tmp_path / "v.avi", tmp_path / "w.avi", 2) == 4
-    cap = cv2.VideoCapture(str(tmp_path / "w.avi"))
-    ok, frame = cap.read()
+    assert uc.write_video(tmp_path / "v.avi", tmp_path / "w.avi", 2, False) == 4
+    ok, frame = cv2.VideoCapture(str(tmp_path / "w.avi")).read()
     assert ok and frame.shape == (48, 64, 3)
+    assert uc.write_video(tmp_path / "v.avi", tmp_path / "g.avi", 0.5, True) == 4
+    ok, frame = cv2.VideoCapture(str(tmp_path / "g.avi")).read()
+    assert ok and frame.shape == (12, 16, 3)
+
+
+def test_a_grey_frame_is_its_luminance_in_every_channel():
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 256, (8, 10, 3), dtype=np.uint8)
+    grey = uc.variant_frame(frame, 1, True)
+    assert grey.shape == frame.shape and (grey == cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)[..., None]).all()
+    assert uc.variant_frame(frame, 2, False).shape == (16, 20, 3)
+    assert uc.variant_stem("clip", 0.5, True) == "clip_x0.5_grey" and uc.variant_stem("clip", 3, False) == "clip_x3"
 
 
 def test_it_refuses_to_write_into_the_repository(tmp_path):
     with pytest.raises(SystemExit):
-        uc.main([str(tmp_path / "v.avi"), "--out", str(fio.ROOT / "runs" / "x")])
-    with pytest.raises(SystemExit):
-        uc.main([str(tmp_path / "v.avi"), "--factor", "1", "--out", str(tmp_path)])
+        uc.main([str(tmp_path / "v.avi"), "--scale", "3", "--out", str(fio.ROOT / "runs" / "x")])
+    for bad in (["--scale", "1"], ["--scale", "20"]):
+        with pytest.raises(SystemExit):
+            uc.main([str(tmp_path / "v.avi"), *bad, "--out", str(tmp_path)])
