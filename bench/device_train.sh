@@ -39,7 +39,7 @@ rm -f "$CK"  # the untrained copy --steps 0 saved
 MINUTES=$("$PY" -c "print(max(0.5, ($BUDGET_S - ($(date +%s) - $START) - 90) / 60))")
 echo "== training: $MINUTES minutes"
 timeout $(( BUDGET_S - ($(date +%s) - START) - 30 )) "${train[@]}" --minutes "$MINUTES" > "$OUT/train.log" 2>&1
-echo "== training: exit $? after $(( $(date +%s) - START )) s"; tr "\r" "\n" < "$OUT/train.log" | grep -a "^step" | tail -n 12
+echo "== training: exit $? after $(( $(date +%s) - START )) s"; grep -a -o "step [0-9]*: {[^}]*}" "$OUT/train.log" | tail -n 12
 
 # 3. The checkpoint, as it would ship, in parts the device tool brings back.
 "$PY" -m models.tools.ship_checkpoint "$CK" "$OUT/source-gpu.pt" \

@@ -63,7 +63,7 @@ from bench.real_pose_data import (
     plans,
     score_masks,
 )
-from bench.real_pose_report import markdown_section, write_doc, write_overlays
+from bench.real_pose_report import REFUSED, markdown_section, write_doc, write_overlays
 from runtime.video import read_frames
 from service.overlay import mesh_pixels
 from service.schemas import Vertices
@@ -176,8 +176,11 @@ def adapt_site(
     if variant is not None:
         body["variant"] = variant
     r = client.post(f"/v1/sites/{site}/adapt", json=body)
+    if 400 <= r.status_code < 500:  # the service's reason (too few crops, a bad field): a result, not a crash
+        print(f"/adapt refused ({r.status_code}): {r.text}; the held-out frames are scored before only", flush=True)
+        return {"state": REFUSED, "status_code": r.status_code, "detail": r.json().get("detail", r.text)}
     if r.status_code not in (200, 202):
-        raise RuntimeError(f"/adapt refused ({r.status_code}): {r.text}")
+        raise RuntimeError(f"/adapt failed ({r.status_code}): {r.text}")
     print(f"adaptation job {r.json()['id']} for site {site} ...", flush=True)
     job = follow_job(client, r.json())
     result = job.get("result") or {}
@@ -242,7 +245,8 @@ def benchmark(args: argparse.Namespace, command: str) -> dict:
         passes = [run_pass(client, clip, args.video, first_plan, first, gt, faces, args.encoding)]
         if resend_plan is not None:
             job = adapt_site(client, clip, args.iterations, args.variant, args.options)
-            passes.append(run_pass(client, clip, args.video, resend_plan, "after", gt, faces, args.encoding))
+            if job["state"] != REFUSED:
+                passes.append(run_pass(client, clip, args.video, resend_plan, "after", gt, faces, args.encoding))
     marks = blazepose(args.video, [a for p in passes for a in p.answers])
     if marks is None:
         print(f"(b) and (c) skipped: {EVAL_PYTHON} is missing (make eval-env creates it)")

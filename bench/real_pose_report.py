@@ -17,6 +17,7 @@ from bench.report import write_section
 from models.body_layout import PARENTS
 from service.overlay import draw_mesh
 
+REFUSED = "refused"  # a job state of our own: the service answered /adapt with a 4xx and its reason
 DOC_HEADER = "# Real-footage pose evaluation\n\nEach run's section is written by the command it names.\n"
 OVERLAY_SCALE = 3
 OVERLAY_MARGIN = 0.25  # of the people's extent, around them in an overlay
@@ -168,6 +169,8 @@ def rows_of(s: dict) -> dict[str, str]:
 def job_line(job: dict | None) -> str:
     if job is None:
         return ""
+    if job["state"] == REFUSED:
+        return f"`/adapt`: **refused** ({job['status_code']}): {job['detail']}; no after pass.  "
     r = job.get("result") or {}
     hb, ha = (r.get(k) or {} for k in ("health_before", "health_after"))
     health = ", ".join(

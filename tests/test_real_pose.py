@@ -109,6 +109,13 @@ def test_summaries_and_report_on_made_up_answers():
     }
     text = rp.markdown_section(record)
     assert "(a) mesh IoU vs labelled person, mean (median) | 0.40 (0.40)" in text and "PCK@0.1" in text
+    # A clip too short to adapt on: the service's 409 and its reason are the run's result, before only.
+    refused = {"state": "refused", "status_code": 409, "detail": "site x has 3 buffered person crops"}
+    text = rp.markdown_section(
+        record | {"adapt": True, "held_out_from": 4, "job": refused, "summary": {"before": rf.json_ready(s)}}
+    )
+    assert "`/adapt`: **refused** (409): site x has 3 buffered person crops; no after pass." in text
+    assert "| figure | before |" in text
 
 
 def test_blazepose_crops_map_back_to_the_frame():
