@@ -191,9 +191,10 @@ def markdown_section(record: dict) -> str:
     phases = list(s)
     cells = {name: rows_of(s[name]) for name in phases}
     labels = list(dict.fromkeys(k for name in phases for k in cells[name]))
+    refused = record["job"] is not None and record["job"]["state"] == REFUSED
     frames = (
         f"Frames: {record['frames']}; scored: the held-out frames {record['held_out_from']}-{record['frames'] - 1}, "
-        "before and after `/adapt`."
+        + ("before `/adapt` only (refused)." if refused else "before and after `/adapt`.")
         if record["adapt"]
         else f"Frames: {record['frames']}; scored: every answered frame (no adaptation)."
     )

@@ -115,7 +115,7 @@ def test_summaries_and_report_on_made_up_answers():
         record | {"adapt": True, "held_out_from": 4, "job": refused, "summary": {"before": rf.json_ready(s)}}
     )
     assert "`/adapt`: **refused** (409): site x has 3 buffered person crops; no after pass." in text
-    assert "| figure | before |" in text
+    assert "| figure | before |" in text and "before `/adapt` only (refused)" in text
 
 
 def test_blazepose_crops_map_back_to_the_frame():
