@@ -94,10 +94,6 @@ def write_masks(tar_path: Path, out: Path, scale: float) -> int:
     return n
 
 
-def inside_repository(path: Path) -> bool:
-    return path.resolve().is_relative_to(fio.ROOT.resolve())
-
-
 def variant_stem(stem: str, scale: float, grey: bool) -> str:
     """``sbi_IBMtest2``, 3, False -> ``sbi_IBMtest2_x3``; 0.5, True -> ``sbi_IBMtest2_x0.5_grey``."""
     return stem + (f"_x{scale:g}" if scale != 1 else "") + ("_grey" if grey else "")
@@ -114,9 +110,10 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(f"--scale {args.scale}: between {MIN_SCALE} and {MAX_SCALE}")
     if args.scale == 1 and not args.grey:
         ap.error("neither --scale nor --grey: the variant would be the clip itself")
-    if inside_repository(args.out):
-        ap.error(f"--out {args.out}: inside the repository; the labelled clips may not be copied into it")
-    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out = fio.check_overlay_dir(args.out, "--out")
+    except ValueError as e:
+        ap.error(str(e))
     stem = variant_stem(args.video.stem, args.scale, args.grey)
     frames = write_video(args.video, args.out / f"{stem}.avi", args.scale, args.grey)
     print(f"wrote {args.out / f'{stem}.avi'} ({frames} frames)")

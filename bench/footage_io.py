@@ -139,10 +139,12 @@ def display_path(p: Path | None) -> str | None:
         return str(p)
 
 
-def check_overlay_dir(path: Path) -> Path:
+def check_overlay_dir(path: Path, flag: str = "--overlays") -> Path:
+    """``path`` made (a folder for frames of the clips, which may not be copied into the repository),
+    resolved; a ValueError naming ``flag`` where it lies inside the repository."""
     path = path.resolve()
     if path == ROOT or ROOT in path.parents:
-        raise ValueError(f"--overlays {path} lies inside the repository; frames of the clips may not be copied there")
+        raise ValueError(f"{flag} {path} lies inside the repository; frames of the clips may not be copied there")
     path.mkdir(parents=True, exist_ok=True)
     return path
 

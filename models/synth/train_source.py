@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from models.adaptation import resolve_device
 from models.atomic import atomic_path
 from models.body_model import load_body_model
 from models.metrics import mpjpe, pa_mpjpe
@@ -149,12 +150,6 @@ def to_batch(
     batch = {k: pool[k][at] for k in (*LABELS, "rotmats")}
     batch["images"] = images
     return batch
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def predict(regressor: PoseRegressor, images: torch.Tensor) -> RegressorOutput:
