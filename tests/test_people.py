@@ -6,7 +6,7 @@ import pytest
 
 from models.people.blobs import PersonBlob, box_iou, connected_blobs, merge_blobs
 from models.people.finder import FinderConfig, PersonFinder
-from models.people.foreground import ForegroundConfig, ForegroundModel, video_foreground
+from models.people.foreground import GREY_THRESHOLD_FACTOR, ForegroundConfig, ForegroundModel, is_grey, video_foreground
 from models.people.grouping import GroupingConfig, PersonScale, group_people, looks_like_a_person, one_body
 from models.people.tracking import Tracker, TrackerConfig
 
@@ -53,6 +53,66 @@ def test_shadows_and_speckle_are_background():
     frame[20:100, 60:90] = (base[20:100, 60:90] * 0.6).astype(np.uint8)  # a shadow: darker, same hue
     frame[5, 5] = 255  # one hot pixel
     assert not fg.apply(frame, learn=False).mask.any()
+
+
+def test_the_grey_threshold_lies_between_no_change_and_what_independent_channel_noise_would_need():
+    # MOG2 calls a pixel foreground when its squared distance over the channels exceeds
+    # var_threshold variances: three independent noisy channels against one channel copied three times.
+    z = np.random.default_rng(0).standard_normal((2_000_000, 3))
+    colour = ((z**2).sum(1) > 16.0).mean()
+    grey_plain = (3 * z[:, 0] ** 2 > 16.0).mean()
+    grey_doubled = (3 * z[:, 0] ** 2 > 32.0).mean()
+    assert grey_plain > 15 * colour  # the flaw the factor answers, at its worst
+    assert abs(grey_doubled - colour) < 0.15 * colour  # 2 is the factor for fully independent noise
+    assert 1.0 < GREY_THRESHOLD_FACTOR <= 2.0
+
+
+def test_is_grey_tells_one_signal_copied_from_three_noisy_channels():
+    import cv2
+
+    rng = np.random.default_rng(1)
+    grey = cv2.GaussianBlur(rng.integers(30, 220, (H, W), dtype=np.uint8), (0, 0), 2)
+    copied = np.repeat(grey[..., None], 3, axis=2)
+    assert is_grey(copied)
+    offset = copied.astype(np.int16) + np.array([0, 1, 2])  # a codec's constant offset between channels
+    assert is_grey(offset.astype(np.uint8))
+    ok, jpeg = cv2.imencode(".jpg", copied, [cv2.IMWRITE_JPEG_QUALITY, 75])
+    assert ok and is_grey(cv2.imdecode(jpeg, cv2.IMREAD_COLOR))
+    # A colourless scene from a colour camera: each channel has its own noise.
+    dim = np.clip(copied + rng.normal(0, 3, copied.shape), 0, 255).astype(np.uint8)
+    assert not is_grey(dim)
+    assert not is_grey(scene())
+    with pytest.raises(ValueError, match="shape"):
+        is_grey(grey)
+
+
+@pytest.mark.parametrize("factor, faint_is_foreground", [(1.0, True), (GREY_THRESHOLD_FACTOR, False)])
+def test_a_grey_cameras_faint_flicker_is_background_and_a_person_is_not(factor, faint_is_foreground):
+    rng = np.random.default_rng(2)
+    grey = np.repeat(rng.integers(90, 110, (H, W, 1), dtype=np.uint8), 3, axis=2)
+    config = ForegroundConfig(warmup_frames=0, stabilise=False, gain_compensation=False, grey_threshold_factor=factor)
+    fg = settled(config, grey, 50)
+    faint = grey.copy()
+    faint[20:100, 60:90] += 5  # a highlight: 3 x 5^2 = 75 squared distance, against 16 and 24 x MOG2's variance 4
+    mask = fg.apply(faint, learn=False).mask
+    if faint_is_foreground:
+        assert mask[30:90, 65:85].mean() > 0.9
+    else:
+        assert not mask.any()
+    person = grey.copy()
+    person[20:100, 60:90] = 30
+    assert fg.apply(person, learn=False).mask[30:90, 65:85].all()
+
+
+def test_the_threshold_follows_a_camera_that_turns_grey_at_night_and_back():
+    fg = ForegroundModel(ForegroundConfig(warmup_frames=0))
+    day = scene()
+    night = np.repeat(day.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
+    thresholds = []
+    for frame in (day, night, night, day):
+        fg.apply(frame)
+        thresholds.append(fg._subtractor.getVarThreshold())
+    assert thresholds == [16.0, 16.0 * GREY_THRESHOLD_FACTOR, 16.0 * GREY_THRESHOLD_FACTOR, 16.0]
 
 
 @pytest.mark.parametrize("gain", [0.7, 1.35])
