@@ -263,6 +263,8 @@ def test_unknown_cases_and_bad_settings_are_refused(body):
         hc.light_on(SCENE, hc.LightOn(frame=5), body)
     with pytest.raises(ValueError, match="quiet=60"):
         hc.SceneSettings(frames=50, quiet=60)
+    with pytest.raises(ValueError, match="'yoga'"):
+        hc.Standstill(activity="yoga")
     with pytest.raises(SystemExit):
         hc.main(["drizzle", "--out", "/nonexistent"])
 

@@ -160,6 +160,27 @@ def test_the_exported_graph_agrees_with_the_torch_network(tmp_path):
     assert served.provenance == {"command": "test"}
 
 
+@pytest.mark.parametrize("activity", ["jumping_jacks", "bending"])
+def test_a_person_exercising_on_the_spot_reads_as_a_person_on_every_frame(activity):
+    """A person who does jumping jacks (facing the camera) or bends to the floor (in profile) where
+    they stand: a track that stays on the spot is the kind the classifier judges (a new track after
+    a loss never moves), and the poses are none of the walkers' and standers' it learnt from. With
+    every track judged, each frame on the spot is still answered."""
+    from models.body_model import load_body_model
+    from models.synth import hard_cases as hc
+
+    scene = hc.SceneSettings(width=320, height=240, frames=170, seed=7)
+    case = hc.standstill(scene, hc.Standstill(still_frames=60, walk_frames=30, activity=activity), load_body_model())
+    first, last = case.info["still"]
+    finder = PersonFinder(replace(FinderConfig(), person_check="always"))
+    answered = 0
+    for t, frame in enumerate(case.frames):
+        found = finder.apply(frame)
+        person = case.instances[t] > 0
+        answered += first <= t < last and any(float(person[p.blob.mask].mean()) > 0.5 for p in found.people)
+    assert answered == last - first
+
+
 def plant_and_walker(case, mode: str) -> tuple[int, int, int]:
     """(answers on the plant, answers on the walker, frames the walker is in view) after warm-up."""
     x0, y0, x1, y1 = case.info["sway"]["box"]

@@ -13,7 +13,17 @@ import numpy as np
 
 from models.body_model import BodyModel
 from models.synth.hard_cases.labels import HardCase
-from models.synth.hard_cases.movement import ease_in, floor_x, smooth_noise, stand, stroll, view_half_width, walk_across
+from models.synth.hard_cases.movement import (
+    bending,
+    ease_in,
+    floor_x,
+    jumping_jacks,
+    smooth_noise,
+    stand,
+    stroll,
+    view_half_width,
+    walk_across,
+)
 from models.synth.hard_cases.settings import (
     FADE,
     MAX_WALK_SPEED,
@@ -33,6 +43,8 @@ logger = logging.getLogger("models.synth.hard_cases")  # the package's logger, a
 
 CASES = ("light-on", "shake-N", "sway", "standstill", "crossing")
 DEFAULT_FRAMES = {"light-on": 200, "shake": 200, "sway": 200, "standstill": 450, "crossing": 200}
+
+BEND_TURN = 0.9  # a bending person turns back to the walk's direction: seen in profile, the bend shows most
 
 
 def _visible_span(amodal_k: np.ndarray) -> tuple[int, int] | None:
@@ -215,9 +227,9 @@ def sway(
 def standstill(
     scene: SceneSettings, settings: Standstill = Standstill(), body: BodyModel | None = None, progress: bool = False
 ) -> HardCase:
-    """A person enters from the image's left at frame ``quiet``, stands ``still_frames`` (the
-    still part, after the stop's pose blend, is ``info["still"]`` = [first, last + 1)), then walks
-    out to the right."""
+    """A person enters from the image's left at frame ``quiet``, stays ``still_frames`` on the spot
+    (standing, or doing jumping jacks: ``settings.activity``; the part on the spot, after the
+    stop's pose blend, is ``info["still"]`` = [first, last + 1)), then walks out to the right."""
     q, w, S = scene.quiet, settings.walk_frames, settings.still_frames
     if w < 2 or S < FADE + 2:
         raise ValueError(f"walk_frames={w} must be >= 2 and still_frames={S} >= {FADE + 2}")
@@ -234,7 +246,12 @@ def standstill(
     n_in = q + w
     walk_in = walk_across(scene, settings.depth_m, False, speed, edge + speed * q / scene.fps, n_in, rng)
     facing = -math.pi / 2 - 0.9  # turned most of the way towards the camera
-    still = stand(S, scene.fps, facing, rng, scale=settings.breathing)
+    if settings.activity == "jumping_jacks":
+        still = jumping_jacks(S, scene.fps, facing, rng)
+    elif settings.activity == "bending":
+        still = bending(S, scene.fps, facing + BEND_TURN, rng)
+    else:
+        still = stand(S, scene.fps, facing, rng, scale=settings.breathing)
     out = walk_across(scene, settings.depth_m, False, speed, 0.0, scene.frames - n_in - S, rng)
     m = concatenate([walk_in, still, out], fade=FADE)
     person = world.person(Motion(m.poses[: scene.frames], m.transl[: scene.frames], scene.fps), rng)

@@ -101,6 +101,54 @@ def stand(
     return _finish(e, torch.full((n,), heading), transl, fps)
 
 
+def jumping_jacks(
+    n: int,
+    fps: float,
+    heading: float,
+    rng: np.random.Generator,
+    at: tuple[float, float] = (0.0, 0.0),
+    rate_hz: float = 1.0,
+) -> Motion:
+    """Jumping jacks in place at ``at`` for ``n`` frames, ``rate_hz`` a second: the arms swing from
+    the sides to above the shoulders (shoulder z to 1.3, the joint limit) as the legs spread (hips
+    z 0.4), and the body hops a few centimetres."""
+    e = _relaxed(n)
+    t = torch.arange(n) / fps
+    phase = 0.5 - 0.5 * torch.cos(2 * math.pi * rate_hz * t + float(rng.uniform(0, 2 * math.pi)))  # 0 closed, 1 open
+    e[:, J["left_shoulder"], 2] = -1.25 + 2.55 * phase
+    e[:, J["right_shoulder"], 2] = 1.25 - 2.55 * phase
+    e[:, J["left_elbow"], 1] = -0.25 + 0.15 * phase
+    e[:, J["right_elbow"], 1] = 0.25 - 0.15 * phase
+    e[:, J["left_hip"], 2] = 0.4 * phase
+    e[:, J["right_hip"], 2] = -0.4 * phase
+    transl = torch.zeros(n, 3)
+    transl[:, 0], transl[:, 2] = at[0], at[1]
+    transl[:, 1] = -0.05 * torch.sin(2 * math.pi * rate_hz * t).abs()  # y down: the hop lifts
+    return _finish(e, torch.full((n,), heading), transl, fps)
+
+
+def bending(
+    n: int,
+    fps: float,
+    heading: float,
+    rng: np.random.Generator,
+    at: tuple[float, float] = (0.0, 0.0),
+    rate_hz: float = 0.25,
+) -> Motion:
+    """Bending down to the floor and up again in place at ``at``, ``rate_hz`` times a second: the
+    spine folds forwards (0.45 rad at each of its three joints), the hips and knees bend, the arms hang."""
+    e = _relaxed(n)
+    t = torch.arange(n) / fps
+    phase = 0.5 - 0.5 * torch.cos(2 * math.pi * rate_hz * t + float(rng.uniform(0, 2 * math.pi)))  # 0 upright, 1 down
+    for joint in ("spine1", "spine2", "spine3"):
+        e[:, J[joint], 0] = 0.45 * phase  # x > 0 folds the spine forwards (looked at, rendered)
+    e[:, J["left_hip"], 0] = e[:, J["right_hip"], 0] = -0.5 * phase
+    e[:, J["left_knee"], 0] = e[:, J["right_knee"], 0] = 0.05 + 0.6 * phase
+    transl = torch.zeros(n, 3)
+    transl[:, 0], transl[:, 2] = at[0], at[1]
+    return _finish(e, torch.full((n,), heading), transl, fps)
+
+
 def walk_across(
     scene: SceneSettings, depth: float, leftwards: bool, speed: float, start_x: float, n: int, rng: np.random.Generator
 ) -> Motion:

@@ -76,15 +76,24 @@ class Sway:
     ramp_s: float = 1.0
 
 
+ACTIVITIES = ("stand", "jumping_jacks", "bending")  # what a Standstill's person does on the spot
+
+
 @dataclass(frozen=True)
 class Standstill:
     """A person walks in (entering at frame ``quiet``, ``walk_frames`` to reach the spot), stands
-    ``still_frames`` breathing and swaying a little, then walks out the other side."""
+    ``still_frames`` breathing and swaying a little (``activity`` "stand") or doing jumping jacks
+    ("jumping_jacks"), then walks out the other side."""
 
     still_frames: int = 250
     walk_frames: int = 75
     depth_m: float = 6.0
     breathing: float = 1.0  # scales the breathing and sway angles
+    activity: str = "stand"
+
+    def __post_init__(self) -> None:
+        if self.activity not in ACTIVITIES:
+            raise ValueError(f"activity={self.activity!r}; choose from {', '.join(ACTIVITIES)}")
 
 
 @dataclass(frozen=True)
