@@ -101,6 +101,19 @@ def stand(
     return _finish(e, torch.full((n,), heading), transl, fps)
 
 
+def _cycle(n: int, fps: float, rate_hz: float, rng: np.random.Generator) -> torch.Tensor:
+    """(n,) an exercise's phase: 0 -> 1 -> 0 smoothly, ``rate_hz`` times a second, from a random start."""
+    t = torch.arange(n) / fps
+    return 0.5 - 0.5 * torch.cos(2 * math.pi * rate_hz * t + float(rng.uniform(0, 2 * math.pi)))
+
+
+def _on_the_spot(n: int, at: tuple[float, float]) -> torch.Tensor:
+    """(n, 3) the translation of someone staying at floor point ``at`` (x, depth)."""
+    transl = torch.zeros(n, 3)
+    transl[:, 0], transl[:, 2] = at[0], at[1]
+    return transl
+
+
 def jumping_jacks(
     n: int,
     fps: float,
@@ -113,17 +126,15 @@ def jumping_jacks(
     the sides to above the shoulders (shoulder z to 1.3, the joint limit) as the legs spread (hips
     z 0.4), and the body hops a few centimetres."""
     e = _relaxed(n)
-    t = torch.arange(n) / fps
-    phase = 0.5 - 0.5 * torch.cos(2 * math.pi * rate_hz * t + float(rng.uniform(0, 2 * math.pi)))  # 0 closed, 1 open
+    phase = _cycle(n, fps, rate_hz, rng)  # 0 closed, 1 open
     e[:, J["left_shoulder"], 2] = -1.25 + 2.55 * phase
     e[:, J["right_shoulder"], 2] = 1.25 - 2.55 * phase
     e[:, J["left_elbow"], 1] = -0.25 + 0.15 * phase
     e[:, J["right_elbow"], 1] = 0.25 - 0.15 * phase
     e[:, J["left_hip"], 2] = 0.4 * phase
     e[:, J["right_hip"], 2] = -0.4 * phase
-    transl = torch.zeros(n, 3)
-    transl[:, 0], transl[:, 2] = at[0], at[1]
-    transl[:, 1] = -0.05 * torch.sin(2 * math.pi * rate_hz * t).abs()  # y down: the hop lifts
+    transl = _on_the_spot(n, at)
+    transl[:, 1] = -0.05 * torch.sin(math.pi * phase)  # y down: the body lifts as the legs pass mid-way
     return _finish(e, torch.full((n,), heading), transl, fps)
 
 
@@ -138,15 +149,12 @@ def bending(
     """Bending down to the floor and up again in place at ``at``, ``rate_hz`` times a second: the
     spine folds forwards (0.45 rad at each of its three joints), the hips and knees bend, the arms hang."""
     e = _relaxed(n)
-    t = torch.arange(n) / fps
-    phase = 0.5 - 0.5 * torch.cos(2 * math.pi * rate_hz * t + float(rng.uniform(0, 2 * math.pi)))  # 0 upright, 1 down
+    phase = _cycle(n, fps, rate_hz, rng)  # 0 upright, 1 down
     for joint in ("spine1", "spine2", "spine3"):
         e[:, J[joint], 0] = 0.45 * phase  # x > 0 folds the spine forwards (looked at, rendered)
     e[:, J["left_hip"], 0] = e[:, J["right_hip"], 0] = -0.5 * phase
     e[:, J["left_knee"], 0] = e[:, J["right_knee"], 0] = 0.05 + 0.6 * phase
-    transl = torch.zeros(n, 3)
-    transl[:, 0], transl[:, 2] = at[0], at[1]
-    return _finish(e, torch.full((n,), heading), transl, fps)
+    return _finish(e, torch.full((n,), heading), _on_the_spot(n, at), fps)
 
 
 def walk_across(
