@@ -104,15 +104,19 @@ def test_a_grey_cameras_faint_flicker_is_background_and_a_person_is_not(factor, 
     assert fg.apply(person, learn=False).mask[30:90, 65:85].all()
 
 
-def test_the_threshold_follows_a_camera_that_turns_grey_at_night_and_back():
-    fg = ForegroundModel(ForegroundConfig(warmup_frames=0))
+@pytest.mark.parametrize("method", ["mog2", "knn"])
+def test_the_threshold_follows_a_camera_that_turns_grey_at_night_and_back(method):
+    config = ForegroundConfig(warmup_frames=0, method=method)
+    fg = ForegroundModel(config)
     day = scene()
     night = np.repeat(day.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
+    colour = config.var_threshold if method == "mog2" else config.knn_dist2_threshold
     thresholds = []
     for frame in (day, night, night, day):
         fg.apply(frame)
-        thresholds.append(fg._subtractor.getVarThreshold())
-    assert thresholds == [16.0, 16.0 * GREY_THRESHOLD_FACTOR, 16.0 * GREY_THRESHOLD_FACTOR, 16.0]
+        sub = fg._subtractor
+        thresholds.append(sub.getVarThreshold() if method == "mog2" else sub.getDist2Threshold())
+    assert thresholds == [colour, colour * GREY_THRESHOLD_FACTOR, colour * GREY_THRESHOLD_FACTOR, colour]
 
 
 @pytest.mark.parametrize("gain", [0.7, 1.35])

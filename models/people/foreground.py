@@ -172,16 +172,14 @@ class ForegroundModel:
     # -- the parts --------------------------------------------------------------------------
     def _follow_camera_colour(self, work: np.ndarray) -> None:
         """Sets the subtractor's threshold for a grey or a colour frame (see the module's docstring)."""
-        grey = is_grey(work)
-        if grey == self.grey:
-            return
-        self.grey = grey
+        self.grey = is_grey(work)
         c = self.config
-        factor = c.grey_threshold_factor if grey else 1.0
-        if isinstance(self._subtractor, cv2.BackgroundSubtractorMOG2):
-            self._subtractor.setVarThreshold(c.var_threshold * factor)
-        elif isinstance(self._subtractor, cv2.BackgroundSubtractorKNN):
-            self._subtractor.setDist2Threshold(c.knn_dist2_threshold * factor)
+        factor = c.grey_threshold_factor if self.grey else 1.0
+        sub = self._subtractor
+        if isinstance(sub, cv2.BackgroundSubtractorMOG2) and sub.getVarThreshold() != c.var_threshold * factor:
+            sub.setVarThreshold(c.var_threshold * factor)
+        elif isinstance(sub, cv2.BackgroundSubtractorKNN) and sub.getDist2Threshold() != c.knn_dist2_threshold * factor:
+            sub.setDist2Threshold(c.knn_dist2_threshold * factor)
 
     def _compensate_gain(self, work: np.ndarray) -> np.ndarray:
         """The frame with each channel's gain against the background divided out, measured on a
