@@ -78,6 +78,12 @@ def test_is_grey_tells_one_signal_copied_from_three_noisy_channels():
     assert is_grey(offset.astype(np.uint8))
     ok, jpeg = cv2.imencode(".jpg", copied, [cv2.IMWRITE_JPEG_QUALITY, 75])
     assert ok and is_grey(cv2.imdecode(jpeg, cv2.IMREAD_COLOR))
+    logo = copied.copy()
+    logo[:8, :16] = (255, 0, 0)  # a coloured timestamp in a corner: under 1% of the frame
+    assert is_grey(logo)
+    tinted = copied.copy()
+    tinted[:, :24] = (200, 40, 40)  # 15% of the frame in colour
+    assert not is_grey(tinted)
     # A colourless scene from a colour camera: each channel has its own noise.
     dim = np.clip(copied + rng.normal(0, 3, copied.shape), 0, 255).astype(np.uint8)
     assert not is_grey(dim)
