@@ -228,7 +228,7 @@ def standstill(
     scene: SceneSettings, settings: Standstill = Standstill(), body: BodyModel | None = None, progress: bool = False
 ) -> HardCase:
     """A person enters from the image's left at frame ``quiet``, stays ``still_frames`` on the spot
-    (standing, or doing jumping jacks: ``settings.activity``; the part on the spot, after the
+    (standing, doing jumping jacks or bending: ``settings.activity``; the part on the spot, after the
     stop's pose blend, is ``info["still"]`` = [first, last + 1)), then walks out to the right."""
     q, w, S = scene.quiet, settings.walk_frames, settings.still_frames
     if w < 2 or S < FADE + 2:

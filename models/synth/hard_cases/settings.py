@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 QUIET_FRAMES = 40  # frames before any event, for the background model to settle
 FOCAL_PER_WIDTH = 380.0 / 320.0  # camera_site's focal length at its default width: the same view at any size
@@ -76,24 +77,25 @@ class Sway:
     ramp_s: float = 1.0
 
 
-ACTIVITIES = ("stand", "jumping_jacks", "bending")  # what a Standstill's person does on the spot
+Activity = Literal["stand", "jumping_jacks", "bending"]  # what a Standstill's person does on the spot
 
 
 @dataclass(frozen=True)
 class Standstill:
-    """A person walks in (entering at frame ``quiet``, ``walk_frames`` to reach the spot), stands
-    ``still_frames`` breathing and swaying a little (``activity`` "stand") or doing jumping jacks
-    ("jumping_jacks"), then walks out the other side."""
+    """A person walks in (entering at frame ``quiet``, ``walk_frames`` to reach the spot), stays
+    ``still_frames`` there, standing and breathing and swaying a little (``activity`` "stand"),
+    doing jumping jacks facing the camera ("jumping_jacks") or bending to the floor and up again,
+    seen in profile ("bending"), then walks out the other side."""
 
     still_frames: int = 250
     walk_frames: int = 75
     depth_m: float = 6.0
     breathing: float = 1.0  # scales the breathing and sway angles
-    activity: str = "stand"
+    activity: Activity = "stand"
 
     def __post_init__(self) -> None:
-        if self.activity not in ACTIVITIES:
-            raise ValueError(f"activity={self.activity!r}; choose from {', '.join(ACTIVITIES)}")
+        if self.activity not in get_args(Activity):
+            raise ValueError(f"activity={self.activity!r}; choose from {', '.join(get_args(Activity))}")
 
 
 @dataclass(frozen=True)
