@@ -28,7 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from bench import footage_io as fio
-from runtime.video import read_frames
+from runtime.video import read_frames, video_info
 
 MJPG_QUALITY = 95
 MIN_SCALE, MAX_SCALE = 0.25, 8.0
@@ -52,7 +52,7 @@ def variant_frame(frame: np.ndarray, scale: float, grey: bool) -> np.ndarray:
 def write_video(video: Path, out: Path, scale: float, grey: bool) -> int:
     """Writes ``out`` (MJPG) with every frame of ``video`` made :func:`variant_frame`; returns the
     number of frames."""
-    fps = cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FPS) or 25.0
+    _, fps, _ = video_info(video)
     writer: cv2.VideoWriter | None = None
     n = 0
     try:

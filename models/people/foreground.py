@@ -137,7 +137,6 @@ class ForegroundModel:
         self._reference: np.ndarray | None = None  # (rh, rw) float32 grey, for registration
         self._window: np.ndarray | None = None
         self._last_mask: np.ndarray | None = None
-        self.grey = False  # whether the last frame was a grey camera's
 
     def _new_subtractor(self) -> cv2.BackgroundSubtractor:
         c = self.config
@@ -173,9 +172,8 @@ class ForegroundModel:
     # -- the parts --------------------------------------------------------------------------
     def _follow_camera_colour(self, work: np.ndarray) -> None:
         """Sets the subtractor's threshold for a grey or a colour frame (see the module's docstring)."""
-        self.grey = is_grey(work)
         c = self.config
-        factor = c.grey_threshold_factor if self.grey else 1.0
+        factor = c.grey_threshold_factor if is_grey(work) else 1.0
         sub = self._subtractor
         if isinstance(sub, cv2.BackgroundSubtractorMOG2) and sub.getVarThreshold() != c.var_threshold * factor:
             sub.setVarThreshold(c.var_threshold * factor)
