@@ -70,6 +70,12 @@ class Settings(BaseSettings):
         description="Which tracks the silhouette classifier may refuse as no person: unmoved (those that "
         "never went far: plants, flags), always, or off",
     )
+    absorbed_people: bool = Field(
+        default=False,
+        description="Look for people who were in view while a site learnt its background and stay on the "
+        "spot exercising, by GrabCut over where the foreground keeps moving (models.people.absorbed; "
+        "docs/REAL_FOOTAGE.md, 'People in view from the first frame'); off by default",
+    )
     heading_from_motion: bool = Field(
         default=True,
         description="Serve a body turned round where the model has it face away from the camera while "

@@ -62,7 +62,9 @@ class PoseService:
         providers = settings.onnx_providers.split(",") if settings.onnx_providers else available_providers()
         self.server = ModelServer(self.store, providers, settings.max_loaded_versions, settings.model_poll_s)
         limits = BufferLimits(settings.buffer_max_crops, settings.buffer_max_bytes, settings.buffer_max_age_s)
-        finder = FinderConfig.with_warmup(settings.warmup_frames, settings.background_method, settings.person_check)
+        finder = FinderConfig.with_warmup(
+            settings.warmup_frames, settings.background_method, settings.person_check, settings.absorbed_people
+        )
         if finder.person_check != "off":
             shipped_personness()  # a missing or broken classifier stops the start, not the first frame
         self.sites = SiteRegistry(finder, limits, TrackLimits.of(settings), self.store.site_settings)

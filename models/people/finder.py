@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from models.heading import AWAY, TOWARDS, UNKNOWN
+from models.people.absorbed import AbsorbedConfig, ActivityEnvelope, complete
 from models.people.blobs import Box, PersonBlob, connected_blobs
 from models.people.foreground import Foreground, ForegroundConfig, ForegroundModel, Subtractor
 from models.people.ghosts import GHOST_EDGE_SHARE, edge_share
@@ -186,6 +187,12 @@ class FinderConfig:
     # which tracks the silhouette classifier (models.people.personness) may refuse: "unmoved" (those
     # that never went far from where they were confirmed), "always" (every track) or "off"
     person_check: PersonCheck = DEFAULT_PERSON_CHECK
+    # People in view while the background was learnt, found in their activity (models.people.absorbed;
+    # None: not looked for). Off by default: measured on rendered scenes it finds someone exercising
+    # on the spot from the first frame on 91-98% of frames, but it also completes a walk-in's trail
+    # around someone who then exercises (answering floor) and a swaying plant now and then
+    # (docs/REAL_FOOTAGE.md, "People in view from the first frame").
+    absorbed: AbsorbedConfig | None = None
 
     def __post_init__(self) -> None:
         if self.person_check not in get_args(PersonCheck):
@@ -193,9 +200,17 @@ class FinderConfig:
 
     @classmethod
     def with_warmup(
-        cls, frames: int, method: Subtractor = "mog2", person_check: PersonCheck = DEFAULT_PERSON_CHECK
+        cls,
+        frames: int,
+        method: Subtractor = "mog2",
+        person_check: PersonCheck = DEFAULT_PERSON_CHECK,
+        absorbed: bool = False,
     ) -> FinderConfig:
-        return cls(foreground=ForegroundConfig(warmup_frames=frames, method=method), person_check=person_check)
+        return cls(
+            foreground=ForegroundConfig(warmup_frames=frames, method=method),
+            person_check=person_check,
+            absorbed=AbsorbedConfig() if absorbed else None,
+        )
 
 
 @dataclass
@@ -234,6 +249,7 @@ class PersonFinder:
         self.scale = PersonScale()
         self.tracker = Tracker(config.tracking)
         self.personness: Personness | None = shipped_personness() if config.person_check != "off" else None
+        self.envelope = ActivityEnvelope(config.absorbed) if config.absorbed is not None else None
 
     @property
     def warming_up(self) -> bool:
@@ -320,6 +336,50 @@ class PersonFinder:
             out.extend(parts if parts is not None else [blob])
         return out
 
+    def _absorbed(
+        self, frame: np.ndarray, fg: Foreground, shaped: list[PersonBlob], refused: list[PersonBlob]
+    ) -> tuple[list[PersonBlob], list[PersonBlob], list[PersonBlob]]:
+        """People the background absorbed (:mod:`models.people.absorbed`): each activity region
+        whose foreground is only pieces is segmented by GrabCut. Returns (shaped, refused) without
+        the blobs lying mostly in a person-shaped blob GrabCut found, and those blobs; they are
+        not cut between tracks (:meth:`_split_shared`), since the tracks the pieces had are in them."""
+        if self.envelope is None or self.config.absorbed is None:
+            return shaped, refused, []
+        walkers = [
+            (
+                int((b[0] + 0.5) / fg.scale),
+                int((b[1] + 0.5) / fg.scale),
+                int((b[2] + 0.5) / fg.scale) + 1,
+                int((b[3] + 0.5) / fg.scale) + 1,
+            )
+            for t in self.tracker.tracks
+            if t.confirmed and t.has_moved and not t.absorbed and t.missed <= SHARED_MAX_MISSED and not is_ghost(t)
+            for b in [t.predicted()]
+        ]
+        # People who walked in leave no activity: their trail past a swaying plant would join it
+        # into one region around both.
+        activity = fg.mask.copy()
+        for x0, y0, x1, y1 in walkers:
+            activity[max(y0, 0) : y1, max(x0, 0) : x1] = False
+        self.envelope.observe(activity)
+        regions = self.envelope.regions(fg.mask, walkers)
+        if not regions:
+            return shaped, refused, []
+        h, w = fg.mask.shape
+        small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA) if fg.scale != 1.0 else frame
+        completed: list[PersonBlob] = []
+        for box, region in regions:
+            found = complete(small, fg.mask, box, region, self.config.absorbed)
+            if found is None:
+                continue
+            blob = connected_blobs(found, 1, 1, fg.scale)[0]
+            if not looks_like_a_person(blob, self.scale, self.config.grouping):
+                continue  # (a plant, a walker joined to it): the pieces stay as they were
+            shaped = [b for b in shaped if float(blob.mask[b.mask].mean()) < 0.5]
+            refused = [b for b in refused if float(blob.mask[b.mask].mean()) < 0.5]
+            completed.append(blob)
+        return shaped, refused, completed
+
     def apply(self, frame: np.ndarray) -> FrameFind:
         # Only people who walked in are kept out of the background's learning: a ghost (where a
         # person stood when the camera started) or an object that was always there must fade
@@ -331,12 +391,17 @@ class PersonFinder:
         ]
         fg = self.foreground.apply(frame, protect=protect)
         if fg.warming_up or fg.relearning:
+            if self.envelope is not None:
+                self.envelope.reset()
             self.tracker.coast()
             return FrameFind(people=[], warming_up=fg.warming_up, relearning=fg.relearning, foreground=fg)
         shape = frame.shape[:2]
-        shaped, refused = self.blobs(fg)
-        blobs = self._split_shared(shaped[: self.config.max_people]) + self._walkers_in_refused(refused)
+        shaped, refused, completed = self._absorbed(frame, fg, *self.blobs(fg))
+        split = self._split_shared(shaped[: self.config.max_people])
+        blobs = split + completed + self._walkers_in_refused(refused)
         tracks = self.tracker.update([b.box for b in blobs])
+        for track in tracks[len(split) : len(split) + len(completed)]:
+            track.absorbed = True
         if self.personness is not None and blobs:
             # Every sighting votes, tentative ones too, so a track's vote is formed by the time it is
             # confirmed; under "unmoved" only the tracks it judges pay for the forward pass.

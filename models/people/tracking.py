@@ -41,6 +41,7 @@ class Track:
     missed: int = 0
     confirmed: bool = False
     ghostly: float = 0.0  # a running vote, 0..1, that the track is a ghost (models.people.ghosts)
+    absorbed: bool = False  # matched a blob completed in an activity region (models.people.absorbed)
     personness: float | None = None  # a running vote, 0..1, that its silhouettes are a person's (None: no vote)
     answered: bool = False  # whether it has been answered as a person (the person check then asks less of it)
     reach: float = 0.0  # the farthest its box centre has gone from where it was confirmed, pixels

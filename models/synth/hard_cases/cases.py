@@ -229,13 +229,16 @@ def standstill(
 ) -> HardCase:
     """A person enters from the image's left at frame ``quiet``, stays ``still_frames`` on the spot
     (standing, doing jumping jacks or bending: ``settings.activity``; the part on the spot, after the
-    stop's pose blend, is ``info["still"]`` = [first, last + 1)), then walks out to the right."""
-    q, w, S = scene.quiet, settings.walk_frames, settings.still_frames
+    stop's pose blend, is ``info["still"]`` = [first, last + 1)), then walks out to the right. With
+    ``settings.from_start`` they are on the spot from frame 0 (no quiet frames, no walk in;
+    ``info["still"]`` starts at 0)."""
+    w, S = settings.walk_frames, settings.still_frames
+    q, w_in = (0, 0) if settings.from_start else (scene.quiet, w)
     if w < 2 or S < FADE + 2:
         raise ValueError(f"walk_frames={w} must be >= 2 and still_frames={S} >= {FADE + 2}")
-    if q + 2 * w + S > scene.frames:
+    if q + w_in + S + w > scene.frames:
         raise ValueError(
-            f"frames={scene.frames} too few for quiet {q} + walk in {w} + still {S} + walk out {w} = {q + 2 * w + S}"
+            f"frames={scene.frames} too few for quiet {q} + walk in {w_in} + still {S} + walk out {w} = {q + w_in + S + w}"
         )
     world, rng = start_world(scene, body)
     edge = view_half_width(scene, settings.depth_m) + OFFSCREEN_M
@@ -243,27 +246,32 @@ def standstill(
     speed = (edge - spot) * scene.fps / w
     if speed > MAX_WALK_SPEED:
         logger.info("standstill: walking %.1f m/s to fit %d frames of walking in", speed, w)
-    n_in = q + w
-    walk_in = walk_across(scene, settings.depth_m, False, speed, edge + speed * q / scene.fps, n_in, rng)
+    n_in = q + w_in
+    parts: list[Motion] = []
+    if not settings.from_start:  # drawn first, as before from_start, so that seeds render the same clips
+        parts.append(walk_across(scene, settings.depth_m, False, speed, edge + speed * q / scene.fps, n_in, rng))
+    # where the person stands; after a walk in, concatenate carries them to where it ends
+    at = (spot, settings.depth_m) if settings.from_start else (0.0, 0.0)
     facing = -math.pi / 2 - 0.9  # turned most of the way towards the camera
     if settings.activity == "jumping_jacks":
-        still = jumping_jacks(S, scene.fps, facing, rng)
+        still = jumping_jacks(S, scene.fps, facing, rng, at=at)
     elif settings.activity == "bending":
-        still = bending(S, scene.fps, facing + BEND_TURN, rng)
+        still = bending(S, scene.fps, facing + BEND_TURN, rng, at=at)
     else:
-        still = stand(S, scene.fps, facing, rng, scale=settings.breathing)
+        still = stand(S, scene.fps, facing, rng, at=at, scale=settings.breathing)
     out = walk_across(scene, settings.depth_m, False, speed, 0.0, scene.frames - n_in - S, rng)
-    m = concatenate([walk_in, still, out], fade=FADE)
+    m = concatenate([*parts, still, out], fade=FADE)
     person = world.person(Motion(m.poses[: scene.frames], m.transl[: scene.frames], scene.fps), rng)
     frames, inst, amodal, bg = world.render([person], static_plate(world), progress=progress, desc="standstill")
     stop, go = n_in, n_in + S
-    events = [
-        {"frame": stop, "event": "stops"},
-        {"frame": stop + FADE, "event": "still"},
+    settle = 0 if settings.from_start else FADE
+    events: list[dict] = [
+        {"frame": stop, "event": "in view" if settings.from_start else "stops"},
+        {"frame": stop + settle, "event": "still"},
         {"frame": go, "event": "walks on"},
         *_presence_events(amodal),
     ]
-    info = _info("standstill", scene, asdict(settings), events, 1, still=[stop + FADE, go], speed_mps=round(speed, 3))
+    info = _info("standstill", scene, asdict(settings), events, 1, still=[stop + settle, go], speed_mps=round(speed, 3))
     return HardCase(frames, inst, amodal, bg, info)
 
 

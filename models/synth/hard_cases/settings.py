@@ -85,13 +85,16 @@ class Standstill:
     """A person walks in (entering at frame ``quiet``, ``walk_frames`` to reach the spot), stays
     ``still_frames`` there, standing and breathing and swaying a little (``activity`` "stand"),
     doing jumping jacks facing the camera ("jumping_jacks") or bending to the floor and up again,
-    seen in profile ("bending"), then walks out the other side."""
+    seen in profile ("bending"), then walks out the other side. With ``from_start`` there is no
+    walk in: the person is on the spot from the first frame (so in the frames a site learns its
+    background from) and walks out after ``still_frames``."""
 
     still_frames: int = 250
     walk_frames: int = 75
     depth_m: float = 6.0
     breathing: float = 1.0  # scales the breathing and sway angles
     activity: Activity = "stand"
+    from_start: bool = False
 
     def __post_init__(self) -> None:
         if self.activity not in get_args(Activity):

@@ -1,0 +1,223 @@
+"""People the background absorbed: someone in view while a site learnt its background.
+
+A site learns its background from its first frames. Someone already in view then, who stays on
+the spot, is learnt with it: standing still they are background, as a mannequin would be;
+exercising (jumping jacks, bending, a slow martial-art form) they show only where a limb is now and
+was not while the model learnt, arms and feet in pieces, never the torso (docs/REAL_FOOTAGE.md,
+"People in view from the first frame"). Their pieces are no person's shape, so nobody is answered.
+
+Where they move does show. The pixels that were foreground at some time in the last
+``memory_frames`` (the *activity envelope*) cover the reach of their limbs, a region around the
+whole body. A region that no walker explains and whose foreground now is only pieces of it is
+segmented in the current frame by GrabCut (OpenCV's iterated graph cut over colour models): this
+frame's foreground is sure foreground, the envelope probable foreground, the rest of the region's
+box probable background and a ring around it sure background. The completed silhouette takes the
+place of the pieces, and the finder's checks (shape, the silhouette classifier, the ghost test)
+judge it as they judge any blob.
+
+    envelope = ActivityEnvelope(AbsorbedConfig())
+    for frame, fg_mask in ...:                      # working resolution, in time order
+        envelope.observe(fg_mask)
+        for box, region in envelope.regions(fg_mask, walkers=walker_boxes):
+            mask = complete(frame_small, fg_mask, box, region, config)   # (h, w) bool or None
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+WorkBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in working pixels, x1 and y1 exclusive
+
+
+@dataclass(frozen=True)
+class AbsorbedConfig:
+    # 2 s at 25 fps: a slow exercise (a bend to the floor takes 4 s) still fills its reach within
+    # a repetition's half, and a walker's trail is long and thin rather than a body's shape.
+    memory_frames: int = 50
+    close_fraction: float = 0.04  # of the working height: the closing that joins a body's pieces
+    min_height_fraction: float = 0.1  # of the working height: smaller regions are not people
+    min_aspect: float = 0.8  # height over width: a jumping jack's reach is 1.2-1.5, a walk-in's trail is wider
+    # The foreground now over the envelope's area: above this the pieces are a body already (a
+    # walker, someone the model knows the background behind) and are left to the usual finder.
+    max_fragment_share: float = 0.5
+    # ... and where a piece now is most of the region's height and solid, it is a body already (a
+    # person walking out of the spot they were learnt on, the ghost they leave): left to the finder.
+    whole_height_share: float = 0.6
+    whole_fill: float = 0.3
+    # A walker this share of a region's height tall, half inside it, is someone passing (a swaying
+    # plant's region is twice a walker's height; a track on one leg of an absorbed person is a third
+    # of their region, which must not stop its completion).
+    walker_height_share: float = 0.4
+    # Pieces side by side (two arms either side of a torso that never moves) are one region when
+    # their boxes overlap over half the shorter's height with a gap under this share of the taller's.
+    side_gap: float = 0.35
+    pad_fraction: float = 0.15  # of the region's larger side: the ring GrabCut learns background from
+    grabcut_side_px: int = 128  # GrabCut runs on the region scaled down to at most this side
+    grabcut_iterations: int = 3
+
+    def __post_init__(self) -> None:
+        if self.memory_frames < 2:
+            raise ValueError(f"memory_frames={self.memory_frames} must be >= 2")
+        if not 0 < self.max_fragment_share <= 1:
+            raise ValueError(f"max_fragment_share={self.max_fragment_share} must lie in (0, 1]")
+        if self.grabcut_side_px < 16:
+            raise ValueError(f"grabcut_side_px={self.grabcut_side_px} must be >= 16")
+
+
+def box_overlap_share(inner: WorkBox, outer: WorkBox) -> float:
+    """The share of ``inner``'s area inside ``outer`` (half-open integer boxes)."""
+    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
+    area = (inner[2] - inner[0]) * (inner[3] - inner[1])
+    return max(w, 0) * max(h, 0) / area if area > 0 else 0.0
+
+
+def side_by_side(boxes: Sequence[tuple[int, ...]], max_gap: float) -> list[list[int]]:
+    """Groups of (x, y, w, h) boxes, as 1-based labels, joined where two overlap vertically by at
+    least half the shorter's height and lie at most ``max_gap`` times the taller's height apart
+    horizontally (transitively: three pieces in a row are one group)."""
+    parent = list(range(len(boxes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, (xa, ya, wa, ha) in enumerate(boxes):
+        for j in range(i + 1, len(boxes)):
+            xb, yb, wb, hb = boxes[j]
+            v = min(ya + ha, yb + hb) - max(ya, yb)
+            gap = max(xa, xb) - min(xa + wa, xb + wb)
+            if v >= 0.5 * min(ha, hb) and gap <= max_gap * max(ha, hb):
+                parent[root(i)] = root(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(boxes)):
+        groups.setdefault(root(i), []).append(i + 1)
+    return list(groups.values())
+
+
+class ActivityEnvelope:
+    """Where a site's foreground has been over its last ``memory_frames`` frames (working pixels)."""
+
+    def __init__(self, config: AbsorbedConfig = AbsorbedConfig()):
+        self.config = config
+        self._last: np.ndarray | None = None  # (h, w) int32: the frame each pixel was last foreground
+        self._frame = 0
+
+    def reset(self) -> None:
+        self._last = None
+
+    def observe(self, mask: np.ndarray) -> None:
+        """Adds one frame's (h, w) bool foreground (a new size starts afresh)."""
+        self._frame += 1
+        if self._last is None or self._last.shape != mask.shape:
+            self._last = np.full(mask.shape, -(2**30), np.int32)
+        self._last[mask] = self._frame
+
+    def envelope(self) -> np.ndarray | None:
+        """(h, w) bool: the pixels that were foreground within the memory; None before any frame."""
+        if self._last is None:
+            return None
+        return self._last > self._frame - self.config.memory_frames
+
+    def regions(self, mask: np.ndarray, walkers: Sequence[WorkBox] = ()) -> list[tuple[WorkBox, np.ndarray]]:
+        """The envelope's regions that may hold an absorbed person: (box, (h, w) bool region mask),
+        the region a body's height tall at least and no wider than ``1 / min_aspect`` times that,
+        with this frame's foreground ``mask`` only pieces of it (a walker, or anyone whose
+        background the model knows, is whole in it) and no walker in it: a box of ``walkers``
+        (people who walked in) ``walker_height_share`` of the region's height tall, half inside it
+        (someone passing a swaying plant, their blob joined to its pieces)."""
+        c = self.config
+        env = self.envelope()
+        if env is None or env.shape != mask.shape:
+            return []
+        h = mask.shape[0]
+        k = max(round(c.close_fraction * h) | 1, 3)
+        closed = cv2.morphologyEx(env.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+        out = []
+        # specks (noise, a flicker) neither make a region nor join one
+        pieces = [r for r in range(1, n) if stats[r, cv2.CC_STAT_HEIGHT] >= 0.5 * c.min_height_fraction * h]
+        for group in side_by_side([tuple(int(v) for v in stats[r, :4]) for r in pieces], c.side_gap):
+            group = [pieces[g - 1] for g in group]
+            x0 = min(int(stats[r, 0]) for r in group)
+            y0 = min(int(stats[r, 1]) for r in group)
+            x1 = max(int(stats[r, 0] + stats[r, 2]) for r in group)
+            y1 = max(int(stats[r, 1] + stats[r, 3]) for r in group)
+            box = (x0, y0, x1, y1)
+            if y1 - y0 < c.min_height_fraction * h or y1 - y0 < c.min_aspect * (x1 - x0):
+                continue
+            if any(
+                b[3] - b[1] >= c.walker_height_share * (y1 - y0) and box_overlap_share(b, box) >= 0.5 for b in walkers
+            ):
+                continue
+            region = np.isin(labels, group)
+            if mask[region].sum() > c.max_fragment_share * region.sum() or self._holds_a_body(mask, box):
+                continue
+            out.append((box, region))
+        return out
+
+    def _holds_a_body(self, mask: np.ndarray, box: WorkBox) -> bool:
+        """Whether this frame's foreground inside ``box`` has a piece ``whole_height_share`` of the
+        box's height tall that fills ``whole_fill`` of its own box."""
+        x0, y0, x1, y1 = box
+        stats = cv2.connectedComponentsWithStats(mask[y0:y1, x0:x1].astype(np.uint8), connectivity=8)[2][1:]
+        bw, bh, area = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
+        whole = (bh >= self.config.whole_height_share * (y1 - y0)) & (area >= self.config.whole_fill * bw * bh)
+        return bool(whole.any())
+
+
+def complete(
+    image: np.ndarray, mask: np.ndarray, box: WorkBox, region: np.ndarray, config: AbsorbedConfig
+) -> np.ndarray | None:
+    """The silhouette GrabCut finds in an envelope region of ``image`` ((h, w, 3) RGB uint8 at the
+    working resolution), seeded by this frame's foreground ``mask`` (sure foreground), the convex
+    hull of ``region`` ((h, w) bool; probable foreground), the rest of ``box`` (probable background) and a
+    ring ``pad_fraction`` of its larger side around it (sure background). Returns (h, w) bool, the
+    largest connected part of the result; None where GrabCut finds no foreground or that part is
+    less than ``whole_height_share`` of the region's height (a limb, not a body)."""
+    h, w = mask.shape
+    x0, y0, x1, y1 = box
+    pad = max(round(config.pad_fraction * max(x1 - x0, y1 - y0)), 2)
+    cx0, cy0, cx1, cy1 = max(x0 - pad, 0), max(y0 - pad, 0), min(x1 + pad, w), min(y1 + pad, h)
+    seeds = np.full((cy1 - cy0, cx1 - cx0), cv2.GC_BGD, np.uint8)
+    seeds[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0] = cv2.GC_PR_BGD
+    # The region's convex hull, not the region: a torso that hardly moves lies between the limbs'
+    # pieces, outside the envelope but inside its hull.
+    points = cv2.findNonZero(region[cy0:cy1, cx0:cx1].astype(np.uint8))
+    if points is None:
+        return None
+    hull = np.zeros(seeds.shape, np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(points), 1)
+    seeds[hull.astype(bool)] = cv2.GC_PR_FGD
+    seeds[mask[cy0:cy1, cx0:cx1] & region[cy0:cy1, cx0:cx1]] = cv2.GC_FGD
+    if not (seeds == cv2.GC_BGD).any() or not (seeds == cv2.GC_FGD).any():
+        return None  # the region fills the frame, or nothing of it is foreground now
+    crop = image[cy0:cy1, cx0:cx1]
+    s = min(config.grabcut_side_px / max(crop.shape[:2]), 1.0)
+    if s < 1.0:
+        size = (max(round(crop.shape[1] * s), 1), max(round(crop.shape[0] * s), 1))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        seeds = cv2.resize(seeds, size, interpolation=cv2.INTER_NEAREST)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.grabCut(
+        np.ascontiguousarray(crop), seeds, (0, 0, 0, 0), bgd, fgd, config.grabcut_iterations, cv2.GC_INIT_WITH_MASK
+    )
+    found = ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=8)
+    if n < 2:
+        return None
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    if stats[best, cv2.CC_STAT_HEIGHT] < config.whole_height_share * seeds.shape[0] * (y1 - y0) / (cy1 - cy0):
+        return None  # a piece, not the body the region holds: left to the finder as it was
+    largest = (labels == best).astype(np.uint8)
+    if s < 1.0:
+        largest = cv2.resize(largest, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_NEAREST)
+    out = np.zeros((h, w), bool)
+    out[cy0:cy1, cx0:cx1] = largest.astype(bool)
+    return out
