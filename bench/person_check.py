@@ -26,6 +26,7 @@ from bench import footage_scores as fs
 from bench.footage_io import read_ground_truth
 from bench.report import machine, write_section
 from models.people import finder as finder_module
+from models.people.absorbed import AbsorbedConfig
 from models.people.finder import FinderConfig, PersonCheck, PersonFinder
 from models.people.personness import SHIPPED_PERSONNESS, load_personness
 from runtime.video import read_frames
@@ -36,10 +37,12 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL = ("sbi_HallAndMonitor", "sbi_IBMtest2")
 
 
-def run(frames, mode: PersonCheck, weights: Path, gt=None, plant_box=None) -> dict:
+def run(
+    frames, mode: PersonCheck, weights: Path, gt=None, plant_box=None, absorbed: AbsorbedConfig | None = None
+) -> dict:
     """Answers of a fresh finder over ``frames``; scored against ``gt`` (frame -> (H, W) uint8) and
-    the plant's box where given."""
-    finder = PersonFinder(replace(FinderConfig(), person_check=mode))
+    the plant's box where given; ``absorbed``: the finder's completion of absorbed people."""
+    finder = PersonFinder(replace(FinderConfig(), person_check=mode, absorbed=absorbed))
     if mode != "off":
         finder.personness = load_personness(weights)
     out = {"frames": 0, "answers": 0, "false": 0, "fragment": 0, "missed": 0, "people": 0, "on_plant": 0}

@@ -4,7 +4,7 @@
     python -m bench.walk_replay runs/real_pose/*-noturn.json [--synthetic lr-32,thermal]
 
 The service turns a body round where it faces against its track's walk (models.heading,
-models.people.finder.approach_of). A rule that reads a walk where there is none turns right bodies
+models.people.walk.approach_of). A rule that reads a walk where there is none turns right bodies
 round; one that reads too few leaves wrong ones. This replays each track's boxes, frame by frame, through
 each rule and scores the bodies as the service would then serve them:
 
@@ -35,8 +35,8 @@ import numpy as np
 
 from bench import pose_scores as ps
 from models.heading import AWAY, TOWARDS, UNKNOWN, against_walk, facing
-from models.people.finder import APPROACH_MIN_FEET_SHARE, APPROACH_MIN_GROWTH, APPROACH_STILL_FEET_SHARE, approach_of
 from models.people.tracking import Track, TrackerConfig, remember
+from models.people.walk import APPROACH_MIN_FEET_SHARE, APPROACH_MIN_GROWTH, APPROACH_STILL_FEET_SHARE, approach_of
 
 History = list[tuple[int, tuple[float, float, float, float]]]  # (frame, box) of one track, oldest first
 Rule = Callable[[History], int]

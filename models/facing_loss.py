@@ -3,7 +3,7 @@
 A silhouette hardly tells a body's front from its back, so the alignment terms alone may turn a
 body round, and on some shifts adaptation does (docs/RESULTS.md, "The camera's tilt"). A static
 camera knows better for people who walk towards it or away from it: the finder's track says which
-(models.people.finder.approach_of), and a person walking towards the camera faces it. The hinge is
+(models.people.walk.approach_of), and a person walking towards the camera faces it. The hinge is
 zero wherever the body already faces the way its person walks (or the walk is unknown), so it only
 ever turns wrong bodies round, never pulls right ones.
 

@@ -18,9 +18,10 @@ import numpy as np
 from models.crops import crop, square_box
 from models.heading import UNKNOWN
 from models.people.blobs import PersonBlob, connected_blobs
-from models.people.finder import FinderConfig, approach_of
+from models.people.finder import FinderConfig
 from models.people.foreground import OFFLINE, ForegroundConfig, video_foreground
 from models.people.tracking import Tracker, TrackerConfig
+from models.people.walk import approach_of
 
 SILHOUETTE_SIZE = 64  # alignment losses run at this resolution (the paper's fitting is at the crop's)
 
@@ -89,7 +90,7 @@ def shrink_silhouette(mask: np.ndarray, size: int = SILHOUETTE_SIZE) -> np.ndarr
 
 def walk_directions(blobs: list[list[PersonBlob]], config: TrackerConfig = TrackerConfig()) -> list[list[int]]:
     """Each blob's person's walk, TOWARDS the camera, AWAY or UNKNOWN, as the service's finder
-    reads it (models.people.finder.approach_of): its boxes tracked from frame to frame, and the
+    reads it (models.people.walk.approach_of): its boxes tracked from frame to frame, and the
     track's box growing or shrinking. Only the frames so far count, as when serving."""
     tracker = Tracker(config)
     return [[approach_of(track) for track in tracker.update([b.box for b in bl])] for bl in blobs]

@@ -71,10 +71,10 @@ class Settings(BaseSettings):
         "never went far: plants, flags), always, or off",
     )
     absorbed_people: bool = Field(
-        default=False,
+        default=FinderConfig().absorbed is not None,
         description="Look for people who were in view while a site learnt its background and stay on the "
         "spot exercising, by GrabCut over where the foreground keeps moving (models.people.absorbed; "
-        "docs/REAL_FOOTAGE.md, 'People in view from the first frame'); off by default",
+        "docs/REAL_FOOTAGE.md, 'People in view from the first frame')",
     )
     heading_from_motion: bool = Field(
         default=True,

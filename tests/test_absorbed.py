@@ -7,10 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from models.people.absorbed import AbsorbedConfig, ActivityEnvelope, box_overlap_share, complete
+from models.people.absorbed import AbsorbedConfig, ActivityEnvelope, box_overlap_share, complete, side_by_side
 from models.people.finder import FinderConfig, PersonFinder
 
-WITH = replace(FinderConfig(), absorbed=AbsorbedConfig())
+WITHOUT = replace(FinderConfig(), absorbed=None)
 
 H, W = 120, 160
 
@@ -75,8 +75,8 @@ def test_a_region_is_left_alone_with_a_walker_in_it_a_body_whole_in_it_or_when_i
     env = ActivityEnvelope(cfg)
     for t in range(12):
         env.observe(limbs(t % 4 < 2))
-    assert env.regions(limbs(True), walkers=[(80, 40, 100, 100)]) == []  # someone passing
-    assert len(env.regions(limbs(True), walkers=[(80, 80, 90, 110)])) == 1  # a leg's track is no walker
+    assert env.regions(limbs(True), arrived=[((80, 40, 100, 100), (150.0, 70.0))]) == []  # someone passing
+    assert len(env.regions(limbs(True), arrived=[((80, 80, 90, 110), (85.0, 95.0))])) == 1  # a leg's own track
     assert env.regions(body(True)) == []  # the whole body is foreground now
     trail = ActivityEnvelope(cfg)
     for t in range(10):  # someone walking across: wider than a body is tall
@@ -102,6 +102,23 @@ def test_grabcut_completes_a_body_from_its_moving_limbs():
     iou = (found & person).sum() / (found | person).sum()
     assert iou > 0.85, iou
     assert (found & person)[40:80, 72:88].mean() > 0.95  # the torso the subtractor never saw
+
+
+def test_pieces_side_by_side_join_and_pieces_apart_or_above_do_not():
+    arm_l, torso, arm_r = (10, 20, 5, 40), (20, 15, 12, 50), (37, 20, 5, 40)
+    far = (90, 20, 5, 40)  # 48 px from the nearest piece, more than 0.35 of 50
+    above = (20, 0, 12, 10)  # overlaps none of them vertically
+    groups = sorted(sorted(g) for g in side_by_side([arm_l, torso, arm_r, far, above], 0.35))
+    assert groups == [[1, 2, 3], [4], [5]]
+    assert side_by_side([arm_l, arm_r], 0.35) == [[1], [2]]  # 22 px apart: one body only through the torso
+    assert side_by_side([], 0.35) == []
+
+
+def test_a_region_at_the_frames_edge_is_someone_coming_in():
+    env = ActivityEnvelope(AbsorbedConfig(memory_frames=10))
+    for t in range(12):
+        env.observe(np.roll(limbs(t % 4 < 2), -66, axis=1))  # the same pieces against the left edge
+    assert env.regions(np.roll(limbs(True), -66, axis=1)) == []
 
 
 def test_box_overlap_share_and_bad_settings():
@@ -145,13 +162,22 @@ def answers_on_the_spot(case, config: FinderConfig) -> tuple[int, int, list[floa
 
 def test_someone_exercising_in_view_from_the_first_frame_is_found_whole(exercising_from_the_start):
     """Jumping jacks on the spot from frame 0, so the warm-up learns the person with the wall:
-    answered on most frames (all but a few while the first activity gathers and the track is
-    confirmed: 78 of 90 here, 215 of 220 over a longer clip), most of their body in the blob;
+    answered on most frames (all but a few while the first activity gathers, the track is confirmed
+    and its vote climbs to ABSORBED_MIN_VOTE: 70 of 90 here), most of their body in the blob;
     without the completion, in pieces or not at all."""
-    frames, answered, shares = answers_on_the_spot(exercising_from_the_start, WITH)
-    assert answered >= 0.8 * frames, (answered, frames)
+    frames, answered, shares = answers_on_the_spot(exercising_from_the_start, FinderConfig())
+    assert answered >= 0.75 * frames, (answered, frames)
     assert np.median(shares) > 0.75, np.median(shares)
     _, answered_before, shares_before = answers_on_the_spot(
         exercising_from_the_start, replace(FinderConfig(), absorbed=None)
     )
     assert answered_before < 0.5 * frames or np.median(shares_before) < 0.4, (answered_before, np.median(shares_before))
+
+
+def test_the_completion_is_on_unless_turned_off():
+    from runtime.settings import Settings
+
+    assert FinderConfig().absorbed == AbsorbedConfig()
+    assert Settings().absorbed_people is True
+    assert FinderConfig.with_warmup(30).absorbed == AbsorbedConfig()
+    assert FinderConfig.with_warmup(30, absorbed=False).absorbed is None

@@ -25,8 +25,8 @@ from models.heading import (
     turn_round_pose,
     vertex_mirror,
 )
-from models.people.finder import APPROACH_MIN_FRAMES, APPROACH_MIN_GROWTH, approach_of
 from models.people.tracking import Track, Tracker, TrackerConfig
+from models.people.walk import APPROACH_MIN_FRAMES, APPROACH_MIN_GROWTH, approach_of
 from models.smpl_file import mesh_template
 from models.synth.source_data import rotmats
 

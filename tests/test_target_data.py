@@ -189,7 +189,7 @@ def test_site_target_with_true_masks_crops_each_plausible_person():
 
 def test_site_target_reads_each_crops_walk_from_its_track():
     """A person whose box grows with the feet coming down the image walks towards the camera; once
-    the track has seen enough of it, the crops say so (models.people.finder.approach_of)."""
+    the track has seen enough of it, the crops say so (models.people.walk.approach_of)."""
     frames = np.zeros((16, H, W, 3), np.uint8)
     masks = np.zeros((16, H, W), bool)
     for k in range(16):

@@ -25,14 +25,15 @@ from typing import Literal, get_args
 import cv2
 import numpy as np
 
-from models.heading import AWAY, TOWARDS, UNKNOWN
-from models.people.absorbed import AbsorbedConfig, ActivityEnvelope, complete
+from models.heading import UNKNOWN
+from models.people.absorbed import AbsorbedConfig, ActivityEnvelope, WorkBox, complete
 from models.people.blobs import Box, PersonBlob, connected_blobs
 from models.people.foreground import Foreground, ForegroundConfig, ForegroundModel, Subtractor
 from models.people.ghosts import GHOST_EDGE_SHARE, edge_share
 from models.people.grouping import GroupingConfig, PersonScale, looks_like_a_person, merge_fragments
 from models.people.personness import OnnxPersonness, Personness, load_personness, score_blobs
 from models.people.tracking import Track, Tracker, TrackerConfig
+from models.people.walk import approach_of
 
 EDGE_MARGIN_PX = 2  # a box this close to the frame's edge is a person cut by it
 GHOST_VOTE = 0.4  # weight of each ghost test in a track's running vote
@@ -41,33 +42,17 @@ SHARED_BLOB_OVERLAP = 0.6  # share of a track's predicted box inside a blob: the
 SHARED_MAX_MISSED = 2  # frames a track may have gone unseen and still claim its part of a shared blob
 PersonCheck = Literal["unmoved", "always", "off"]
 DEFAULT_PERSON_CHECK: PersonCheck = "unmoved"
-# Read over a track's last boxes (TrackerConfig.walk_window) by least squares, since a silhouette's
-# height jumps by 10% from frame to frame where background subtraction loses a head or a foot.
-# 0.2% a frame (5% a second at 25 fps: a walk at 1.2 m/s seen 25 m away): HallAndMonitor's walkers
-# grow or shrink by 0.4-2% a frame along the corridor. Chosen with the feet share below and the
-# window by replaying the answered boxes of the real clips and two synthetic sites
-# (docs/REAL_POSE.md, "Reading the walk").
-APPROACH_MIN_GROWTH = 0.002
-APPROACH_MIN_FRAMES = 8  # boxes a track needs before its walk is read
-# Walking towards a camera above the ground moves the feet down the image as the box grows (by the
-# camera's height over the person's times the growth: 1.5 at 2.5 m); squatting, bending or sitting
-# down shrinks the box with the feet where they were. The feet must move at least this share of the
-# height's change, the same way, for the change to count as a walk.
-APPROACH_MIN_FEET_SHARE = 0.5
-# A person who walked and then stopped (to work at a desk, to do an exercise) keeps a walk in the
-# window's slopes for up to a window's length. A still-walking check (over the last few boxes the
-# feet still moving the walk's way, by this share of the window's height change) is off: replayed on
-# the real clips it read walks on half as many of HallAndMonitor's boxes, whose feet jitter over 8
-# frames, and served facing agreed with BlazePose's on 0.45 of them instead of 0.58
-# (docs/REAL_POSE.md, "Walks that stop, walks that were").
-APPROACH_STILL_FRAMES = 8
-APPROACH_STILL_FEET_SHARE = 0.0
 PERSON_VOTE = 0.2  # weight of each frame's silhouette score in a track's running person vote
 PERSON_MIN_VOTE = 0.2  # a track the classifier judges is first answered once its vote is at least this
 # ...and, once answered, refused only when its vote falls under this: a rendered swaying plant votes
 # 0.00, while a real person bent over a monitor (HallAndMonitor, JPEG) dips to 0.15 for a few frames
 # (docs/REAL_FOOTAGE.md, "Telling a plant from a person").
 PERSON_KEEP_VOTE = 0.05
+# A silhouette GrabCut completed (models.people.absorbed) must read as a person more surely: a
+# swaying plant's completed silhouette scores 0.12-0.82 on median over rendered sway scenes (above
+# 0.5 on 0-62% of frames), an exercising person's 1.0 (above 0.5 on 78-100%).
+ABSORBED_MIN_VOTE = 0.8
+ABSORBED_KEEP_VOTE = 0.5
 
 
 def share_inside(inner: Box, outer: Box) -> float:
@@ -126,38 +111,19 @@ def is_ghost(track: Track) -> bool:
     return track.ghostly > 0.5
 
 
-def approach_of(
-    track: Track,
-    min_growth: float = APPROACH_MIN_GROWTH,
-    min_feet_share: float = APPROACH_MIN_FEET_SHARE,
-    min_frames: int = APPROACH_MIN_FRAMES,
-    still_frames: int = APPROACH_STILL_FRAMES,
-    still_feet_share: float = APPROACH_STILL_FEET_SHARE,
-) -> int:
-    """Whether a track's person walks towards the camera (their box grows and its bottom comes down
-    the image), away from it (it shrinks and its bottom goes up) or neither clearly: on a static
-    camera, which way they face (models.heading). A box that grows or shrinks with its bottom in
-    place is a body bending, squatting or standing up, not a walk. Both rates are the least-squares
-    slopes over the track's last boxes (``track.recent``); over its last ``still_frames`` boxes the
-    feet must still move the walk's way (a person who has stopped no longer shows which way they
-    face; ``still_feet_share`` 0 or less: not checked)."""
-    if len(track.recent) < min_frames:
-        return UNKNOWN
-    heights, bottoms = np.asarray(track.recent, dtype=np.float64).T
-    if heights.min() <= 0:
-        return UNKNOWN
-    steps = np.arange(len(heights), dtype=np.float64)
-    growth = np.polyfit(steps, np.log(heights), 1)[0]  # relative, a frame
-    feet = np.polyfit(steps, bottoms, 1)[0]  # pixels a frame (y down)
-    change = growth * heights.mean()  # pixels a frame
-    if abs(growth) < min_growth or feet * np.sign(change) < min_feet_share * abs(change):
-        return UNKNOWN
-    if still_feet_share > 0 and still_frames >= 2:
-        last = bottoms[-still_frames:]
-        feet_now = np.polyfit(np.arange(len(last), dtype=np.float64), last, 1)[0]
-        if feet_now * np.sign(change) < still_feet_share * abs(change):
-            return UNKNOWN
-    return TOWARDS if change > 0 else AWAY
+# A track whose box centre moves by this share of its height a frame is walking (1.2 m/s is 0.03 at
+# 25 fps); a completed silhouette's box jitters by less as the limbs swing.
+WALKING_SPEED = 0.015
+
+
+def is_walking(track: Track) -> bool:
+    """Whether a track is someone walking, confirmed or not: it has walked in, or its box moves by
+    ``WALKING_SPEED`` of its height a frame; never while it answers a completed silhouette, whose
+    box grows and shrinks with the limbs."""
+    if track.absorbed:
+        return False
+    speed = float(np.hypot(*track.velocity)) / max(track.box[3] - track.box[1], 1.0)
+    return (track.confirmed and track.has_moved) or speed >= WALKING_SPEED
 
 
 def reads_as_person(track: Track, check: PersonCheck = DEFAULT_PERSON_CHECK) -> bool:
@@ -165,9 +131,11 @@ def reads_as_person(track: Track, check: PersonCheck = DEFAULT_PERSON_CHECK) -> 
     in or its silhouettes read as one: the classifier only judges tracks that never went far, since
     a plant, a flag or a curtain moves in place, and the real people it misjudges (carrying things,
     bent over, in twos) mostly walk (docs/REAL_FOOTAGE.md, "Telling a plant from a person")."""
-    if check == "off" or track.personness is None or (check == "unmoved" and track.has_moved):
-        return True
+    if check == "off" or track.personness is None or (check == "unmoved" and track.has_moved and not track.absorbed):
+        return True  # (a completed silhouette is judged however far its box has jittered)
     # Two thresholds, so that a person already answered is not dropped for a few doubtful frames.
+    if track.absorbed:
+        return track.personness >= (ABSORBED_KEEP_VOTE if track.answered else ABSORBED_MIN_VOTE)
     return track.personness >= (PERSON_KEEP_VOTE if track.answered else PERSON_MIN_VOTE)
 
 
@@ -187,12 +155,10 @@ class FinderConfig:
     # which tracks the silhouette classifier (models.people.personness) may refuse: "unmoved" (those
     # that never went far from where they were confirmed), "always" (every track) or "off"
     person_check: PersonCheck = DEFAULT_PERSON_CHECK
-    # People in view while the background was learnt, found in their activity (models.people.absorbed;
-    # None: not looked for). Off by default: measured on rendered scenes it finds someone exercising
-    # on the spot from the first frame on 91-98% of frames, but it also completes a walk-in's trail
-    # around someone who then exercises (answering floor) and a swaying plant now and then
+    # People in view while the background was learnt, found where they keep moving
+    # (models.people.absorbed; None: not looked for). Measured on rendered scenes and the real clips
     # (docs/REAL_FOOTAGE.md, "People in view from the first frame").
-    absorbed: AbsorbedConfig | None = None
+    absorbed: AbsorbedConfig | None = field(default_factory=AbsorbedConfig)
 
     def __post_init__(self) -> None:
         if self.person_check not in get_args(PersonCheck):
@@ -204,7 +170,7 @@ class FinderConfig:
         frames: int,
         method: Subtractor = "mog2",
         person_check: PersonCheck = DEFAULT_PERSON_CHECK,
-        absorbed: bool = False,
+        absorbed: bool = True,
     ) -> FinderConfig:
         return cls(
             foreground=ForegroundConfig(warmup_frames=frames, method=method),
@@ -345,24 +311,28 @@ class PersonFinder:
         not cut between tracks (:meth:`_split_shared`), since the tracks the pieces had are in them."""
         if self.envelope is None or self.config.absorbed is None:
             return shaped, refused, []
-        walkers = [
-            (
+
+        def work(b: Box) -> WorkBox:
+            return (
                 int((b[0] + 0.5) / fg.scale),
                 int((b[1] + 0.5) / fg.scale),
                 int((b[2] + 0.5) / fg.scale) + 1,
                 int((b[3] + 0.5) / fg.scale) + 1,
             )
-            for t in self.tracker.tracks
-            if t.confirmed and t.has_moved and not t.absorbed and t.missed <= SHARED_MAX_MISSED and not is_ghost(t)
-            for b in [t.predicted()]
-        ]
-        # People who walked in leave no activity: their trail past a swaying plant would join it
-        # into one region around both.
+
+        recent = [t for t in self.tracker.tracks if t.missed <= SHARED_MAX_MISSED and not is_ghost(t)]
+        # Walkers leave no activity: their trail past a swaying plant would join it into one
+        # region around both.
         activity = fg.mask.copy()
-        for x0, y0, x1, y1 in walkers:
+        for x0, y0, x1, y1 in (work(t.predicted()) for t in recent if is_walking(t)):
             activity[max(y0, 0) : y1, max(x0, 0) : x1] = False
         self.envelope.observe(activity)
-        regions = self.envelope.regions(fg.mask, walkers)
+        arrived = [
+            (work(t.predicted()), (t.origin[0] / fg.scale, t.origin[1] / fg.scale))
+            for t in recent
+            if t.confirmed and not t.absorbed and t.origin is not None
+        ]
+        regions = self.envelope.regions(fg.mask, arrived)
         if not regions:
             return shaped, refused, []
         h, w = fg.mask.shape
@@ -375,6 +345,14 @@ class PersonFinder:
             blob = connected_blobs(found, 1, 1, fg.scale)[0]
             if not looks_like_a_person(blob, self.scale, self.config.grouping):
                 continue  # (a plant, a walker joined to it): the pieces stay as they were
+            if (
+                self.personness is not None
+                and score_blobs(self.personness, [(blob.mask, blob.box)])[0] < ABSORBED_MIN_VOTE
+            ):
+                # ... and where the silhouette does not read as a person now: replacing a plant's
+                # pieces on some frames and not others restarts their tracks, and a fresh track's
+                # first vote can answer a piece.
+                continue
             shaped = [b for b in shaped if float(blob.mask[b.mask].mean()) < 0.5]
             refused = [b for b in refused if float(blob.mask[b.mask].mean()) < 0.5]
             completed.append(blob)
@@ -400,12 +378,14 @@ class PersonFinder:
         split = self._split_shared(shaped[: self.config.max_people])
         blobs = split + completed + self._walkers_in_refused(refused)
         tracks = self.tracker.update([b.box for b in blobs])
-        for track in tracks[len(split) : len(split) + len(completed)]:
-            track.absorbed = True
+        for k, track in enumerate(tracks):  # what the track matched this frame, not once
+            track.absorbed = len(split) <= k < len(split) + len(completed)
         if self.personness is not None and blobs:
             # Every sighting votes, tentative ones too, so a track's vote is formed by the time it is
             # confirmed; under "unmoved" only the tracks it judges pay for the forward pass.
-            judged = [k for k, t in enumerate(tracks) if self.config.person_check == "always" or not t.has_moved]
+            judged = [
+                k for k, t in enumerate(tracks) if self.config.person_check == "always" or not t.has_moved or t.absorbed
+            ]
             scores = score_blobs(self.personness, [(blobs[k].mask, blobs[k].box) for k in judged])
             for track, score in zip([tracks[k] for k in judged], scores, strict=True):
                 vote = track.personness
@@ -415,10 +395,12 @@ class PersonFinder:
         for blob, track in zip(blobs, tracks, strict=True):
             if not track.confirmed:
                 continue
-            if grey is not None and track.hits % GHOST_EVERY == 0:
+            # A completed silhouette is where the background holds the person by construction, so
+            # its outline has their edges in both images: the ghost test does not apply to it.
+            if grey is not None and track.hits % GHOST_EVERY == 0 and not track.absorbed:
                 share = self._edge_share(blob, fg.scale, *grey)
                 track.ghostly += GHOST_VOTE * (float(share < GHOST_EDGE_SHARE) - track.ghostly)
-            if is_ghost(track) or not reads_as_person(track, self.config.person_check):
+            if (is_ghost(track) and not track.absorbed) or not reads_as_person(track, self.config.person_check):
                 continue
             track.answered = True
             whole = inside(blob.box, shape)

@@ -27,7 +27,7 @@ class TrackerConfig:
     max_centre_jump: float = 0.6  # ... or their centres lie within this share of the track's height
     smoothing: float = 0.5  # of the new velocity estimate against the old
     jump_iou: float = 0.5  # a matched box overlapping its last one less than this restarts the track's reach
-    walk_window: int = 25  # boxes kept for reading a walk (models.people.finder.approach_of): 1 s at 25 fps
+    walk_window: int = 25  # boxes kept for reading a walk (models.people.walk.approach_of): 1 s at 25 fps
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Track:
     missed: int = 0
     confirmed: bool = False
     ghostly: float = 0.0  # a running vote, 0..1, that the track is a ghost (models.people.ghosts)
-    absorbed: bool = False  # matched a blob completed in an activity region (models.people.absorbed)
+    absorbed: bool = False  # its last match was a blob completed in an activity region (models.people.absorbed)
     personness: float | None = None  # a running vote, 0..1, that its silhouettes are a person's (None: no vote)
     answered: bool = False  # whether it has been answered as a person (the person check then asks less of it)
     reach: float = 0.0  # the farthest its box centre has gone from where it was confirmed, pixels
