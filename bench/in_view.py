@@ -20,6 +20,7 @@ import argparse
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,43 +119,66 @@ def real_clips(real_dir: Path, pets: Path) -> dict[str, dict]:
     return out
 
 
-def markdown(results: dict, sway: dict, real: dict, command: str) -> str:
-    lines = [
-        f"Command: `{command}`  ",
-        f"Machine: {machine('cpu')}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
-        "",
-        "| activity, seed | completion | on the spot: answered | their pixels in the blob (median) "
-        "| walking out: answered | false persons |",
-        "|---|---|---|---|---|---|",
-    ]
+def table(header: list[str], results: dict, row: Callable[[dict], list[str]]) -> list[str]:
+    """A markdown table: one row per (key, configuration) of ``results``, its cells ``row(figures)``."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for key, by_config in results.items():
         for name, r in by_config.items():
-            lines.append(
-                f"| {key} | {name} | {r['answered']} of {r['still']} | {r['median_share']:.2f} | "
-                f"{r['out_answered']} of {r['out']} | {r['false']} |"
-            )
-    lines += [
-        "",
-        "| sway scene, seed | completion | answers on the plant | walker's missed frames |",
-        "|---|---|---|---|",
+            lines.append("| " + " | ".join([str(key), name, *row(r)]) + " |")
+    return lines
+
+
+IN_VIEW_HEADER = [
+    "activity, seed",
+    "completion",
+    "on the spot: answered",
+    "their pixels in the blob (median)",
+    "walking out: answered",
+    "false persons",
+]
+SWAY_HEADER = ["sway scene, seed", "completion", "answers on the plant", "walker's missed frames"]
+REAL_HEADER = [
+    "real clip",
+    "completion",
+    "answers / frame",
+    "false persons",
+    "fragments",
+    "missed people (of labelled)",
+    "finder ms / frame (with scoring)",
+]
+
+
+def in_view_row(r: dict) -> list[str]:
+    return [
+        f"{r['answered']} of {r['still']}",
+        f"{r['median_share']:.2f}",
+        f"{r['out_answered']} of {r['out']}",
+        str(r["false"]),
     ]
-    for seed, by_config in sway.items():
-        for name, r in by_config.items():
-            lines.append(f"| {seed} | {name} | {r['on_plant']} | {r['missed']} of {r['people']} |")
-    lines += [
-        "",
-        "| real clip | completion | answers / frame | false persons | fragments | missed people (of labelled) "
-        "| finder ms / frame (with scoring) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for clip, by_config in real.items():
-        for name, r in by_config.items():
-            labelled = r["people"] > 0
-            figures = f"{r['false']} | {r['fragment']} | {r['missed']} of {r['people']}" if labelled else "- | - | -"
-            lines.append(
-                f"| {clip} | {name} | {r['answers'] / max(r['frames'], 1):.2f} | {figures} | {r['ms_per_frame']:.1f} |"
-            )
-    return "\n".join(lines)
+
+
+def sway_row(r: dict) -> list[str]:
+    return [str(r["on_plant"]), f"{r['missed']} of {r['people']}"]
+
+
+def real_row(r: dict) -> list[str]:
+    labelled = [str(r["false"]), str(r["fragment"]), f"{r['missed']} of {r['people']}"] if r["people"] else ["-"] * 3
+    return [f"{r['answers'] / max(r['frames'], 1):.2f}", *labelled, f"{r['ms_per_frame']:.1f}"]
+
+
+def markdown(results: dict, sway: dict, real: dict, command: str) -> str:
+    head = [f"Command: `{command}`  ", f"Machine: {machine('cpu')}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC."]
+    return "\n".join(
+        [
+            *head,
+            "",
+            *table(IN_VIEW_HEADER, results, in_view_row),
+            "",
+            *table(SWAY_HEADER, sway, sway_row),
+            "",
+            *table(REAL_HEADER, real, real_row),
+        ]
+    )
 
 
 def seed_list(text: str) -> list[int]:

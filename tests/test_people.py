@@ -423,3 +423,18 @@ def test_a_walker_in_front_of_something_moving_stays_found():
             ids.append([p.track_id for p in found.people])
     assert joined >= 20  # the walker's blob and the block's were one, refused, on most frames
     assert ids[-1] and all(frame_ids == ids[-1] for frame_ids in ids[3:])  # one person, one id, after confirmation
+
+
+def test_a_ghost_apart_from_the_person_is_refused_from_the_frame_its_track_is_confirmed():
+    """Someone learnt with the background who is elsewhere at once (they left while the camera was
+    off): the ghost's first test is its vote, so it is never answered, not even on the frame its
+    track is confirmed (a running vote from 0 would need two tests)."""
+    base = scene(4)
+    finder = PersonFinder(FinderConfig.with_warmup(10))
+    ghost_answers = person_answers = 0
+    for t in range(40):
+        found = finder.apply(with_person(base, 20 if t < 12 else 120))
+        ghost_answers += sum(p.blob.box[2] < 50 for p in found.people)
+        person_answers += sum(p.blob.box[0] > 100 for p in found.people)
+    assert ghost_answers == 0
+    assert person_answers >= 20

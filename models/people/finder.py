@@ -397,9 +397,14 @@ class PersonFinder:
                 continue
             # A completed silhouette is where the background holds the person by construction, so
             # its outline has their edges in both images: the ghost test does not apply to it.
-            if grey is not None and track.hits % GHOST_EVERY == 0 and not track.absorbed:
-                share = self._edge_share(blob, fg.scale, *grey)
-                track.ghostly += GHOST_VOTE * (float(share < GHOST_EDGE_SHARE) - track.ghostly)
+            if grey is not None and (track.ghost_tests == 0 or track.hits % GHOST_EVERY == 0) and not track.absorbed:
+                # The first test is the vote, so that a ghost is refused from the frame its track is
+                # confirmed: someone learnt with the background who walks off leaves one, and the
+                # tracks it is seen by restart whenever the person's own track passes over it.
+                ghostly = float(self._edge_share(blob, fg.scale, *grey) < GHOST_EDGE_SHARE)
+                first = track.ghost_tests == 0
+                track.ghostly = ghostly if first else track.ghostly + GHOST_VOTE * (ghostly - track.ghostly)
+                track.ghost_tests += 1
             if (is_ghost(track) and not track.absorbed) or not reads_as_person(track, self.config.person_check):
                 continue
             track.answered = True

@@ -41,6 +41,7 @@ class Track:
     missed: int = 0
     confirmed: bool = False
     ghostly: float = 0.0  # a running vote, 0..1, that the track is a ghost (models.people.ghosts)
+    ghost_tests: int = 0  # how many ghost tests have voted
     absorbed: bool = False  # its last match was a blob completed in an activity region (models.people.absorbed)
     personness: float | None = None  # a running vote, 0..1, that its silhouettes are a person's (None: no vote)
     answered: bool = False  # whether it has been answered as a person (the person check then asks less of it)
