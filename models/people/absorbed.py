@@ -8,12 +8,14 @@ was not while the model learnt, arms and feet in pieces, never the torso (docs/R
 
 Where they move does show. The pixels that were foreground at some time in the last
 ``memory_frames`` (the *activity envelope*) cover the reach of their limbs, a region around the
-whole body. A region that no walker explains and whose foreground now is only pieces of it is
-segmented in the current frame by GrabCut (OpenCV's iterated graph cut over colour models): this
-frame's foreground is sure foreground, the envelope probable foreground, the rest of the region's
-box probable background and a ring around it sure background. The completed silhouette takes the
-place of the pieces, and the finder's checks (shape, the silhouette classifier, the ghost test)
-judge it as they judge any blob.
+whole body. A region of it that was active from the start, that nobody walked into and whose
+foreground now is only pieces (:meth:`ActivityEnvelope.regions`) is segmented in the current frame
+by GrabCut (OpenCV's iterated graph cut over colour models, :func:`complete`): this frame's
+foreground is sure foreground, the envelope probable foreground, the rest of the region's box
+probable background and a ring around it sure background. The finder (models.people.finder) puts
+the completed silhouette in the place of the pieces where it has a person's shape and reads as a
+person to the silhouette classifier, and judges its track more strictly than others (a swaying
+plant is completed too).
 
     envelope = ActivityEnvelope(AbsorbedConfig())
     for frame, fg_mask in ...:                      # working resolution, in time order
@@ -30,8 +32,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-WorkBox = tuple[int, int, int, int]
-GRABCUT_SEED = 0  # x0, y0, x1, y1 in working pixels, x1 and y1 exclusive
+WorkBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in working pixels, x1 and y1 exclusive
+GRABCUT_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,12 @@ class AbsorbedConfig:
     # Only someone in view while the background was learnt is absorbed, and they show from the
     # start: a region must lie this much in the activity of the first ``memory_frames`` after
     # warm-up. People who walk in later are whole (the model knows the background behind them),
-    # and a completion around them swallowed real people (HallAndMonitor's missed people 20 -> 47
-    # of 432 without this rule).
+    # and a completion around them could only swallow them.
     first_share: float = 0.3
-    # A track this share of a region's height tall, half inside it, is someone there already, not
-    # a limb's piece (a track on one leg of an absorbed person is a third of their region).
+    # A confirmed track this share of a region's height tall, half inside it, is someone there
+    # already, not a limb's piece (a track on one leg of an absorbed person is a third of their
+    # region). With neither this nor the rule on where tracks were confirmed, HallAndMonitor's man
+    # bending over his box joined the far woman in one region and missed people went 16 -> 53 of 432.
     walker_height_share: float = 0.4
     # Pieces side by side (two arms either side of a torso that never moves) are one region when
     # their boxes overlap over half the shorter's height with a gap under this share of the taller's.
@@ -215,8 +218,8 @@ def complete(
     seeds[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0] = cv2.GC_PR_BGD
     # The region itself, not its convex hull: the hull, which would hold a torso that never moves
     # between the limbs' pieces, holds the floor between spread legs too, and GrabCut took it
-    # (rendered jumping jacks answered on 124 of 220 frames with the hull, 188 without; a real
-    # torso moves with the hops and bends, and is in the region).
+    # (rendered jumping jacks answered on 124 of 220 frames with the hull, 141-188 without; a real
+    # torso moves with the hops and bends, and GrabCut takes it by its colour).
     seeds[region[cy0:cy1, cx0:cx1]] = cv2.GC_PR_FGD
     seeds[mask[cy0:cy1, cx0:cx1] & region[cy0:cy1, cx0:cx1]] = cv2.GC_FGD
     if not (seeds == cv2.GC_BGD).any() or not (seeds == cv2.GC_FGD).any():
