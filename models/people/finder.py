@@ -13,7 +13,10 @@ height per row. Two tracked people whose blobs join (crossing, walking side by s
 apart along their predicted boxes and answered as two, each with its id; one who walks in front of
 something that moves (a swaying plant) keeps its part of the blob they make together. A track that never moved
 far (a swaying plant, a parked van) is answered only while its silhouettes read as a person's
-(:mod:`models.people.personness`, ``FinderConfig.person_check``).
+(:mod:`models.people.personness`, ``FinderConfig.person_check``). Someone in view while the
+background was learnt, exercising on the spot, shows only in pieces; where they keep moving, the
+pieces are replaced by the silhouette GrabCut completes (:mod:`models.people.absorbed`,
+``FinderConfig.absorbed``), judged by the classifier more strictly than other tracks.
 """
 
 from __future__ import annotations
@@ -49,8 +52,9 @@ PERSON_MIN_VOTE = 0.2  # a track the classifier judges is first answered once it
 # (docs/REAL_FOOTAGE.md, "Telling a plant from a person").
 PERSON_KEEP_VOTE = 0.05
 # A silhouette GrabCut completed (models.people.absorbed) must read as a person more surely: a
-# swaying plant's completed silhouette scores 0.12-0.82 on median over rendered sway scenes (above
-# 0.5 on 0-62% of frames), an exercising person's 1.0 (above 0.5 on 78-100%).
+# swaying plant's completed silhouette scored 0.12-0.82 on median over rendered sway scenes (above
+# 0.5 on 0-62% of frames), an exercising person's 1.0 (above 0.5 on 78-100%; a throwaway count
+# while building it, docs/REAL_FOOTAGE.md, "Completing absorbed people").
 ABSORBED_MIN_VOTE = 0.8
 ABSORBED_KEEP_VOTE = 0.5
 
