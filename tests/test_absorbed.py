@@ -114,6 +114,19 @@ def test_pieces_side_by_side_join_and_pieces_apart_or_above_do_not():
     assert side_by_side([], 0.35) == []
 
 
+def test_pieces_that_start_after_the_first_memory_are_nobody_the_background_absorbed():
+    env = ActivityEnvelope(AbsorbedConfig(memory_frames=10))
+    for _ in range(12):  # an empty scene while the first activity is gathered
+        env.observe(np.zeros((H, W), bool))
+    for t in range(12):  # then the same pieces as an absorbed person's
+        env.observe(limbs(t % 4 < 2))
+    assert env.regions(limbs(True)) == []
+    env.reset()  # a relearnt background gathers its first activity afresh
+    for t in range(12):
+        env.observe(limbs(t % 4 < 2))
+    assert len(env.regions(limbs(True))) == 1
+
+
 def test_a_region_at_the_frames_edge_is_someone_coming_in():
     env = ActivityEnvelope(AbsorbedConfig(memory_frames=10))
     for t in range(12):

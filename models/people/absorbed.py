@@ -146,15 +146,16 @@ class ActivityEnvelope:
     def regions(
         self, mask: np.ndarray, arrived: Sequence[tuple[WorkBox, tuple[float, float]]] = ()
     ) -> list[tuple[WorkBox, np.ndarray]]:
-        """The envelope's regions that may hold an absorbed person: (box, (h, w) bool region mask),
-        the region a body's height tall at least and no wider than ``1 / min_aspect`` times that,
+        """The envelope's regions that may hold an absorbed person: (box, (h, w) bool region mask).
+        A region is a body's height tall at least and no wider than ``1 / min_aspect`` times that,
         clear of the frame's left and right edges, ``first_share`` of it active in the first
-        ``memory_frames`` observed, with this frame's foreground ``mask`` only pieces of it (a walker, or anyone whose
-        background the model knows, is whole in it) and nobody in it: of ``arrived`` (confirmed
-        tracks' boxes and the points where they were confirmed, working px), a box half inside the
-        region that is ``walker_height_share`` of its height tall or whose track was confirmed
-        outside it (someone passing a swaying plant, or bending over a desk beside someone else;
-        a track on one of an absorbed person's limbs is small and starts inside their region)."""
+        ``memory_frames`` observed; this frame's foreground ``mask`` is only pieces of it (a walker,
+        or anyone whose background the model knows, is whole in it); and nobody is in it: of
+        ``arrived`` (confirmed tracks' boxes and the points where they were confirmed, working px),
+        no box half inside the region that is ``walker_height_share`` of its height tall or whose
+        track was confirmed outside it (someone passing a swaying plant, or bending over a desk
+        beside someone else; a track on one of an absorbed person's limbs is small and starts
+        inside their region)."""
         c = self.config
         env = self.envelope()
         if env is None or env.shape != mask.shape:
