@@ -27,16 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import footage_scores as fs
 from bench import person_check as pc
-from bench.footage_io import read_ground_truth
 from bench.report import machine, write_section
 from models.body_model import BodyModel, load_body_model
 from models.people.absorbed import AbsorbedConfig
 from models.people.finder import FinderConfig, PersonFinder
 from models.people.personness import SHIPPED_PERSONNESS
 from models.synth import hard_cases as hc
-from runtime.video import read_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "in-view"
@@ -81,36 +78,17 @@ def score_in_view(case: hc.HardCase, config: FinderConfig) -> dict:
     return {**out, "median_share": float(np.median(shares)) if shares else 0.0}
 
 
-def score_sway(case: hc.HardCase, config: FinderConfig) -> dict:
-    """Answers on the plant and the walker's missed frames after warm-up (bench.person_check's scene)."""
+def score_sway(case: hc.HardCase, config: AbsorbedConfig | None) -> dict:
+    """Answers on the plant and the walker's missed frames after warm-up (bench.person_check's scoring)."""
     gt = case.groundtruth()
-    x0, y0, x1, y1 = case.info["sway"]["box"]
-    finder = PersonFinder(config)
-    on_plant = missed = people = 0
-    for i, frame in enumerate(case.frames):
-        found = finder.apply(frame)
-        if found.warming_up:
-            continue
-        boxes = np.array([p.blob.box for p in found.people]).reshape(-1, 4)
-        counts = fs.match_boxes(boxes, fs.label_people(gt[i]), gt[i]).counts()
-        missed += counts["missed"]
-        people += counts["people"]
-        for b, f in zip(boxes, fs.box_foreground_share(boxes, gt[i]), strict=True):
-            on_plant += int(f < fs.FALSE_PERSON_MAX_FOREGROUND and b[0] < x1 and b[2] > x0 and b[1] < y1 and b[3] > y0)
-    return {"on_plant": on_plant, "missed": missed, "people": people}
+    labels = {i: gt[i] for i in range(len(gt))}
+    return pc.run(case.frames, "unmoved", SHIPPED_PERSONNESS, labels, case.info["sway"]["box"], absorbed=config)
 
 
 def real_clips(real_dir: Path, pets: Path) -> dict[str, dict]:
     """bench.person_check's real clips (where present) with the completion off and on."""
-    clips: dict[str, tuple] = {}
-    for name in pc.REAL:
-        video, tar = real_dir / f"{name}.avi", real_dir / f"{name}_groundtruth.tar"
-        if video.is_file() and tar.is_file():
-            clips[name] = (list(read_frames(video)), read_ground_truth(tar).masks)
-    if pets.is_file():
-        clips[pets.stem] = (list(read_frames(pets)), None)
     out: dict[str, dict] = {}
-    for name, (frames, gt) in clips.items():
+    for name, (frames, gt) in pc.real_clips(real_dir, pets).items():
         out[name] = {}
         for label, c in CONFIGS.items():
             start = time.perf_counter()
@@ -203,7 +181,7 @@ def main(argv: list[str] | None = None) -> dict:
     sway: dict[int, dict] = {}
     for seed in args.sway_seeds:
         case = hc.render_case("sway", hc.SceneSettings(frames=hc.default_frames("sway"), seed=seed), body)
-        sway[seed] = {name: score_sway(case, c) for name, c in configs.items()}
+        sway[seed] = {name: score_sway(case, c) for name, c in CONFIGS.items()}
     real = real_clips(args.real_dir, args.pets)
     command = "python -m bench.in_view " + shlex.join(argv if argv is not None else sys.argv[1:])
     write_section(markdown(results, sway, real, command.strip()), SECTION, args.out)

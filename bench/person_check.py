@@ -77,6 +77,19 @@ def sway_scene():
     return list(case.frames), {i: gt[i] for i in range(len(gt))}, case.info["sway"]["box"]
 
 
+def real_clips(real_dir: Path, pets: Path) -> dict[str, tuple[list, dict | None]]:
+    """The labelled real clips (:data:`REAL`) and ``pets`` where present: name -> (frames, labels
+    by frame, None for pets)."""
+    clips: dict[str, tuple[list, dict | None]] = {}
+    for name in REAL:
+        video, tar = real_dir / f"{name}.avi", real_dir / f"{name}_groundtruth.tar"
+        if video.is_file() and tar.is_file():
+            clips[name] = (list(read_frames(video)), read_ground_truth(tar).masks)
+    if pets.is_file():
+        clips[pets.stem] = (list(read_frames(pets)), None)
+    return clips
+
+
 def table(results: dict[str, dict[str, dict]]) -> list[str]:
     lines = [
         "| clip | mode | frames | answers / frame | false persons | fragments | missed people (of labelled) | on the plant |",
@@ -105,12 +118,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "REAL_FOOTAGE.md")
     args = ap.parse_args(argv)
     clips: dict[str, tuple] = {"sway (rendered)": sway_scene()}
-    for name in REAL:
-        video, tar = args.real_dir / f"{name}.avi", args.real_dir / f"{name}_groundtruth.tar"
-        if video.is_file() and tar.is_file():
-            clips[name] = (list(read_frames(video)), read_ground_truth(tar).masks, None)
-    if args.pets.is_file():
-        clips[args.pets.stem] = (list(read_frames(args.pets)), None, None)
+    clips.update({name: (frames, gt, None) for name, (frames, gt) in real_clips(args.real_dir, args.pets).items()})
     results = {clip: {m: run(f, m, args.weights, gt, box) for m in MODES} for clip, (f, gt, box) in clips.items()}
     command = ("python -m bench.person_check " + shlex.join(sys.argv[1:] if argv is None else argv)).rstrip()
     body = [

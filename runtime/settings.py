@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models import ASSETS
-from models.people.finder import FinderConfig, PersonCheck
+from models.people.finder import DEFAULT_ABSORBED, FinderConfig, PersonCheck
 from models.people.foreground import Subtractor
 
 SHIPPED_CHECKPOINT = ASSETS / "source_cpu.pt"
@@ -71,7 +71,7 @@ class Settings(BaseSettings):
         "never went far: plants, flags), always, or off",
     )
     absorbed_people: bool = Field(
-        default=FinderConfig().absorbed is not None,
+        default=DEFAULT_ABSORBED,
         description="Look for people who were in view while a site learnt its background and stay on the "
         "spot exercising, by GrabCut over where the foreground keeps moving (models.people.absorbed; "
         "docs/REAL_FOOTAGE.md, 'People in view from the first frame')",

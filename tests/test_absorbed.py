@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from models.people.absorbed import AbsorbedConfig, ActivityEnvelope, box_overlap_share, complete, side_by_side
+from models.people.absorbed import AbsorbedConfig, ActivityEnvelope, complete, side_by_side
+from models.people.blobs import share_inside, working_box
 from models.people.finder import FinderConfig, PersonFinder
 
 WITHOUT = replace(FinderConfig(), absorbed=None)
@@ -134,9 +135,13 @@ def test_a_region_at_the_frames_edge_is_someone_coming_in():
     assert env.regions(np.roll(limbs(True), -66, axis=1)) == []
 
 
-def test_box_overlap_share_and_bad_settings():
-    assert box_overlap_share((0, 0, 10, 10), (5, 0, 20, 10)) == pytest.approx(0.5)
-    assert box_overlap_share((0, 0, 0, 10), (0, 0, 10, 10)) == 0.0
+def test_box_helpers_and_bad_settings():
+    assert share_inside((0, 0, 10, 10), (5, 0, 20, 10)) == pytest.approx(0.5)
+    assert share_inside((0, 0, 0, 10), (0, 0, 10, 10)) == 0.0
+    # frame pixels 0-19 by 0-9 at half resolution: working pixels 0-9 by 0-4, the end rounded out
+    # by one, and padded by 2
+    assert working_box((-0.5, -0.5, 19.5, 9.5), 2.0) == (0, 0, 11, 6)
+    assert working_box((-0.5, -0.5, 19.5, 9.5), 2.0, pad=2) == (-2, -2, 13, 8)
     with pytest.raises(ValueError, match="memory_frames=1"):
         AbsorbedConfig(memory_frames=1)
     with pytest.raises(ValueError, match="max_fragment_share=0"):

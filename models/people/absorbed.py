@@ -32,7 +32,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-WorkBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in working pixels, x1 and y1 exclusive
+from models.people.blobs import WorkBox, share_inside
+
 GRABCUT_SEED = 0
 
 
@@ -77,14 +78,6 @@ class AbsorbedConfig:
             raise ValueError(f"grabcut_side_px={self.grabcut_side_px} must be >= 16")
 
 
-def box_overlap_share(inner: WorkBox, outer: WorkBox) -> float:
-    """The share of ``inner``'s area inside ``outer`` (half-open integer boxes)."""
-    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
-    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
-    area = (inner[2] - inner[0]) * (inner[3] - inner[1])
-    return max(w, 0) * max(h, 0) / area if area > 0 else 0.0
-
-
 def side_by_side(boxes: Sequence[tuple[int, ...]], max_gap: float) -> list[list[int]]:
     """Groups of (x, y, w, h) boxes, as 1-based labels, joined where two overlap vertically by at
     least half the shorter's height and lie at most ``max_gap`` times the taller's height apart
@@ -116,25 +109,23 @@ class ActivityEnvelope:
     def __init__(self, config: AbsorbedConfig = AbsorbedConfig()):
         self.config = config
         self._last: np.ndarray | None = None  # (h, w) int32: the frame each pixel was last foreground
-        self._frame = 0
-        self._seen = 0  # frames observed since the start (or the last reset)
+        self._frame = 0  # frames observed since the start (or the last reset)
         self._first: np.ndarray | None = None  # (h, w) bool: the activity of the first memory_frames
 
     def reset(self) -> None:
         """Forget everything (a relearnt background absorbs whoever is in view then)."""
         self._last = None
         self._first = None
-        self._seen = 0
+        self._frame = 0
 
     def observe(self, mask: np.ndarray) -> None:
         """Adds one frame's (h, w) bool foreground (a new size starts afresh)."""
-        self._frame += 1
         if self._last is None or self._last.shape != mask.shape:
+            self.reset()
             self._last = np.full(mask.shape, -(2**30), np.int32)
-            self._first, self._seen = None, 0
+        self._frame += 1
         self._last[mask] = self._frame
-        self._seen += 1
-        if self._seen <= self.config.memory_frames:
+        if self._frame <= self.config.memory_frames:
             self._first = mask.copy() if self._first is None else self._first | mask
 
     def envelope(self) -> np.ndarray | None:
@@ -179,7 +170,7 @@ class ActivityEnvelope:
             if x0 == 0 or x1 == mask.shape[1]:
                 continue  # someone coming in or going out, cut by the frame's edge
             if any(
-                box_overlap_share(b, box) >= 0.5
+                share_inside(b, box) >= 0.5
                 and (b[3] - b[1] >= c.walker_height_share * (y1 - y0) or not (x0 <= ox < x1 and y0 <= oy < y1))
                 for b, (ox, oy) in arrived
             ):

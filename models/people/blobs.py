@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 Box = tuple[float, float, float, float]
+WorkBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in working pixels, x1 and y1 exclusive
 
 
 @dataclass
@@ -38,6 +39,27 @@ class PersonBlob:
 
 def union_box(a: Box, b: Box) -> Box:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def share_inside(inner: Box | WorkBox, outer: Box | WorkBox) -> float:
+    """The share of box ``inner``'s area that lies inside box ``outer``."""
+    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
+    area = (inner[2] - inner[0]) * (inner[3] - inner[1])
+    return max(w, 0.0) * max(h, 0.0) / area if area > 0 else 0.0
+
+
+def working_box(box: Box, scale: float, pad: int = 0) -> WorkBox:
+    """A box in frame pixel edges -> the working pixels it covers (a mask ``scale`` times smaller
+    than the frame; the exclusive end rounded outwards by one), ``pad`` more on each side; not
+    clipped to the image."""
+    x0, y0, x1, y1 = box
+    return (
+        int((x0 + 0.5) / scale) - pad,
+        int((y0 + 0.5) / scale) - pad,
+        int((x1 + 0.5) / scale) + 1 + pad,
+        int((y1 + 0.5) / scale) + 1 + pad,
+    )
 
 
 def box_iou(a: Box, b: Box) -> float:

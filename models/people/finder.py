@@ -29,8 +29,8 @@ import cv2
 import numpy as np
 
 from models.heading import UNKNOWN
-from models.people.absorbed import AbsorbedConfig, ActivityEnvelope, WorkBox, complete
-from models.people.blobs import Box, PersonBlob, connected_blobs
+from models.people.absorbed import AbsorbedConfig, ActivityEnvelope, complete
+from models.people.blobs import Box, PersonBlob, connected_blobs, share_inside, working_box
 from models.people.foreground import Foreground, ForegroundConfig, ForegroundModel, Subtractor
 from models.people.ghosts import GHOST_EDGE_SHARE, edge_share
 from models.people.grouping import GroupingConfig, PersonScale, looks_like_a_person, merge_fragments
@@ -45,6 +45,7 @@ SHARED_BLOB_OVERLAP = 0.6  # share of a track's predicted box inside a blob: the
 SHARED_MAX_MISSED = 2  # frames a track may have gone unseen and still claim its part of a shared blob
 PersonCheck = Literal["unmoved", "always", "off"]
 DEFAULT_PERSON_CHECK: PersonCheck = "unmoved"
+DEFAULT_ABSORBED = True  # whether a finder completes people its background absorbed (FinderConfig.absorbed)
 PERSON_VOTE = 0.2  # weight of each frame's silhouette score in a track's running person vote
 PERSON_MIN_VOTE = 0.2  # a track the classifier judges is first answered once its vote is at least this
 # ...and, once answered, refused only when its vote falls under this: a rendered swaying plant votes
@@ -57,14 +58,6 @@ PERSON_KEEP_VOTE = 0.05
 # while building it, docs/REAL_FOOTAGE.md, "Completing absorbed people").
 ABSORBED_MIN_VOTE = 0.8
 ABSORBED_KEEP_VOTE = 0.5
-
-
-def share_inside(inner: Box, outer: Box) -> float:
-    """The share of box ``inner``'s area that lies inside box ``outer``."""
-    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
-    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
-    area = (inner[2] - inner[0]) * (inner[3] - inner[1])
-    return max(w, 0.0) * max(h, 0.0) / area if area > 0 else 0.0
 
 
 def held_by(blob: PersonBlob, guesses: list[Box]) -> list[Box]:
@@ -162,7 +155,7 @@ class FinderConfig:
     # People in view while the background was learnt, found where they keep moving
     # (models.people.absorbed; None: not looked for). Measured on rendered scenes and the real clips
     # (docs/REAL_FOOTAGE.md, "People in view from the first frame").
-    absorbed: AbsorbedConfig | None = field(default_factory=AbsorbedConfig)
+    absorbed: AbsorbedConfig | None = field(default_factory=lambda: AbsorbedConfig() if DEFAULT_ABSORBED else None)
 
     def __post_init__(self) -> None:
         if self.person_check not in get_args(PersonCheck):
@@ -174,7 +167,7 @@ class FinderConfig:
         frames: int,
         method: Subtractor = "mog2",
         person_check: PersonCheck = DEFAULT_PERSON_CHECK,
-        absorbed: bool = True,
+        absorbed: bool = DEFAULT_ABSORBED,
     ) -> FinderConfig:
         return cls(
             foreground=ForegroundConfig(warmup_frames=frames, method=method),
@@ -276,8 +269,8 @@ class PersonFinder:
     def _edge_share(blob: PersonBlob, scale: float, frame_grey: np.ndarray, background_grey: np.ndarray) -> float:
         """:func:`edge_share` on the blob's box, at the working resolution."""
         h, w = frame_grey.shape
-        x0, y0 = max(int((blob.box[0] + 0.5) / scale) - 2, 0), max(int((blob.box[1] + 0.5) / scale) - 2, 0)
-        x1, y1 = min(int((blob.box[2] + 0.5) / scale) + 3, w), min(int((blob.box[3] + 0.5) / scale) + 3, h)
+        x0, y0, x1, y1 = working_box(blob.box, scale, pad=2)
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
         if x1 - x0 < 4 or y1 - y0 < 4:
             return 0.5
         mask = cv2.resize(blob.mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)[y0:y1, x0:x1]
@@ -316,23 +309,15 @@ class PersonFinder:
         if self.envelope is None or self.config.absorbed is None:
             return shaped, refused, []
 
-        def work(b: Box) -> WorkBox:
-            return (
-                int((b[0] + 0.5) / fg.scale),
-                int((b[1] + 0.5) / fg.scale),
-                int((b[2] + 0.5) / fg.scale) + 1,
-                int((b[3] + 0.5) / fg.scale) + 1,
-            )
-
         recent = [t for t in self.tracker.tracks if t.missed <= SHARED_MAX_MISSED and not is_ghost(t)]
         # Walkers leave no activity: their trail past a swaying plant would join it into one
         # region around both.
         activity = fg.mask.copy()
-        for x0, y0, x1, y1 in (work(t.predicted()) for t in recent if is_walking(t)):
+        for x0, y0, x1, y1 in (working_box(t.predicted(), fg.scale) for t in recent if is_walking(t)):
             activity[max(y0, 0) : y1, max(x0, 0) : x1] = False
         self.envelope.observe(activity)
         arrived = [
-            (work(t.predicted()), (t.origin[0] / fg.scale, t.origin[1] / fg.scale))
+            (working_box(t.predicted(), fg.scale), (t.origin[0] / fg.scale, t.origin[1] / fg.scale))
             for t in recent
             if t.confirmed and not t.absorbed and t.origin is not None
         ]

@@ -40,7 +40,7 @@ from typing import Literal, get_args
 import cv2
 import numpy as np
 
-from models.people.blobs import Box
+from models.people.blobs import Box, working_box
 
 SHADOW, FOREGROUND = 127, 255  # the subtractors' labels
 SATURATED = 250  # a channel at or above this is clipped by the sensor
@@ -51,6 +51,7 @@ ECC_BLUR = 3  # Gaussian kernel ECC smooths both images with (px at the registra
 # under a pixel there (a 3 px shake at 640 px is 0.75 px at 160), and ECC led far off is following
 # something else (a lamp lighting half the room drew it 2.5 px away in a test).
 REFINE_MAX_STEP = 1.5
+PROTECT_PAD = 2  # working px around a protected box also kept from learning (its edges blur)
 MISMATCH_BORDER = 3  # registration px at each edge left out of the mismatch (what a shift brings in)
 Subtractor = Literal["mog2", "knn"]
 # Bounds and the measured middle. With independent noise in each channel, MOG2's test (squared
@@ -298,9 +299,9 @@ class ForegroundModel:
         if bg is None:
             return work
         h, w = work.shape[:2]
-        for x0, y0, x1, y1 in protect:
-            a, b = max(int((x0 + 0.5) / scale) - 2, 0), min(int((x1 + 0.5) / scale) + 3, w)
-            c, d = max(int((y0 + 0.5) / scale) - 2, 0), min(int((y1 + 0.5) / scale) + 3, h)
+        for box in protect:
+            a, c, b, d = working_box(box, scale, pad=PROTECT_PAD)
+            a, c, b, d = max(a, 0), max(c, 0), min(b, w), min(d, h)
             out[c:d, a:b] = bg[c:d, a:b]
         return out
 
