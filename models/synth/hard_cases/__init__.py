@@ -2,6 +2,7 @@
 
     python -m models.synth.hard_cases light-on --out /tmp/hard_cases/light-on
     python -m models.synth.hard_cases shake-3 --out /tmp/hard_cases/shake-3 --frames 200 --seed 1
+    python -m models.synth.hard_cases standstill --activity tai_chi --from-start --out /tmp/hard_cases/tai_chi
 
 Each case is the camera site's world (:mod:`models.synth.camera_site`: the same camera, floor and
 wall, clothed bodies from :mod:`models.synth.scene_renderer`, motion from
@@ -14,7 +15,8 @@ wall, clothed bodies from :mod:`models.synth.scene_renderer`, motion from
 * ``sway``: a tall leafy plant sways a few to ~15 px with some irregularity; it is not a person
   (0 in every mask); one person walking.
 * ``standstill``: a person walks in, stands still for 10 s with only breathing and a little sway,
-  then walks out.
+  then walks out; ``--activity`` has them do jumping jacks, bend or a slow tai chi form instead,
+  ``--from-start`` puts them on the spot from frame 0 (absorbed into the learnt background).
 * ``crossing``: two people walk in opposite directions at different depths; they overlap in the
   image for a while, the nearer one in front.
 
@@ -73,6 +75,7 @@ from models.synth.hard_cases.settings import (
     NEAR_M,
     OFFSCREEN_M,
     QUIET_FRAMES,
+    Activity,
     Crossing,
     LightOn,
     SceneSettings,
@@ -98,6 +101,7 @@ __all__ = [
     "PREVIEW_MAX_WIDTH",
     "QUIET_FRAMES",
     "UNCERTAIN",
+    "Activity",
     "Crossing",
     "HardCase",
     "LightOn",

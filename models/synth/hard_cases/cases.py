@@ -6,7 +6,7 @@ import logging
 import math
 import re
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import cv2
 import numpy as np
@@ -18,6 +18,7 @@ from models.synth.hard_cases.movement import (
     ease_in,
     floor_x,
     jumping_jacks,
+    slow_form,
     smooth_noise,
     stand,
     stroll,
@@ -255,6 +256,8 @@ def standstill(
     facing = -math.pi / 2 - 0.9  # turned most of the way towards the camera
     if settings.activity == "jumping_jacks":
         still = jumping_jacks(S, scene.fps, facing, rng, at=at)
+    elif settings.activity == "tai_chi":
+        still = slow_form(S, scene.fps, facing, rng, at=at)
     elif settings.activity == "bending":
         still = bending(S, scene.fps, facing + BEND_TURN, rng, at=at)
     else:
@@ -331,19 +334,26 @@ def default_frames(name: str) -> int:
     return DEFAULT_FRAMES[parse_case(name)[0]]
 
 
-def render_case(name: str, scene: SceneSettings, body: BodyModel | None = None, progress: bool = False) -> HardCase:
-    """Render the case called ``name`` (see :data:`CASES`) with each case's default settings."""
+def render_case(
+    name: str,
+    scene: SceneSettings,
+    body: BodyModel | None = None,
+    progress: bool = False,
+    standing: Standstill = Standstill(),
+) -> HardCase:
+    """Render the case called ``name`` (see :data:`CASES`) with each case's default settings; a
+    standstill with ``standing``'s, its still frames cut to what ``scene.frames`` leaves."""
     kind, amplitude = parse_case(name)
     if kind == "shake":
         assert amplitude is not None
         return shake(scene, Shake(amplitude=amplitude), body, progress)
     if kind == "standstill":
-        default = Standstill()
-        still = min(default.still_frames, scene.frames - scene.quiet - 2 * default.walk_frames)
-        if still < default.still_frames:
+        walks = standing.walk_frames if standing.from_start else scene.quiet + 2 * standing.walk_frames
+        still = min(standing.still_frames, scene.frames - walks)
+        if still < standing.still_frames:
             logger.warning(
-                "standstill: %d frames leave %d still frames (default %d)", scene.frames, still, default.still_frames
+                "standstill: %d frames leave %d still frames (asked %d)", scene.frames, still, standing.still_frames
             )
-        return standstill(scene, Standstill(still_frames=still), body, progress)
+        return standstill(scene, replace(standing, still_frames=still), body, progress)
     cases: dict[str, Callable[..., HardCase]] = {"light-on": light_on, "sway": sway, "crossing": crossing}
     return cases[kind](scene, body=body, progress=progress)

@@ -6,10 +6,13 @@ import argparse
 import logging
 import time
 from pathlib import Path
+from typing import get_args
 
-from models.synth.hard_cases.cases import CASES, default_frames, render_case
+from models.synth.hard_cases.cases import CASES, default_frames, parse_case, render_case
 from models.synth.hard_cases.files import preview, save
-from models.synth.hard_cases.settings import QUIET_FRAMES, SceneSettings
+from models.synth.hard_cases.settings import QUIET_FRAMES, Activity, SceneSettings, Standstill
+
+STANDSTILL_ONLY = ("activity", "from_start", "depth", "still_frames")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,17 +26,34 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--noise", type=float, default=2.0, help="sensor noise per frame (grey levels, sigma)")
     ap.add_argument("--quiet", type=int, default=QUIET_FRAMES, help="event-free frames at the start")
     ap.add_argument("--preview", type=Path, default=None, help="also write a PNG strip with the masks drawn on")
+    standing = ap.add_argument_group("standstill only")
+    default = Standstill()
+    standing.add_argument("--activity", choices=get_args(Activity), default=None, help=f"default {default.activity}")
+    standing.add_argument("--from-start", action="store_true", default=None, help="on the spot from frame 0")
+    standing.add_argument(
+        "--depth", type=float, default=None, help=f"metres from the camera (default {default.depth_m})"
+    )
+    standing.add_argument("--still-frames", type=int, default=None, help=f"default {default.still_frames}")
     args = ap.parse_args(argv)
     try:
+        given = [f"--{k.replace('_', '-')}" for k in STANDSTILL_ONLY if getattr(args, k) is not None]
+        if given and parse_case(args.case)[0] != "standstill":
+            raise ValueError(f"{', '.join(given)} only apply to standstill, not {args.case!r}")
         frames = args.frames or default_frames(args.case)
         scene = SceneSettings(
             width=args.width, height=args.height, frames=frames, seed=args.seed, noise=args.noise, quiet=args.quiet
+        )
+        standstill = Standstill(
+            activity=args.activity or default.activity,
+            from_start=bool(args.from_start),
+            depth_m=default.depth_m if args.depth is None else args.depth,
+            still_frames=args.still_frames or default.still_frames,
         )
     except ValueError as e:
         ap.error(str(e))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     started = time.perf_counter()
-    case = render_case(args.case, scene, progress=True)
+    case = render_case(args.case, scene, progress=True, standing=standstill)
     rendered = time.perf_counter() - started
     save(case, args.out, progress=True)
     if args.preview:

@@ -157,6 +157,39 @@ def bending(
     return _finish(e, torch.full((n,), heading), _on_the_spot(n, at), fps)
 
 
+def slow_form(
+    n: int,
+    fps: float,
+    heading: float,
+    rng: np.random.Generator,
+    at: tuple[float, float] = (0.0, 0.0),
+    rate_hz: float = 0.12,
+) -> Motion:
+    """A slow martial-art form (tai chi's raising and pressing of the arms, with the waist turning)
+    in place at ``at``, ``rate_hz`` cycles a second (8 s each by default): the arms rise forwards to
+    shoulder height and sink back, the knees bend as they sink (hips 0.35, knees 0.7 rad), the waist
+    and head turn 0.45 rad either way at half the rate, and the weight shifts 8 cm sideways with it.
+    Limbs move a few pixels a second: the slowest movement a background model has to keep apart."""
+    e = _relaxed(n)
+    t = torch.arange(n) / fps
+    raise_ = _cycle(n, fps, rate_hz, rng)  # 0 arms down, 1 arms forwards at shoulder height
+    sink = 0.5 - 0.5 * torch.cos(2 * math.pi * rate_hz * t + float(rng.uniform(0, 2 * math.pi)))
+    turn = torch.sin(math.pi * rate_hz * t + float(rng.uniform(0, 2 * math.pi)))
+    for side, sign in (("left", -1.0), ("right", 1.0)):
+        e[:, J[f"{side}_shoulder"], 2] = sign * (1.25 - 1.1 * raise_)  # from the sides, lowered ...
+        e[:, J[f"{side}_shoulder"], 1] = sign * 1.35 * raise_  # ... to the front, nearly level
+        e[:, J[f"{side}_elbow"], 1] = sign * (0.25 + 0.25 * raise_)
+        e[:, J[f"{side}_hip"], 0] = -0.35 * sink
+        e[:, J[f"{side}_knee"], 0] = 0.05 + 0.7 * sink
+        e[:, J[f"{side}_ankle"], 0] = 0.3 * sink
+    e[:, J["spine1"], 1] += 0.2 * turn
+    e[:, J["spine2"], 1] += 0.15 * turn
+    e[:, J["neck"], 1] += 0.1 * turn
+    transl = _on_the_spot(n, at)
+    transl[:, 0] += 0.08 * turn
+    return _finish(e, torch.full((n,), heading), transl, fps)
+
+
 def walk_across(
     scene: SceneSettings, depth: float, leftwards: bool, speed: float, start_x: float, n: int, rng: np.random.Generator
 ) -> Motion:

@@ -77,7 +77,7 @@ class Sway:
     ramp_s: float = 1.0
 
 
-Activity = Literal["stand", "jumping_jacks", "bending"]  # what a Standstill's person does on the spot
+Activity = Literal["stand", "jumping_jacks", "bending", "tai_chi"]  # what a Standstill's person does on the spot
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,10 @@ class Standstill:
     """A person walks in (entering at frame ``quiet``, ``walk_frames`` to reach the spot), stays
     ``still_frames`` there, standing and breathing and swaying a little (``activity`` "stand"),
     doing jumping jacks facing the camera ("jumping_jacks") or bending to the floor and up again,
-    seen in profile ("bending"), then walks out the other side. With ``from_start`` there is no
-    walk in: the person is on the spot from the first frame (so in the frames a site learns its
-    background from) and walks out after ``still_frames``."""
+    seen in profile ("bending") or a slow tai chi form facing the camera ("tai_chi"), then walks out
+    the other side. With ``from_start`` there is no walk in: the person is on the spot from the
+    first frame (so in the frames a site learns its background from) and walks out after
+    ``still_frames``."""
 
     still_frames: int = 250
     walk_frames: int = 75
@@ -99,6 +100,8 @@ class Standstill:
     def __post_init__(self) -> None:
         if self.activity not in get_args(Activity):
             raise ValueError(f"activity={self.activity!r}; choose from {', '.join(get_args(Activity))}")
+        if not self.depth_m > 0:
+            raise ValueError(f"depth_m={self.depth_m} must be > 0")
 
 
 @dataclass(frozen=True)
