@@ -4,8 +4,8 @@ people (:mod:`models.people.absorbed`, ``SILHOUETTE_ABSORBED_PEOPLE``), in-proce
     python -m bench.in_view [--seeds 7,11] [--sway-seeds 0,200,201,202,203,204] [--out docs/REAL_FOOTAGE.md]
 
 Rendered with :mod:`models.synth.hard_cases` at 320x240: a person on the spot from frame 0 (so in the
-frames the site learns its background from), standing, doing jumping jacks or bending, for 250
-frames, then walking out. After warm-up: the frames on the spot where they are answered (a blob
+frames the site learns its background from), standing, doing jumping jacks, bending or a slow tai
+chi form, for 250 frames, then walking out. After warm-up: the frames on the spot where they are answered (a blob
 more than half on them), the median share of their pixels inside that blob, the frames of the walk
 out where they are answered, and false persons (answers less than 30% on them). The cost: the
 swaying-plant scenes of :mod:`bench.person_check` (640x480, a walker passing a plant), answers on
@@ -37,7 +37,7 @@ from models.synth import hard_cases as hc
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "in-view"
-ACTIVITIES: tuple[hc.Activity, ...] = ("stand", "jumping_jacks", "bending")
+ACTIVITIES: tuple[hc.Activity, ...] = ("stand", "jumping_jacks", "bending", "tai_chi")
 STILL_FRAMES, WALK_FRAMES = 250, 60
 ON_THEM = 0.5  # an answer is theirs when more than this share of its blob is on them
 FALSE_BELOW = 0.3  # ... and a false person when less

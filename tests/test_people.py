@@ -311,6 +311,7 @@ def test_a_blob_shared_by_two_predicted_boxes_is_cut_along_them_the_front_one_ke
         want_far[y, x] = in_far and not in_near
     assert np.array_equal(got_near.mask, want_near) and np.array_equal(got_far.mask, want_far)
     assert got_near.area == want_near.sum() and got_far.area == want_far.sum()
+    assert got_near.cut and got_far.cut and not blob.cut  # placed by predictions, not measured
     assert got_near.box == (9.5, 18.0, 40.2, 57.5) and got_far.box == (29.6, 9.5, 59.5, 45.2)  # within the blob
     assert split_blob(blob, (0.0, 0.0, 5.0, 5.0), near) is None  # one part empty: no cut
 
@@ -438,3 +439,33 @@ def test_a_ghost_apart_from_the_person_is_refused_from_the_frame_its_track_is_co
         person_answers += sum(p.blob.box[0] > 100 for p in found.people)
     assert ghost_answers == 0
     assert person_answers >= 20
+
+
+def test_a_box_a_track_predicted_does_not_count_as_walking():
+    """Parts cut from a blob two tracks share are placed by each track's predicted box, which moves
+    on with its velocity: a track on a limb's piece of someone exercising in view from the first
+    frame slid over their body that way and was taken for a walker. Such boxes (``measured`` False,
+    as the finder passes for cut parts) leave how far a track has gone as it was."""
+    for measured, moved in ((True, True), (False, False)):
+        tracker = Tracker(TrackerConfig(confirm_hits=2))
+        for t in range(20):
+            box = (40.0, 20.0 + 3 * t, 60.0, 50.0 + 3 * t)  # 3 px a frame, half its height in 5 frames
+            (track,) = tracker.update([box], measured=[measured or t < 2])
+        assert track.has_moved is moved and track.reach == (pytest.approx(54.0) if moved else 0.0)
+    assert track.velocity[1] == pytest.approx(3.0, abs=0.01)  # it still moves on with them
+
+
+def test_the_person_scale_is_learnt_from_people_who_walked_only():
+    """Something answered that never went anywhere (a piece of someone the background absorbed, a
+    person check turned off) teaches the site nothing about a person's height at its row: as many
+    answers of it as a fit needs leave the scale unknown; a walker crossing the view teaches it."""
+    base = scene(8)
+    finder = PersonFinder(FinderConfig.with_warmup(10, person_check="off"))
+    answered = 0
+    for t in range(70):
+        found = finder.apply(with_person(base, 130, y0=20, h=30, w=20) if t >= 10 else base)
+        answered += len(found.people)
+    assert answered >= finder.scale.min_samples and not finder.scale.known, answered
+    for t in range(66):
+        finder.apply(with_person(with_person(base, 130, y0=20, h=30, w=20), 5 + int(1.5 * t), y0=40, h=60))
+    assert finder.scale.known

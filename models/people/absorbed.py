@@ -141,12 +141,12 @@ class ActivityEnvelope:
         A region is a body's height tall at least and no wider than ``1 / min_aspect`` times that,
         clear of the frame's left and right edges, ``first_share`` of it active in the first
         ``memory_frames`` observed; this frame's foreground ``mask`` is only pieces of it (a walker,
-        or anyone whose background the model knows, is whole in it); and nobody is in it: of
-        ``arrived`` (confirmed tracks' boxes and the points where they were confirmed, working px),
-        no box half inside the region that is ``walker_height_share`` of its height tall or whose
-        track was confirmed outside it (someone passing a swaying plant, or bending over a desk
-        beside someone else; a track on one of an absorbed person's limbs is small and starts
-        inside their region)."""
+        or anyone whose background the model knows, is whole in it); and nobody is in it or has
+        left it: of ``arrived`` (confirmed tracks' boxes and the points where they were confirmed,
+        working px), no box half inside the region that is ``walker_height_share`` of its height
+        tall or whose track was confirmed outside it (someone passing a swaying plant, or bending
+        over a desk beside someone else; a track on one of an absorbed person's limbs is small and
+        starts inside their region), and none that tall, confirmed inside it, now outside it."""
         c = self.config
         env = self.envelope()
         if env is None or env.shape != mask.shape:
@@ -169,11 +169,7 @@ class ActivityEnvelope:
                 continue
             if x0 == 0 or x1 == mask.shape[1]:
                 continue  # someone coming in or going out, cut by the frame's edge
-            if any(
-                share_inside(b, box) >= 0.5
-                and (b[3] - b[1] >= c.walker_height_share * (y1 - y0) or not (x0 <= ox < x1 and y0 <= oy < y1))
-                for b, (ox, oy) in arrived
-            ):
+            if any(self._taken(box, b, origin) for b, origin in arrived):
                 continue
             region = np.isin(labels, group)
             if self._first is None or (self._first & region).sum() < c.first_share * region.sum():
@@ -182,6 +178,19 @@ class ActivityEnvelope:
                 continue
             out.append((box, region))
         return out
+
+    def _taken(self, region_box: WorkBox, box: WorkBox, origin: tuple[float, float]) -> bool:
+        """Whether a confirmed track's ``box``, confirmed at ``origin``, says the region is nobody
+        absorbed: someone is in it (half inside it, ``walker_height_share`` of its height tall or
+        confirmed outside it), or someone confirmed in it, that tall, has walked out of it (what
+        the region holds then is their ghost: GrabCut completed it, the classifier scored it a
+        person, and rendered jumping jacks had 15 false persons after the walk out)."""
+        x0, y0, x1, y1 = region_box
+        tall = box[3] - box[1] >= self.config.walker_height_share * (y1 - y0)
+        born_inside = x0 <= origin[0] < x1 and y0 <= origin[1] < y1
+        if share_inside(box, region_box) >= 0.5:
+            return tall or not born_inside
+        return tall and born_inside
 
     def _holds_a_body(self, mask: np.ndarray, box: WorkBox) -> bool:
         """Whether this frame's foreground inside ``box`` has a piece ``whole_height_share`` of the

@@ -22,6 +22,9 @@ class PersonBlob:
     box: Box
     mask: np.ndarray
     area: int
+    # Cut from a larger blob along a track's predicted box (models.people.finder.carve): where it
+    # is, is that prediction, not a measurement.
+    cut: bool = False
 
     @property
     def height(self) -> float:

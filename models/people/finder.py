@@ -8,9 +8,10 @@
 Only confirmed tracks are answered (a blob must be a person-shaped candidate for
 ``confirm_hits`` frames in a row), so flicker, ghosts and one-frame blobs are never people.
 The boxes of confirmed people who have walked some way are protected from the background's
-learning, so people who stop and stand still stay found; the whole ones teach the site's person
-height per row. Two tracked people whose blobs join (crossing, walking side by side) are cut
-apart along their predicted boxes and answered as two, each with its id; one who walks in front of
+learning, so people who stop and stand still stay found; the whole ones (and completed people,
+below) teach the site's person height per row. Two tracked people whose blobs join (crossing,
+walking side by side) are cut apart along their predicted boxes and answered as two, each with its
+id (a part so placed does not count as walking); one who walks in front of
 something that moves (a swaying plant) keeps its part of the blob they make together. A track that never moved
 far (a swaying plant, a parked van) is answered only while its silhouettes read as a person's
 (:mod:`models.people.personness`, ``FinderConfig.person_check``). Someone in view while the
@@ -101,7 +102,7 @@ def carve(blob: PersonBlob, guess: Box, keep: np.ndarray | None = None) -> Perso
     box = (max(guess[0], x0), max(guess[1], y0), min(guess[2], x1), min(guess[3], y1))
     if not mask.any() or box[2] <= box[0] or box[3] <= box[1]:
         return None
-    return PersonBlob(box=box, mask=mask, area=int(mask.sum()))
+    return PersonBlob(box=box, mask=mask, area=int(mask.sum()), cut=True)
 
 
 def is_ghost(track: Track) -> bool:
@@ -366,7 +367,7 @@ class PersonFinder:
         shaped, refused, completed = self._absorbed(frame, fg, *self.blobs(fg))
         split = self._split_shared(shaped[: self.config.max_people])
         blobs = split + completed + self._walkers_in_refused(refused)
-        tracks = self.tracker.update([b.box for b in blobs])
+        tracks = self.tracker.update([b.box for b in blobs], measured=[not b.cut for b in blobs])
         for k, track in enumerate(tracks):  # what the track matched this frame, not once
             track.absorbed = len(split) <= k < len(split) + len(completed)
         if self.personness is not None and blobs:
@@ -398,7 +399,11 @@ class PersonFinder:
                 continue
             track.answered = True
             whole = inside(blob.box, shape)
-            if whole:
+            if whole and (track.has_moved or track.absorbed):
+                # Only people who walked in (or were completed whole) teach the site a person's height
+                # at their row: a track the classifier answers where it stands may be a limb's piece of
+                # someone exercising in view from the first frame, and pieces taught a scale that then
+                # refused the whole body and the walk out (the tai chi rows of bench.in_view).
                 self.scale.observe(blob.box)
             approach = approach_of(track) if whole else UNKNOWN  # a box the frame's edge cuts grows as they come in
             people.append(FoundPerson(track_id=track.id, blob=blob, whole=whole, approach=approach))

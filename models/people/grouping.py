@@ -3,7 +3,7 @@ site's person height per image row, learnt as people are seen.
 
     scale = PersonScale()                          # one per site
     people = group_people(blobs, scale, (H, W))    # merged and filtered, largest first
-    scale.observe(box)                             # a confirmed, whole person's box
+    scale.observe(box)                             # a whole person who walked in: their box
 
 On a static camera looking down at a floor, a standing person's height in pixels is close to a
 linear function of the image row their feet stand on (the ground plane seen in perspective).
@@ -41,8 +41,8 @@ class GroupingConfig:
 
 class PersonScale:
     """A person's height in pixels as a function of the image row of their feet, h = a + b * y,
-    fitted to the boxes of confirmed whole people (ridge on b: with people seen on few rows only,
-    the line stays flat rather than wild)."""
+    fitted to the boxes of whole people who walked in (as the finder feeds it; ridge on b: with
+    people seen on few rows only, the line stays flat rather than wild)."""
 
     def __init__(self, memory: int = 400, min_samples: int = 30, ridge: float = 1e3):
         self._seen: deque[tuple[float, float]] = deque(maxlen=memory)

@@ -13,6 +13,7 @@ box carried forward by its velocity, so it keeps its id when it is found again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from models.people.blobs import Box, box_iou
@@ -97,10 +98,11 @@ class Tracker:
         self.tracks: list[Track] = []
         self._next_id = 1
 
-    def update(self, boxes: list[Box]) -> list[Track]:
+    def update(self, boxes: list[Box], measured: Sequence[bool] | None = None) -> list[Track]:
         """Match this frame's boxes to the tracks (greedily, best affinity first), update them,
         start tentative tracks for the boxes left over and drop the lost; returns the track of
-        each box, in the order of ``boxes``."""
+        each box, in the order of ``boxes``. A box not ``measured`` (one a track's own prediction
+        placed, cut from a blob it shares) does not add to how far its track has gone."""
         cfg = self.config
         pairs = sorted(
             ((affinity(t, b, cfg), ti, bi) for ti, t in enumerate(self.tracks) for bi, b in enumerate(boxes)),
@@ -114,7 +116,7 @@ class Tracker:
             if ti in used or bi in by_box:
                 continue
             used.add(ti)
-            by_box[bi] = self._continue(self.tracks[ti], boxes[bi])
+            by_box[bi] = self._continue(self.tracks[ti], boxes[bi], measured is None or measured[bi])
         for ti, t in enumerate(self.tracks):
             if ti not in used:
                 t.missed += 1
@@ -127,7 +129,7 @@ class Tracker:
         ]
         return [by_box[bi] for bi in range(len(boxes))]
 
-    def _continue(self, track: Track, box: Box) -> Track:
+    def _continue(self, track: Track, box: Box, measured: bool = True) -> Track:
         (ox, oy), (nx, ny) = centre(track.box), centre(box)
         k = track.missed + 1
         a = self.config.smoothing
@@ -147,7 +149,9 @@ class Tracker:
             track.origin, track.reach = (nx, ny), 0.0
             track.personness, track.answered = None, False
             track.recent = []
-        if track.origin is not None:
+        if track.origin is not None and measured:
+            # (a predicted box moves on with the velocity: inside a blob two tracks share, a track on a
+            # limb's piece of someone exercising would otherwise slide over them and count as walking)
             track.reach = max(track.reach, ((nx - track.origin[0]) ** 2 + (ny - track.origin[1]) ** 2) ** 0.5)
         track.box = box
         remember(track, self.config.walk_window)
