@@ -265,8 +265,14 @@ def test_unknown_cases_and_bad_settings_are_refused(body):
         hc.SceneSettings(frames=50, quiet=60)
     with pytest.raises(ValueError, match="'yoga'"):
         hc.Standstill(activity="yoga")
+    with pytest.raises(ValueError, match="depth_m=0"):
+        hc.Standstill(depth_m=0.0)
     with pytest.raises(SystemExit):
         hc.main(["drizzle", "--out", "/nonexistent"])
+    with pytest.raises(SystemExit):  # the standstill's flags on another case
+        hc.main(["crossing", "--from-start", "--out", "/nonexistent"])
+    with pytest.raises(SystemExit):  # too few frames for the walk out and the still frames
+        hc.main(["standstill", "--from-start", "--frames", "40", "--quiet", "4", "--out", "/nonexistent"])
 
 
 def test_the_command_line_writes_a_case(tmp_path: Path):
@@ -280,3 +286,13 @@ def test_the_command_line_writes_a_case(tmp_path: Path):
         "background.png",
     }
     assert json.loads((out / "case.json").read_text())["frames"] == 14
+
+
+def test_the_command_line_renders_a_standstill_with_its_flags(tmp_path: Path):
+    out = tmp_path / "tai_chi"
+    args = ["standstill", "--activity", "tai_chi", "--from-start", "--depth", "5", "--still-frames", "16"]
+    hc.main([*args, "--out", str(out), "--frames", "100", "--width", "64", "--height", "48", "--quiet", "4"])
+    info = json.loads((out / "case.json").read_text())
+    assert info["settings"]["activity"] == "tai_chi" and info["settings"]["from_start"] is True
+    assert info["settings"]["depth_m"] == 5.0 and info["settings"]["still_frames"] == 16
+    assert info["events"][0] == {"frame": 0, "event": "in view"}

@@ -53,7 +53,10 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(str(e))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     started = time.perf_counter()
-    case = render_case(args.case, scene, progress=True, standing=standstill)
+    try:
+        case = render_case(args.case, scene, progress=True, standing=standstill)
+    except ValueError as e:  # settings that do not fit together (a standstill too long for the frames)
+        ap.error(str(e))
     rendered = time.perf_counter() - started
     save(case, args.out, progress=True)
     if args.preview:
