@@ -3,14 +3,14 @@ people (:mod:`models.people.absorbed`, ``SILHOUETTE_ABSORBED_PEOPLE``), in-proce
 
     python -m bench.in_view [--seeds 7,11] [--sway-seeds 0,200,201,202,203,204] [--out docs/REAL_FOOTAGE.md]
 
-Rendered with :mod:`models.synth.hard_cases` at 320x240: a person on the spot from frame 0 (so in the
-frames the site learns its background from), standing, doing jumping jacks, bending or a slow tai
-chi form, for 250 frames, then walking out. After warm-up: the frames on the spot where they are answered (a blob
-more than half on them), the median share of their pixels inside that blob, the frames of the walk
-out where they are answered, and false persons (answers less than 30% on them). The cost: the
-swaying-plant scenes of :mod:`bench.person_check` (640x480, a walker passing a plant), answers on
-the plant and the walker's missed frames; and the real clips of :mod:`bench.person_check` (false
-persons, fragments and missed people where labelled, answers a frame). Writes the ``in-view``
+Rendered with :mod:`models.synth.hard_cases` at 320x240: a person on the spot from frame 0 (so in
+the frames the site learns its background from), standing, doing jumping jacks, bending or a slow
+tai chi form, for 250 frames, then walking out. After warm-up: the frames on the spot where they are
+answered (a blob more than half on them), the median share of their pixels inside that blob, the
+frames of the walk out where they are answered, and false persons (answers less than 30% on them).
+The cost: the swaying-plant scenes of :mod:`bench.person_check` (640x480, a walker passing a plant),
+answers on the plant and the walker's missed frames; and the real clips of :mod:`bench.person_check`
+(false persons, fragments and missed people where labelled, answers a frame). Writes the ``in-view``
 section of ``--out``.
 """
 

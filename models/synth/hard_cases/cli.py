@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
             activity=args.activity or default.activity,
             from_start=bool(args.from_start),
             depth_m=default.depth_m if args.depth is None else args.depth,
-            still_frames=args.still_frames or default.still_frames,
+            still_frames=default.still_frames if args.still_frames is None else args.still_frames,
         )
     except ValueError as e:
         ap.error(str(e))

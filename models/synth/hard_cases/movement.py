@@ -167,8 +167,8 @@ def slow_form(
 ) -> Motion:
     """A slow martial-art form (tai chi's raising and pressing of the arms, with the waist turning)
     in place at ``at``, ``rate_hz`` cycles a second (8 s each by default): the arms rise forwards to
-    shoulder height and sink back, the knees bend as they sink (hips 0.35, knees 0.7 rad), the waist
-    and head turn 0.45 rad either way at half the rate, and the weight shifts 8 cm sideways with it.
+    shoulder height and sink back, the knees bend as they sink (hips 0.35, knees 0.7 rad), the trunk
+    turns 0.35 rad either way (the head 0.45) at half the rate, and the weight shifts 8 cm sideways with it.
     Limbs move a few pixels a second: the slowest movement a background model has to keep apart."""
     e = _relaxed(n)
     t = torch.arange(n) / fps
