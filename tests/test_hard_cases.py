@@ -21,6 +21,7 @@ SETTINGS = {
     "sway": hc.Sway(amplitude=6.0),
     "standstill": hc.Standstill(still_frames=24, walk_frames=7),
     "crossing": hc.Crossing(),
+    "group": hc.Group(people=3, gap_m=0.1, speed_mps=2.0),
 }
 RENDER = {
     "light-on": hc.light_on,
@@ -28,6 +29,7 @@ RENDER = {
     "sway": hc.sway,
     "standstill": hc.standstill,
     "crossing": hc.crossing,
+    "group": hc.group,
 }
 
 
@@ -99,10 +101,11 @@ def test_masks_are_cdnet_and_match_the_instances(rendered, name):
     for k in range(1, people + 1):
         assert (case.amodal[:, k - 1][inst == k]).all()
     assert np.array_equal(inst > 0, case.amodal.any(1))
-    # the band is 1 px either side of the boundary: eroding by 1 px leaves only 255
+    # the band is 1 px either side of each person's boundary: eroding each by 1 px leaves only 255
     for t in range(0, len(inst), 7):
         person = (inst[t] > 0).astype(np.uint8)
-        assert (masks[t][cv2.erode(person, np.ones((3, 3), np.uint8)) > 0] == 255).all()
+        for k in range(1, people + 1):
+            assert (masks[t][cv2.erode((inst[t] == k).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0] == 255).all()
         outside = cv2.dilate(person, np.ones((3, 3), np.uint8)) == 0
         assert (masks[t][outside] == 0).all()
 
@@ -242,6 +245,20 @@ def test_crossing_has_two_ids_that_overlap_the_nearer_in_front(rendered):
         assert (sign * np.diff(xs) > -0.5).all() and sign * (xs[-1] - xs[0]) > SCENE.width / 3
 
 
+def test_a_group_walks_in_file_ids_front_to_back_their_silhouettes_touching(rendered):
+    case, _ = rendered["group"]
+    amodal = case.amodal
+    assert case.info["people"] == 3 and set(np.unique(case.instances)) == {0, 1, 2, 3}
+    grown = [cv2.dilate(amodal[:, k].reshape(-1, SCENE.width).astype(np.uint8), np.ones((3, 3))) for k in range(3)]
+    touching = sum(
+        bool((grown[0][t * SCENE.height : (t + 1) * SCENE.height] & amodal[t, 1]).any()) for t in range(SCENE.frames)
+    )
+    assert touching >= 5  # one silhouette row of people on those frames
+    for t in range(SCENE.frames):  # person 1 leads (rightwards), the others follow in order
+        xs = [centroid(amodal[t, k])[0] for k in range(3) if amodal[t, k].any() and not touches_border(amodal[t, k])]
+        assert xs == sorted(xs, reverse=True)
+
+
 def test_noise_is_per_frame_and_seeded(body):
     scene = hc.SceneSettings(width=64, height=48, frames=6, quiet=2, noise=2.0)
     a = hc.light_on(scene, body=body)
@@ -267,6 +284,10 @@ def test_unknown_cases_and_bad_settings_are_refused(body):
         hc.Standstill(activity="yoga")
     with pytest.raises(ValueError, match="depth_m=0"):
         hc.Standstill(depth_m=0.0)
+    with pytest.raises(ValueError, match="people=5"):
+        hc.Group(people=5)
+    with pytest.raises(ValueError, match=r"gap_m=-0\.1"):
+        hc.Group(gap_m=-0.1)
     with pytest.raises(SystemExit):
         hc.main(["drizzle", "--out", "/nonexistent"])
     with pytest.raises(SystemExit):  # the standstill's flags on another case

@@ -19,6 +19,8 @@ wall, clothed bodies from :mod:`models.synth.scene_renderer`, motion from
   ``--from-start`` puts them on the spot from frame 0 (absorbed into the learnt background).
 * ``crossing``: two people walk in opposite directions at different depths; they overlap in the
   image for a while, the nearer one in front.
+* ``group``: two to four people walk across the view together, one behind the other, their
+  silhouettes touching as a group's do on a street.
 
 The first ``quiet`` frames (40 by default) hold no event, so a background model can settle.
 
@@ -39,6 +41,7 @@ from models.synth.hard_cases.cases import (
     DEFAULT_FRAMES,
     crossing,
     default_frames,
+    group,
     light_on,
     parse_case,
     plant,
@@ -77,6 +80,7 @@ from models.synth.hard_cases.settings import (
     QUIET_FRAMES,
     Activity,
     Crossing,
+    Group,
     LightOn,
     SceneSettings,
     Shake,
@@ -103,6 +107,7 @@ __all__ = [
     "UNCERTAIN",
     "Activity",
     "Crossing",
+    "Group",
     "HardCase",
     "LightOn",
     "Plate",
@@ -116,6 +121,7 @@ __all__ = [
     "floor_point",
     "floor_x",
     "groundtruth",
+    "group",
     "light_on",
     "main",
     "overlay",

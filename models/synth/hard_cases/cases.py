@@ -26,11 +26,13 @@ from models.synth.hard_cases.movement import (
     walk_across,
 )
 from models.synth.hard_cases.settings import (
+    BODY_DEPTH_M,
     FADE,
     MAX_WALK_SPEED,
     NEAR_M,
     OFFSCREEN_M,
     Crossing,
+    Group,
     LightOn,
     SceneSettings,
     Shake,
@@ -42,8 +44,8 @@ from models.synth.motion import Motion, concatenate
 
 logger = logging.getLogger("models.synth.hard_cases")  # the package's logger, as before the split
 
-CASES = ("light-on", "shake-N", "sway", "standstill", "crossing")
-DEFAULT_FRAMES = {"light-on": 200, "shake": 200, "sway": 200, "standstill": 450, "crossing": 200}
+CASES = ("light-on", "shake-N", "sway", "standstill", "crossing", "group")
+DEFAULT_FRAMES = {"light-on": 200, "shake": 200, "sway": 200, "standstill": 450, "crossing": 200, "group": 200}
 
 BEND_TURN = 0.9  # a bending person turns back to the walk's direction: seen in profile, the bend shows most
 
@@ -317,6 +319,36 @@ def crossing(
     return HardCase(frames, inst, amodal, bg, info)
 
 
+def group(
+    scene: SceneSettings, settings: Group = Group(), body: BodyModel | None = None, progress: bool = False
+) -> HardCase:
+    """``settings.people`` walk from the image's left to its right one behind the other, the first
+    entering at frame ``quiet`` (ids 1, 2, ... front to back)."""
+    q, T = scene.quiet, scene.frames
+    world, rng = start_world(scene, body)
+    edge = view_half_width(scene, settings.depth_m) + OFFSCREEN_M
+    step = BODY_DEPTH_M + settings.gap_m
+    # the image's left is world +x; walking rightwards goes towards -x, so those behind start further +x
+    people = [
+        world.person(
+            walk_across(
+                scene,
+                settings.depth_m,
+                False,
+                settings.speed_mps,
+                edge + settings.speed_mps * q / scene.fps + k * step,
+                T,
+                rng,
+            ),
+            rng,
+        )
+        for k in range(settings.people)
+    ]
+    frames, inst, amodal, bg = world.render(people, static_plate(world), progress=progress, desc="group")
+    info = _info("group", scene, asdict(settings), _presence_events(amodal), settings.people)
+    return HardCase(frames, inst, amodal, bg, info)
+
+
 def parse_case(name: str) -> tuple[str, float | None]:
     """``"shake-3"`` -> ("shake", 3.0); ``"sway"`` -> ("sway", None). Unknown names raise."""
     m = re.fullmatch(r"shake-(\d+(?:\.\d+)?)", name)
@@ -325,7 +357,7 @@ def parse_case(name: str) -> tuple[str, float | None]:
         if amplitude <= 0:
             raise ValueError(f"case {name!r}: the shake amplitude must be > 0 px")
         return "shake", amplitude
-    if name in ("light-on", "sway", "standstill", "crossing"):
+    if name in ("light-on", "sway", "standstill", "crossing", "group"):
         return name, None
     raise ValueError(f"unknown case {name!r}; choose from {', '.join(CASES)} (N in px, e.g. shake-3)")
 
@@ -355,5 +387,10 @@ def render_case(
                 "standstill: %d frames leave %d still frames (asked %d)", scene.frames, still, standing.still_frames
             )
         return standstill(scene, replace(standing, still_frames=still), body, progress)
-    cases: dict[str, Callable[..., HardCase]] = {"light-on": light_on, "sway": sway, "crossing": crossing}
+    cases: dict[str, Callable[..., HardCase]] = {
+        "light-on": light_on,
+        "sway": sway,
+        "crossing": crossing,
+        "group": group,
+    }
     return cases[kind](scene, body=body, progress=progress)
