@@ -179,30 +179,38 @@ def test_hot_swaps_under_concurrent_requests_fail_nothing(client, jpegs):
     svc.store.write_version("lobby", other, "source", None, None)
     versions = [v["id"] for v in client.get("/v1/sites/lobby/versions", headers=HK).json()]
     assert len(versions) >= 2
-    failures, seen, stop = [], set(), threading.Event()
+    failures: list[int] = []
+    answers: list[str] = []  # the version of every answer, in the order they came
+    served, stop = threading.Condition(), threading.Event()
 
     def hammer():
         i = 0
         while not stop.is_set():
             r = client.post("/v1/sites/lobby/pose?vertices=false", content=jpegs[10 + i % 20], headers=H)
-            if r.status_code != 200:
-                failures.append(r.status_code)
-            else:
-                seen.add(r.json()["model_version"])
+            with served:
+                if r.status_code != 200:
+                    failures.append(r.status_code)
+                else:
+                    answers.append(r.json()["model_version"])
+                served.notify_all()
             i += 1
 
     threads = [threading.Thread(target=hammer) for _ in range(3)]
     for t in threads:
         t.start()
     for k in range(10):
-        assert (
-            client.post(f"/v1/sites/lobby/versions/{versions[k % len(versions)]}/activate", headers=HK).status_code
-            == 200
-        )
+        version = versions[k % len(versions)]
+        with served:
+            before = len(answers)
+        assert client.post(f"/v1/sites/lobby/versions/{version}/activate", headers=HK).status_code == 200
+        # each swap is served before the next: without waiting, a version active for less time
+        # than a request takes was sometimes never answered by, and the test failed on timing
+        with served:
+            assert served.wait_for(lambda v=version, n=before: v in answers[n:], timeout=30), version
     stop.set()
     for t in threads:
         t.join()
-    assert not failures and seen == set(versions)
+    assert not failures and set(answers) == set(versions)
 
 
 def test_buffer_can_be_deleted(client):
