@@ -231,15 +231,16 @@ def standstill(
     scene: SceneSettings, settings: Standstill = Standstill(), body: BodyModel | None = None, progress: bool = False
 ) -> HardCase:
     """A person enters from the image's left at frame ``quiet``, stays ``still_frames`` on the spot
-    (standing, doing jumping jacks or bending: ``settings.activity``; the part on the spot, after the
-    stop's pose blend, is ``info["still"]`` = [first, last + 1)), then walks out to the right. With
+    (standing, doing jumping jacks, bending or a slow tai chi form: ``settings.activity``; the part
+    on the spot, after the stop's pose blend, is ``info["still"]`` = [first, last + 1)), then walks
+    out to the right. With
     ``settings.from_start`` they are on the spot from frame 0 (no quiet frames, no walk in;
     ``info["still"]`` starts at 0)."""
     w, S = settings.walk_frames, settings.still_frames
     q, w_in = (0, 0) if settings.from_start else (scene.quiet, w)
     if w < 2 or S < FADE + 2:
         raise ValueError(f"walk_frames={w} must be >= 2 and still_frames={S} >= {FADE + 2}")
-    if q + w_in + S + w > scene.frames:
+    if S + settings.frames_besides_still(scene.quiet) > scene.frames:
         raise ValueError(
             f"frames={scene.frames} too few for quiet {q} + walk in {w_in} + still {S} + walk out {w} = {q + w_in + S + w}"
         )
@@ -380,8 +381,7 @@ def render_case(
         assert amplitude is not None
         return shake(scene, Shake(amplitude=amplitude), body, progress)
     if kind == "standstill":
-        walks = standing.walk_frames if standing.from_start else scene.quiet + 2 * standing.walk_frames
-        still = min(standing.still_frames, scene.frames - walks)
+        still = min(standing.still_frames, scene.frames - standing.frames_besides_still(scene.quiet))
         if still < standing.still_frames:
             logger.warning(
                 "standstill: %d frames leave %d still frames (asked %d)", scene.frames, still, standing.still_frames

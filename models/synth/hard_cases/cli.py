@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import get_args
 
@@ -12,7 +13,13 @@ from models.synth.hard_cases.cases import CASES, default_frames, parse_case, ren
 from models.synth.hard_cases.files import preview, save
 from models.synth.hard_cases.settings import QUIET_FRAMES, Activity, SceneSettings, Standstill
 
-STANDSTILL_ONLY = ("activity", "from_start", "depth", "still_frames")
+# the standstill's flags (argparse dest -> Standstill field)
+STANDSTILL_FLAGS = {
+    "activity": "activity",
+    "from_start": "from_start",
+    "depth": "depth_m",
+    "still_frames": "still_frames",
+}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -36,19 +43,15 @@ def main(argv: list[str] | None = None) -> None:
     standing.add_argument("--still-frames", type=int, default=None, help=f"default {default.still_frames}")
     args = ap.parse_args(argv)
     try:
-        given = [f"--{k.replace('_', '-')}" for k in STANDSTILL_ONLY if getattr(args, k) is not None]
-        if given and parse_case(args.case)[0] != "standstill":
-            raise ValueError(f"{', '.join(given)} only apply to standstill, not {args.case!r}")
+        overrides = {f: getattr(args, a) for a, f in STANDSTILL_FLAGS.items() if getattr(args, a) is not None}
+        if overrides and parse_case(args.case)[0] != "standstill":
+            given = ", ".join(f"--{a.replace('_', '-')}" for a in STANDSTILL_FLAGS if getattr(args, a) is not None)
+            raise ValueError(f"{given} only apply to standstill, not {args.case!r}")
         frames = args.frames or default_frames(args.case)
         scene = SceneSettings(
             width=args.width, height=args.height, frames=frames, seed=args.seed, noise=args.noise, quiet=args.quiet
         )
-        standstill = Standstill(
-            activity=args.activity or default.activity,
-            from_start=bool(args.from_start),
-            depth_m=default.depth_m if args.depth is None else args.depth,
-            still_frames=default.still_frames if args.still_frames is None else args.still_frames,
-        )
+        standstill = replace(default, **overrides)
     except ValueError as e:
         ap.error(str(e))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

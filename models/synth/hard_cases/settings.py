@@ -104,6 +104,11 @@ class Standstill:
         if not self.depth_m > 0:
             raise ValueError(f"depth_m={self.depth_m} must be > 0")
 
+    def frames_besides_still(self, quiet: int) -> int:
+        """The frames a clip needs besides the still ones: ``quiet`` and the walk in, unless
+        ``from_start``, and the walk out."""
+        return self.walk_frames if self.from_start else quiet + 2 * self.walk_frames
+
 
 @dataclass(frozen=True)
 class Crossing:
