@@ -292,7 +292,7 @@ def test_crossing_people_keep_their_ids():
 
 
 def test_a_blob_shared_by_two_predicted_boxes_is_cut_along_them_the_front_one_keeping_the_overlap():
-    from models.people.finder import split_blob
+    from models.people.cutting import split_blob
 
     mask = np.zeros((60, 80), bool)
     mask[20:58, 10:40] = True  # the near person (feet on row 57)

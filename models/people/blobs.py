@@ -22,7 +22,7 @@ class PersonBlob:
     box: Box
     mask: np.ndarray
     area: int
-    # Cut from a larger blob along a track's predicted box (models.people.finder.carve): where it
+    # Cut from a larger blob along a track's predicted box (models.people.cutting.carve): where it
     # is, is that prediction, not a measurement.
     cut: bool = False
 

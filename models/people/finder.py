@@ -11,7 +11,9 @@ The boxes of confirmed people who have walked some way are protected from the ba
 learning, so people who stop and stand still stay found; the whole ones (and completed people,
 below) teach the site's person height per row. Two tracked people whose blobs join (crossing,
 walking side by side) are cut apart along their predicted boxes and answered as two, each with its
-id (a part so placed does not count as walking); one who walks in front of
+id (a part so placed does not count as walking); people who come into view side by side or in
+file, one blob from the start, are cut apart by their heads (:mod:`models.people.cutting`,
+``FinderConfig.rows``); one who walks in front of
 something that moves (a swaying plant) keeps its part of the blob they make together. A track that never moved
 far (a swaying plant, a parked van) is answered only while its silhouettes read as a person's
 (:mod:`models.people.personness`, ``FinderConfig.person_check``). Someone in view while the
@@ -32,6 +34,7 @@ import numpy as np
 from models.heading import UNKNOWN
 from models.people.absorbed import AbsorbedConfig, ActivityEnvelope, complete
 from models.people.blobs import Box, PersonBlob, connected_blobs, share_inside, working_box
+from models.people.cutting import SHARED_BLOB_OVERLAP, RowConfig, carve, held_by, split_blob, split_row
 from models.people.foreground import Foreground, ForegroundConfig, ForegroundModel, Subtractor
 from models.people.ghosts import GHOST_EDGE_SHARE, edge_share
 from models.people.grouping import GroupingConfig, PersonScale, looks_like_a_person, merge_fragments
@@ -42,7 +45,6 @@ from models.people.walk import approach_of
 EDGE_MARGIN_PX = 2  # a box this close to the frame's edge is a person cut by it
 GHOST_VOTE = 0.4  # weight of each ghost test in a track's running vote
 GHOST_EVERY = 2  # a track's ghost test runs on every second frame it is seen
-SHARED_BLOB_OVERLAP = 0.6  # share of a track's predicted box inside a blob: the track is in it
 SHARED_MAX_MISSED = 2  # frames a track may have gone unseen and still claim its part of a shared blob
 PersonCheck = Literal["unmoved", "always", "off"]
 DEFAULT_PERSON_CHECK: PersonCheck = "unmoved"
@@ -59,50 +61,7 @@ PERSON_KEEP_VOTE = 0.05
 # while building it, docs/REAL_FOOTAGE.md, "Completing absorbed people").
 ABSORBED_MIN_VOTE = 0.8
 ABSORBED_KEEP_VOTE = 0.5
-
-
-def held_by(blob: PersonBlob, guesses: list[Box]) -> list[Box]:
-    """The predicted boxes that lie in a blob (``SHARED_BLOB_OVERLAP`` of each inside its box)."""
-    return [g for g in guesses if share_inside(g, blob.box) >= SHARED_BLOB_OVERLAP]
-
-
-def box_region(box: Box, shape: tuple[int, int]) -> np.ndarray:
-    """(H, W) bool: the pixels whose centres lie in ``box`` (frame pixel edges)."""
-    ys, xs = np.arange(shape[0]), np.arange(shape[1])
-    rows = (ys >= box[1]) & (ys <= box[3])
-    cols = (xs >= box[0]) & (xs <= box[2])
-    return rows[:, None] & cols[None, :]
-
-
-def split_blob(blob: PersonBlob, a: Box, b: Box) -> tuple[PersonBlob, PersonBlob] | None:
-    """A blob holding two people, cut along their predicted boxes ``a`` and ``b``: each part's mask
-    is the blob inside its box, pixels inside both going to the person in front, the one whose box
-    reaches lower (on a floor seen from above, the nearer person's feet are lower in the image);
-    each part's box is its predicted box within the blob's. While two people overlap, the mask
-    cannot tell where either ends (the one behind shrinks to a head, the one in front loses the
-    feet the other's legs cross), so each keeps the box and the velocity it came in with and is
-    found again by them when they part. Cutting along the boxes, not down the middle, lets the
-    two cross: a cut between their centres keeps the left one on the left. None when either part
-    comes out empty (one hides the other wholly)."""
-    shape = blob.mask.shape
-    in_a, in_b = box_region(a, shape), box_region(b, shape)
-    if a[3] >= b[3]:
-        in_b &= ~in_a
-    else:
-        in_a &= ~in_b
-    part_a, part_b = carve(blob, a, in_a), carve(blob, b, in_b)
-    return None if part_a is None or part_b is None else (part_a, part_b)
-
-
-def carve(blob: PersonBlob, guess: Box, keep: np.ndarray | None = None) -> PersonBlob | None:
-    """The part of a blob inside a predicted box ``guess`` (or inside the (H, W) bool region
-    ``keep``), boxed by the intersection of ``guess`` and the blob's box; None when it is empty."""
-    mask = blob.mask & (box_region(guess, blob.mask.shape) if keep is None else keep)
-    x0, y0, x1, y1 = blob.box
-    box = (max(guess[0], x0), max(guess[1], y0), min(guess[2], x1), min(guess[3], y1))
-    if not mask.any() or box[2] <= box[0] or box[3] <= box[1]:
-        return None
-    return PersonBlob(box=box, mask=mask, area=int(mask.sum()), cut=True)
+ROW_PART_MIN_SCORE = 0.5  # each part of a row of people cut apart (models.people.cutting) reads as a person
 
 
 def is_ghost(track: Track) -> bool:
@@ -122,6 +81,16 @@ def is_walking(track: Track) -> bool:
         return False
     speed = float(np.hypot(*track.velocity)) / max(track.box[3] - track.box[1], 1.0)
     return (track.confirmed and track.has_moved) or speed >= WALKING_SPEED
+
+
+def passing(a: Track, b: Track) -> bool:
+    """Whether two tracks pass each other rather than walk together: they head opposite ways and
+    their velocities differ by ``WALKING_SPEED`` of their mean height a frame or more. (People in
+    a row head the same way; one coming in at the frame's edge beside another has a box that
+    grows, so its speed is not theirs.)"""
+    (ax, ay), (bx, by) = a.velocity, b.velocity
+    height = 0.5 * ((a.box[3] - a.box[1]) + (b.box[3] - b.box[1]))
+    return ax * bx + ay * by < 0 and float(np.hypot(ax - bx, ay - by)) >= WALKING_SPEED * max(height, 1.0)
 
 
 def reads_as_person(track: Track, check: PersonCheck = DEFAULT_PERSON_CHECK) -> bool:
@@ -157,6 +126,10 @@ class FinderConfig:
     # (models.people.absorbed; None: not looked for). Measured on rendered scenes and the real clips
     # (docs/REAL_FOOTAGE.md, "People in view from the first frame").
     absorbed: AbsorbedConfig | None = field(default_factory=lambda: AbsorbedConfig() if DEFAULT_ABSORBED else None)
+    # People side by side or in file, one blob, cut apart by their heads (models.people.cutting; None:
+    # not cut). Measured on the group hard case and the real clips (docs/REAL_FOOTAGE.md, "A group
+    # walking together").
+    rows: RowConfig | None = field(default_factory=RowConfig)
 
     def __post_init__(self) -> None:
         if self.person_check not in get_args(PersonCheck):
@@ -224,7 +197,8 @@ class PersonFinder:
         return self.foreground.frames_seen
 
     def blobs(self, fg: Foreground) -> tuple[list[PersonBlob], list[PersonBlob]]:
-        """(person-shaped blobs, refused blobs) of a foreground mask, fragments merged, largest first."""
+        """(person-shaped blobs, refused blobs) of a foreground mask, fragments merged and rows of
+        people cut apart, largest first."""
         h, w = fg.mask.shape
         min_area = self.config.min_area_fraction * h * w
         min_height = self.config.grouping.min_height_px / fg.scale
@@ -232,8 +206,31 @@ class PersonFinder:
         shaped: list[PersonBlob] = []
         refused: list[PersonBlob] = []
         for b in merge_fragments(blobs, self.scale, self.config.grouping):
-            (shaped if looks_like_a_person(b, self.scale, self.config.grouping) else refused).append(b)
-        return shaped, refused
+            for part in self._row(b):
+                (shaped if looks_like_a_person(part, self.scale, self.config.grouping) else refused).append(part)
+        return sorted(shaped, key=lambda b: -b.area), sorted(refused, key=lambda b: -b.area)
+
+    def _row(self, blob: PersonBlob) -> list[PersonBlob]:
+        """The people of a blob that is a row of them (:func:`split_row`; a person's height there from
+        the site's scale, or the blob's own before it is known), else the blob. A cut stands only
+        where each part reads as a person to the classifier: a plant's crown has bumps like heads."""
+        if self.config.rows is None:
+            return [blob]
+        height = self.scale.height_at(blob.box[3]) or blob.height
+        parts = split_row(blob, height, self.config.rows)
+        if parts is None:
+            return [blob]
+        held = [t for t in self._recent_tracks() if share_inside(t.predicted(), blob.box) >= SHARED_BLOB_OVERLAP]
+        if len(parts) == 2 and len(held) == 2 and passing(*held):
+            # Two people passing each other are cut along their tracks' predicted boxes
+            # (_split_shared): a cut by columns would keep the left one on the left.
+            return [blob]
+        if (
+            self.personness is not None
+            and score_blobs(self.personness, [(p.mask, p.box) for p in parts]).min() < ROW_PART_MIN_SCORE
+        ):
+            return [blob]
+        return parts
 
     def candidates(self, fg: Foreground, frame_shape: tuple[int, int]) -> list[PersonBlob]:
         """Person-shaped blobs of a foreground mask (fragments merged), largest first."""
@@ -277,14 +274,18 @@ class PersonFinder:
         mask = cv2.resize(blob.mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)[y0:y1, x0:x1]
         return edge_share(mask.astype(bool), frame_grey[y0:y1, x0:x1], background_grey[y0:y1, x0:x1])
 
-    def _recent_boxes(self, walked_in: bool = False) -> list[Box]:
-        """The predicted boxes of the confirmed tracks seen within the last ``SHARED_MAX_MISSED``
-        frames that are no ghosts (with ``walked_in``, only those that have moved)."""
+    def _recent_tracks(self, walked_in: bool = False) -> list[Track]:
+        """The confirmed tracks seen within the last ``SHARED_MAX_MISSED`` frames that are no ghosts
+        (with ``walked_in``, only those that have moved)."""
         return [
-            t.predicted()
+            t
             for t in self.tracker.tracks
             if t.confirmed and t.missed <= SHARED_MAX_MISSED and not is_ghost(t) and (t.has_moved or not walked_in)
         ]
+
+    def _recent_boxes(self, walked_in: bool = False) -> list[Box]:
+        """The predicted boxes of :meth:`_recent_tracks`."""
+        return [t.predicted() for t in self._recent_tracks(walked_in)]
 
     def _split_shared(self, blobs: list[PersonBlob]) -> list[PersonBlob]:
         """People who cross or walk side by side become one blob for a while. A blob that the
