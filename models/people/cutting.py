@@ -5,18 +5,18 @@
     part = carve(blob, predicted_box)              # one tracked person's part of a larger blob
 
 Two tracked people whose blobs join (crossing, one passing another) are cut along the boxes their
-tracks predict (the finder decides who is in a blob). People walking side by side or in file
-make one blob from the first frame they are in view, so no track ever saw them apart: they are
-cut by their heads. A row of people is as tall as one person and as wide as several; its top profile (the first
-foreground row of each column) rises to a head over each of them and dips to the shoulders or
+tracks predict (the finder decides who is in a blob). People walking side by side or in file make
+one blob from the first frame they are in view, so no track ever saw them apart: they are cut by
+their heads. A row of people is as tall as one person and as wide as several; its top profile (the
+first foreground row of each column) rises to a head over each of them and dips to the shoulders or
 lower between two heads. A blob as wide as two people whose top profile has two or more heads
-(standing out by a share of a person's height, far enough apart, narrow, a body under each) is
-cut down the columns between the heads where the fewest foreground pixels are (the gap between
-two bodies, legs aside), and the cut stands when each part is as tall and upright as a person.
-Raised hands have no body under them; a bag's top or a slumped torso makes a broad bump, not a
-head. A plant's crown can pass all of these, so the finder keeps a cut only where every part
-also reads as a person to its silhouette classifier (:mod:`models.people.finder`). W4
-(Haritaoglu et al., 2000) finds the heads of a group in its silhouette's outline the same way.
+(standing out by a share of a person's height, far enough apart, narrow, a body under each) is cut
+down the columns between the heads where the fewest foreground pixels are (the gap between two
+bodies, legs aside), and the cut stands when each part is as tall and upright as a person. Raised
+hands have no body under them; a bag's top or a slumped torso makes a broad bump, not a head. A
+plant's crown can pass all of these, so the finder keeps a cut only where every part also reads as
+a person to its silhouette classifier (:mod:`models.people.finder`). W4 (Haritaoglu et al., 2000)
+finds the heads of a group in its silhouette's outline the same way.
 """
 
 from __future__ import annotations
@@ -148,9 +148,14 @@ def split_row(blob: PersonBlob, person_height: float, cfg: RowConfig = RowConfig
 # -- along tracks' predicted boxes (the finder knows from its tracks who is in a blob) ---------------
 
 
+def lies_in(guess: Box, blob: PersonBlob) -> bool:
+    """Whether a predicted box lies in a blob (``SHARED_BLOB_OVERLAP`` of it inside the blob's box)."""
+    return share_inside(guess, blob.box) >= SHARED_BLOB_OVERLAP
+
+
 def held_by(blob: PersonBlob, guesses: list[Box]) -> list[Box]:
-    """The predicted boxes that lie in a blob (``SHARED_BLOB_OVERLAP`` of each inside its box)."""
-    return [g for g in guesses if share_inside(g, blob.box) >= SHARED_BLOB_OVERLAP]
+    """The predicted boxes that lie in a blob."""
+    return [g for g in guesses if lies_in(g, blob)]
 
 
 def box_region(box: Box, shape: tuple[int, int]) -> np.ndarray:

@@ -33,8 +33,8 @@ import numpy as np
 
 from models.heading import UNKNOWN
 from models.people.absorbed import AbsorbedConfig, ActivityEnvelope, complete
-from models.people.blobs import Box, PersonBlob, connected_blobs, share_inside, working_box
-from models.people.cutting import SHARED_BLOB_OVERLAP, RowConfig, carve, held_by, split_blob, split_row
+from models.people.blobs import Box, PersonBlob, connected_blobs, working_box
+from models.people.cutting import RowConfig, carve, held_by, lies_in, split_blob, split_row
 from models.people.foreground import Foreground, ForegroundConfig, ForegroundModel, Subtractor
 from models.people.ghosts import GHOST_EDGE_SHARE, edge_share
 from models.people.grouping import GroupingConfig, PersonScale, looks_like_a_person, merge_fragments
@@ -213,14 +213,15 @@ class PersonFinder:
     def _row(self, blob: PersonBlob) -> list[PersonBlob]:
         """The people of a blob that is a row of them (:func:`split_row`; a person's height there from
         the site's scale, or the blob's own before it is known), else the blob. A cut stands only
-        where each part reads as a person to the classifier: a plant's crown has bumps like heads."""
+        where each part reads as a person to the classifier (a plant's crown has bumps like heads),
+        and not where it would part two tracked people :func:`passing` each other."""
         if self.config.rows is None:
             return [blob]
         height = self.scale.height_at(blob.box[3]) or blob.height
         parts = split_row(blob, height, self.config.rows)
         if parts is None:
             return [blob]
-        held = [t for t in self._recent_tracks() if share_inside(t.predicted(), blob.box) >= SHARED_BLOB_OVERLAP]
+        held = [t for t in self._recent_tracks() if lies_in(t.predicted(), blob)]
         if len(parts) == 2 and len(held) == 2 and passing(*held):
             # Two people passing each other are cut along their tracks' predicted boxes
             # (_split_shared): a cut by columns would keep the left one on the left.
