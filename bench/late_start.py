@@ -6,7 +6,8 @@ with the ghost tests as served and with the edge test alone, in-process.
 A site learns its background from its first frames; started mid-clip, it learns whoever is in
 view then. Each start is a fresh finder (the service's settings) fed the clip from that frame on;
 after its warm-up every labelled frame is scored as :mod:`bench.person_check` scores the whole
-clip (false persons, fragments, missed people: :mod:`bench.footage_scores`). Starts that leave
+clip (false persons, fragments, missed people: :mod:`bench.footage_scores`), with the finder's own
+time a frame (both ghost tests and the edge test alone, in the same process). Starts that leave
 fewer than ``MIN_SCORED`` frames after warm-up are skipped. Writes the ``late-start`` section of
 ``--out``; the labelled clips stay where they are (evaluation only).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,11 +39,15 @@ TESTS = {"edge and stillness (served)": True, "edge test alone": False}
 
 
 def score_from(frames: list[np.ndarray], gt: dict[int, np.ndarray], start: int, config: FinderConfig) -> dict:
-    """A fresh finder fed ``frames[start:]``; counts summed over the labelled frames after warm-up."""
+    """A fresh finder fed ``frames[start:]``; counts summed over the labelled frames after warm-up,
+    and the finder's own time a frame (``ms``, every frame fed)."""
     finder = PersonFinder(config)
-    out = dict.fromkeys(("frames", "answers", *COUNTS), 0)
+    out: dict = dict.fromkeys(("frames", "answers", *COUNTS), 0)
+    spent = 0.0
     for i in range(start, len(frames)):
+        began = time.perf_counter()
         found = finder.apply(frames[i])
+        spent += time.perf_counter() - began
         if found.warming_up or i not in gt:
             continue
         boxes = np.array([p.blob.box for p in found.people]).reshape(-1, 4)
@@ -50,6 +56,7 @@ def score_from(frames: list[np.ndarray], gt: dict[int, np.ndarray], start: int, 
         out["answers"] += len(boxes)
         for k in COUNTS:
             out[k] += counts[k]
+    out["ms"] = 1000 * spent / max(len(frames) - start, 1)
     return out
 
 
@@ -77,18 +84,19 @@ def markdown(results: dict, command: str) -> str:
         f"Command: `{command}`  ",
         f"Machine: {machine('cpu')}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
         "",
-        "| clip | started at frame | ghost tests | labelled frames scored | people | answers | false persons | fragments | missed people |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| clip | started at frame | ghost tests | labelled frames scored | people | answers | false persons | fragments "
+        "| missed people | finder ms / frame |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, by_start in results.items():
         for start, by_test in by_start.items():
             for label, r in by_test.items():
                 lines.append(
                     f"| {name} | {start} | {label} | {r['frames']} | {r['people']} | {r['answers']} | "
-                    f"{r['false']} | {r['fragment']} | {r['missed']} |"
+                    f"{r['false']} | {r['fragment']} | {r['missed']} | {r['ms']:.1f} |"
                 )
     if not results:
-        lines.append("| (no labelled clip found) | | | | | | | | |")
+        lines.append("| (no labelled clip found) | | | | | | | | | |")
     return "\n".join(lines)
 
 

@@ -51,6 +51,7 @@ class SiteStatus:
     buffered_bytes: int
     background_method: str
     camera_tilt_deg: float | None
+    ghosts: int
 
 
 class PoseService:
@@ -162,6 +163,7 @@ class PoseService:
             buffered_bytes=site.buffer.nbytes if site else 0,
             background_method=method or self.settings.background_method,
             camera_tilt_deg=tilt,
+            ghosts=site.finder.ghosts_in_view if site else 0,
         )
 
     def set_background(self, site_id: str, method: Subtractor) -> SiteStatus:

@@ -185,6 +185,11 @@ class SiteInfo(BaseModel):
     camera_tilt_deg: float | None = Field(
         default=None, description="the camera's tilt below the horizon the site's bodies are turned by (PUT .../camera)"
     )
+    ghosts: int = Field(
+        default=0,
+        description="places refused as ghosts in the latest frame: where the background still holds someone who was in "
+        "view while it was learnt and has left (they fade as it relearns; PUT .../background relearns it now)",
+    )
 
 
 class BackgroundRequest(BaseModel):

@@ -80,7 +80,7 @@ def test_site_status_after_a_frame(svc):
     status = svc.site_status("seen-once")
     assert status.id == "seen-once" and status.frames_seen == 1 and status.warming_up
     assert status.active_version == SOURCE and status.serving_version == SOURCE
-    assert status.buffered_crops == 0 and status.buffered_bytes == 0
+    assert status.buffered_crops == 0 and status.buffered_bytes == 0 and status.ghosts == 0
 
 
 def test_site_status_of_a_site_known_only_from_the_artifact_store(svc):

@@ -201,6 +201,12 @@ class PersonFinder:
     def frames_seen(self) -> int:
         return self.foreground.frames_seen
 
+    @property
+    def ghosts_in_view(self) -> int:
+        """Confirmed tracks seen in the last frame and refused as ghosts: where the background still
+        holds someone who has left (it fades as the model relearns; relearning it clears it now)."""
+        return sum(t.confirmed and t.missed == 0 and is_ghost(t) and not t.absorbed for t in self.tracker.tracks)
+
     def blobs(self, fg: Foreground) -> tuple[list[PersonBlob], list[PersonBlob]]:
         """(person-shaped blobs, refused blobs) of a foreground mask, fragments merged and rows of
         people cut apart, largest first."""

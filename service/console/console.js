@@ -94,6 +94,7 @@ function renderLive(s) {
   $("serving").textContent = s.serving_version || s.active_version;
   $("frames-seen").textContent = s.frames_seen;
   $("buffered").textContent = s.buffered_crops;
+  $("ghosts").textContent = s.ghosts ? `${s.ghosts} (relearn the background while nobody is in view)` : "none";
   $("tilt").textContent = s.camera_tilt_deg === null || s.camera_tilt_deg === undefined ? "unknown" : `${s.camera_tilt_deg}°`;
   if (s.frames_seen !== shownFrames && s.frames_seen > 0) refreshFrame(s.frames_seen);
 }
