@@ -6,7 +6,7 @@ person-shaped blob there until the model relearns it (hundreds of frames). Such 
 edges of the departed person in the *background* image along its outline, and none in the
 *frame*; a real person has them in the frame. The test compares the two along the blob's
 boundary (Cucchiara et al.'s edge test for ghosts, on gradient magnitudes). A blob nothing in which
-moves is still: for a track that never walked, a second sign of a ghost (see :data:`STILL_LAG`).
+moves is still: for a track that never walked, a second sign of a ghost (see :data:`STILL_LAGS`).
 
     ghostly = edge_share(blob_mask, frame_grey, background_grey) < GHOST_EDGE_SHARE
     still = moving_share(blob_mask, change, change_level(change, ~foreground)) < STILL_SHARE
@@ -84,7 +84,7 @@ def change_level(change: np.ndarray, background: np.ndarray) -> float:
 
 def moving_share(mask: np.ndarray, change: np.ndarray, level: float) -> float:
     """The share of a blob's pixels (``mask`` (h, w) bool) whose ``change`` (h, w), the absolute
-    grey-level difference between a frame and one :data:`STILL_LAG` frames earlier, exceeds
+    grey-level difference between a frame and one a lag of :data:`STILL_LAGS` earlier, exceeds
     ``level``; 1.0 (no evidence of stillness) for an empty mask."""
     if not mask.any():
         return 1.0
