@@ -191,10 +191,11 @@ class SiteRegistry:
             return site
 
     def configure(self, site_id: str, method: Subtractor) -> Site:
-        """Set a site's background subtractor, making the site if it has no frames yet."""
+        """Set a site's background subtractor, making the site if it has no frames yet; the site
+        learns its background afresh, with the subtractor it had too (what an operator asks for to
+        clear the ghosts of people who were in view when it was learnt)."""
         site = self.get(site_id)
-        if site.background_method != method:
-            site.set_background_method(method)
+        site.set_background_method(method)
         return site
 
     def find(self, site_id: str) -> Site | None:

@@ -208,6 +208,11 @@ def test_console_adapts_and_rolls_back_in_a_browser(fed, browser):
     with httpx.Client(base_url=url, timeout=30, headers={"x-api-key": KEY}) as c:
         assert c.get(f"/v1/sites/{SITE}").json()["camera_tilt_deg"] == 12.5
 
+    # The ghosts line, and relearning the background from the page (the server warms the site up again).
+    assert text(browser, "#ghosts") == "none"
+    browser.find_element(By.ID, "relearn-background").click()
+    wait(browser, lambda d: "learning the background afresh" in text(d, "#message"), 30, "the relearn confirmed")
+
     # Start an adaptation from the page and watch its progress move.
     form = browser.find_element(By.ID, "adapt-form")
     for name in ("iterations", "batch", "lr"):

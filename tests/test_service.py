@@ -256,6 +256,11 @@ def test_a_site_can_choose_its_background_subtractor(client, jpegs):
         r = client.post("/v1/sites/knn-site/pose", content=data, headers=H)
         assert r.status_code == 200, r.text
     assert not r.json()["warming_up"]  # KNN learnt the background in the same 5 warm-up frames
+    r = client.put("/v1/sites/knn-site/background", headers=HK, json={"method": "knn"})
+    assert r.json()["background_method"] == "knn" and r.json()["warming_up"]  # the same one: relearnt all the same
+    for data in jpegs[:6]:
+        r = client.post("/v1/sites/knn-site/pose", content=data, headers=H)
+    assert not r.json()["warming_up"]
     r = client.put("/v1/sites/knn-site/background", headers=HK, json={"method": "mog2"})
     assert r.json()["background_method"] == "mog2" and r.json()["warming_up"]  # learnt afresh
     assert client.get("/v1/sites/lobby", headers=HK).json()["background_method"] == "mog2"  # others untouched

@@ -193,6 +193,23 @@ async function setCamera(event) {
   poll();
 }
 
+// -- the background --------------------------------------------------------------------------------
+async function relearnBackground(event) {
+  event.preventDefault();
+  if (!current) return;
+  try {
+    const s = await api(site("/background"), {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ method: current.background_method }),
+    });
+    say(s.warming_up ? "learning the background afresh from the next frames: keep the view empty meanwhile" : "the background was not relearnt", !s.warming_up);
+  } catch (e) {
+    say(e.message, true);
+  }
+  poll();
+}
+
 async function cancel(id) {
   try {
     await api(`v1/jobs/${encodeURIComponent(id)}`, { method: "DELETE" });
@@ -302,5 +319,6 @@ async function poll() {
 
 $("adapt-form").addEventListener("submit", startAdaptation);
 $("camera-form").addEventListener("submit", setCamera);
+$("background-form").addEventListener("submit", relearnBackground);
 poll();
 setInterval(poll, POLL_MS);
