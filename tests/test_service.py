@@ -249,7 +249,8 @@ def test_unset_adaptation_options_take_the_engines_defaults():
 
 
 def test_a_site_can_choose_its_background_subtractor(client, jpegs):
-    assert client.get("/v1/sites/lobby", headers=HK).json()["background_method"] == "mog2"
+    assert client.post("/v1/sites/mog2-site/pose", content=jpegs[0], headers=H).status_code == 200
+    assert client.get("/v1/sites/mog2-site", headers=HK).json()["background_method"] == "mog2"
     r = client.put("/v1/sites/knn-site/background", headers=HK, json={"method": "knn"})
     assert r.status_code == 200 and r.json()["background_method"] == "knn" and r.json()["warming_up"]
     for data in jpegs[:8]:
@@ -263,7 +264,7 @@ def test_a_site_can_choose_its_background_subtractor(client, jpegs):
     assert not r.json()["warming_up"]
     r = client.put("/v1/sites/knn-site/background", headers=HK, json={"method": "mog2"})
     assert r.json()["background_method"] == "mog2" and r.json()["warming_up"]  # learnt afresh
-    assert client.get("/v1/sites/lobby", headers=HK).json()["background_method"] == "mog2"  # others untouched
+    assert client.get("/v1/sites/mog2-site", headers=HK).json()["background_method"] == "mog2"  # others untouched
     bad = client.put("/v1/sites/knn-site/background", headers=HK, json={"method": "vibe"})
     assert bad.status_code == 422 and "method" in bad.text
     assert client.put("/v1/sites/knn-site/background", json={"method": "knn"}).status_code == 401
