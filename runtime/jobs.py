@@ -129,11 +129,14 @@ class MemoryJobStore:
                 del self._locks[site]
 
 
+KEY_PREFIX = "silhouette"  # every key the Redis job store writes starts with it and a colon
+
+
 class RedisJobStore:
     """Records as JSON strings; the site lock is SET NX with a TTL beyond the longest job, so a
     lock whose worker died disappears by itself."""
 
-    def __init__(self, url: str, lock_ttl_s: int, prefix: str = "silhouette"):
+    def __init__(self, url: str, lock_ttl_s: int, prefix: str = KEY_PREFIX):
         self.r = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
         self.ttl = lock_ttl_s
         self.p = prefix

@@ -20,6 +20,7 @@ with contextlib.suppress(ImportError):
     import torch._dynamo  # noqa: F401
 
 from bench.footage_io import EVAL_PYTHON  # after torch._dynamo (above)
+from runtime.jobs import KEY_PREFIX
 
 REDIS_URL = os.environ.get("SILHOUETTE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -46,10 +47,13 @@ def redis_url() -> str:
         client.ping()
     except redis.ConnectionError as exc:  # a test that needs Redis must fail loudly, not skip
         pytest.fail(f"Redis does not answer at {REDIS_URL} ({exc}); .ci/run starts one")
-    # The test database starts empty: a run killed halfway leaves its sites' jobs queued there, and
+    # The job store's keys start empty: a run killed halfway leaves its sites' jobs queued there, and
     # the next run's /adapt on the same site then answers that job (200) instead of starting one
-    # (202). Seen on a developer machine whose Redis outlives the runs; CI's is fresh anyway.
-    client.flushdb()
+    # (202). Seen on a developer machine whose Redis outlives the runs; CI's is fresh anyway. Only
+    # the job store's own keys go (SILHOUETTE_TEST_REDIS_URL may name a database that holds more).
+    stale = list(client.scan_iter(match=f"{KEY_PREFIX}:*"))
+    if stale:
+        client.delete(*stale)
     return REDIS_URL
 
 
