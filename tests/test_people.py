@@ -431,7 +431,7 @@ def test_a_ghost_apart_from_the_person_is_refused_from_the_frame_its_track_is_co
     off): the ghost's first test is its vote, so it is never answered, not even on the frame its
     track is confirmed (a running vote from 0 would need two tests). The person sways by a few
     pixels: a figure that never walked and never moves at all is as still as a
-    ghost (models.people.ghosts, STILL_LAG)."""
+    ghost (models.people.ghosts, STILL_LAGS)."""
     base = scene(4)
     finder = PersonFinder(FinderConfig.with_warmup(10))
     ghost_answers = person_answers = 0

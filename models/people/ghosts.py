@@ -99,9 +99,9 @@ class GhostTest:
     def __init__(self) -> None:
         self._greys: deque[np.ndarray] = deque(maxlen=STILL_LAG + 1)  # uint8, (h, w)
         self._background: np.ndarray | None = None
-        self._still_pixels: np.ndarray | None = None  # (h, w) bool, the frame's background
-        # per lag of STILL_LAGS: (|frame - the frame that many earlier| uint8, its change_level once a test needs it)
-        self._changes: list[tuple[np.ndarray, float | None]] = []
+        self._still_pixels = np.zeros((0, 0), bool)  # (h, w) bool, the latest frame's background
+        self._changes: list[np.ndarray] = []  # per lag of STILL_LAGS: |frame - the frame that many earlier|, uint8
+        self._levels: list[float] = []  # their change_level, once a test of this frame needs them
 
     def see(self, frame: np.ndarray, foreground: np.ndarray, background_grey: np.ndarray | None) -> None:
         """``frame`` (H, W, 3) RGB uint8 as it came; ``foreground`` (h, w) bool, its mask at the
@@ -112,10 +112,9 @@ class GhostTest:
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         self._greys.append(grey)
         self._background, self._still_pixels = background_grey, ~foreground
-        if len(self._greys) > STILL_LAG:
-            self._changes = [(cv2.absdiff(grey, self._greys[-1 - lag]), None) for lag in STILL_LAGS]
-        else:
-            self._changes = []
+        full = len(self._greys) > STILL_LAG
+        self._changes = [cv2.absdiff(grey, self._greys[-1 - lag]) for lag in STILL_LAGS] if full else []
+        self._levels = []
 
     @property
     def ready(self) -> bool:
@@ -123,13 +122,15 @@ class GhostTest:
 
     def _moving_share(self, mask: np.ndarray, window: tuple[slice, slice]) -> float:
         """The largest :func:`moving_share` of ``mask`` (over ``window`` of the frame) over the lags."""
-        shares = []
-        for k, (change, level) in enumerate(self._changes):
-            if level is None and self._still_pixels is not None:
-                level = change_level(change, self._still_pixels)
-                self._changes[k] = (change, level)
-            shares.append(moving_share(mask, change[window], level if level is not None else STILL_MIN_LEVEL))
-        return max(shares, default=1.0)
+        if not self._levels:
+            self._levels = [change_level(change, self._still_pixels) for change in self._changes]
+        return max(
+            (
+                moving_share(mask, change[window], level)
+                for change, level in zip(self._changes, self._levels, strict=True)
+            ),
+            default=1.0,
+        )
 
     def ghostly(self, blob: PersonBlob, scale: float, still_counts: bool) -> bool:
         """Whether a blob (its mask at the working resolution, its box in frame pixels, ``scale``
