@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from bench.adaptation_report import add_section_arguments, write_report
+from bench.articulation import HEADING_WRONG_DEG, torso_heading_error_deg
 from bench.pose_scores import MM_PER_M, similarity_align
 from bench.report import file_digest, machine
 from models.adaptation import AdaptConfig, adapt, resolve_device
@@ -61,7 +62,10 @@ def errors(
 
     Also what MPJPE is made of: ``r_mpjpe_mm`` after the best rotation alone (what is left once the
     body's orientation is right: articulation and size) and ``size_ratio``, the predicted joints' RMS
-    distance from the root over the true ones' (above 1: bodies answered too large). With the site
+    distance from the root over the true ones' (above 1: bodies answered too large); ``heading_deg``,
+    the median angle between where the answered and the true torsos face seen from above
+    (bench.articulation.torso_heading_error_deg; the answered ones turned by ``tilt_deg`` where given),
+    and ``turned_share``, the share of bodies facing more than 90 degrees from the truth. With the site
     camera's ``tilt_deg``, ``mpjpe_tilt_mm``: MPJPE of the bodies turned by it, as a site told its
     tilt serves them (models.camera_tilt), and ``mpjpe_served_mm``: MPJPE of the bodies as the
     service answers them, turned round where they face against their crop's walk (``target.approach``,
@@ -81,6 +85,7 @@ def errors(
     pred, true = np.concatenate(preds).astype(np.float64), np.concatenate(trues).astype(np.float64)
     rotated = similarity_align(pred, true, scale=False)
     size = np.sqrt((pred**2).sum(-1).mean(-1) / (true**2).sum(-1).mean(-1))
+    heading = torso_heading_error_deg(pred if tilt_deg is None else tilt_points(pred, tilt_deg), true)
     tilted = {}
     if tilt_deg is not None:
         tilted["mpjpe_tilt_mm"] = float(np.linalg.norm(tilt_points(pred, tilt_deg) - true, axis=-1).mean() * MM_PER_M)
@@ -95,6 +100,8 @@ def errors(
         "pa_mpjpe_mm": torch.cat(pa).mean().item(),
         "r_mpjpe_mm": float(np.linalg.norm(rotated - true, axis=-1).mean() * MM_PER_M),
         "size_ratio": float(size.mean()),
+        "heading_deg": float(np.nanmedian(heading)),
+        "turned_share": float(np.mean(heading > HEADING_WRONG_DEG)),
         **tilted,
         "crops": len(target),
     }

@@ -134,4 +134,18 @@ def test_bodies_as_served_are_turned_round_where_they_face_against_their_walk():
     got = errors(model, crops, truth, tilt_deg=0.0)
     assert got["against_walk"] == 1 / 3
     assert got["mpjpe_served_mm"] < 1e-3 < got["mpjpe_mm"] / 3
+    # the model's own bodies: the one against a turned-round truth faces 180 degrees from it
+    assert got["turned_share"] == 1 / 3 and got["heading_deg"] < 1e-3
     assert errors(model, crops, truth)["mpjpe_mm"] == got["mpjpe_mm"]
+
+
+def test_tuning_refuses_the_benchmarks_site():
+    from pathlib import Path
+
+    import pytest
+
+    from bench.bench_adaptation import SITE_SEED
+    from bench.tune_adaptation import tune
+
+    with pytest.raises(ValueError, match="benchmark"):
+        tune(Path("models/assets/source_cpu.pt"), "clean", 10, 1, 1, [{}], seed=SITE_SEED)
