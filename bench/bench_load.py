@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -42,6 +41,7 @@ from runtime.model_store import ModelStore
 from runtime.settings import SHIPPED_CHECKPOINT
 from scripts.serve import free_port
 from service.imaging import encode_jpeg
+from worker.command import worker_command
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "RELIABILITY.md"
@@ -132,26 +132,7 @@ def p99(xs: list[float]) -> float:
 
 def start_worker(env: dict, queue: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "worker.celery_app",
-            "worker",
-            "--concurrency",
-            "1",
-            "--pool",
-            "prefork",
-            "-Q",
-            queue,
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"{queue}@%h",
-        ],
+        worker_command(queue),
         cwd=ROOT,
         env=env,
         start_new_session=True,

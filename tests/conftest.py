@@ -6,7 +6,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -21,6 +20,7 @@ with contextlib.suppress(ImportError):
 
 from bench.footage_io import EVAL_PYTHON  # after torch._dynamo (above)
 from runtime.jobs import KEY_PREFIX
+from worker.command import worker_command
 
 REDIS_URL = os.environ.get("SILHOUETTE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -70,26 +70,7 @@ def start_worker(redis_url: str, extra_env: dict[str, str], queue: str | None = 
     queue = queue or f"test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "SILHOUETTE_REDIS_URL": redis_url, **extra_env}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "worker.celery_app",
-            "worker",
-            "--concurrency",
-            "1",
-            "--pool",
-            "prefork",
-            "-Q",
-            queue,
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"{queue}@%h",
-        ],
+        worker_command(queue),
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -36,6 +36,20 @@ def test_worker_runs_one_adaptation_per_gpu_and_stops_gracefully():
     assert w["stop_signal"] == "SIGTERM" and int(w["stop_grace_period"].rstrip("s")) >= 60
 
 
+def test_the_workers_tests_start_run_as_the_deployments_do():
+    """The tests' and benchmarks' workers (worker.command) take the deployment's app, pool and
+    concurrency, with a queue of their own."""
+    from worker.command import worker_command
+
+    deployed = COMPOSE["services"]["worker"]["command"]
+    local = worker_command("adapt-test")
+    for option in ("-A", "--concurrency", "--pool"):
+        assert local[local.index(option) + 1] == deployed[deployed.index(option) + 1]
+    assert local[local.index("-Q") + 1] == "adapt-test" and deployed[deployed.index("-Q") + 1] == "adapt"
+    with pytest.raises(ValueError, match="queue"):
+        worker_command("")
+
+
 def test_api_key_is_mandatory():
     env = COMPOSE["services"]["api"]["environment"]
     assert ":?" in env["SILHOUETTE_API_KEY"]  # compose refuses to start without it
