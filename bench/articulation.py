@@ -3,7 +3,6 @@
     spread = articulation_spread(body_joints)              # mm: how far joints stray from their mean
     err = body_frame_error(pred_body, true_body)           # mm: joint error with the root turned away
     deg = heading_error_deg(pred_root, true_root)          # (N,) degrees about the vertical
-    deg = torso_heading_error_deg(pred_eval, true_eval)    # (N,) the same, read off the 14 evaluation joints
     hits, counted = render_pck(pred_2d, true_2d, heights)  # PCK@0.1 of the person's height in the crop
 
 A model that regresses to its mean pose can score a plausible MPJPE while reading no limbs: its
@@ -17,13 +16,12 @@ from __future__ import annotations
 import numpy as np
 
 from bench import pose_scores as ps
-from models.body_layout import EVAL_JOINT_NAMES
+from models.metrics import CAMERA_UP, HEADING_WRONG_DEG
 
 MM_PER_M = ps.MM_PER_M
+__all__ = ["CAMERA_UP", "HEADING_WRONG_DEG"]  # with the functions below; the constants live in models.metrics
 # The body's forward direction in its own frame (SMPL's template faces +z) and its up axis.
 BODY_FORWARD = np.array([0.0, 0.0, 1.0])
-CAMERA_UP = 1  # OpenCV axes: y points down, so the horizontal plane is x-z
-HEADING_WRONG_DEG = 90.0  # a body turned further than this from the truth faces the other way
 
 
 def _joints(x: np.ndarray, name: str) -> np.ndarray:
@@ -65,36 +63,6 @@ def heading_error_deg(pred_root: np.ndarray, true_root: np.ndarray) -> np.ndarra
 
     a, b = heading(pred_root), heading(true_root)
     return np.degrees(np.arccos(np.clip((a * b).sum(-1), -1.0, 1.0)))
-
-
-def torso_facing(joints: np.ndarray) -> np.ndarray:
-    """(N, 14, 3) evaluation joints (:data:`models.body_layout.EVAL_JOINT_NAMES`), camera axes ->
-    (N, 3) unit vectors: where each torso faces, the cross product of its left-minus-right (hips and
-    shoulders, summed) with its up (neck minus the hips' middle)."""
-    j = _joints(joints, "joints")
-    if j.shape[1] != len(EVAL_JOINT_NAMES):
-        raise ValueError(f"joints must be the {len(EVAL_JOINT_NAMES)} evaluation joints, got {j.shape[1]}")
-    at = {
-        n: j[:, EVAL_JOINT_NAMES.index(n)] for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder", "neck")
-    }
-    across = at["left_hip"] - at["right_hip"] + at["left_shoulder"] - at["right_shoulder"]
-    up = at["neck"] - 0.5 * (at["left_hip"] + at["right_hip"])
-    f = np.cross(across, up)
-    return f / np.maximum(np.linalg.norm(f, axis=-1, keepdims=True), 1e-9)
-
-
-def torso_heading_error_deg(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """(N, 14, 3) and (N, 14, 3) evaluation joints, camera axes -> (N,) the angle in degrees, in
-    [0, 180], between where the two torsos face (:func:`torso_facing`), seen from above (x-z plane):
-    :func:`heading_error_deg` for bodies known by their joints only (a served or exported answer, a
-    synthetic site's truth). NaN where a torso faces straight up or down."""
-    pred, truth = _joints(pred, "pred"), _joints(truth, "truth")
-    if pred.shape != truth.shape:
-        raise ValueError(f"pred {pred.shape} and truth {truth.shape} differ")
-    a, b = (np.delete(torso_facing(x), CAMERA_UP, axis=-1) for x in (pred, truth))
-    na, nb = np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1)
-    cos = (a * b).sum(-1) / np.maximum(na * nb, 1e-12)
-    return np.where((na > 1e-6) & (nb > 1e-6), np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), np.nan)
 
 
 def mask_heights(masks: np.ndarray) -> np.ndarray:

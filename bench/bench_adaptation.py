@@ -27,7 +27,6 @@ import numpy as np
 import torch
 
 from bench.adaptation_report import add_section_arguments, write_report
-from bench.articulation import HEADING_WRONG_DEG, torso_heading_error_deg
 from bench.pose_scores import MM_PER_M, similarity_align
 from bench.report import file_digest, machine
 from models.adaptation import AdaptConfig, adapt, resolve_device
@@ -37,7 +36,7 @@ from models.crops import SQUARE_PAD, crop_to_frame
 from models.flip_average import FlipAveraged
 from models.heading import EVAL_MIRROR, UNKNOWN, against_walk, facing, turn_round_points
 from models.health import images_tensor
-from models.metrics import mpjpe, pa_mpjpe
+from models.metrics import mpjpe, pa_mpjpe, torso_heading_error_deg, turned_share
 from models.regressor import PoseRegressor, load_regressor
 from models.synth.camera_site import SiteConfig, make_site
 from models.synth.uap import shift_uap
@@ -64,7 +63,7 @@ def errors(
     body's orientation is right: articulation and size) and ``size_ratio``, the predicted joints' RMS
     distance from the root over the true ones' (above 1: bodies answered too large); ``heading_deg``,
     the median angle between where the answered and the true torsos face seen from above
-    (bench.articulation.torso_heading_error_deg; the answered ones turned by ``tilt_deg`` where given),
+    (models.metrics.torso_heading_error_deg; the answered ones turned by ``tilt_deg`` where given),
     and ``turned_share``, the share of bodies facing more than 90 degrees from the truth. With the site
     camera's ``tilt_deg``, ``mpjpe_tilt_mm``: MPJPE of the bodies turned by it, as a site told its
     tilt serves them (models.camera_tilt), and ``mpjpe_served_mm``: MPJPE of the bodies as the
@@ -101,7 +100,7 @@ def errors(
         "r_mpjpe_mm": float(np.linalg.norm(rotated - true, axis=-1).mean() * MM_PER_M),
         "size_ratio": float(size.mean()),
         "heading_deg": float(np.nanmedian(heading)),
-        "turned_share": float(np.mean(heading > HEADING_WRONG_DEG)),
+        "turned_share": turned_share(heading),
         **tilted,
         "crops": len(target),
     }

@@ -59,7 +59,7 @@ from models.crops import in_frame, uncrop_mask
 from models.flip_average import FlipAveraged, as_served
 from models.health import images_tensor
 from models.m2s import project_points
-from models.metrics import mpjpe, pa_mpjpe
+from models.metrics import mpjpe, pa_mpjpe, turned_share
 from models.people.finder import FinderConfig, PersonFinder
 from models.regressor import PoseRegressor, load_regressor
 from models.silhouette_camera import CameraFitConfig
@@ -276,7 +276,7 @@ def score_renders(
         "body_frame_error_mm": art.body_frame_error(out["body_frame"], true_body),
         "spread_model_mm": art.articulation_spread(out["body_frame"]),
         "spread_truth_mm": art.articulation_spread(true_body),
-        "heading_wrong_share": float(np.mean(heading[np.isfinite(heading)] > art.HEADING_WRONG_DEG)),
+        "heading_wrong_share": turned_share(heading),
     }
 
 

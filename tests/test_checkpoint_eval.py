@@ -48,27 +48,6 @@ def test_heading_error_is_the_turn_about_the_vertical_only():
     assert np.isnan(art.heading_error_deg(up[None], facing[None])[0])
 
 
-def test_torso_heading_from_the_joints_agrees_with_the_root_rotation():
-    # Reference: heading_error_deg on the root rotations that pose the open body model (rest pose
-    # otherwise, so the torso faces where the root does), random turns about the vertical and leans.
-    body = load_body_model()
-    rng = np.random.default_rng(1)
-    facing = axis_angle_to_matrix(torch.tensor([math.pi, 0.0, 0.0]))
-    turns = axis_angle_to_matrix(torch.tensor(rng.uniform(-math.pi, math.pi, (6, 1)) * [[0.0, 1.0, 0.0]]).float())
-    leans = axis_angle_to_matrix(torch.tensor(rng.uniform(-0.3, 0.3, (6, 1)) * [[1.0, 0.0, 0.0]]).float())
-    roots = torch.cat([leans @ turns @ facing, facing.expand(6, 3, 3)])  # 6 answers, 6 truths
-    rotmats = torch.eye(3).repeat(12, 24, 1, 1)
-    rotmats[:, 0] = roots
-    with torch.no_grad():
-        joints = body(torch.zeros(12, body.num_betas), rotmats).eval_joints.numpy()
-    got = art.torso_heading_error_deg(joints[:6], joints[6:])
-    want = art.heading_error_deg(roots[:6].numpy(), roots[6:].numpy())
-    np.testing.assert_allclose(got, want, atol=1.0)  # degrees: the rest torso is not quite square
-    assert (got > art.HEADING_WRONG_DEG).any() and (got < art.HEADING_WRONG_DEG).any()
-    with pytest.raises(ValueError, match="evaluation joints"):
-        art.torso_heading_error_deg(joints[:6, :12], joints[6:, :12])
-
-
 def test_mask_heights_and_render_pck():
     masks = np.zeros((2, 10, 10), bool)
     masks[0, 2:7, 4] = True  # rows 2-6: 5 of 10 rows -> 1.0 in crop units

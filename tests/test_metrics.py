@@ -1,11 +1,23 @@
-"""MPJPE and PA-MPJPE against hand-made cases."""
+"""MPJPE and PA-MPJPE against hand-made cases; the torso's heading against the root rotations that
+pose the body model."""
 
 import math
 
+import numpy as np
+import pytest
 import torch
-from pytorch3d.transforms import random_rotations
+from pytorch3d.transforms import axis_angle_to_matrix, random_rotations
 
-from models.metrics import mpjpe, pa_mpjpe, procrustes_align
+from bench.articulation import heading_error_deg
+from models.body_model import load_body_model
+from models.metrics import (
+    HEADING_WRONG_DEG,
+    mpjpe,
+    pa_mpjpe,
+    procrustes_align,
+    torso_heading_error_deg,
+    turned_share,
+)
 
 
 def test_mpjpe_is_mean_distance_in_mm():
@@ -30,3 +42,29 @@ def test_pa_alignment_does_not_reflect():
     aligned = procrustes_align(mirrored, target)
     assert pa_mpjpe(mirrored, target) > 1.0  # a mirror image is an error, not an alignment
     assert torch.isfinite(aligned).all() and not math.isnan(aligned.sum().item())
+
+
+def test_torso_heading_from_the_joints_agrees_with_the_root_rotation():
+    # Reference: heading_error_deg on the root rotations that pose the open body model (rest pose
+    # otherwise, so the torso faces where the root does), random turns about the vertical and leans.
+    body = load_body_model()
+    rng = np.random.default_rng(1)
+    facing = axis_angle_to_matrix(torch.tensor([math.pi, 0.0, 0.0]))
+    turns = axis_angle_to_matrix(torch.tensor(rng.uniform(-math.pi, math.pi, (6, 1)) * [[0.0, 1.0, 0.0]]).float())
+    leans = axis_angle_to_matrix(torch.tensor(rng.uniform(-0.3, 0.3, (6, 1)) * [[1.0, 0.0, 0.0]]).float())
+    roots = torch.cat([leans @ turns @ facing, facing.expand(6, 3, 3)])  # 6 answers, 6 truths
+    rotmats = torch.eye(3).repeat(12, 24, 1, 1)
+    rotmats[:, 0] = roots
+    with torch.no_grad():
+        joints = body(torch.zeros(12, body.num_betas), rotmats).eval_joints.numpy()
+    got = torso_heading_error_deg(joints[:6], joints[6:])
+    want = heading_error_deg(roots[:6].numpy(), roots[6:].numpy())
+    np.testing.assert_allclose(got, want, atol=1.0)  # degrees: the rest torso is not quite square
+    assert (got > HEADING_WRONG_DEG).any() and (got < HEADING_WRONG_DEG).any()
+    with pytest.raises(ValueError, match="evaluation joints"):
+        torso_heading_error_deg(joints[:6, :12], joints[6:, :12])
+
+
+def test_turned_share_counts_the_bodies_with_a_heading():
+    assert turned_share(np.array([10.0, 170.0, np.nan, 95.0])) == pytest.approx(2 / 3)
+    assert math.isnan(turned_share(np.array([np.nan])))
