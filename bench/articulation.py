@@ -16,10 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from bench import pose_scores as ps
-from models.metrics import CAMERA_UP, HEADING_WRONG_DEG
+from models.metrics import CAMERA_UP
 
 MM_PER_M = ps.MM_PER_M
-__all__ = ["CAMERA_UP", "HEADING_WRONG_DEG"]  # with the functions below; the constants live in models.metrics
 # The body's forward direction in its own frame (SMPL's template faces +z) and its up axis.
 BODY_FORWARD = np.array([0.0, 0.0, 1.0])
 
