@@ -36,7 +36,7 @@ from models.crops import SQUARE_PAD, crop_to_frame
 from models.flip_average import FlipAveraged
 from models.heading import EVAL_MIRROR, UNKNOWN, against_walk, facing, turn_round_points
 from models.health import images_tensor
-from models.metrics import mpjpe, pa_mpjpe, torso_heading_error_deg, turned_share
+from models.metrics import mpjpe, pa_mpjpe, size_ratio, torso_heading_error_deg, turned_share
 from models.regressor import PoseRegressor, load_regressor
 from models.synth.camera_site import SiteConfig, make_site
 from models.synth.uap import shift_uap
@@ -83,7 +83,6 @@ def errors(
         turned.append(served_turned(out, target.squares[s : s + batch], target.approach[s : s + batch]))
     pred, true = np.concatenate(preds).astype(np.float64), np.concatenate(trues).astype(np.float64)
     rotated = similarity_align(pred, true, scale=False)
-    size = np.sqrt((pred**2).sum(-1).mean(-1) / (true**2).sum(-1).mean(-1))
     heading = torso_heading_error_deg(pred if tilt_deg is None else tilt_points(pred, tilt_deg), true)
     tilted = {}
     if tilt_deg is not None:
@@ -98,7 +97,7 @@ def errors(
         "mpjpe_mm": torch.cat(e).mean().item(),
         "pa_mpjpe_mm": torch.cat(pa).mean().item(),
         "r_mpjpe_mm": float(np.linalg.norm(rotated - true, axis=-1).mean() * MM_PER_M),
-        "size_ratio": float(size.mean()),
+        "size_ratio": float(size_ratio(pred, true).mean()),
         "heading_deg": float(np.nanmedian(heading)),
         "turned_share": turned_share(heading),
         **tilted,

@@ -34,6 +34,15 @@ def pa_mpjpe(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return mpjpe(procrustes_align(pred, target), target)
 
 
+def size_ratio(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """(N, J, 3) and (N, J, 3) root-centred joints -> (N,) the predicted joints' RMS distance from the
+    root over the true ones': above 1, a body answered too large (MPJPE counts it, PA-MPJPE does not)."""
+    pred, truth = np.asarray(pred, np.float64), np.asarray(truth, np.float64)
+    if pred.shape != truth.shape:
+        raise ValueError(f"pred {pred.shape} and truth {truth.shape} differ")
+    return np.sqrt((pred**2).sum(-1).mean(-1) / (truth**2).sum(-1).mean(-1))
+
+
 def torso_facing(joints: np.ndarray) -> np.ndarray:
     """(N, 14, 3) evaluation joints (:data:`models.body_layout.EVAL_JOINT_NAMES`), camera axes ->
     (N, 3) unit vectors: where each torso faces, the cross product of its left-minus-right (hips and

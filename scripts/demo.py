@@ -27,7 +27,7 @@ import torch
 
 from models.adaptation import AdaptConfig
 from models.body_model import load_body_model
-from models.metrics import mpjpe, pa_mpjpe, torso_heading_error_deg, turned_share
+from models.metrics import mpjpe, pa_mpjpe, size_ratio, torso_heading_error_deg, turned_share
 from models.synth.camera_site import SiteConfig, make_site, read_video
 from scripts.serve import free_port, running_service
 from service.imaging import encode_jpeg
@@ -100,7 +100,7 @@ def score(body, answers: list[dict], site, frames: list[int]) -> dict:
         "pa_mpjpe_mm": pa_mpjpe(p, g).mean().item(),
         # What MPJPE holds that PA-MPJPE aligns away (docs/RESULTS.md, "What MPJPE is made of on the
         # demo's site"): the bodies' size against the truth's, and how many face the other way.
-        "size_ratio": float(np.sqrt((pn**2).sum(-1).mean(-1) / (gn**2).sum(-1).mean(-1)).mean()),
+        "size_ratio": float(size_ratio(pn, gn).mean()),
         "turned_share": turned_share(torso_heading_error_deg(pn, gn)),
     }
 

@@ -15,6 +15,7 @@ from models.metrics import (
     mpjpe,
     pa_mpjpe,
     procrustes_align,
+    size_ratio,
     torso_heading_error_deg,
     turned_share,
 )
@@ -68,3 +69,11 @@ def test_torso_heading_from_the_joints_agrees_with_the_root_rotation():
 def test_turned_share_counts_the_bodies_with_a_heading():
     assert turned_share(np.array([10.0, 170.0, np.nan, 95.0])) == pytest.approx(2 / 3)
     assert math.isnan(turned_share(np.array([np.nan])))
+
+
+def test_size_ratio_against_a_loop():
+    rng = np.random.default_rng(2)
+    pred, truth = rng.normal(size=(3, 5, 3)), rng.normal(size=(3, 5, 3))
+    want = [math.sqrt(sum(np.dot(p, p) for p in pred[n]) / sum(np.dot(t, t) for t in truth[n])) for n in range(3)]
+    np.testing.assert_allclose(size_ratio(pred, truth), want)
+    np.testing.assert_allclose(size_ratio(1.1 * truth, truth), 1.1)
