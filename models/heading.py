@@ -11,6 +11,13 @@ swapped. Every joint keeps its image position (the camera is weak perspective), 
 fits the silhouette; only which limb is which, and which way the body faces, change. In parameters:
 mirror each joint's rotation across the body's sagittal plane (take the partner's, axis-angle (x, y, z)
 -> (x, -y, -z)), then turn the root by pi about the camera's vertical axis.
+
+A body can also face the walk's way and still stand side-on to a person who comes straight at the
+camera: on real footage the source model answers people seen from the front or back as side-on
+(docs/RESULTS.md). :class:`FaceWalk` turns such a body about the camera's vertical, by the least
+angle that brings it within ``FACE_WALK_MAX_OFF_DEG`` of facing the camera (or facing away); unlike
+turning round, this moves the joints in the image, towards where a person seen from the front has
+them (shoulders and hips apart, the stride in depth).
 """
 
 from __future__ import annotations
@@ -38,6 +45,11 @@ FACING_PAIRS: tuple[tuple[int, int], ...] = (
     (JOINT_NAMES.index("left_hip"), JOINT_NAMES.index("right_hip")),
 )
 FACING_MIN_SPREAD = 0.1  # of the box's height: summed left-minus-right x under this is a profile, no facing
+# How far from facing the camera (or facing away) a body whose person walks towards it (away) may be
+# turned, seen from above. Chosen on the labelled clips and pets-walk against BlazePose (the model
+# alone, flip averaged; docs/REAL_POSE.md, "Facing the walk"): 60 raised PCK on the walking people of
+# all three, 45 and 30 on two of the three, 0 (exactly facing) lowered it on two.
+FACE_WALK_MAX_OFF_DEG = 60.0
 TOWARDS, AWAY, UNKNOWN = 1, -1, 0
 MIRROR_X = np.array([1.0, -1.0, -1.0])  # axis-angle across the sagittal plane
 DEPTH_FLIP = np.array([1.0, 1.0, -1.0])  # points through the image plane
@@ -125,3 +137,80 @@ class TurnRound:
     def vertices(self, vertices: np.ndarray) -> np.ndarray:
         """(V, 3) camera-axes vertices -> turned round (the mirror image of each vertex's partner)."""
         return (np.asarray(vertices)[self.vertex_index] * DEPTH_FLIP).astype(np.asarray(vertices).dtype)
+
+
+def torso_facing(joints: np.ndarray, names: tuple[str, ...] = JOINT_NAMES) -> np.ndarray:
+    """(N, K, 3) joints in the layout ``names`` (SMPL's 24 by default; any with left and right hips
+    and shoulders and a neck, such as the 14 evaluation joints), camera axes -> (N, 3) unit vectors:
+    where each torso faces, the cross product of its left-minus-right (hips and shoulders, summed)
+    with its up (neck minus the hips' middle)."""
+    j = np.asarray(joints, np.float64)
+    if j.ndim != 3 or j.shape[1:] != (len(names), 3):
+        raise ValueError(f"joints must be (N, {len(names)}, 3) in the given layout, got {j.shape}")
+    at = {n: j[:, names.index(n)] for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder", "neck")}
+    across = at["left_hip"] - at["right_hip"] + at["left_shoulder"] - at["right_shoulder"]
+    up = at["neck"] - 0.5 * (at["left_hip"] + at["right_hip"])
+    f = np.cross(across, up)
+    return f / np.maximum(np.linalg.norm(f, axis=-1, keepdims=True), 1e-9)
+
+
+def heading_angle(facing_3d: np.ndarray) -> np.ndarray:
+    """(N, 3) facing vectors, camera axes -> (N,) radians about the camera's vertical, seen from above:
+    atan2(x, z), 0 facing away from the camera (+z), pi facing it. A turn by ``phi`` about the
+    vertical (:func:`yaw_points`) adds ``phi``."""
+    f = np.asarray(facing_3d, np.float64)
+    return np.arctan2(f[..., 0], f[..., 2])
+
+
+def yaw_matrix(phi: float) -> np.ndarray:
+    """(3, 3): a turn by ``phi`` radians about the camera's vertical (y) axis, (x, z) -> (x cos + z sin,
+    -x sin + z cos)."""
+    c, s = np.cos(phi), np.sin(phi)
+    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+
+
+def yaw_points(points: np.ndarray, phi: float) -> np.ndarray:
+    """(..., 3) root-centred camera-axes points -> turned by ``phi`` about the vertical through the root."""
+    points = np.asarray(points)
+    return (points @ yaw_matrix(phi).T).astype(points.dtype)
+
+
+def yaw_pose(pose: np.ndarray, phi: float) -> np.ndarray:
+    """(72,) SMPL theta, axis-angle, root first -> the same body turned by ``phi`` about the camera's
+    vertical (the root's rotation composed with the turn; the limbs' own rotations are the body's)."""
+    out = np.asarray(pose, dtype=np.float64).copy()
+    root, _ = cv2.Rodrigues(out[:3])
+    out[:3] = cv2.Rodrigues(yaw_matrix(phi) @ root)[0].ravel()
+    return out.astype(np.asarray(pose).dtype)
+
+
+@dataclass(frozen=True)
+class FaceWalk:
+    """Turns a served body about the camera's vertical so that it faces the way its person walks,
+    towards the camera or away from it, to within ``max_off_deg`` seen from above (the least turn
+    that does it; bodies already within it, and people whose walk is unknown, stay as they are)."""
+
+    max_off_deg: float = FACE_WALK_MAX_OFF_DEG
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.max_off_deg <= 180.0:
+            raise ValueError(f"max_off_deg={self.max_off_deg} is not in [0, 180]")
+
+    def turn(self, joints: np.ndarray, approach: int) -> float:
+        """(24, 3) root-centred camera-axes joints, the person's walk -> the turn in radians (0: none)."""
+        if approach == UNKNOWN:
+            return 0.0
+        goal = np.pi if approach == TOWARDS else 0.0
+        off = (goal - float(heading_angle(torso_facing(np.asarray(joints)[None]))[0]) + np.pi) % (2 * np.pi) - np.pi
+        limit = np.radians(self.max_off_deg)
+        return float(np.sign(off) * (abs(off) - limit)) if abs(off) > limit else 0.0
+
+    def apply(
+        self, pose: np.ndarray, joints: np.ndarray, vertices: np.ndarray, approach: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One body's (pose (72,), joints (24, 3), vertices (V, 3)), root-centred camera axes, and its
+        person's walk -> the same, turned to face the walk (as given where no turn is needed)."""
+        phi = self.turn(joints, approach)
+        if phi == 0.0:
+            return pose, joints, vertices
+        return yaw_pose(pose, phi), yaw_points(joints, phi), yaw_points(vertices, phi)

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from models.body_layout import EVAL_JOINT_NAMES
+from models.heading import torso_facing
 
 CAMERA_UP = 1  # OpenCV axes: y points down, so the horizontal plane is x-z
 HEADING_WRONG_DEG = 90.0  # a body turned further than this from the truth faces the other way
@@ -43,30 +44,14 @@ def size_ratio(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.sqrt((pred**2).sum(-1).mean(-1) / (truth**2).sum(-1).mean(-1))
 
 
-def torso_facing(joints: np.ndarray) -> np.ndarray:
-    """(N, 14, 3) evaluation joints (:data:`models.body_layout.EVAL_JOINT_NAMES`), camera axes ->
-    (N, 3) unit vectors: where each torso faces, the cross product of its left-minus-right (hips and
-    shoulders, summed) with its up (neck minus the hips' middle)."""
-    j = np.asarray(joints, np.float64)
-    if j.ndim != 3 or j.shape[1:] != (len(EVAL_JOINT_NAMES), 3):
-        raise ValueError(f"joints must be (N, {len(EVAL_JOINT_NAMES)}, 3) evaluation joints, got {j.shape}")
-    at = {
-        n: j[:, EVAL_JOINT_NAMES.index(n)] for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder", "neck")
-    }
-    across = at["left_hip"] - at["right_hip"] + at["left_shoulder"] - at["right_shoulder"]
-    up = at["neck"] - 0.5 * (at["left_hip"] + at["right_hip"])
-    f = np.cross(across, up)
-    return f / np.maximum(np.linalg.norm(f, axis=-1, keepdims=True), 1e-9)
-
-
 def torso_heading_error_deg(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """(N, 14, 3) and (N, 14, 3) evaluation joints, camera axes -> (N,) the angle in degrees, in
-    [0, 180], between where the two torsos face (:func:`torso_facing`), seen from above (x-z plane).
+    [0, 180], between where the two torsos face (:func:`models.heading.torso_facing`), seen from above (x-z plane).
     NaN where a torso faces straight up or down."""
     pred, truth = np.asarray(pred, np.float64), np.asarray(truth, np.float64)
     if pred.shape != truth.shape:
         raise ValueError(f"pred {pred.shape} and truth {truth.shape} differ")
-    a, b = (np.delete(torso_facing(x), CAMERA_UP, axis=-1) for x in (pred, truth))
+    a, b = (np.delete(torso_facing(x, EVAL_JOINT_NAMES), CAMERA_UP, axis=-1) for x in (pred, truth))
     na, nb = np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1)
     cos = (a * b).sum(-1) / np.maximum(na * nb, 1e-12)
     return np.where((na > 1e-6) & (nb > 1e-6), np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), np.nan)

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         description="Serve a body turned round where the model has it face away from the camera while "
         "its track comes towards it, or the other way (models.heading; docs/REAL_POSE.md)",
     )
+    face_walk: bool = Field(
+        default=True,
+        description="With heading_from_motion, also turn a body whose track comes towards the camera (or goes "
+        "away) about the vertical, to within 60 degrees of facing it (away): the model answers people seen "
+        "from the front or back as side-on (models.heading.FaceWalk; docs/REAL_POSE.md, 'Facing the walk')",
+    )
     camera_fit: bool = Field(
         default=True,
         description="Serve each body under the camera (scale and place in its crop) that best lays its mesh "

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.camera_tilt import check_tilt
-from models.heading import TurnRound
+from models.heading import FaceWalk, TurnRound
 from models.onnx_runtime import available_providers
 from models.people.finder import FinderConfig, shipped_personness
 from models.people.foreground import Subtractor
@@ -87,6 +87,7 @@ class PoseService:
         self._face_array = np.zeros((0, 3), np.int64)
         self._turn: TurnRound | None = None  # set at start() when heading_from_motion is on
         self._camera: SilhouetteCamera | None = None  # set at start() when camera_fit is on
+        self._face = FaceWalk() if settings.heading_from_motion and settings.face_walk else None
         self.live = LiveView()  # the latest frame and recent rates per site, for the console
 
     def _load_torch(self) -> None:
@@ -130,7 +131,9 @@ class PoseService:
         site = self.sites.get(site_id)
         frame = decode_frame(data, self.settings.max_pixels, content_type)
         model = self.server.model_for(site_id)  # taken once: a swap mid-request cannot touch it
-        result = process_frame(site, frame, model, self.settings.max_persons, buffer, self._turn, self._camera)
+        result = process_frame(
+            site, frame, model, self.settings.max_persons, buffer, self._turn, self._camera, self._face
+        )
         self.live.record(site_id, frame, result, 1000 * (time.perf_counter() - t0))
         return result
 
@@ -141,7 +144,9 @@ class PoseService:
         """A decoded (H, W, 3) RGB uint8 frame: the offline command's way in, without an image codec."""
         site = self.sites.get(site_id)
         model = self.server.model_for(site_id)  # taken once: a swap mid-request cannot touch it
-        return process_frame(site, frame, model, self.settings.max_persons, buffer, self._turn, self._camera)
+        return process_frame(
+            site, frame, model, self.settings.max_persons, buffer, self._turn, self._camera, self._face
+        )
 
     # -- sites --------------------------------------------------------------------------------
     def site_status(self, site_id: str) -> SiteStatus:

@@ -15,7 +15,7 @@ import numpy as np
 
 from models.camera_tilt import tilt_points, tilt_pose
 from models.crops import crop_to_frame, in_frame
-from models.heading import TurnRound, against_walk
+from models.heading import FaceWalk, TurnRound, against_walk
 from models.silhouette_camera import CameraFit, SilhouetteCamera
 from models.target_data import SILHOUETTE_SIZE, crops_of, plausible_person
 from service.inference import LoadedModel
@@ -75,10 +75,13 @@ def process_frame(
     buffer: bool = True,
     turn: TurnRound | None = None,
     camera: SilhouetteCamera | None = None,
+    face: FaceWalk | None = None,
 ) -> FrameResult:
     """One frame of a site: its people found, cut, run through the model; with ``turn``, a body
-    facing against its track's walk is served turned round; with ``camera``, each body is served
-    under the camera that lays its mesh best over the person's silhouette."""
+    facing against its track's walk is served turned round; with ``face``, a body whose person walks
+    towards the camera or away is turned about the vertical to face that way (models.heading); with
+    ``camera``, each body, so turned, is served under the camera that lays its mesh best over the
+    person's silhouette."""
     t0 = time.perf_counter()
     with site.lock:
         found = site.finder.apply(frame)
@@ -90,11 +93,25 @@ def process_frame(
     images, sils, squares = crops_of(frame, blobs, model.image_size, SILHOUETTE_SIZE)
     out = model.run(np.stack(images)) if images else None
     t2 = time.perf_counter()
+    # Each body turned to its walk first: a turn about the vertical moves its mesh in the crop,
+    # which the camera is then fitted to. (The 2D joints that decide a turn round are the
+    # regressor's camera's; turning round keeps them where they are.)
+    bodies: list[Body] = []
+    if out is not None:
+        for i, blob in enumerate(blobs):
+            uv = out["camera"][i][0] * out["joints"][i][:, :2] + out["camera"][i][1:]
+            body = (out["pose"][i], out["joints"][i], crop_to_frame(uv, squares[i]), out["vertices"][i])
+            if turn is not None:
+                body = facing_fixed(body, blob.box[3] - blob.box[1], people[i].approach, turn)
+            if face is not None:
+                pose, joints, vertices = face.apply(body[0], body[1], body[3], people[i].approach)
+                body = (pose, joints, body[2], vertices)
+            bodies.append(body)
     fits: list[CameraFit | None] = [None] * len(blobs)
     if out is not None and camera is not None:
         fits = [
             camera.fit(
-                out["vertices"][i][:, :2],
+                bodies[i][3][:, :2],
                 out["camera"][i],
                 sils[i],
                 in_frame(squares[i], frame.shape[:2], SILHOUETTE_SIZE),
@@ -108,7 +125,7 @@ def process_frame(
         for i, blob in enumerate(blobs):
             fit = fits[i]
             cam = out["camera"][i] if fit is None else fit.camera
-            uv = cam[0] * out["joints"][i][:, :2] + cam[1:]
+            uv = cam[0] * bodies[i][1][:, :2] + cam[1:]
             # Only confirmed, whole people teach adaptation (the finder answers confirmed tracks
             # only, never while warming up or relearning): not people cut by the frame's edge.
             keep = buffer and people[i].whole and plausible_person(blob, frame.shape[:2])
@@ -123,9 +140,7 @@ def process_frame(
                         approach=people[i].approach,
                     )
                 )
-            body = (out["pose"][i], out["joints"][i], crop_to_frame(uv, squares[i]), out["vertices"][i])
-            if turn is not None:
-                body = facing_fixed(body, blob.box[3] - blob.box[1], people[i].approach, turn)
+            body = (bodies[i][0], bodies[i][1], crop_to_frame(uv, squares[i]), bodies[i][3])
             if site.camera_tilt_deg is not None:
                 body = upright_in_world(body, site.camera_tilt_deg)
             pose, joints, joints_2d, vertices = body

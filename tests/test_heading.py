@@ -18,9 +18,14 @@ from models.heading import (
     JOINT_MIRROR,
     TOWARDS,
     UNKNOWN,
+    FaceWalk,
     TurnRound,
     against_walk,
     facing,
+    heading_angle,
+    torso_facing,
+    yaw_points,
+    yaw_pose,
     turn_round_points,
     turn_round_pose,
     vertex_mirror,
@@ -228,3 +233,51 @@ def test_the_pipeline_turns_round_only_a_body_facing_against_its_walk(body, turn
     assert np.allclose(p, turn_round_pose(pose)) and np.allclose(j, turn.joints(joints[0]))
     assert np.allclose(j2, turn.joints_2d(uv)) and np.allclose(v, turn.vertices(vertices[0]))
     assert facing(j2[None], np.array([box[3] - box[1]]))[0] == -faces
+
+
+def upright_turned(yaw: float) -> np.ndarray:
+    """(72,) an upright body facing the camera turned by ``yaw`` about the camera's vertical."""
+    import cv2
+
+    upright = cv2.Rodrigues(np.array([np.pi, 0.0, 0.0]))[0]
+    pose = np.zeros(72)
+    pose[:3] = cv2.Rodrigues(cv2.Rodrigues(np.array([0.0, yaw, 0.0]))[0] @ upright)[0].ravel()
+    return pose
+
+
+def test_torso_heading_reads_the_turn_about_the_vertical(body):
+    # Facing the camera is pi (atan2 of -z); a turn by phi about the camera's y axis adds phi.
+    for yaw in (0.0, 0.7, -1.2, 2.5):
+        joints, _ = posed(body, upright_turned(yaw)[None])
+        got = heading_angle(torso_facing(joints))[0]
+        assert abs((got - (np.pi + yaw) + np.pi) % (2 * np.pi) - np.pi) < np.radians(2)
+    with pytest.raises(ValueError, match="layout"):
+        torso_facing(joints[:, :14])
+
+
+def test_a_turn_about_the_vertical_poses_what_it_moves(body):
+    """Brute force: the body model posed by the turned theta has the turned joints and vertices."""
+    rng = np.random.default_rng(4)
+    pose = upright_turned(0.4) + np.concatenate([[0, 0, 0], rng.normal(0, 0.2, 69)])
+    joints, vertices = posed(body, pose[None])
+    got_j, got_v = posed(body, yaw_pose(pose, 1.1)[None])
+    assert np.abs(yaw_points(joints[0], 1.1) - got_j[0]).max() < 1e-4
+    assert np.abs(yaw_points(vertices[0], 1.1) - got_v[0]).max() < 1e-4
+
+
+def test_face_walk_turns_a_side_on_body_only_as_far_as_it_must(body):
+    face = FaceWalk(max_off_deg=60.0)
+    side = upright_turned(np.pi / 2)  # side-on: a quarter turn from facing the camera
+    joints, vertices = posed(body, side[None])
+    for approach, goal in ((TOWARDS, np.pi), (AWAY, 0.0)):
+        pose, j, v = face.apply(side, joints[0], vertices[0], approach)
+        off = (heading_angle(torso_facing(j[None]))[0] - goal + np.pi) % (2 * np.pi) - np.pi
+        assert abs(abs(off) - np.radians(60)) < np.radians(2)  # to the limit, no further
+        assert np.abs(posed(body, pose[None])[0][0] - j).max() < 1e-4  # theta and joints agree
+    # within the limit, or no walk known: as given (the very arrays)
+    near = upright_turned(0.5)
+    nj, nv = (x[0] for x in posed(body, near[None]))
+    assert face.apply(near, nj, nv, TOWARDS)[1] is nj
+    assert face.apply(side, joints[0], vertices[0], UNKNOWN)[0] is side
+    with pytest.raises(ValueError, match="max_off_deg"):
+        FaceWalk(max_off_deg=200.0)

@@ -62,7 +62,7 @@ def test_torso_heading_from_the_joints_agrees_with_the_root_rotation():
     want = heading_error_deg(roots[:6].numpy(), roots[6:].numpy())
     np.testing.assert_allclose(got, want, atol=1.0)  # degrees: the rest torso is not quite square
     assert (got > HEADING_WRONG_DEG).any() and (got < HEADING_WRONG_DEG).any()
-    with pytest.raises(ValueError, match="evaluation joints"):
+    with pytest.raises(ValueError, match="layout"):
         torso_heading_error_deg(joints[:6, :12], joints[6:, :12])
 
 
