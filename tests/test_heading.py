@@ -24,11 +24,11 @@ from models.heading import (
     facing,
     heading_angle,
     torso_facing,
-    yaw_points,
-    yaw_pose,
     turn_round_points,
     turn_round_pose,
     vertex_mirror,
+    yaw_points,
+    yaw_pose,
 )
 from models.people.tracking import Track, Tracker, TrackerConfig
 from models.people.walk import APPROACH_MIN_FRAMES, APPROACH_MIN_GROWTH, approach_of
@@ -273,7 +273,8 @@ def test_face_walk_turns_a_side_on_body_only_as_far_as_it_must(body):
         pose, j, v = face.apply(side, joints[0], vertices[0], approach)
         off = (heading_angle(torso_facing(j[None]))[0] - goal + np.pi) % (2 * np.pi) - np.pi
         assert abs(abs(off) - np.radians(60)) < np.radians(2)  # to the limit, no further
-        assert np.abs(posed(body, pose[None])[0][0] - j).max() < 1e-4  # theta and joints agree
+        pj, pv = posed(body, pose[None])
+        assert np.abs(pj[0] - j).max() < 1e-4 and np.abs(pv[0] - v).max() < 1e-4  # theta, joints, mesh agree
     # within the limit, or no walk known: as given (the very arrays)
     near = upright_turned(0.5)
     nj, nv = (x[0] for x in posed(body, near[None]))

@@ -167,3 +167,28 @@ def test_with_a_camera_fitter_each_body_is_served_under_the_camera_fitted_to_its
     (plain,) = process_frame(site, frame, model, max_persons=4).persons
     np.testing.assert_allclose(plain.camera, out["camera"][0], rtol=1e-5, atol=1e-6)
     assert plain.silhouette_iou is None
+
+
+def test_a_person_walking_away_is_faced_to_the_walk_before_the_camera_is_fitted(model):
+    from models.heading import AWAY, FaceWalk
+
+    site = settled_site(model)
+    face = FaceWalk()  # no turning round here: a body facing the camera is turned 120 degrees, to 60 from away
+    fitter = SilhouetteCamera(mesh_faces(None))
+    # Going away: the box shrinks 3% a frame with its feet moving up the image (models.people.walk);
+    # for 13 frames, before the background learns the still, plain figure.
+    for t in range(13):
+        h = round(66 * 0.97**t)
+        x0, y1 = 80 - h // 6, 100 - 2 * t
+        frame = with_people((x0, y1 - h, x0 + h // 3, y1))
+        result = process_frame(site, frame, model, max_persons=4, camera=fitter, face=face)
+    (person,) = result.persons
+    out = model.run(crop(frame, person.square, model.image_size)[None])
+    assert abs(face.turn(out["joints"][0], AWAY)) > 1.0  # the model's body faces the camera: it is turned
+    pose, joints, vertices = face.apply(out["pose"][0], out["joints"][0], out["vertices"][0], AWAY)
+    np.testing.assert_allclose(person.joints, joints, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(person.pose, pose, rtol=1e-4, atol=1e-5)
+    # ... and the camera was fitted to the turned mesh
+    silhouette = site.buffer.snapshot().silhouettes[-1]
+    fit = fit_camera(vertices[:, :2], out["camera"][0], fitter.faces, silhouette)
+    np.testing.assert_allclose(person.camera, fit.camera, rtol=1e-5, atol=1e-6)
