@@ -34,7 +34,7 @@ from models.body_model import load_body_model
 from models.camera_tilt import tilt_points
 from models.crops import SQUARE_PAD, crop_to_frame
 from models.flip_average import FlipAveraged
-from models.heading import EVAL_MIRROR, UNKNOWN, against_walk, facing, turn_round_points
+from models.heading import EVAL_MIRROR, UNKNOWN, FaceWalk, against_walk, facing, turn_round_points, yaw_points
 from models.health import images_tensor
 from models.metrics import mpjpe, pa_mpjpe, size_ratio, torso_heading_error_deg, turned_share
 from models.regressor import PoseRegressor, load_regressor
@@ -68,10 +68,11 @@ def errors(
     camera's ``tilt_deg``, ``mpjpe_tilt_mm``: MPJPE of the bodies turned by it, as a site told its
     tilt serves them (models.camera_tilt), and ``mpjpe_served_mm``: MPJPE of the bodies as the
     service answers them, turned round where they face against their crop's walk (``target.approach``,
-    models.heading) as well as by the tilt; ``against_walk``, the share of crops turned round."""
+    models.heading), turned to face it (``FaceWalk``) and by the tilt; ``against_walk`` and
+    ``faced_walk``, the shares of crops turned round and turned to their walk."""
     model.eval()
     device = next(model.parameters()).device  # the adapting model is on the engine's device mid-run
-    e, pa, preds, trues, turned = [], [], [], [], []
+    e, pa, preds, trues, turned, yaws = [], [], [], [], [], []
     for s in range(0, len(target), batch):
         x = images_tensor(target.images[s : s + batch], device)
         y = torch.as_tensor(truth[target.frame_index[s : s + batch]], dtype=torch.float32)
@@ -81,18 +82,21 @@ def errors(
         preds.append(out.eval_joints.detach().cpu().numpy())
         trues.append(y.numpy())
         turned.append(served_turned(out, target.squares[s : s + batch], target.approach[s : s + batch]))
+        yaws.append(served_yaws(out, turned[-1], target.approach[s : s + batch]))
     pred, true = np.concatenate(preds).astype(np.float64), np.concatenate(trues).astype(np.float64)
     rotated = similarity_align(pred, true, scale=False)
     heading = torso_heading_error_deg(pred if tilt_deg is None else tilt_points(pred, tilt_deg), true)
     tilted = {}
     if tilt_deg is not None:
         tilted["mpjpe_tilt_mm"] = float(np.linalg.norm(tilt_points(pred, tilt_deg) - true, axis=-1).mean() * MM_PER_M)
-        turn = np.concatenate(turned)
+        turn, yaw = np.concatenate(turned), np.concatenate(yaws)
         served = np.where(turn[:, None, None], turn_round_points(pred, EVAL_MIRROR), pred)
+        served = np.stack([yaw_points(p, phi) for p, phi in zip(served, yaw, strict=True)])
         tilted["mpjpe_served_mm"] = float(
             np.linalg.norm(tilt_points(served, tilt_deg) - true, axis=-1).mean() * MM_PER_M
         )
         tilted["against_walk"] = float(turn.mean())
+        tilted["faced_walk"] = float((yaw != 0).mean())
     return {
         "mpjpe_mm": torch.cat(e).mean().item(),
         "pa_mpjpe_mm": torch.cat(pa).mean().item(),
@@ -119,6 +123,16 @@ def served_turned(out, squares: np.ndarray, approach: np.ndarray) -> np.ndarray:
     uv = camera[:, None, :1] * joints[..., :2] + camera[:, None, 1:]
     frame = np.stack([crop_to_frame(p, sq) for p, sq in zip(uv, squares, strict=True)])
     return against_walk(frame, box_heights(squares), approach)
+
+
+def served_yaws(out, turned: np.ndarray, approach: np.ndarray) -> np.ndarray:
+    """(B,) radians: the turn about the vertical the service gives each body (models.heading.FaceWalk,
+    after turning round the ``turned`` ones), given each crop's walk (B,)."""
+    joints = out.joints.detach().cpu().numpy()
+    face = FaceWalk()
+    return np.array(
+        [face.turn(turn_round_points(j) if t else j, int(a)) for j, t, a in zip(joints, turned, approach, strict=True)]
+    )
 
 
 def walk_check(site, target: TargetSet) -> dict[str, int]:

@@ -95,8 +95,8 @@ def tune(
             f"facing more than 90 degrees off {pre['turned_share']:.0%} -> {post['turned_share']:.0%}, median "
             f"{pre['heading_deg']:.0f} -> {post['heading_deg']:.0f} degrees; "
             f"the site's tilt known {pre['mpjpe_tilt_mm']:.1f} -> {post['mpjpe_tilt_mm']:.1f}; as served, turned by the "
-            f"walk too {pre['mpjpe_served_mm']:.1f} -> {post['mpjpe_served_mm']:.1f}, turned {pre['against_walk']:.0%} -> "
-            f"{post['against_walk']:.0%}), held-out IoU {hb.iou:.3f} -> {ha.iou:.3f}, "
+            f"walk too {pre['mpjpe_served_mm']:.1f} -> {post['mpjpe_served_mm']:.1f}, turned round {pre['against_walk']:.0%} -> "
+            f"{post['against_walk']:.0%}, to the walk {pre['faced_walk']:.0%} -> {post['faced_walk']:.0%}), held-out IoU {hb.iou:.3f} -> {ha.iou:.3f}, "
             f"L_T/px {hb.topology:.2f} -> {ha.topology:.2f}, gate {ha.beats(hb)}, {row['wall_s']:.0f} s\n"
             f"    PA-MPJPE by iteration: {curve}",
             flush=True,

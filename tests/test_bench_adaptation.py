@@ -73,10 +73,10 @@ def test_the_curves_plot_any_number_of_shifts(tmp_path):
 
 
 class FixedBodies:
-    """A stand-in regressor that answers the same body for every crop: facing the camera, in the
-    crop's middle at half its size."""
+    """A stand-in regressor that answers the same body for every crop: facing the camera (or turned
+    ``yaw`` radians from it about the vertical), in the crop's middle at half its size."""
 
-    def __init__(self):
+    def __init__(self, yaw: float = 0.0):
         import torch
 
         from models.body_model import load_body_model
@@ -86,8 +86,10 @@ class FixedBodies:
         pose[0, 0, 0] = torch.pi  # upright in the camera, facing it
         from pytorch3d.transforms import axis_angle_to_matrix
 
+        rotations = axis_angle_to_matrix(pose)
+        rotations[0, 0] = axis_angle_to_matrix(torch.tensor([0.0, yaw, 0.0])) @ rotations[0, 0]
         with torch.no_grad():
-            out = body(torch.zeros(1, 10), axis_angle_to_matrix(pose))
+            out = body(torch.zeros(1, 10), rotations)
         root = out.joints[:, :1]
         self.joints, self.eval_joints = out.joints - root, out.eval_joints - root
         self.param = torch.nn.Parameter(torch.zeros(1))
@@ -149,3 +151,29 @@ def test_tuning_refuses_the_benchmarks_site():
 
     with pytest.raises(ValueError, match="benchmark"):
         tune(Path("models/assets/source_cpu.pt"), "clean", 10, 1, 1, [{}], seed=SITE_SEED)
+
+
+def test_side_on_bodies_as_served_are_turned_to_face_their_walk():
+    """errors(): a side-on body on a crop whose person walks towards the camera is served turned
+    about the vertical to within 60 degrees of facing it (models.heading.FaceWalk): against truth
+    that is that turned body, MPJPE as served is zero; a walk unknown leaves it side-on."""
+    import numpy as np
+
+    from bench.bench_adaptation import errors
+    from models.heading import TOWARDS, UNKNOWN, yaw_points
+    from models.target_data import TargetSet
+
+    model = FixedBodies(yaw=np.pi / 2)
+    side = model.eval_joints[0].numpy().astype(np.float64)
+    faced = yaw_points(side, -np.radians(30))  # a quarter turn from the camera, turned back to 60 degrees
+    crops = TargetSet(
+        images=np.zeros((2, 8, 8, 3), np.uint8),
+        silhouettes=np.zeros((2, 4, 4), bool),
+        frame_index=np.arange(2),
+        squares=np.array([[50.0, 50.0, 120.0]] * 2),
+        approach=np.array([TOWARDS, UNKNOWN]),
+    )
+    got = errors(model, crops, np.stack([faced, faced]), tilt_deg=0.0)
+    assert got["faced_walk"] == 0.5 and got["against_walk"] == 0.0
+    per_crop_unknown = np.linalg.norm(side - faced, axis=-1).mean() * 1000
+    assert abs(got["mpjpe_served_mm"] - per_crop_unknown / 2) < 1.0  # the first crop's is zero
