@@ -16,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from bench import pose_scores as ps
-from models.metrics import CAMERA_UP
+from models.metrics import facing_angle_deg
 
 MM_PER_M = ps.MM_PER_M
-# The body's forward direction in its own frame (SMPL's template faces +z) and its up axis.
+# The body's forward direction in its own frame (SMPL's template faces +z).
 BODY_FORWARD = np.array([0.0, 0.0, 1.0])
 
 
@@ -53,15 +53,7 @@ def heading_error_deg(pred_root: np.ndarray, true_root: np.ndarray) -> np.ndarra
     pred_root, true_root = np.asarray(pred_root, np.float64), np.asarray(true_root, np.float64)
     if pred_root.shape != true_root.shape or pred_root.shape[1:] != (3, 3):
         raise ValueError(f"root rotations must both be (N, 3, 3), got {pred_root.shape} and {true_root.shape}")
-
-    def heading(R: np.ndarray) -> np.ndarray:
-        f = R @ BODY_FORWARD
-        flat = np.delete(f, CAMERA_UP, axis=-1)
-        n = np.linalg.norm(flat, axis=-1, keepdims=True)
-        return np.where(n > 1e-6, flat / np.maximum(n, 1e-6), np.nan)
-
-    a, b = heading(pred_root), heading(true_root)
-    return np.degrees(np.arccos(np.clip((a * b).sum(-1), -1.0, 1.0)))
+    return facing_angle_deg(pred_root @ BODY_FORWARD, true_root @ BODY_FORWARD)
 
 
 def mask_heights(masks: np.ndarray) -> np.ndarray:

@@ -44,17 +44,22 @@ def size_ratio(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.sqrt((pred**2).sum(-1).mean(-1) / (truth**2).sum(-1).mean(-1))
 
 
+def facing_angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, 3) and (N, 3) facing vectors, camera axes -> (N,) the angle in degrees, in [0, 180],
+    between them seen from above (x-z plane). NaN where either faces straight up or down."""
+    flat = [np.delete(np.asarray(x, np.float64), CAMERA_UP, axis=-1) for x in (a, b)]
+    na, nb = (np.linalg.norm(x, axis=-1) for x in flat)
+    cos = (flat[0] * flat[1]).sum(-1) / np.maximum(na * nb, 1e-12)
+    return np.where((na > 1e-6) & (nb > 1e-6), np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), np.nan)
+
+
 def torso_heading_error_deg(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """(N, 14, 3) and (N, 14, 3) evaluation joints, camera axes -> (N,) the angle in degrees, in
-    [0, 180], between where the two torsos face (:func:`models.heading.torso_facing`), seen from above (x-z plane).
-    NaN where a torso faces straight up or down."""
+    """(N, 14, 3) and (N, 14, 3) evaluation joints, camera axes -> (N,) :func:`facing_angle_deg`
+    between where the two torsos face (:func:`models.heading.torso_facing`)."""
     pred, truth = np.asarray(pred, np.float64), np.asarray(truth, np.float64)
     if pred.shape != truth.shape:
         raise ValueError(f"pred {pred.shape} and truth {truth.shape} differ")
-    a, b = (np.delete(torso_facing(x, EVAL_JOINT_NAMES), CAMERA_UP, axis=-1) for x in (pred, truth))
-    na, nb = np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1)
-    cos = (a * b).sum(-1) / np.maximum(na * nb, 1e-12)
-    return np.where((na > 1e-6) & (nb > 1e-6), np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), np.nan)
+    return facing_angle_deg(torso_facing(pred, EVAL_JOINT_NAMES), torso_facing(truth, EVAL_JOINT_NAMES))
 
 
 def turned_share(heading_deg: np.ndarray) -> float:

@@ -96,22 +96,22 @@ def process_frame(
     # Each body turned to its walk first: a turn about the vertical moves its mesh in the crop,
     # which the camera is then fitted to. (The 2D joints that decide a turn round are the
     # regressor's camera's; turning round keeps them where they are.)
-    bodies: list[Body] = []
+    bodies: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (pose, joints, vertices) each
     if out is not None:
         for i, blob in enumerate(blobs):
-            uv = out["camera"][i][0] * out["joints"][i][:, :2] + out["camera"][i][1:]
-            body = (out["pose"][i], out["joints"][i], crop_to_frame(uv, squares[i]), out["vertices"][i])
+            pose, joints, vertices = out["pose"][i], out["joints"][i], out["vertices"][i]
             if turn is not None:
-                body = facing_fixed(body, blob.box[3] - blob.box[1], people[i].approach, turn)
+                uv = crop_to_frame(out["camera"][i][0] * joints[:, :2] + out["camera"][i][1:], squares[i])
+                body = facing_fixed((pose, joints, uv, vertices), blob.box[3] - blob.box[1], people[i].approach, turn)
+                pose, joints, vertices = body[0], body[1], body[3]
             if face is not None:
-                pose, joints, vertices = face.apply(body[0], body[1], body[3], people[i].approach)
-                body = (pose, joints, body[2], vertices)
-            bodies.append(body)
+                pose, joints, vertices = face.apply(pose, joints, vertices, people[i].approach)
+            bodies.append((pose, joints, vertices))
     fits: list[CameraFit | None] = [None] * len(blobs)
     if out is not None and camera is not None:
         fits = [
             camera.fit(
-                bodies[i][3][:, :2],
+                bodies[i][2][:, :2],
                 out["camera"][i],
                 sils[i],
                 in_frame(squares[i], frame.shape[:2], SILHOUETTE_SIZE),
@@ -140,7 +140,7 @@ def process_frame(
                         approach=people[i].approach,
                     )
                 )
-            body = (bodies[i][0], bodies[i][1], crop_to_frame(uv, squares[i]), bodies[i][3])
+            body = (bodies[i][0], bodies[i][1], crop_to_frame(uv, squares[i]), bodies[i][2])
             if site.camera_tilt_deg is not None:
                 body = upright_in_world(body, site.camera_tilt_deg)
             pose, joints, joints_2d, vertices = body
