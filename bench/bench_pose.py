@@ -152,7 +152,11 @@ def bare_model_times(
         if k >= warmup:
             finder_times.append(1000 * (time.perf_counter() - t))
         if people:
-            batches.append(np.stack(crops_of(f, [p.blob for p in people], image_size, SILHOUETTE_SIZE)[0]))
+            batches.append(
+                np.stack(
+                    crops_of(f, [p.blob for p in people], image_size, SILHOUETTE_SIZE, [p.extent for p in people])[0]
+                )
+            )
     names = [o.name for o in session.get_outputs()]
     times = []
     for c in batches[:3] + batches:  # three warm-up runs

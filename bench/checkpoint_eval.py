@@ -119,7 +119,9 @@ def find_people(video: Path, config: FinderConfig, max_persons: int, image_size:
     for t, frame in enumerate(tqdm(read_frames(video), desc=f"people in {video.name}", unit="frame")):
         shape = frame.shape[:2]
         people = finder.apply(frame).people[:max_persons]
-        images, sils, squares = crops_of(frame, [p.blob for p in people], image_size, SILHOUETTE_SIZE)
+        images, sils, squares = crops_of(
+            frame, [p.blob for p in people], image_size, SILHOUETTE_SIZE, [p.extent for p in people]
+        )
         for p, im, si, sq in zip(people, images, sils, squares, strict=True):
             rows["frames"].append(t)
             rows["track_ids"].append(p.track_id)

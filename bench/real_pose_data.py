@@ -171,11 +171,16 @@ def mean_or_nan(values: list[float]) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
-def mask_summary(answers: list[Answer]) -> dict:
-    """(a): mesh and filled-box IoU over the answers whose box covers a labelled person."""
+def mask_summary(answers: list[Answer], shape: tuple[int, int]) -> dict:
+    """(a): mesh and filled-box IoU over the answers whose box covers a labelled person; again over
+    those the frame's (H, W) edge cuts."""
     scored = [a for a in answers if a.mesh_iou is not None]
     whole = [a for a in scored if a.kind == "whole"]
+    cut = [a for a in scored if not ps.clear_of_edge(np.asarray([a.box]), shape)[0]]
     return {
+        "cut_by_edge": len(cut),
+        "mesh_iou_cut": mean_or_nan([a.mesh_iou for a in cut]),
+        "box_iou_cut": mean_or_nan([a.box_iou for a in cut]),
         "people": len(scored),
         "mesh_iou": mean_or_nan([a.mesh_iou for a in scored]),
         "box_iou": mean_or_nan([a.box_iou for a in scored]),
@@ -190,7 +195,8 @@ def mask_summary(answers: list[Answer]) -> dict:
 
 def pose_summary(answers: list[Answer], marks: Landmarks, shape: tuple[int, int]) -> dict:
     """(b) and (c) over the answers, beside the fixed skeleton (from all the answers); again on the
-    boxes clear of the frame's (H, W) edge and on those at least MIN_PERSON_HEIGHT_PX tall."""
+    boxes clear of the frame's (H, W) edge, on those it cuts and on those at least
+    MIN_PERSON_HEIGHT_PX tall."""
     found, image, visibility, world = marks.of(answers)
     boxes = np.stack([a.box for a in answers])
     squares = np.stack([a.square for a in answers])
@@ -223,6 +229,7 @@ def pose_summary(answers: list[Answer], marks: Landmarks, shape: tuple[int, int]
     return {
         **figures(np.ones(len(answers), bool)),
         "clear_of_edge": figures(ps.clear_of_edge(boxes, shape)),
+        "cut_by_edge": figures(~ps.clear_of_edge(boxes, shape)),
         "tall": figures(heights >= MIN_PERSON_HEIGHT_PX),
     }
 
@@ -251,7 +258,7 @@ def pass_summary(p: Pass, marks: Landmarks | None, labelled: bool, shape: tuple[
         "box_height_px_median": float(np.median([a.box[3] - a.box[1] for a in p.answers])) if p.answers else None,
     }
     if labelled:
-        out["masks"] = mask_summary(p.answers)
+        out["masks"] = mask_summary(p.answers, shape)
     if marks is not None and p.answers:
         out["pose"] = pose_summary(p.answers, marks, shape)
     return out

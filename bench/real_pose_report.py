@@ -136,6 +136,10 @@ def rows_of(s: dict) -> dict[str, str]:
         cells["(a) filled box IoU, mean"] = fmt(m["box_iou"])
         cells["(a) people scored (whole boxes)"] = f"{m['people']} ({m['whole_people']})"
         cells["(a) mesh / box IoU, whole boxes only"] = f"{fmt(m['mesh_iou_whole'])} / {fmt(m['box_iou_whole'])}"
+        if "cut_by_edge" in m:  # records from before 2026-12-07 lack it
+            cells["(a) mesh / box IoU, boxes the frame's edge cuts (boxes)"] = (
+                f"{fmt(m['mesh_iou_cut'])} / {fmt(m['box_iou_cut'])} ({m['cut_by_edge']})"
+            )
     if "pose" in s:
         p, c, t = s["pose"], s["pose"]["clear_of_edge"], s["pose"]["tall"]
         cells["(b) BlazePose found a person in (of boxes)"] = f"{p['blazepose_found']} ({p['boxes']})"
@@ -144,6 +148,11 @@ def rows_of(s: dict) -> dict[str, str]:
         cells["(b) the same, boxes clear of the frame's edge (boxes)"] = (
             f"{fmt(c['pck_model'])} / {fmt(c['pck_fixed'])} ({c['boxes']})"
         )
+        if "cut_by_edge" in p:  # records from before 2026-12-07 lack it
+            e = p["cut_by_edge"]
+            cells["(b) the same, boxes the frame's edge cuts (boxes)"] = (
+                f"{fmt(e['pck_model'])} / {fmt(e['pck_fixed'])} ({e['boxes']})"
+            )
         cells[f"(b) the same, boxes >= {MIN_PERSON_HEIGHT_PX} px tall (boxes)"] = (
             f"{fmt(t['pck_model'])} / {fmt(t['pck_fixed'])} ({t['boxes']})"
         )

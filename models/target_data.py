@@ -17,7 +17,7 @@ import numpy as np
 
 from models.crops import crop, square_box
 from models.heading import UNKNOWN
-from models.people.blobs import PersonBlob, connected_blobs
+from models.people.blobs import Box, PersonBlob, connected_blobs
 from models.people.finder import FinderConfig
 from models.people.foreground import OFFLINE, ForegroundConfig, video_foreground
 from models.people.tracking import Tracker, TrackerConfig
@@ -69,12 +69,19 @@ def plausible_person(blob: PersonBlob, frame_shape: tuple[int, int], margin: int
 
 
 def crops_of(
-    frame: np.ndarray, blobs: list[PersonBlob], image_size: int, silhouette_size: int
+    frame: np.ndarray,
+    blobs: list[PersonBlob],
+    image_size: int,
+    silhouette_size: int,
+    extents: list[Box] | None = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[tuple[float, float, float]]]:
-    """One (image crop, silhouette crop, square) per blob."""
+    """One (image crop, silhouette crop, square) per blob, the square around the blob's box or, given,
+    its ``extents`` (the whole person's box where the frame's edge cuts them: models.people.extent)."""
+    if extents is not None and len(extents) != len(blobs):
+        raise ValueError(f"{len(extents)} extents for {len(blobs)} blobs")
     images, sils, squares = [], [], []
-    for b in blobs:
-        sq = square_box(b.box)
+    for k, b in enumerate(blobs):
+        sq = square_box(b.box if extents is None else extents[k])
         images.append(crop(frame, sq, image_size))
         # Cut at the image crop's resolution, then shrink by area: a nearest-neighbour cut
         # straight to the small size would alias thin limbs away.

@@ -87,6 +87,12 @@ class Settings(BaseSettings):
         "away) about the vertical, to within 60 degrees of facing it (away): the model answers people seen "
         "from the front or back as side-on (models.heading.FaceWalk; docs/REAL_POSE.md, 'Facing the walk')",
     )
+    crop_past_edge: bool = Field(
+        default=True,
+        description="Cut the crop of a person the frame's edge cuts around the whole of them, reaching past the "
+        "edge by the site's ground line or the track's shape while whole (models.people.extent): cut around the "
+        "part in view, the model squeezes a whole body into it (docs/REAL_POSE.md, 'People the frame cuts')",
+    )
     camera_fit: bool = Field(
         default=True,
         description="Serve each body under the camera (scale and place in its crop) that best lays its mesh "

@@ -132,7 +132,15 @@ class PoseService:
         frame = decode_frame(data, self.settings.max_pixels, content_type)
         model = self.server.model_for(site_id)  # taken once: a swap mid-request cannot touch it
         result = process_frame(
-            site, frame, model, self.settings.max_persons, buffer, self._turn, self._camera, self._face
+            site,
+            frame,
+            model,
+            self.settings.max_persons,
+            buffer,
+            self._turn,
+            self._camera,
+            self._face,
+            self.settings.crop_past_edge,
         )
         self.live.record(site_id, frame, result, 1000 * (time.perf_counter() - t0))
         return result
@@ -145,7 +153,15 @@ class PoseService:
         site = self.sites.get(site_id)
         model = self.server.model_for(site_id)  # taken once: a swap mid-request cannot touch it
         return process_frame(
-            site, frame, model, self.settings.max_persons, buffer, self._turn, self._camera, self._face
+            site,
+            frame,
+            model,
+            self.settings.max_persons,
+            buffer,
+            self._turn,
+            self._camera,
+            self._face,
+            self.settings.crop_past_edge,
         )
 
     # -- sites --------------------------------------------------------------------------------

@@ -76,12 +76,14 @@ def process_frame(
     turn: TurnRound | None = None,
     camera: SilhouetteCamera | None = None,
     face: FaceWalk | None = None,
+    past_edge: bool = True,
 ) -> FrameResult:
     """One frame of a site: its people found, cut, run through the model; with ``turn``, a body
     facing against its track's walk is served turned round; with ``face``, a body whose person walks
     towards the camera or away is turned about the vertical to face that way (models.heading); with
     ``camera``, each body, so turned, is served under the camera that lays its mesh best over the
-    person's silhouette."""
+    person's silhouette; with ``past_edge``, a person the frame's edge cuts is cropped around where the
+    whole of them would be (models.people.extent)."""
     t0 = time.perf_counter()
     with site.lock:
         found = site.finder.apply(frame)
@@ -90,7 +92,9 @@ def process_frame(
     t1 = time.perf_counter()
     people = found.people[:max_persons]
     blobs = [p.blob for p in people]
-    images, sils, squares = crops_of(frame, blobs, model.image_size, SILHOUETTE_SIZE)
+    images, sils, squares = crops_of(
+        frame, blobs, model.image_size, SILHOUETTE_SIZE, [p.extent for p in people] if past_edge else None
+    )
     out = model.run(np.stack(images)) if images else None
     t2 = time.perf_counter()
     # Each body turned to its walk first: a turn about the vertical moves its mesh in the crop,

@@ -49,7 +49,10 @@ class Vertices(BaseModel):
 class Person(BaseModel):
     track_id: int = Field(description="the person's id at this site, kept from frame to frame while they stay in view")
     box: list[float] = Field(description="x0, y0, x1, y1: the person's blob in frame pixels (pixel edges)")
-    crop: list[float] = Field(description="cx, cy, side: the square crop the model saw, in frame pixels")
+    crop: list[float] = Field(
+        description="cx, cy, side: the square crop the model saw, in frame pixels; it reaches past the frame "
+        "where the frame's edge cuts the person (SILHOUETTE_CROP_PAST_EDGE)"
+    )
     pose: list[float] = Field(description="SMPL theta: 24 axis-angle rotations, root first (72)")
     betas: list[float] = Field(description="SMPL shape (10)")
     camera: list[float] = Field(

@@ -192,3 +192,29 @@ def test_a_person_walking_away_is_faced_to_the_walk_before_the_camera_is_fitted(
     silhouette = site.buffer.snapshot().silhouettes[-1]
     fit = fit_camera(vertices[:, :2], out["camera"][0], fitter.faces, silhouette)
     np.testing.assert_allclose(person.camera, fit.camera, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("past_edge", [True, False])
+def test_a_person_the_frames_bottom_cuts_is_cropped_around_the_whole_of_them(model, past_edge):
+    """A figure walks down and out of the frame: once its legs are cut off, the model sees a crop cut
+    around where the whole figure would be (its shape while whole times its width: models.people.extent),
+    reaching past the frame's bottom; with ``past_edge`` off, around the part in view. Cut people are
+    served, never buffered."""
+    site = settled_site(model)
+    for t in range(30):
+        y0 = 10 + 3 * t  # (walking: the person check no longer judges the figure, cut or not)
+        frame = with_people((70, y0, 90, y0 + 60))
+        result = process_frame(site, frame, model, max_persons=4, past_edge=past_edge)
+        if y0 + 60 >= H + 20:  # a third of the figure below the frame
+            break
+    (person,) = result.persons
+    x0, y0, x1, y1 = person.box
+    assert y1 == pytest.approx(H - 0.5) and not person.buffered
+    _cx, cy, side = person.square
+    if past_edge:
+        assert cy + side / 2 > H + 10  # the crop reaches well past the frame's bottom
+        assert side == pytest.approx(square_box((x0, y0, x1, y0 + 60))[2], rel=0.1)  # the figure's whole height
+    else:
+        assert person.square == pytest.approx(square_box(person.box))
+    out = model.run(crop(frame, person.square, model.image_size)[None])
+    np.testing.assert_allclose(person.joints, out["joints"][0], rtol=1e-5, atol=1e-6)

@@ -60,7 +60,8 @@ def test_score_masks_matches_each_box_to_the_person_it_covers():
     half[10:20, 5:15] = True  # the finder lost the legs: half the person
     rp.score_masks([on_person, on_nothing], [mesh, mesh + 20], gt, faces, [half, half])
     assert on_person.silhouette_iou == pytest.approx(0.5) and on_nothing.silhouette_iou is None
-    assert real_pose_data.mask_summary([on_person, on_nothing])["silhouette_iou"] == pytest.approx(0.5)
+    summary = real_pose_data.mask_summary([on_person, on_nothing], (40, 40))
+    assert summary["silhouette_iou"] == pytest.approx(0.5) and summary["cut_by_edge"] == 0
 
 
 def test_summaries_and_report_on_made_up_answers():
@@ -91,6 +92,10 @@ def test_summaries_and_report_on_made_up_answers():
     assert pose["pck_model"] >= 0.5  # the six arm joints of every found box agree
     assert pose["pa_mm_model"] > 0 and pose["pa_mm_fixed"] > 0 and pose["tall"]["boxes"] == 0
     assert pose["clear_of_edge"]["pck_model"] == pose["pck_model"]  # every box is inside the frame
+    assert pose["cut_by_edge"]["boxes"] == 0 and s["masks"]["cut_by_edge"] == 0
+    cut = rp.pass_summary(p, marks, labelled=True, shape=(120, 320))  # the frame's bottom cuts every box
+    assert cut["pose"]["cut_by_edge"]["pck_model"] == pose["pck_model"] and cut["pose"]["clear_of_edge"]["boxes"] == 0
+    assert cut["masks"]["cut_by_edge"] == n and cut["masks"]["mesh_iou_cut"] == pytest.approx(0.4)
     assert rp.person_record(answers[0], marks)["blazepose"]["found"] is True
     record = {
         "name": "made-up",
@@ -109,6 +114,7 @@ def test_summaries_and_report_on_made_up_answers():
     }
     text = rp.markdown_section(record)
     assert "(a) mesh IoU vs labelled person, mean (median) | 0.40 (0.40)" in text and "PCK@0.1" in text
+    assert "(b) the same, boxes the frame's edge cuts (boxes) | n/a / n/a (0)" in text
     # A clip too short to adapt on: the service's 409 and its reason are the run's result, before only.
     refused = {"state": "refused", "status_code": 409, "detail": "site x has 3 buffered person crops"}
     text = rp.markdown_section(

@@ -35,6 +35,7 @@ from models.heading import UNKNOWN
 from models.people.absorbed import AbsorbedConfig, ActivityEnvelope, complete
 from models.people.blobs import Box, PersonBlob, connected_blobs, working_box
 from models.people.cutting import RowConfig, carve, held_by, lies_in, split_blob, split_row
+from models.people.extent import SiteShape, inside, running_aspect, whole_box
 from models.people.foreground import Foreground, ForegroundConfig, ForegroundModel, Subtractor
 from models.people.ghosts import GhostTest
 from models.people.grouping import GroupingConfig, PersonScale, looks_like_a_person, merge_fragments
@@ -42,7 +43,6 @@ from models.people.personness import OnnxPersonness, Personness, load_personness
 from models.people.tracking import Track, Tracker, TrackerConfig
 from models.people.walk import approach_of
 
-EDGE_MARGIN_PX = 2  # a box this close to the frame's edge is a person cut by it
 GHOST_VOTE = 0.4  # weight of each ghost test in a track's running vote
 GHOST_EVERY = 2  # a track's ghost test runs on every second frame it is seen
 SHARED_MAX_MISSED = 2  # frames a track may have gone unseen and still claim its part of a shared blob
@@ -159,6 +159,9 @@ class FoundPerson:
     track_id: int
     blob: PersonBlob
     whole: bool  # not cut by the frame's edge
+    # the box the whole person would fill, past the frame's edges that cut them (models.people.extent;
+    # the blob's box where none does, or nothing says how far)
+    extent: Box
     approach: int = UNKNOWN  # TOWARDS the camera (the box grows), AWAY (it shrinks) or UNKNOWN
 
 
@@ -173,13 +176,6 @@ class FrameFind:
     foreground: Foreground
 
 
-def inside(box: tuple[float, float, float, float], shape: tuple[int, int], margin: float = EDGE_MARGIN_PX) -> bool:
-    """Whether a box (frame pixel edges) keeps ``margin`` pixels from every edge of an (H, W) frame."""
-    x0, y0, x1, y1 = box
-    h, w = shape
-    return x0 > margin and y0 > margin and x1 < w - 1 - margin and y1 < h - 1 - margin
-
-
 class PersonFinder:
     """Everything a site needs to find its people, kept across its frames (not thread-safe:
     one site's frames go through it one at a time, in order)."""
@@ -188,6 +184,7 @@ class PersonFinder:
         self.config = config
         self.foreground = ForegroundModel(config.foreground)
         self.scale = PersonScale()
+        self.shape = SiteShape()
         self.tracker = Tracker(config.tracking)
         self.personness: Personness | None = shipped_personness() if config.person_check != "off" else None
         self.envelope = ActivityEnvelope(config.absorbed) if config.absorbed is not None else None
@@ -393,12 +390,18 @@ class PersonFinder:
                 continue
             track.answered = True
             whole = inside(blob.box, shape)
+            if whole:
+                track.aspect = running_aspect(track.aspect, blob.box)
+                self.shape.observe(blob.box)
             if whole and (track.has_moved or track.absorbed):
                 # Only people who walked in (or were completed whole) teach the site a person's height
                 # at their row: a track the classifier answers where it stands may be a limb's piece of
                 # someone exercising in view from the first frame, and pieces taught a scale that then
                 # refused the whole body and the walk out (the tai chi rows of bench.in_view).
                 self.scale.observe(blob.box)
-            approach = approach_of(track) if whole else UNKNOWN  # a box the frame's edge cuts grows as they come in
-            people.append(FoundPerson(track_id=track.id, blob=blob, whole=whole, approach=approach))
+            if whole:  # (a box the frame's edge cuts grows as they come in and shrinks as they leave)
+                track.walk = approach_of(track)
+            approach = track.walk
+            extent = blob.box if whole else whole_box(blob.box, shape, self.scale, track.aspect or self.shape.aspect)
+            people.append(FoundPerson(track_id=track.id, blob=blob, whole=whole, extent=extent, approach=approach))
         return FrameFind(people=people, warming_up=False, relearning=False, foreground=fg)

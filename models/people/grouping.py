@@ -65,6 +65,11 @@ class PersonScale:
     def known(self) -> bool:
         return self._fit is not None
 
+    @property
+    def line(self) -> tuple[float, float] | None:
+        """(a, b) of h = a + b * y, None until known."""
+        return self._fit
+
     def height_at(self, foot_y: float) -> float | None:
         """The expected height (pixels) of a person whose feet are on row ``foot_y``; None until known."""
         if self._fit is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from models.heading import UNKNOWN
 from models.people.blobs import Box, box_iou
 
 
@@ -48,6 +49,12 @@ class Track:
     answered: bool = False  # whether it has been answered as a person (the person check then asks less of it)
     reach: float = 0.0  # the farthest its box centre has gone from where it was confirmed, pixels
     origin: tuple[float, float] | None = None  # the box centre when it was confirmed
+    # height over width of its boxes while the frame cut none of it, a running mean (None: never
+    # seen whole): how far a person the frame cuts reaches past it (models.people.extent)
+    aspect: float | None = None
+    # its walk (models.people.walk: TOWARDS the camera, AWAY or UNKNOWN) as last read while the frame
+    # cut none of it: a box the frame's edge cuts no longer shows it, and the person keeps walking
+    walk: int = UNKNOWN
     # (height, bottom y) of its last matched boxes, oldest first, at most TrackerConfig.walk_window
     recent: list[tuple[float, float]] = field(default_factory=list)
 
@@ -148,7 +155,7 @@ class Tracker:
             # plant from a person").
             track.origin, track.reach = (nx, ny), 0.0
             track.personness, track.answered = None, False
-            track.recent = []
+            track.recent, track.walk = [], UNKNOWN
         if track.origin is not None and measured:
             # (a predicted box moves on with the velocity: inside a blob two tracks share, a track on a
             # limb's piece of someone exercising would otherwise slide over them and count as walking)
