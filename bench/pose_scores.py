@@ -199,10 +199,13 @@ def from_crop(points: np.ndarray, squares: np.ndarray) -> np.ndarray:
     return np.asarray(points, np.float64) * (squares[:, None, 2:3] / 2) + squares[:, None, :2]
 
 
-def fixed_skeleton_2d(joints_2d: np.ndarray, squares: np.ndarray) -> np.ndarray:
+def fixed_skeleton_2d(joints_2d: np.ndarray, squares: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
     """The fixed skeleton in 2D: (N, J, 2) answered joints in frame pixels, (N, 3) their crop squares
-    -> (N, J, 2): the mean of the joints in crop coordinates over all N, put into each row's square."""
-    mean = to_crop(joints_2d, squares).mean(0, keepdims=True)
+    -> (N, J, 2): the mean of the joints in crop coordinates over the ``reference`` rows ((N,) bool;
+    all N where None or none is set), put into each row's square."""
+    crop = to_crop(joints_2d, squares)
+    rows = np.ones(len(crop), bool) if reference is None or not np.any(reference) else np.asarray(reference, bool)
+    mean = crop[rows].mean(0, keepdims=True)
     return from_crop(np.repeat(mean, len(squares), 0), squares)
 
 

@@ -203,7 +203,10 @@ def pose_summary(answers: list[Answer], marks: Landmarks, shape: tuple[int, int]
     j2d = np.stack([a.joints_2d for a in answers])
     heights = ps.box_height(boxes)
     target, visible = ps.blazepose_limbs(image), ps.visible_limbs(visibility, found)
-    model2d, fixed2d = ps.smpl_limbs(j2d), ps.smpl_limbs(ps.fixed_skeleton_2d(j2d, squares))
+    # The fixed skeleton is the mean of the people the frame shows whole: a person it cuts is cropped
+    # around where the whole of them would be (models.people.extent), and sits otherwise in the crop.
+    clear = ps.clear_of_edge(boxes, shape)
+    model2d, fixed2d = ps.smpl_limbs(j2d), ps.smpl_limbs(ps.fixed_skeleton_2d(j2d, squares, clear))
     model3d = ps.smpl_limbs(np.stack([a.joints_3d for a in answers]))
     fixed3d = np.broadcast_to(ps.procrustes_mean(model3d), model3d.shape)
     world3d = ps.blazepose_limbs(world)
@@ -228,8 +231,8 @@ def pose_summary(answers: list[Answer], marks: Landmarks, shape: tuple[int, int]
 
     return {
         **figures(np.ones(len(answers), bool)),
-        "clear_of_edge": figures(ps.clear_of_edge(boxes, shape)),
-        "cut_by_edge": figures(~ps.clear_of_edge(boxes, shape)),
+        "clear_of_edge": figures(clear),
+        "cut_by_edge": figures(~clear),
         "tall": figures(heights >= MIN_PERSON_HEIGHT_PX),
     }
 

@@ -174,6 +174,12 @@ def test_fixed_skeleton_2d_places_the_mean_crop_pose_in_each_square():
     joints[3:] = other[None] * squares[3:, None, 2:3] / 2 + squares[3:, None, :2]
     fixed = ps.fixed_skeleton_2d(joints, squares)
     assert np.allclose(ps.to_crop(fixed, squares), (crop_pose + other)[None] / 2)
+    # the mean of the reference rows only (people the frame shows whole), placed in every square
+    first = np.arange(6) < 3
+    assert np.allclose(
+        ps.fixed_skeleton_2d(joints, squares, first), ps.from_crop(np.repeat(crop_pose[None], 6, 0), squares)
+    )
+    assert np.allclose(ps.fixed_skeleton_2d(joints, squares, np.zeros(6, bool)), fixed)  # none set: all rows
 
 
 # -- 3D -------------------------------------------------------------------------------------------
