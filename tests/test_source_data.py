@@ -74,3 +74,25 @@ def test_v3_crops_keep_exact_labels_over_photographs(tmp_path, body):
 def test_unknown_style_is_named():
     with pytest.raises(ValueError, match="v9"):
         source_config("v9", 64, 0)
+
+
+def test_v4_crops_are_v3_crops_a_frame_edge_cuts_across_the_body(tmp_path, body):
+    """Where a frame's edge cuts a crop, past a line across the person the crop is one flat colour
+    (as the service fills what lies past the frame); the labels are the whole person's. The other
+    crops are v3's own: the draw is made only where the style asks for it."""
+    photo = cv2.GaussianBlur(np.random.default_rng(1).integers(0, 256, (200, 300, 3)).astype(np.uint8), (0, 0), 3)
+    cv2.imwrite(str(tmp_path / "p.jpg"), photo)
+    v3 = replace(source_config("v3", 64, 9), photos=str(tmp_path), backgrounds=3)
+    cut = render_crops(16, replace(v3, frame_edge=1.0), body=body)
+    whole = render_crops(16, v3, body=body)
+    assert np.array_equal(cut["joints"], whole["joints"]) and np.array_equal(cut["masks"], whole["masks"])
+    for img, mask, ref in zip(cut["images"], cut["masks"], whole["images"], strict=True):
+        changed = (img != ref).any(-1)
+        assert changed.any()
+        colours = np.unique(img[changed], axis=0)
+        assert len(colours) == 1  # one flat colour past the cut
+        rows, cols = changed.any(1), changed.any(0)
+        # the filled part is a band along one edge of the crop: whole rows or whole columns
+        assert (rows.all() and (cols[0] or cols[-1])) or (cols.all() and (rows[0] or rows[-1]))
+        # ... and the line runs across the person: part of them is in view, part past it
+        assert (mask & changed).any() and (mask & ~changed).any()

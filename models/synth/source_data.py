@@ -54,6 +54,9 @@ class SourceConfig:
     truncate: float = 0.0  # share of crops shifted or enlarged so part of the body falls outside
     second_person: float = 0.0  # share with another body overlapping, behind or in front
     occluder: float = 0.0  # share with an object in front of the legs (a desk, a chair, a bin)
+    # share cut by a frame's edge: past a line across the body the crop is one flat colour, as the
+    # service fills the part of a crop past the frame, cut around the whole person (models.people.extent)
+    frame_edge: float = 0.0
     degrade: DegradeConfig | None = None  # camera degradations (models.synth.degrade)
 
 
@@ -74,6 +77,13 @@ SOURCE_STYLES = {
         degrade=DegradeConfig(),
     ),
 }
+# v3 and people the frame's edge cuts (docs/REAL_POSE.md, "People the frame cuts")
+SOURCE_STYLES["v4"] = replace(SOURCE_STYLES["v3"], frame_edge=0.25)
+# Which edge cuts a frame-edge crop, (bottom, top, left, right): people leave a static camera's view
+# at its bottom most (walking towards it), then at the sides; the top cuts only the tallest.
+FRAME_EDGE_SIDES = (0.6, 0.1, 0.15, 0.15)
+FRAME_EDGE_STREAM = 7  # the frame edges' random stream, beside the crop's seed
+FRAME_EDGE_CUT = (0.3, 0.85)  # the share of the body's extent across the cut that stays in view
 
 
 def source_config(style: str, image_size: int, seed: int) -> SourceConfig:
@@ -156,6 +166,27 @@ def _occlude(image: np.ndarray, photos: list[np.ndarray], rng: np.random.Generat
     return out
 
 
+def _frame_edge(image: np.ndarray, body_px: tuple[float, float, float, float], rng: np.random.Generator) -> np.ndarray:
+    """``image`` (S, S, 3) as a frame's edge cuts it across the body, whose projection spans
+    ``body_px`` = (x0, y0, x1, y1) in crop pixels: past the cut, one flat colour (the crop's mean,
+    jittered), as :func:`models.crops.crop` fills what lies past the frame."""
+    S = image.shape[0]
+    x0, y0, x1, y1 = body_px
+    side = rng.choice(4, p=FRAME_EDGE_SIDES)
+    keep = rng.uniform(*FRAME_EDGE_CUT)
+    fill = np.clip(image.reshape(-1, 3).mean(0) + rng.normal(0, 20, 3), 0, 255).astype(np.uint8)
+    out = image.copy()
+    if side == 0:
+        out[int(np.clip(y0 + keep * (y1 - y0), 0, S)) :] = fill
+    elif side == 1:
+        out[: int(np.clip(y1 - keep * (y1 - y0), 0, S))] = fill
+    elif side == 2:
+        out[:, : int(np.clip(x1 - keep * (x1 - x0), 0, S))] = fill
+    else:
+        out[:, int(np.clip(x0 + keep * (x1 - x0), 0, S)) :] = fill
+    return out
+
+
 def _shifted_camera(cam: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A camera that puts another body beside this one, overlapping it in part."""
     other = cam.copy()
@@ -174,6 +205,8 @@ def render_crops(
     The mask is the labelled person's whole silhouette, also where another body or an object hides it."""
     body = body or load_body_model()
     rng = np.random.default_rng(cfg.seed)
+    # The frame edges draw from a stream of their own: a style's crops are the same people, cut or not.
+    edges = np.random.default_rng([cfg.seed, FRAME_EDGE_STREAM])
     g = torch.Generator().manual_seed(cfg.seed)
     S = cfg.image_size
     bank = background_bank(cfg.backgrounds, S, rng)
@@ -226,6 +259,9 @@ def render_crops(
                     img = _occlude(img, photos, rng)
                 if cfg.degrade is not None:
                     img = degrade(img, rng, cfg.degrade)
+                if cfg.frame_edge and edges.random() < cfg.frame_edge:  # after the camera: the fill is the service's
+                    xy = (cams[i, 0] * verts[i, :, :2].numpy() + cams[i, 1:] + 1) * S / 2 - 0.5
+                    img = _frame_edge(img, (*xy.min(0), *xy.max(0)), edges)
                 out["images"].append(img)
                 out["masks"].append(mask)
             out["camera"].append(cams)
