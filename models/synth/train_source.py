@@ -3,7 +3,8 @@
     python -m models.synth.train_source --out runs/source.pt          # resumes from --out; Ctrl-C loses < 1 checkpoint
 
 ``--style v3`` makes crops like real cameras' (photographs, degradations, finder-like framing:
-docs/RESULTS.md, "Source model v3") and needs the photographs first:
+docs/RESULTS.md, "Source model v3"), ``--style v4`` those and people a frame's edge cuts
+(docs/REAL_POSE.md, "People the frame cuts"); both need the photographs first:
 ``python -m models.synth.photo_backgrounds --out runs/photos``.
 
 Needs the pose prior (``python -m models.synth.pose_prior --out runs/prior.pt``): its decoder Psi is
