@@ -33,7 +33,7 @@ from service.imaging import decode_frame
 from service.inference import ModelServer
 from service.live import LiveView, SiteRates, frame_jpeg
 from service.pipeline import FrameResult, process_frame
-from service.sites import BufferLimits, SiteRegistry, read_saved, site_settings
+from service.sites import BufferLimits, Site, SiteRegistry, read_saved, site_settings
 from service.tracks import TrackLimits, TrackRegistry
 
 log = logging.getLogger(__name__)
@@ -130,18 +130,7 @@ class PoseService:
         t0 = time.perf_counter()
         site = self.sites.get(site_id)
         frame = decode_frame(data, self.settings.max_pixels, content_type)
-        model = self.server.model_for(site_id)  # taken once: a swap mid-request cannot touch it
-        result = process_frame(
-            site,
-            frame,
-            model,
-            self.settings.max_persons,
-            buffer,
-            self._turn,
-            self._camera,
-            self._face,
-            self.settings.crop_past_edge,
-        )
+        result = self._process(site_id, site, frame, buffer)
         self.live.record(site_id, frame, result, 1000 * (time.perf_counter() - t0))
         return result
 
@@ -150,18 +139,14 @@ class PoseService:
 
     def pose_frame(self, site_id: str, frame: np.ndarray, buffer: bool = True) -> FrameResult:
         """A decoded (H, W, 3) RGB uint8 frame: the offline command's way in, without an image codec."""
-        site = self.sites.get(site_id)
+        return self._process(site_id, self.sites.get(site_id), frame, buffer)
+
+    def _process(self, site_id: str, site: Site, frame: np.ndarray, buffer: bool) -> FrameResult:
+        """One decoded frame of a site through the model serving it, with the service's settings."""
         model = self.server.model_for(site_id)  # taken once: a swap mid-request cannot touch it
+        s = self.settings
         return process_frame(
-            site,
-            frame,
-            model,
-            self.settings.max_persons,
-            buffer,
-            self._turn,
-            self._camera,
-            self._face,
-            self.settings.crop_past_edge,
+            site, frame, model, s.max_persons, buffer, self._turn, self._camera, self._face, s.crop_past_edge
         )
 
     # -- sites --------------------------------------------------------------------------------
