@@ -26,6 +26,7 @@ from models.body_layout import JOINT_NAMES
 # Re-exported: the scorer rasterises meshes exactly as the served camera fit does.
 from models.mesh_mask import mesh_mask as mesh_mask
 from models.mesh_mask import triangle_pixels as triangle_pixels
+from models.people.extent import EDGE_MARGIN_PX
 
 LIMB_NAMES: tuple[str, ...] = (
     "left_shoulder",
@@ -53,7 +54,6 @@ LIMB_MIRROR: tuple[int, ...] = tuple(i + 1 if i % 2 == 0 else i - 1 for i in ran
 PCK_THRESHOLD = 0.1  # of the box's height
 VISIBILITY_MIN = 0.5  # BlazePose's visibility above which a landmark is scored
 MM_PER_M = 1000.0
-EDGE_MARGIN_PX = 2.0  # a box this close to the frame's edge holds a person the frame cuts
 PROCRUSTES_MEAN_ITERATIONS = 5
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from models.crops import crop, square_box
 from models.heading import UNKNOWN
 from models.people.blobs import Box, PersonBlob, connected_blobs
+from models.people.extent import EDGE_MARGIN_PX, inside
 from models.people.finder import FinderConfig
 from models.people.foreground import OFFLINE, ForegroundConfig, video_foreground
 from models.people.tracking import Tracker, TrackerConfig
@@ -60,12 +61,10 @@ class TargetSet:
         return self.subset(np.nonzero(first)[0]), self.subset(np.nonzero(~first)[0])
 
 
-def plausible_person(blob: PersonBlob, frame_shape: tuple[int, int], margin: int = 2) -> bool:
+def plausible_person(blob: PersonBlob, frame_shape: tuple[int, int], margin: float = EDGE_MARGIN_PX) -> bool:
     """A whole, upright-ish person: not cut by the frame's edge, taller than a third of its width."""
     x0, y0, x1, y1 = blob.box
-    h, w = frame_shape
-    inside = x0 > margin and y0 > margin and x1 < w - 1 - margin and y1 < h - 1 - margin
-    return inside and (y1 - y0) > 0.33 * (x1 - x0)
+    return inside(blob.box, frame_shape, margin) and (y1 - y0) > 0.33 * (x1 - x0)
 
 
 def crops_of(

@@ -21,7 +21,7 @@ A person's whole height, read two ways, each where it holds:
   times its width now, where neither side is cut.
 
 The ground line reads heights best where it is known (pets-walk: within 10% for 65% of whole
-people, the shape for 35-44% on the three clips); the shape is what a short or steep site has.
+people, the shape for 35-57% on the three clips; docs/REAL_POSE.md); the shape is what a short or steep site has.
 The width of a person cut at a side comes from the height and the shape the same way. Nothing is
 guessed where neither reading is known: the box stays as seen.
 """
@@ -109,7 +109,8 @@ def whole_box(
 ) -> Box:
     """The box (x0, y0, x1, y1, frame pixel edges) the whole person would fill, reaching past the
     edges of the (H, W) frame that cut them; ``box`` where none does or nothing says how far.
-    ``aspect``: the track's height over width while it was whole (None: never seen whole)."""
+    ``aspect``: the person's height over width while whole (the track's, else the site's people's;
+    None: not known)."""
     left, top, right, bottom = cut_edges(box, shape, margin)
     x0, y0, x1, y1 = box
     seen_h, seen_w = y1 - y0, x1 - x0

@@ -402,6 +402,7 @@ class PersonFinder:
             if whole:  # (a box the frame's edge cuts grows as they come in and shrinks as they leave)
                 track.walk = approach_of(track)
             approach = track.walk
-            extent = blob.box if whole else whole_box(blob.box, shape, self.scale, track.aspect or self.shape.aspect)
+            ratio = track.aspect if track.aspect is not None else self.shape.aspect
+            extent = blob.box if whole else whole_box(blob.box, shape, self.scale, ratio)
             people.append(FoundPerson(track_id=track.id, blob=blob, whole=whole, extent=extent, approach=approach))
         return FrameFind(people=people, warming_up=False, relearning=False, foreground=fg)
