@@ -75,6 +75,25 @@ def test_a_steep_or_unknown_ground_line_leaves_the_height_to_the_tracks_shape():
         assert whole_box(box, (H, W), scale, aspect=None) == box  # nothing says how far: as seen
 
 
+def test_someone_on_the_spot_whose_raised_hands_leave_the_frame_keeps_the_height_they_had():
+    """Jumping jacks by the frame's top: the feet stay on their row, the arms spread the box to three
+    times its width. The height is the one they had when last whole, not their shape times the width."""
+    last_whole = (100.0, 20.0, 140.0, 200.0)  # 180 tall, 40 wide
+    arms_up = (60.0, -0.5, 180.0, 200.0)
+    assert whole_box(arms_up, (H, W), PersonScale(), aspect=4.5, last_whole=last_whole) == arms_up  # no taller
+    assert whole_box(arms_up, (H, W), PersonScale(), aspect=4.5)[1] < -200  # the shape alone: 2.5 times taller
+
+
+def test_someone_who_has_moved_since_they_were_whole_is_read_by_the_ground_or_their_shape():
+    walked_closer = (90.0, 60.0, 150.0, BOTTOM)  # the head 40 rows lower than when last whole
+    last_whole = (100.0, 20.0, 140.0, 200.0)
+    assert whole_box(walked_closer, (H, W), PersonScale(), aspect=4.0, last_whole=last_whole)[3] == 60.0 + 4.0 * 60.0
+    scale = ground(10.0, 0.5)
+    top = 270.0 - (10.0 + 0.5 * 270.0)
+    y1 = whole_box((100.0, top, 140.0, BOTTOM), (H, W), scale, aspect=4.0, last_whole=last_whole)[3]
+    assert y1 == pytest.approx(270.0, abs=0.05)  # the ground line before the shape
+
+
 def test_the_whole_person_is_never_shorter_than_the_part_in_view_nor_past_the_limit():
     box = (100.0, 100.0, 160.0, BOTTOM)  # 139.5 tall, 60 wide
     assert whole_box(box, (H, W), PersonScale(), aspect=1.0)[3] == BOTTOM  # 60 px would be shorter

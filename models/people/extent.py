@@ -10,8 +10,11 @@ fills it, the crop holds a body at its own size whose legs are hidden, which the
 trained on (``models.synth.source_data``'s truncated and occluded crops); ``models.crops.in_frame``
 then keeps the camera fit to the part the frame shows.
 
-A person's whole height, read two ways, each where it holds:
+A person's whole height, read three ways, the first that holds:
 
+- where the end of them the frame shows has not moved since they were last seen whole (within
+  ``STILL_SHARE`` of their height: someone exercising on the spot whose raised hands leave the
+  frame, someone standing at its bottom edge), the height they had then;
 - the site's ground line (``models.people.grouping.PersonScale``, h = a + b * y_feet): with the
   feet cut off, the head's row t gives y_feet = (t + a) / (1 - b), read only where the line is
   shallow enough (b at most ``MAX_GROUND_SLOPE``) for a pixel of t not to move y_feet by many;
@@ -44,6 +47,9 @@ MAX_GROUND_SLOPE = 0.75
 # corner say little, and a wrong guess there would shrink the visible part to nothing in the crop.
 MAX_EXTENSION = 2.5
 ASPECT_SMOOTHING = 0.2  # the weight of each new whole box in a track's running height over width
+# How far (a share of their height) the end of a person the frame shows may have moved since they
+# were last whole for them to count as where they were: a walker's head or feet move 1-3% a frame.
+STILL_SHARE = 0.05
 
 
 class SiteShape:
@@ -104,18 +110,25 @@ def whole_box(
     shape: tuple[int, int],
     scale: PersonScale,
     aspect: float | None,
+    last_whole: Box | None = None,
     margin: float = EDGE_MARGIN_PX,
     max_extension: float = MAX_EXTENSION,
 ) -> Box:
     """The box (x0, y0, x1, y1, frame pixel edges) the whole person would fill, reaching past the
     edges of the (H, W) frame that cut them; ``box`` where none does or nothing says how far.
     ``aspect``: the person's height over width while whole (the track's, else the site's people's;
-    None: not known)."""
+    None: not known); ``last_whole``: the track's last box the frame did not cut (None: never seen
+    whole)."""
     left, top, right, bottom = cut_edges(box, shape, margin)
     x0, y0, x1, y1 = box
     seen_h, seen_w = y1 - y0, x1 - x0
     height = None
-    if top != bottom:  # one end cut: the ground line reads the height from the other
+    if top != bottom and last_whole is not None:  # one end cut: has the other moved since?
+        was_h = last_whole[3] - last_whole[1]
+        moved = abs(y0 - last_whole[1]) if bottom else abs(y1 - last_whole[3])
+        if moved <= STILL_SHARE * was_h:
+            height = was_h
+    if height is None and top != bottom:  # the ground line reads the height from the end in view
         height = height_from_ground(scale, top=None if top else y0, feet=None if bottom else y1)
     if height is None and (top or bottom) and aspect is not None and not (left or right):
         height = aspect * seen_w

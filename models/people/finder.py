@@ -392,6 +392,7 @@ class PersonFinder:
             whole = inside(blob.box, shape)
             if whole:
                 track.aspect = running_aspect(track.aspect, blob.box)
+                track.last_whole = blob.box
                 self.shape.observe(blob.box)
             if whole and (track.has_moved or track.absorbed):
                 # Only people who walked in (or were completed whole) teach the site a person's height
@@ -403,6 +404,6 @@ class PersonFinder:
                 track.walk = approach_of(track)
             approach = track.walk
             ratio = track.aspect if track.aspect is not None else self.shape.aspect
-            extent = blob.box if whole else whole_box(blob.box, shape, self.scale, ratio)
+            extent = blob.box if whole else whole_box(blob.box, shape, self.scale, ratio, track.last_whole)
             people.append(FoundPerson(track_id=track.id, blob=blob, whole=whole, extent=extent, approach=approach))
         return FrameFind(people=people, warming_up=False, relearning=False, foreground=fg)

@@ -52,6 +52,7 @@ class Track:
     # height over width of its boxes while the frame cut none of it, a running mean (None: never
     # seen whole): how far a person the frame cuts reaches past it (models.people.extent)
     aspect: float | None = None
+    last_whole: Box | None = None  # its last box the frame cut none of
     # its walk (models.people.walk: TOWARDS the camera, AWAY or UNKNOWN) as last read while the frame
     # cut none of it: a box the frame's edge cuts no longer shows it, and the person keeps walking
     walk: int = UNKNOWN
@@ -156,6 +157,7 @@ class Tracker:
             track.origin, track.reach = (nx, ny), 0.0
             track.personness, track.answered = None, False
             track.recent, track.walk = [], UNKNOWN
+            track.aspect, track.last_whole = None, None
         if track.origin is not None and measured:
             # (a predicted box moves on with the velocity: inside a blob two tracks share, a track on a
             # limb's piece of someone exercising would otherwise slide over them and count as walking)
