@@ -99,9 +99,9 @@ class ClipPeople:
     shape: tuple[int, int]
 
 
-def finder_key(config: FinderConfig, max_persons: int, image_size: int) -> str:
-    """A digest of what the people found depend on: the finder's settings and code, the crop size."""
-    h = hashlib.sha256(f"{config!r} {max_persons} {image_size}".encode())
+def finder_key(config: FinderConfig, max_persons: int, image_size: int, past_edge: bool) -> str:
+    """A digest of what the people found depend on: the finder's settings and code, the crops."""
+    h = hashlib.sha256(f"{config!r} {max_persons} {image_size} {past_edge}".encode())
     for name in FINDER_SOURCES:
         p = ROOT / name
         for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
@@ -109,8 +109,12 @@ def finder_key(config: FinderConfig, max_persons: int, image_size: int) -> str:
     return h.hexdigest()[:12]
 
 
-def find_people(video: Path, config: FinderConfig, max_persons: int, image_size: int) -> ClipPeople:
-    """Run the service's person finder over every frame of ``video`` and cut each answered person."""
+def find_people(
+    video: Path, config: FinderConfig, max_persons: int, image_size: int, past_edge: bool = True
+) -> ClipPeople:
+    """Run the service's person finder over every frame of ``video`` and cut each answered person (with
+    ``past_edge``, a person the frame cuts around the whole of them, as the service's
+    ``crop_past_edge`` does)."""
     from tqdm import tqdm
 
     finder = PersonFinder(config)
@@ -120,7 +124,11 @@ def find_people(video: Path, config: FinderConfig, max_persons: int, image_size:
         shape = frame.shape[:2]
         people = finder.apply(frame).people[:max_persons]
         images, sils, squares = crops_of(
-            frame, [p.blob for p in people], image_size, SILHOUETTE_SIZE, [p.extent for p in people]
+            frame,
+            [p.blob for p in people],
+            image_size,
+            SILHOUETTE_SIZE,
+            [p.extent for p in people] if past_edge else None,
         )
         for p, im, si, sq in zip(people, images, sils, squares, strict=True):
             rows["frames"].append(t)
@@ -137,14 +145,16 @@ def find_people(video: Path, config: FinderConfig, max_persons: int, image_size:
 
 def clip_people(video: Path, settings: Settings, image_size: int) -> tuple[ClipPeople, Landmarks | None]:
     """The clip's people and BlazePose's landmarks on their boxes, from the cache where it is current."""
-    config = FinderConfig.with_warmup(settings.warmup_frames, settings.background_method, settings.person_check)
-    key = finder_key(config, settings.max_persons, image_size)
+    config = FinderConfig.with_warmup(
+        settings.warmup_frames, settings.background_method, settings.person_check, settings.absorbed_people
+    )
+    key = finder_key(config, settings.max_persons, image_size, settings.crop_past_edge)
     path = RUNS / f"people-{fio.clip_name(video)}-{key}.npz"
     if path.exists():
         with np.load(path) as z:
             arrays = {k: z[k] for k in z.files}
     else:
-        people = find_people(video, config, settings.max_persons, image_size)
+        people = find_people(video, config, settings.max_persons, image_size, settings.crop_past_edge)
         arrays = {k: getattr(people, k) for k in ClipPeople.__dataclass_fields__ if k != "shape"}
         arrays["shape"] = np.asarray(people.shape)
         if EVAL_PYTHON.exists():

@@ -176,7 +176,8 @@ def mask_summary(answers: list[Answer], shape: tuple[int, int]) -> dict:
     those the frame's (H, W) edge cuts."""
     scored = [a for a in answers if a.mesh_iou is not None]
     whole = [a for a in scored if a.kind == "whole"]
-    cut = [a for a in scored if not ps.clear_of_edge(np.asarray([a.box]), shape)[0]]
+    clear = ps.clear_of_edge(np.asarray([a.box for a in scored]), shape)
+    cut = [a for a, c in zip(scored, clear, strict=True) if not c]
     return {
         "cut_by_edge": len(cut),
         "mesh_iou_cut": mean_or_nan([a.mesh_iou for a in cut]),

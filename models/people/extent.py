@@ -68,18 +68,17 @@ class SiteShape:
         return float(np.median(self._seen)) if len(self._seen) >= self.min_samples else None
 
 
-def inside(box: Box, shape: tuple[int, int], margin: float = EDGE_MARGIN_PX) -> bool:
-    """Whether a box (frame pixel edges) keeps ``margin`` pixels from every edge of an (H, W) frame."""
-    x0, y0, x1, y1 = box
-    h, w = shape
-    return x0 > margin and y0 > margin and x1 < w - 1 - margin and y1 < h - 1 - margin
-
-
 def cut_edges(box: Box, shape: tuple[int, int], margin: float = EDGE_MARGIN_PX) -> tuple[bool, bool, bool, bool]:
-    """Which edges of an (H, W) frame cut the box: (left, top, right, bottom)."""
+    """Which edges of an (H, W) frame cut the box (frame pixel edges), coming within ``margin``
+    pixels of it: (left, top, right, bottom)."""
     x0, y0, x1, y1 = box
     h, w = shape
     return x0 <= margin, y0 <= margin, x1 >= w - 1 - margin, y1 >= h - 1 - margin
+
+
+def inside(box: Box, shape: tuple[int, int], margin: float = EDGE_MARGIN_PX) -> bool:
+    """Whether a box (frame pixel edges) keeps ``margin`` pixels from every edge of an (H, W) frame."""
+    return not any(cut_edges(box, shape, margin))
 
 
 def running_aspect(aspect: float | None, box: Box, smoothing: float = ASPECT_SMOOTHING) -> float:
