@@ -397,6 +397,13 @@ def main(argv: list[str] | None = None) -> None:
     faces = np.asarray(body.faces, np.int64)
     regressors = {ck: load_regressor(ck, body) for ck in args.checkpoints}
     sizes = {r.config.image_size for r in regressors.values()}
+    RUNS.mkdir(parents=True, exist_ok=True)
+    try:  # rendered before the clips are scored: a style whose photographs are missing fails now, not an hour in
+        pools = {
+            s: crop_pool(RUNS / "renders.pt", s, HELD_OUT_SEED, args.renders, args.style) for s in sizes if args.renders
+        }
+    except ValueError as e:
+        raise SystemExit(str(e)) from e
     clip_data = {
         (video, size): (*clip_people(video, settings, size), ground_truth(video)) for video in clips for size in sizes
     }
@@ -427,8 +434,7 @@ def main(argv: list[str] | None = None) -> None:
             people, marks, gt = clip_data[(video, size)]
             entry["clips"][fio.clip_name(video)] = score_clip(regressor, people, marks, gt, faces, fit, camera_fit)
         if args.renders:
-            pool = crop_pool(RUNS / "renders.pt", size, HELD_OUT_SEED, args.renders, args.style)
-            entry["renders"] = score_renders(regressor, pool, body, fit, camera_fit)
+            entry["renders"] = score_renders(regressor, pools[size], body, fit, camera_fit)
         record["checkpoints"].append(entry)
     RUNS.mkdir(parents=True, exist_ok=True)
     (RUNS / f"{record['section']}.json").write_text(json.dumps(fio.json_ready(record), indent=1))

@@ -191,3 +191,14 @@ def test_the_command_scores_camera_fits_and_refuses_bad_ones(tmp_path, monkeypat
     for bad in ("[1]", '{"max_shift": 2}', '{"nope": 1}', "{"):
         with pytest.raises(SystemExit, match="--camera-fit"):
             ce.main([str(SHIPPED), "--clips", "--renders", "0", "--camera-fit", bad])
+
+
+def test_missing_photographs_stop_the_command_before_any_clip(tmp_path, monkeypatch):
+    """The renders of a style that needs the photographs are made first: without them the command
+    stops at once with the command that makes them, before it reads a clip (here one that does not
+    exist, which would fail otherwise)."""
+    monkeypatch.setattr(ce, "RUNS", tmp_path / "runs")
+    monkeypatch.chdir(tmp_path)  # the styles find the photographs at runs/photos, relative
+    with pytest.raises(SystemExit, match=r"models\.synth\.photo_backgrounds"):
+        ce.main([str(SHIPPED), "--clips", str(tmp_path / "absent.avi"), "--renders", "4", "--style", "v3"])
+    assert not (tmp_path / "runs" / "unnamed.json").exists()
