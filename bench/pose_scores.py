@@ -26,7 +26,7 @@ from models.body_layout import JOINT_NAMES
 # Re-exported: the scorer rasterises meshes exactly as the served camera fit does.
 from models.mesh_mask import mesh_mask as mesh_mask
 from models.mesh_mask import triangle_pixels as triangle_pixels
-from models.people.extent import EDGE_MARGIN_PX
+from models.people.extent import EDGE_MARGIN_PX, inside
 
 LIMB_NAMES: tuple[str, ...] = (
     "left_shoulder",
@@ -125,12 +125,11 @@ def facing_as(pred: np.ndarray, target: np.ndarray, visible: np.ndarray, heights
 
 
 def clear_of_edge(boxes: np.ndarray, shape: tuple[int, int], margin: float = EDGE_MARGIN_PX) -> np.ndarray:
-    """(N, 4) boxes in pixel edges, frame (H, W) -> (N,) bool: the box keeps ``margin`` pixels from
-    every edge of the frame (whose pixels span -0.5 to W - 0.5): the person is not cut by the frame."""
+    """(N, 4) boxes in pixel edges, frame (H, W) -> (N,) bool: no edge of the frame cuts the box, as
+    the service's finder decides it (:func:`models.people.extent.inside`: more than ``margin`` pixels
+    between the box and every edge), so the report's cut boxes are the ones served cropped past it."""
     b = np.asarray(boxes, np.float64).reshape(-1, 4)
-    h, w = shape
-    lo, hi_x, hi_y = -0.5 + margin, w - 0.5 - margin, h - 0.5 - margin
-    return (b[:, 0] >= lo) & (b[:, 1] >= lo) & (b[:, 2] <= hi_x) & (b[:, 3] <= hi_y)
+    return np.array([inside(tuple(box), shape, margin) for box in b], dtype=bool)
 
 
 def box_height(boxes: np.ndarray) -> np.ndarray:

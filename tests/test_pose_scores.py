@@ -129,16 +129,27 @@ def test_pck_normalises_by_each_box_height():
 
 
 def test_clear_of_edge():
+    """Against counting: a box is clear when more than ``margin`` whole pixels lie between it and
+    every edge of the frame (the finder's rule, models.people.extent.inside)."""
     boxes = np.array(
         [
             [10.5, 10.5, 50.5, 90.5],  # well inside a 100 x 120 frame
             [-0.5, 10.5, 50.5, 90.5],  # on the left edge
             [10.5, 10.5, 50.5, 99.5],  # on the bottom edge (rows 0..99)
-            [10.5, 1.5, 117.5, 97.5],  # exactly 2 px from the top, right and bottom edges
+            [10.5, 1.5, 116.5, 96.5],  # 2 px from the top edge (rows 0 and 1), more from the others: cut
+            [10.5, 2.5, 115.5, 95.5],  # 3 px from the top edge, more from the others: clear
         ]
     )
-    assert ps.clear_of_edge(boxes, (100, 120)).tolist() == [True, False, False, True]
-    assert ps.clear_of_edge(boxes, (100, 120), margin=2.5).tolist() == [True, False, False, False]
+    assert ps.clear_of_edge(boxes, (100, 120)).tolist() == [True, False, False, False, True]
+
+    def free(box, h, w):  # whole pixels between the box and each edge, counted
+        cols, rows = np.arange(w), np.arange(h)
+        x0, y0, x1, y1 = box
+        return [(cols < x0).sum(), (rows < y0).sum(), (cols > x1).sum(), (rows > y1).sum()]
+
+    for margin in (0.0, 1.0, 2.0, 3.0):
+        want = [min(free(b, 100, 120)) > margin for b in boxes]
+        assert ps.clear_of_edge(boxes, (100, 120), margin=margin).tolist() == want, margin
 
 
 def test_distance_over_height():
