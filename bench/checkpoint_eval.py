@@ -436,7 +436,6 @@ def main(argv: list[str] | None = None) -> None:
         if args.renders:
             entry["renders"] = score_renders(regressor, pools[size], body, fit, camera_fit)
         record["checkpoints"].append(entry)
-    RUNS.mkdir(parents=True, exist_ok=True)
     (RUNS / f"{record['section']}.json").write_text(json.dumps(fio.json_ready(record), indent=1))
     text = markdown(record)
     if args.section:
