@@ -399,9 +399,11 @@ def main(argv: list[str] | None = None) -> None:
     sizes = {r.config.image_size for r in regressors.values()}
     RUNS.mkdir(parents=True, exist_ok=True)
     try:  # rendered before the clips are scored: a style whose photographs are missing fails now, not an hour in
-        pools = {
-            s: crop_pool(RUNS / "renders.pt", s, HELD_OUT_SEED, args.renders, args.style) for s in sizes if args.renders
-        }
+        pools = (
+            {s: crop_pool(RUNS / "renders.pt", s, HELD_OUT_SEED, args.renders, args.style) for s in sizes}
+            if args.renders
+            else {}
+        )
     except ValueError as e:
         raise SystemExit(str(e)) from e
     clip_data = {

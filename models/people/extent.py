@@ -77,7 +77,8 @@ def cut_edges(box: Box, shape: tuple[int, int], margin: float = EDGE_MARGIN_PX) 
 
 
 def inside(box: Box, shape: tuple[int, int], margin: float = EDGE_MARGIN_PX) -> bool:
-    """Whether a box (frame pixel edges) keeps ``margin`` pixels from every edge of an (H, W) frame."""
+    """Whether a box (frame pixel edges) keeps more than ``margin`` pixels from every edge of an (H, W)
+    frame: no edge cuts it (:func:`cut_edges`)."""
     return not any(cut_edges(box, shape, margin))
 
 
