@@ -11,6 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 
+def crop_pixels(points_xy: np.ndarray, camera: np.ndarray, size: int) -> np.ndarray:
+    """(N, 2) camera-axes x, y and a crop's weak perspective (s, t_x, t_y) -> (N, 2) pixels of a
+    size x size grid over the crop (pixel centres at integers), as ``models.m2s.crop_to_pixels``
+    has the projection in torch."""
+    return (camera[0] * np.asarray(points_xy) + camera[1:] + 1.0) * (size / 2.0) - 0.5
+
+
 def triangle_pixels(tri: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """The pixels whose centres lie in (or on the edge of) each triangle, clipped to the frame.
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from models.mesh_mask import mesh_mask
+from models.mesh_mask import crop_pixels, mesh_mask
 
 OVERSAMPLE = 2  # the mesh's raster, per silhouette pixel and axis; resampled down for each scale
 MARGIN_PX = 2  # about the mesh's raster, so that its edge pixels resample whole
@@ -155,7 +155,7 @@ def fit_camera(
         return kept
 
     # The projected mesh in silhouette pixels (centres at integers), rasterised once, finer.
-    px = (camera[0] * vertices_xy + camera[1:] + 1.0) * (size / 2.0) - 0.5
+    px = crop_pixels(vertices_xy, camera, size)
     first, last = px.min(0), px.max(0)
     lo = np.floor(first) - MARGIN_PX
     extent = np.ceil(last) + MARGIN_PX - lo

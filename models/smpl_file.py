@@ -98,12 +98,17 @@ def read_body_model_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def body_model_data(path: str | Path | None = None) -> dict[str, Any]:
+    """The arrays of a body model: the shipped open body (``None``) or a licensed SMPL file, read with
+    NumPy alone (serving needs the mesh and its skinning, not torch)."""
+    return read_body_model_file(Path(path) if path else OPEN_BODY_MODEL)
+
+
 def mesh_faces(path: str | Path | None = None) -> np.ndarray:
-    """(F, 3) int64 vertex indices of a body model's mesh: the shipped open body (``None``) or a
-    licensed SMPL file, read with NumPy alone (serving needs the faces, not the body model)."""
-    return np.asarray(read_body_model_file(Path(path) if path else OPEN_BODY_MODEL)["f"], dtype=np.int64)
+    """(F, 3) int64 vertex indices of a body model's mesh (:func:`body_model_data`)."""
+    return np.asarray(body_model_data(path)["f"], dtype=np.int64)
 
 
 def mesh_template(path: str | Path | None = None) -> np.ndarray:
     """(V, 3) rest vertices of a body model's mesh, as :func:`mesh_faces` reads its faces."""
-    return np.asarray(read_body_model_file(Path(path) if path else OPEN_BODY_MODEL)["v_template"], dtype=np.float64)
+    return np.asarray(body_model_data(path)["v_template"], dtype=np.float64)

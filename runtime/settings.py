@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         description="Serve each body under the camera (scale and place in its crop) that best lays its mesh "
         "over the person's silhouette (models.silhouette_camera; docs/REAL_POSE.md)",
     )
+    limb_fit: bool = Field(
+        default=True,
+        description="Then fit each body's limbs and spine (hips, knees, shoulders, elbows, spine) and camera to the "
+        "person's silhouette, a few least-squares steps without torch, and serve the fitted body where its mesh "
+        "covers the silhouette better (models.pose_fit; docs/REAL_POSE.md, 'Limbs fitted to the silhouette')",
+    )
     flip_average: bool = Field(
         default=True,
         description="Answer each person as the average of the model on the crop and on its mirror image "

@@ -20,8 +20,9 @@ from models.heading import FaceWalk, TurnRound
 from models.onnx_runtime import available_providers
 from models.people.finder import FinderConfig, shipped_personness
 from models.people.foreground import Subtractor
+from models.pose_fit import PoseFitter
 from models.silhouette_camera import SilhouetteCamera
-from models.smpl_file import mesh_faces, mesh_template
+from models.smpl_file import body_model_data, mesh_faces, mesh_template
 from runtime.adaptation_job import run_adaptation_job, save_snapshot
 from runtime.executors import CeleryExecutor, EmbeddedExecutor, Executor
 from runtime.jobs import TERMINAL, JobRecord, JobStore, MemoryJobStore, RedisJobStore, new_job
@@ -87,6 +88,7 @@ class PoseService:
         self._face_array = np.zeros((0, 3), np.int64)
         self._turn: TurnRound | None = None  # set at start() when heading_from_motion is on
         self._camera: SilhouetteCamera | None = None  # set at start() when camera_fit is on
+        self._limbs: PoseFitter | None = None  # set at start() when limb_fit is on
         self._face = FaceWalk() if settings.heading_from_motion and settings.face_walk else None
         self.live = LiveView()  # the latest frame and recent rates per site, for the console
 
@@ -117,6 +119,8 @@ class PoseService:
             self._turn = TurnRound.of(mesh_template(self.settings.body_model_path))
         if self.settings.camera_fit:
             self._camera = SilhouetteCamera(self._face_array)
+        if self.settings.limb_fit:
+            self._limbs = PoseFitter.of(body_model_data(self.settings.body_model_path))
 
     def stop(self) -> None:
         self.server.stop()
@@ -146,7 +150,16 @@ class PoseService:
         model = self.server.model_for(site_id)  # taken once: a swap mid-request cannot touch it
         s = self.settings
         return process_frame(
-            site, frame, model, s.max_persons, buffer, self._turn, self._camera, self._face, s.crop_past_edge
+            site,
+            frame,
+            model,
+            s.max_persons,
+            buffer,
+            self._turn,
+            self._camera,
+            self._face,
+            s.crop_past_edge,
+            self._limbs,
         )
 
     # -- sites --------------------------------------------------------------------------------

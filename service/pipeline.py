@@ -16,6 +16,7 @@ import numpy as np
 from models.camera_tilt import tilt_points, tilt_pose
 from models.crops import crop_to_frame, in_frame
 from models.heading import FaceWalk, TurnRound, against_walk
+from models.pose_fit import PoseFitter
 from models.silhouette_camera import CameraFit, SilhouetteCamera
 from models.target_data import SILHOUETTE_SIZE, crops_of, plausible_person
 from service.inference import LoadedModel
@@ -77,13 +78,15 @@ def process_frame(
     camera: SilhouetteCamera | None = None,
     face: FaceWalk | None = None,
     past_edge: bool = True,
+    limbs: PoseFitter | None = None,
 ) -> FrameResult:
     """One frame of a site: its people found, cut, run through the model; with ``turn``, a body
     facing against its track's walk is served turned round; with ``face``, a body whose person walks
     towards the camera or away is turned about the vertical to face that way (models.heading); with
     ``camera``, each body, so turned, is served under the camera that lays its mesh best over the
-    person's silhouette; with ``past_edge``, a person the frame's edge cuts is cropped around where the
-    whole of them would be (models.people.extent)."""
+    person's silhouette; with ``limbs``, each body's limbs and camera are then fitted to the silhouette
+    (models.pose_fit), where that covers it better; with ``past_edge``, a person the frame's edge cuts is
+    cropped around where the whole of them would be (models.people.extent)."""
     t0 = time.perf_counter()
     with site.lock:
         found = site.finder.apply(frame)
@@ -112,17 +115,24 @@ def process_frame(
                 pose, joints, vertices = face.apply(pose, joints, vertices, people[i].approach)
             bodies.append((pose, joints, vertices))
     fits: list[CameraFit | None] = [None] * len(blobs)
+    visible = [in_frame(square, frame.shape[:2], SILHOUETTE_SIZE) for square in squares]
     if out is not None and camera is not None:
-        fits = [
-            camera.fit(
-                bodies[i][2][:, :2],
-                out["camera"][i],
-                sils[i],
-                in_frame(squares[i], frame.shape[:2], SILHOUETTE_SIZE),
-            )
-            for i in range(len(blobs))
-        ]
+        fits = [camera.fit(bodies[i][2][:, :2], out["camera"][i], sils[i], visible[i]) for i in range(len(blobs))]
     t3 = time.perf_counter()
+    if out is not None and limbs is not None:
+        for i in range(len(blobs)):
+            given = fits[i]
+            start = out["camera"][i] if given is None else given.camera
+            pose, joints, vertices = bodies[i]
+            limb = limbs.fit(pose, out["betas"][i], joints, vertices, start, sils[i], visible[i])
+            if limb.fitted:
+                bodies[i] = (
+                    limb.pose.astype(pose.dtype),
+                    limb.joints.astype(joints.dtype),
+                    limb.vertices.astype(vertices.dtype),
+                )
+                fits[i] = CameraFit(limb.camera, limb.iou_before, limb.iou_after, True)
+    t4 = time.perf_counter()
     persons: list[PersonResult] = []
     if out is not None:  # None: nobody in the frame, so nothing was run
         now = time.time()
@@ -167,6 +177,7 @@ def process_frame(
         "background_ms": 1000 * (t1 - t0),
         "inference_ms": 1000 * (t2 - t1),
         "camera_fit_ms": 1000 * (t3 - t2),
+        "limb_fit_ms": 1000 * (t4 - t3),
         "total_ms": 1000 * (time.perf_counter() - t0),
     }
     result = FrameResult(

@@ -9,9 +9,10 @@ from models.crops import crop, square_box
 from models.export import export_onnx
 from models.onnx_runtime import CPU
 from models.people.finder import FinderConfig
+from models.pose_fit import PoseFitter
 from models.regressor import load_regressor
 from models.silhouette_camera import SilhouetteCamera, fit_camera
-from models.smpl_file import mesh_faces
+from models.smpl_file import body_model_data, mesh_faces
 from service.inference import load_model
 from service.pipeline import process_frame
 from service.sites import BufferLimits, CropBuffer, Site
@@ -70,7 +71,7 @@ def test_warming_up_first_with_nobody_and_frames_counted(model):
     assert [r.frame_index for r in results] == list(range(WARMUP + 1))
     assert all(r.persons == [] and r.model_version == "source" for r in results)
     assert site.frames_seen == WARMUP + 1 and len(site.buffer) == 0
-    assert set(results[0].timings_ms) == {"background_ms", "inference_ms", "camera_fit_ms", "total_ms"}
+    assert set(results[0].timings_ms) == {"background_ms", "inference_ms", "camera_fit_ms", "limb_fit_ms", "total_ms"}
 
 
 def test_nobody_is_answered_or_buffered_while_the_background_is_warming_up(model):
@@ -167,6 +168,30 @@ def test_with_a_camera_fitter_each_body_is_served_under_the_camera_fitted_to_its
     (plain,) = process_frame(site, frame, model, max_persons=4).persons
     np.testing.assert_allclose(plain.camera, out["camera"][0], rtol=1e-5, atol=1e-6)
     assert plain.silhouette_iou is None
+
+
+def test_with_a_limb_fitter_each_body_is_served_as_fitted_from_the_camera_fitted_to_its_silhouette(model):
+    site = settled_site(model)
+    frame = with_people(PERSON)
+    camera, limbs = SilhouetteCamera(mesh_faces(None)), PoseFitter.of(body_model_data(None))
+    (person,) = seen(site, frame, model, camera=camera, limbs=limbs).persons
+    out = model.run(crop(frame, person.square, model.image_size)[None])
+    silhouette = site.buffer.snapshot().silhouettes[-1]
+    start = fit_camera(out["vertices"][0][:, :2], out["camera"][0], camera.faces, silhouette)
+    body = out["pose"][0], out["betas"][0], out["joints"][0], out["vertices"][0]
+    fit = limbs.fit(*body, start.camera, silhouette)
+    # A block of a person is no body: the limbs move, and the mesh covers it better than the camera alone had it.
+    assert fit.fitted and fit.iou_after > start.iou_after
+    assert person.silhouette_iou == pytest.approx(fit.iou_after)
+    np.testing.assert_allclose(person.camera, fit.camera, rtol=1e-6)
+    np.testing.assert_allclose(person.pose, fit.pose, atol=1e-5)
+    np.testing.assert_allclose(person.joints, fit.joints, atol=1e-5)
+    np.testing.assert_allclose(person.vertices, fit.vertices, atol=1e-5)
+    cx, cy, side = person.square
+    uv = fit.camera[0] * fit.joints[:, :2] + fit.camera[1:]
+    np.testing.assert_allclose(
+        person.joints_2d, np.stack([cx + uv[:, 0] * side / 2, cy + uv[:, 1] * side / 2], -1), atol=1e-3
+    )
 
 
 def test_a_person_walking_away_is_faced_to_the_walk_before_the_camera_is_fitted(model):
