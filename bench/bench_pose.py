@@ -254,6 +254,7 @@ def main(argv: list[str] | None = None) -> None:
     server_bg = [a["timings_ms"]["background_ms"] for _, a in one]
     server_inf = [a["timings_ms"]["inference_ms"] for _, a in one]
     server_fit = [a["timings_ms"].get("camera_fit_ms", 0.0) for _, a in one]
+    server_limbs = [a["timings_ms"].get("limb_fit_ms", 0.0) for _, a in one]
     conc = [x for k in sorted(results) for x in results[k][args.warmup :]]
     p50, p99, bare50 = percentile(lat1, 50), percentile(lat1, 99), statistics.median(bare)
     frame_kb = statistics.mean(len(j) for j in jpegs) / 1024
@@ -289,6 +290,7 @@ Answers include the mesh vertices (float16).
 | of which finding people (foreground, blobs, grouping, tracking) | {percentile(server_bg, 50):.1f} ms | {percentile(server_bg, 99):.1f} ms | |
 | of which ONNX inference in the server | {percentile(server_inf, 50):.1f} ms | {percentile(server_inf, 99):.1f} ms | |
 | of which fitting each person's camera to their silhouette (`SILHOUETTE_CAMERA_FIT`) | {percentile(server_fit, 50):.1f} ms | {percentile(server_fit, 99):.1f} ms | |
+| of which then fitting each person's limbs to it (`SILHOUETTE_LIMB_FIT`) | {percentile(server_limbs, 50):.1f} ms | {percentile(server_limbs, 99):.1f} ms | |
 | bare `InferenceSession.run`, same ONNX file, same crops, this process | {bare50:.1f} ms | {percentile(bare, 99):.1f} ms | {len(bare)} |
 | the same without flip averaging (`SILHOUETTE_FLIP_AVERAGE=false`), same crops, this process | {statistics.median(plain):.1f} ms | {percentile(plain, 99):.1f} ms | {len(plain)} |
 | `POST /pose`, {args.clients} concurrent clients (one site each) | {percentile(conc, 50):.1f} ms | {percentile(conc, 99):.1f} ms | {len(conc)} |
@@ -297,7 +299,7 @@ Answers include the mesh vertices (float16).
 
 - Ratio `/pose` p50 / bare model p50: **{p50 / bare50:.2f}x** (target at most 1.5x){latency_target}.
 - Flip averaging (served by default, `models/flip_average.py`): the served graph's p50 is {bare50 / statistics.median(plain):.2f}x the graph that answers each crop once.
-- Without HTTP, the sum of decoding, finding people and the bare model (p50s, this process) is {floor:.1f} ms, {floor / bare50:.2f}x the bare model: what no server around this pipeline can go under; the rest ({p50 - floor:.1f} ms) is HTTP, the crop, the camera fit, the body model's vertices and the answer's JSON.
+- Without HTTP, the sum of decoding, finding people and the bare model (p50s, this process) is {floor:.1f} ms, {floor / bare50:.2f}x the bare model: what no server around this pipeline can go under; the rest ({p50 - floor:.1f} ms) is HTTP, the crop, the camera and limb fits, the body model's vertices and the answer's JSON.
 - Throughput with {args.clients} clients: {args.clients * args.frames / wall:.1f} frames/s ({wall:.1f} s for {args.clients * args.frames} frames, warm-up included); one client: {1000 / statistics.mean(latencies):.1f} frames/s.
 - Server process still alive at the end: {server_alive}.
 """

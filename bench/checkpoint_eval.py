@@ -50,7 +50,7 @@ import torch
 from bench import articulation as art
 from bench import footage_io as fio
 from bench import pose_scores as ps
-from bench.fit_answers import FitSpec, camera_fit_row, camera_fitted, fitted_outputs
+from bench.fit_answers import FitSpec, camera_fit_row, camera_fitted, fitted_outputs, limb_fit_row, limb_fitted
 from bench.footage_io import EVAL_PYTHON, run_on_boxes
 from bench.real_pose_data import Answer, Landmarks, Pass, box_key, pass_summary, score_masks
 from bench.report import file_digest, machine, write_section
@@ -61,8 +61,10 @@ from models.health import images_tensor
 from models.m2s import project_points
 from models.metrics import mpjpe, pa_mpjpe, turned_share
 from models.people.finder import FinderConfig, PersonFinder
+from models.pose_fit import PoseFitConfig, PoseFitter
 from models.regressor import PoseRegressor, load_regressor
 from models.silhouette_camera import CameraFitConfig
+from models.smpl_file import body_model_data
 from models.synth.train_source import body_frame_joints, crop_pool, rotmats
 from models.target_data import SILHOUETTE_SIZE, crops_of, shrink_silhouette
 from runtime.settings import Settings
@@ -192,8 +194,8 @@ def run_regressor(
     silhouettes: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """(N, S, S, 3) uint8 crops -> camera (N, 3), joints (N, 24, 3), root (N, 3, 3), eval_joints
-    (N, 14, 3), joints_uv (N, 24, 2) in crop coordinates; with ``vertices``, vertices_uv (N, V, 2)
-    too; with ``body``, body_frame (N, 24, 3): the joints with the root removed. With ``fit``, the
+    (N, 14, 3), joints_uv (N, 24, 2) in crop coordinates; with ``vertices``, vertices_uv (N, V, 2),
+    vertices (N, V, 3), pose (N, 72) and betas (N, 10) too; with ``body``, body_frame (N, 24, 3): the joints with the root removed. With ``fit``, the
     answers after that fit on ``silhouettes`` (N, s, s) bool."""
     regressor.eval()
     if fit is not None and silhouettes is None:
@@ -208,7 +210,8 @@ def run_regressor(
         got = {"camera": o.camera, "joints": o.joints, "root": o.rotmats[:, 0], "eval_joints": o.eval_joints}
         got["joints_uv"] = project_points(o.joints, o.camera)
         if vertices:
-            got["vertices_uv"] = project_points(o.vertices, o.camera)
+            got |= {"vertices_uv": project_points(o.vertices, o.camera), "vertices": o.vertices}
+            got |= {"pose": o.pose, "betas": o.betas}
         if body is not None:
             got["body_frame"] = body_frame_joints(body, o.betas, o.rotmats)
         for k, v in got.items():
@@ -224,15 +227,19 @@ def score_clip(
     faces: np.ndarray,
     fit: FitSpec | None = None,
     camera_fit: CameraFitConfig | None = None,
+    limbs: PoseFitter | None = None,
 ) -> dict:
     """The checkpoint's figures on one clip's people (bench.real_pose_data.pass_summary), after
-    ``fit`` where given, with the camera fitted to the silhouettes as served where ``camera_fit``."""
-    vertices = gt is not None or camera_fit is not None
+    ``fit`` where given, with the camera fitted to the silhouettes as served where ``camera_fit``,
+    and then the limbs where ``limbs``."""
+    vertices = gt is not None or camera_fit is not None or limbs is not None
     out = run_regressor(regressor, people.crops, vertices=vertices, fit=fit, silhouettes=people.silhouettes)
+    size = people.silhouettes.shape[1]
+    visible = [in_frame(tuple(sq), people.shape, size) for sq in people.squares]
     if camera_fit is not None:
-        size = people.silhouettes.shape[1]
-        visible = [in_frame(tuple(sq), people.shape, size) for sq in people.squares]
         out = camera_fitted(out, people.silhouettes, faces, camera_fit, visible)
+    if limbs is not None:
+        out = limb_fitted(out, people.silhouettes, regressor.body, limbs, visible)
     j2d = ps.from_crop(out["joints_uv"], people.squares)
     answers = [
         Answer(
@@ -263,13 +270,18 @@ def score_renders(
     body,
     fit: FitSpec | None = None,
     camera_fit: CameraFitConfig | None = None,
+    limbs: PoseFitter | None = None,
 ) -> dict:
     """The checkpoint's figures on labelled renders (see the module's docstring), after ``fit`` on
-    the rendered masks where given, with the camera fitted to them where ``camera_fit``."""
+    the rendered masks where given, with the camera fitted to them where ``camera_fit``, and then
+    the limbs where ``limbs``."""
     sils = np.stack([shrink_silhouette(m) for m in data["masks"]])
-    out = run_regressor(regressor, data["images"], body, vertices=camera_fit is not None, fit=fit, silhouettes=sils)
+    fitted = camera_fit is not None or limbs is not None
+    out = run_regressor(regressor, data["images"], body, vertices=fitted, fit=fit, silhouettes=sils)
     if camera_fit is not None:
         out = camera_fitted(out, sils, np.asarray(body.faces, np.int64), camera_fit)
+    if limbs is not None:
+        out = limb_fitted(out, sils, body, limbs)
     true_rot = rotmats(data["pose"])
     with torch.no_grad():
         true_body = body_frame_joints(body, torch.as_tensor(data["betas"]), true_rot).numpy()
@@ -382,10 +394,24 @@ def main(argv: list[str] | None = None) -> None:
         help="also score each row with the camera fitted to the silhouette as served (repeatable; a JSON "
         "object sets models.silhouette_camera.CameraFitConfig's fields, e.g. '{\"max_shift\": 0.15}')",
     )
+    ap.add_argument(
+        "--limb-fit",
+        action="append",
+        nargs="?",
+        const="{}",
+        default=[],
+        metavar="JSON",
+        help="also score each row with the served camera fit and then the limbs fitted to the silhouette "
+        "(repeatable; a JSON object sets models.pose_fit.PoseFitConfig's fields, e.g. '{\"prior\": 50}')",
+    )
     args = ap.parse_args(argv)
     try:
         fits: list[FitSpec | None] = [None, *(FitSpec.parse(f) for f in args.fit)]
-        cameras: list[tuple[str, CameraFitConfig | None]] = [("", None), *map(camera_fit_row, args.camera_fit)]
+        cameras: list[tuple[str, CameraFitConfig | None, PoseFitConfig | None]] = [
+            ("", None, None),
+            *((name, config, None) for name, config in map(camera_fit_row, args.camera_fit)),
+            *((" + camera fit" + name, CameraFitConfig(), config) for name, config in map(limb_fit_row, args.limb_fit)),
+        ]
     except ValueError as e:
         raise SystemExit(str(e)) from e
     for ck in args.checkpoints:
@@ -427,16 +453,20 @@ def main(argv: list[str] | None = None) -> None:
         for cam in cameras
         if not (flip and fit is not None)
     )
-    for (ck, plain), fit, (camera_name, camera_fit), flip in rows:
+    data = body_model_data(None)  # the open body, as load_body_model() above
+    for (ck, plain), fit, (camera_name, camera_fit, limb_fit), flip in rows:
         regressor = as_served(plain, flip)
+        limbs = None if limb_fit is None else PoseFitter.of(data, limb_fit)
         size = regressor.config.image_size
         name = (ck.name if fit is None else f"{ck.name} + fit {fit.name}") + (" + flip" if flip else "") + camera_name
         entry: dict = {"name": name, "path": fio.display_path(ck), "sha256": file_digest(ck), "clips": {}}
         for video in clips:
             people, marks, gt = clip_data[(video, size)]
-            entry["clips"][fio.clip_name(video)] = score_clip(regressor, people, marks, gt, faces, fit, camera_fit)
+            entry["clips"][fio.clip_name(video)] = score_clip(
+                regressor, people, marks, gt, faces, fit, camera_fit, limbs
+            )
         if args.renders:
-            entry["renders"] = score_renders(regressor, pools[size], body, fit, camera_fit)
+            entry["renders"] = score_renders(regressor, pools[size], body, fit, camera_fit, limbs)
         record["checkpoints"].append(entry)
     (RUNS / f"{record['section']}.json").write_text(json.dumps(fio.json_ready(record), indent=1))
     text = markdown(record)

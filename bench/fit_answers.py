@@ -9,6 +9,7 @@
 as the regressor.
 
     out = camera_fitted(out, silhouettes, faces)   # the served camera fit (models.silhouette_camera)
+    out = limb_fitted(out, silhouettes, body, PoseFitter.of(data))   # then the served limb fit (models.pose_fit)
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ import torch
 from models.adapt_config import AdaptConfig
 from models.adaptation import fit_parameters
 from models.alignment import AlignmentTarget
+from models.pose_fit import PoseFitConfig, PoseFitter
 from models.regressor import PoseRegressor, RegressorOutput
 from models.silhouette_camera import CameraFitConfig, fit_camera
+from models.synth.source_data import rotmats
+from models.synth.train_source import body_frame_joints
 
 
 @dataclass(frozen=True)
@@ -60,17 +64,27 @@ def fitted_outputs(
     return regressor.decode(*fitted)
 
 
-def camera_fit_row(text: str) -> tuple[str, CameraFitConfig]:
-    """``--camera-fit JSON`` -> (the row's name suffix, the config): a JSON object of
-    ``CameraFitConfig``'s fields ("{}": the served one). ValueError names what is wrong."""
+def config_row(option: str, name: str, make: type, text: str):
+    """``--OPTION JSON`` -> (the row's name suffix, ``make(**fields)``): a JSON object of the config's
+    fields ("{}": the served one). ValueError names the option and what is wrong."""
     try:
         fields = json.loads(text)
         if not isinstance(fields, dict):
             raise ValueError("not a JSON object")
-        config = CameraFitConfig(**fields)
+        config = make(**fields)
     except (ValueError, TypeError) as e:
-        raise ValueError(f"--camera-fit {text!r}: {e}") from e
-    return (f" + camera fit {text}" if fields else " + camera fit"), config
+        raise ValueError(f"--{option} {text!r}: {e}") from e
+    return (f" + {name} {text}" if fields else f" + {name}"), config
+
+
+def camera_fit_row(text: str) -> tuple[str, CameraFitConfig]:
+    """``--camera-fit JSON`` -> (the row's name suffix, a ``CameraFitConfig``)."""
+    return config_row("camera-fit", "camera fit", CameraFitConfig, text)
+
+
+def limb_fit_row(text: str) -> tuple[str, PoseFitConfig]:
+    """``--limb-fit JSON`` -> (the row's name suffix, a ``models.pose_fit.PoseFitConfig``)."""
+    return config_row("limb-fit", "limb fit", PoseFitConfig, text)
 
 
 def reproject(points_uv: np.ndarray, camera: np.ndarray, fitted: np.ndarray) -> np.ndarray:
@@ -100,4 +114,45 @@ def camera_fitted(
             new["joints_uv"][i] = reproject(out["joints_uv"][i], cam, fit.camera)
             new["vertices_uv"][i] = reproject(uv, cam, fit.camera)
             new["camera_fitted"][i] = True
+    return new
+
+
+def limb_fitted(
+    out: dict[str, np.ndarray],
+    silhouettes: np.ndarray,
+    body,
+    fitter: PoseFitter,
+    visible: list[np.ndarray | None] | None = None,
+) -> dict[str, np.ndarray]:
+    """:func:`camera_fitted`'s answers (with ``pose``, ``betas``, ``joints`` and ``vertices``) with each
+    body's limbs and camera fitted to its (N, s, s) silhouette as serving fits them (models.pose_fit):
+    the fitted bodies posed again by ``body`` (the torch body model), so that every joint set and
+    projection follows; limbs_fitted (N,) bool, whether each was."""
+    new = {k: v.copy() for k, v in out.items()}
+    new["limbs_fitted"] = np.zeros(len(out["camera"]), bool)
+    for i in range(len(out["camera"])):
+        seen = None if visible is None else visible[i]
+        pose, betas = out["pose"][i], out["betas"][i]
+        fit = fitter.fit(pose, betas, out["joints"][i], out["vertices"][i], out["camera"][i], silhouettes[i], seen)
+        if fit.fitted:
+            new["pose"][i], new["camera"][i], new["limbs_fitted"][i] = fit.pose, fit.camera, True
+    idx = np.flatnonzero(new["limbs_fitted"])
+    if not len(idx):
+        return new
+    with torch.no_grad():
+        betas = torch.as_tensor(new["betas"][idx], dtype=torch.float32)
+        posed = body(betas, torch.as_tensor(new["pose"][idx], dtype=torch.float32))
+        root = posed.joints[:, :1]
+        camera = torch.as_tensor(new["camera"][idx], dtype=torch.float32)
+        moved = {
+            "joints": posed.joints - root,
+            "eval_joints": posed.eval_joints - root,
+            "vertices": posed.vertices - root,
+        }
+        moved["joints_uv"] = camera[:, None, :1] * moved["joints"][..., :2] + camera[:, None, 1:]
+        moved["vertices_uv"] = camera[:, None, :1] * moved["vertices"][..., :2] + camera[:, None, 1:]
+        if "body_frame" in new:
+            moved["body_frame"] = body_frame_joints(body, betas, rotmats(new["pose"][idx].astype(np.float32)))
+    for k, v in moved.items():
+        new[k][idx] = v.numpy()
     return new

@@ -14,10 +14,12 @@ from pytorch3d.transforms import axis_angle_to_matrix
 
 from bench import articulation as art
 from bench import checkpoint_eval as ce
-from bench.fit_answers import FitSpec, camera_fitted, fitted_outputs
+from bench.fit_answers import FitSpec, camera_fitted, fitted_outputs, limb_fitted
 from models.body_model import load_body_model
+from models.pose_fit import PoseFitter
 from models.regressor import load_regressor
 from models.silhouette_camera import CameraFitConfig
+from models.smpl_file import body_model_data
 from models.synth.source_data import render_crops, source_config
 from models.target_data import shrink_silhouette
 
@@ -172,6 +174,39 @@ def test_the_camera_fit_moves_joints_and_mesh_together_onto_the_mask():
     )
 
 
+def test_the_limb_fit_poses_joints_mesh_and_projections_alike():
+    from models.mesh_mask import mesh_mask
+
+    body = load_body_model()
+    faces = np.asarray(body.faces, np.int64)
+    data = render_crops(8, source_config("v2", 128, 13))
+    sils = np.stack([shrink_silhouette(m) for m in data["masks"]])
+    out = camera_fitted(
+        ce.run_regressor(load_regressor(SHIPPED, body), data["images"], body, vertices=True), sils, faces
+    )
+    new = limb_fitted(out, sils, body, PoseFitter.of(body_model_data(None)))
+
+    def iou(uv: np.ndarray, sil: np.ndarray) -> float:
+        m = mesh_mask((uv + 1) * sil.shape[0] / 2 - 0.5, faces, sil.shape)
+        return float((m & sil).sum() / (m | sil).sum())
+
+    fitted = new["limbs_fitted"]
+    assert fitted.any()
+    for i in np.flatnonzero(fitted):  # every joint set and projection from the fitted body, posed afresh
+        assert iou(new["vertices_uv"][i], sils[i]) > iou(out["vertices_uv"][i], sils[i])
+        with torch.no_grad():
+            posed = body(torch.as_tensor(new["betas"][i : i + 1]), torch.as_tensor(new["pose"][i : i + 1]))
+        root = posed.joints[0, :1].numpy()
+        np.testing.assert_allclose(new["joints"][i], posed.joints[0].numpy() - root, atol=1e-5)
+        np.testing.assert_allclose(new["eval_joints"][i], posed.eval_joints[0].numpy() - root, atol=1e-5)
+        s, t = new["camera"][i, 0], new["camera"][i, 1:]
+        np.testing.assert_allclose(new["joints_uv"][i], s * new["joints"][i, :, :2] + t, atol=1e-5)
+        np.testing.assert_allclose(new["vertices_uv"][i], s * new["vertices"][i, :, :2] + t, atol=1e-5)
+        assert not np.allclose(new["body_frame"][i], out["body_frame"][i])
+    for key in ("pose", "camera", "joints", "vertices_uv", "body_frame"):
+        np.testing.assert_array_equal(new[key][~fitted], out[key][~fitted])
+
+
 def test_the_command_scores_camera_fits_and_refuses_bad_ones(tmp_path, monkeypatch):
     monkeypatch.setattr(ce, "RUNS", tmp_path / "runs")
     ce.main(
@@ -191,6 +226,17 @@ def test_the_command_scores_camera_fits_and_refuses_bad_ones(tmp_path, monkeypat
     for bad in ("[1]", '{"max_shift": 2}', '{"nope": 1}', "{"):
         with pytest.raises(SystemExit, match="--camera-fit"):
             ce.main([str(SHIPPED), "--clips", "--renders", "0", "--camera-fit", bad])
+    ce.main([str(SHIPPED), "--clips", "--renders", "8", "--style", "v2", "--limb-fit", "--limb-fit", '{"prior": 50}'])
+    record = json.loads((tmp_path / "runs" / "unnamed.json").read_text())["checkpoints"]
+    assert [e["name"] for e in record] == [
+        "source_cpu.pt",
+        "source_cpu.pt + camera fit + limb fit",
+        'source_cpu.pt + camera fit + limb fit {"prior": 50}',
+    ]
+    assert record[1]["renders"]["pck_model"] != record[2]["renders"]["pck_model"]
+    for bad in ('{"prior": -1}', '{"joints": [0]}', "[]"):
+        with pytest.raises(SystemExit, match="--limb-fit"):
+            ce.main([str(SHIPPED), "--clips", "--renders", "0", "--limb-fit", bad])
 
 
 def test_missing_photographs_stop_the_command_before_any_clip(tmp_path, monkeypatch):
