@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from models.mesh_mask import crop_pixels, mesh_mask
-from models.pose_fit import HINGE_AXES, LIMB_JOINTS, PoseFitConfig, PoseFitter, bilinear, cross_matrices
+from models.pose_fit import HINGE_AXES, LIMB_JOINTS, PoseFit, PoseFitConfig, PoseFitter, bilinear, cross_matrices
 from models.skinning import Skinning, axis_angle_to_matrices
 from models.smpl_file import body_model_data
 
@@ -141,12 +141,17 @@ def test_a_silhouette_too_small_to_say_anything_is_not_fitted_to(data, fitter):
     assert not fit.fitted and np.isnan(fit.iou_before) and fit.joints is joints
 
 
-def test_a_prior_without_bounds_holds_the_limbs_where_they_were(data):
-    truth, guess, betas = known_case(0)
+def fitted_guess(data: dict, config: PoseFitConfig, seed: int) -> tuple[PoseFit, np.ndarray]:
+    """:func:`known_case`'s guess fitted to its truth's silhouette under ``config``, and the guess."""
+    truth, guess, betas = known_case(seed)
     _, true_vertices = body(data, truth, betas)
     joints, vertices = body(data, guess, betas)
-    held = PoseFitter.of(data, PoseFitConfig(prior=1e9, min_gain=0.0))
-    fit = held.fit(guess, betas, joints, vertices, CAMERA, silhouette(data, true_vertices, CAMERA))
+    fitter = PoseFitter.of(data, config)
+    return fitter.fit(guess, betas, joints, vertices, CAMERA, silhouette(data, true_vertices, CAMERA)), guess
+
+
+def test_a_prior_without_bounds_holds_the_limbs_where_they_were(data):
+    fit, guess = fitted_guess(data, PoseFitConfig(prior=1e9, min_gain=0.0), 0)
     np.testing.assert_allclose(fit.pose, guess, atol=1e-4)
 
 
@@ -206,11 +211,7 @@ def test_the_depth_jacobian_is_the_finite_difference_of_the_joints_depths(data, 
 
 
 def test_knees_and_elbows_held_off_their_hinge_only_bend_about_it(data):
-    truth, guess, betas = known_case(1)
-    _, true_vertices = body(data, truth, betas)
-    joints, vertices = body(data, guess, betas)
-    stiff = PoseFitter.of(data, PoseFitConfig(off_hinge=1e9, min_gain=0.0))
-    fit = stiff.fit(guess, betas, joints, vertices, CAMERA, silhouette(data, true_vertices, CAMERA))
+    fit, guess = fitted_guess(data, PoseFitConfig(off_hinge=1e9, min_gain=0.0), 1)
     bent = 0.0
     for j, axis in HINGE_AXES.items():
         start, end = (
