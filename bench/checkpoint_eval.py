@@ -195,8 +195,9 @@ def run_regressor(
 ) -> dict[str, np.ndarray]:
     """(N, S, S, 3) uint8 crops -> camera (N, 3), joints (N, 24, 3), root (N, 3, 3), eval_joints
     (N, 14, 3), joints_uv (N, 24, 2) in crop coordinates; with ``vertices``, vertices_uv (N, V, 2),
-    vertices (N, V, 3), pose (N, 72) and betas (N, 10) too; with ``body``, body_frame (N, 24, 3): the joints with the root removed. With ``fit``, the
-    answers after that fit on ``silhouettes`` (N, s, s) bool."""
+    vertices (N, V, 3), pose (N, 72) and betas (N, 10) too; with ``body``, body_frame (N, 24, 3):
+    the joints with the root removed. With ``fit``, the answers after that fit on ``silhouettes``
+    (N, s, s) bool."""
     regressor.eval()
     if fit is not None and silhouettes is None:
         raise ValueError("a fit needs the crops' silhouettes")

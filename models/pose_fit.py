@@ -287,8 +287,9 @@ class PoseFitter:
         x0 = np.zeros(problem.size)
         before = problem.covers(x0)
         if cfg.iterations:
-            # Trust-region least squares on the residuals and their Jacobian (scipy); the residuals are
-            # piecewise smooth (which pixels the mesh covers changes in steps), which a trust region takes.
+            # Levenberg-Marquardt (MINPACK, through SciPy) on the residuals and their Jacobian; the residuals
+            # are piecewise smooth (which pixels the mesh covers changes in steps), and a step is kept
+            # only where it lowers their squares.
             x = optimize.least_squares(
                 problem.residuals, x0, jac=problem.jacobian, method="lm", max_nfev=cfg.iterations
             ).x
@@ -330,7 +331,7 @@ class _Problem:
         self.prior_root = np.sqrt(fitter.prior)
         self.depth_root = np.sqrt(fitter.config.depth)
         self._key: bytes | None = None
-        self._covered_key: bytes | None = None
+        self._raster_key: bytes | None = None
         self.depth0 = self._body(np.zeros(self.size))[1].joints[fitter.moved, 2]
 
     def rotations(self, x: np.ndarray) -> np.ndarray:
@@ -350,23 +351,27 @@ class _Problem:
             self._key = key
         return self._last
 
-    def _coverage(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Whether x's mesh covers each silhouette pixel (M,), and the vertex nearest each (M,); the
-        last x's kept, as :meth:`_body` keeps its body."""
+    def _raster(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """x's mesh's silhouette (S, S) bool and the vertex nearest each silhouette pixel (M,); the
+        last x's kept, as :meth:`_body` keeps its body (the residuals, the Jacobian and the IoU all
+        read them)."""
         key = x.tobytes()
-        if key != self._covered_key:
+        if key != self._raster_key:
             points = self._body(x)[2]
-            covered = mesh_mask(points, self.fitter.faces, self.target.mask.shape, front_only=True)
+            mesh = mesh_mask(points, self.fitter.faces, self.target.mask.shape, front_only=True)
             _, nearest = spatial.cKDTree(points).query(self.pixels)
-            self._covered = (covered[self.pixel_index], nearest)
-            self._covered_key = key
-        return self._covered
+            self._raster_last = (mesh, nearest)
+            self._raster_key = key
+        return self._raster_last
+
+    def _coverage(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether x's mesh covers each silhouette pixel (M,), and the vertex nearest each (M,)."""
+        mesh, nearest = self._raster(x)
+        return mesh[self.pixel_index], nearest
 
     def covers(self, x: np.ndarray) -> float:
         """x's mesh's IoU with the silhouette, over the pixels the frame shows."""
-        points = self._body(x)[2]
-        mesh = mesh_mask(points, self.fitter.faces, self.target.mask.shape, front_only=True)
-        return silhouette_iou(mesh & self.target.visible, self.target.mask)
+        return silhouette_iou(self._raster(x)[0] & self.target.visible, self.target.mask)
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
         """Each fit-mesh vertex's distance outside the silhouette (P,); each silhouette pixel the mesh
