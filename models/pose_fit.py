@@ -80,7 +80,8 @@ class PoseFitConfig:
     prior's multiple for a knee's or an elbow's turns about other axes than the one it bends about
     (:data:`HINGE_AXES`); min_gain: the IoU with the silhouette the fitted
     body must add to be served; min_silhouette: the smallest share of the crop a silhouette must
-    cover to be fitted to at all."""
+    cover to be fitted to at all; min_detail_px: the fewest pixels of detail (``models.detail``) the
+    person's height must span for their silhouette to show limbs at all."""
 
     # Chosen on held-out renders and checked on the labelled clips (docs/REAL_POSE.md, "Limbs fitted to
     # the silhouette"): a weaker prior (200) covers more but, free in depth, places joints worse in 3D.
@@ -91,6 +92,11 @@ class PoseFitConfig:
     off_hinge: float = 10.0
     min_gain: float = 0.02
     min_silhouette: float = 0.02
+    # Below this a limb is two or three pixels wide. On pets-walk (sharp frames) the fit lowered PCK for
+    # people under 40 px tall (-0.02 to -0.03) and raised it above (+0.04 to +0.06); on the demo's
+    # lr-32 site (4-14 px of detail a person) it cost 36 mm of PA-MPJPE (docs/REAL_POSE.md, "Limbs
+    # only where the frame resolves them").
+    min_detail_px: float = 40.0
 
     def __post_init__(self) -> None:
         if not self.joints or min(self.joints) < 1:
@@ -107,6 +113,8 @@ class PoseFitConfig:
             raise ValueError(f"min_gain is an IoU in [0, 1), got {self.min_gain}")
         if not 0 <= self.min_silhouette < 1:
             raise ValueError(f"min_silhouette is a share of the crop in [0, 1), got {self.min_silhouette}")
+        if self.min_detail_px < 0:
+            raise ValueError(f"min_detail_px is a height in pixels, >= 0, got {self.min_detail_px}")
 
 
 @dataclass(frozen=True)
@@ -265,11 +273,14 @@ class PoseFitter:
         camera: np.ndarray,
         silhouette: np.ndarray,
         visible: np.ndarray | None = None,
+        detail_px: float | None = None,
     ) -> PoseFit:
         """One body: pose (72,) axis-angle, betas (B,), joints (24, 3) and vertices (V, 3) as served
         (root-centred, camera axes), its crop camera (3,), the person's silhouette (S, S) bool and,
         for a person the frame's edge cuts, the crop's pixels the frame shows
-        (``models.crops.in_frame``) -> the body fitted, or as given where the fit gains too little."""
+        (``models.crops.in_frame``); the person's height in pixels of detail where known
+        (``models.detail.person_detail_px``) -> the body fitted, or as given where the frame resolves
+        the person too coarsely or the fit gains too little."""
         cfg = self.config
         pose = np.asarray(pose, np.float64)
         camera = np.asarray(camera, np.float64)
@@ -282,6 +293,8 @@ class PoseFitter:
             raise ValueError(f"the silhouette is a square (S, S) mask, got {sil.shape}")
         given = PoseFit(pose, np.asarray(joints), np.asarray(vertices), camera, float("nan"), float("nan"), False)
         if not camera[0] > 0 or sil.sum() < cfg.min_silhouette * sil.size:
+            return given
+        if detail_px is not None and detail_px < cfg.min_detail_px:
             return given
         problem = _Problem(self, axis_angle_to_matrices(pose), np.asarray(betas, np.float64), camera, sil, visible)
         x0 = np.zeros(problem.size)

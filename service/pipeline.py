@@ -15,6 +15,7 @@ import numpy as np
 
 from models.camera_tilt import tilt_points, tilt_pose
 from models.crops import crop_to_frame, in_frame
+from models.detail import person_detail_px
 from models.heading import FaceWalk, TurnRound, against_walk
 from models.pose_fit import PoseFitter
 from models.silhouette_camera import CameraFit, SilhouetteCamera
@@ -85,13 +86,15 @@ def process_frame(
     towards the camera or away is turned about the vertical to face that way (models.heading); with
     ``camera``, each body, so turned, is served under the camera that lays its mesh best over the
     person's silhouette; with ``limbs``, each body's limbs and camera are then fitted to the silhouette
-    (models.pose_fit), where that covers it better; with ``past_edge``, a person the frame's edge cuts is
+    (models.pose_fit), where the frame resolves the person (models.detail) and that covers it better; with ``past_edge``, a person the frame's edge cuts is
     cropped around where the whole of them would be (models.people.extent)."""
     t0 = time.perf_counter()
     with site.lock:
         found = site.finder.apply(frame)
         index = site.frames_seen
         site.frames_seen += 1
+        site.detail.observe(frame, index)
+        factor = site.detail.factor
     t1 = time.perf_counter()
     people = found.people[:max_persons]
     blobs = [p.blob for p in people]
@@ -124,7 +127,9 @@ def process_frame(
             given = fits[i]
             start = out["camera"][i] if given is None else given.camera
             pose, joints, vertices = bodies[i]
-            limb = limbs.fit(pose, out["betas"][i], joints, vertices, start, sils[i], visible[i])
+            whole = people[i].extent if past_edge else blobs[i].box  # the person's height, cut or not
+            detail = person_detail_px(whole[3] - whole[1], factor)
+            limb = limbs.fit(pose, out["betas"][i], joints, vertices, start, sils[i], visible[i], detail)
             if limb.fitted:
                 bodies[i] = (
                     limb.pose.astype(pose.dtype),

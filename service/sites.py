@@ -16,6 +16,7 @@ from typing import get_args
 import numpy as np
 
 from models.camera_tilt import check_tilt
+from models.detail import SiteDetail
 from models.heading import UNKNOWN
 from models.people.finder import FinderConfig, PersonFinder
 from models.people.foreground import Subtractor
@@ -113,6 +114,9 @@ class Site:
         # The camera's tilt below the horizon, where the operator gave it (models.camera_tilt): the
         # answered bodies are turned by it. None: bodies stay upright in the camera.
         self.camera_tilt_deg: float | None = None
+        # How far the camera's frames are blown up from the detail they hold (models.detail): the limb
+        # fit leaves alone people the frame does not resolve.
+        self.detail = SiteDetail()
         # The finder is stateful and not thread-safe: a site's frames go through it one at a time, in order.
         self.lock = threading.Lock()
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from models.crops import crop, square_box
+from models.detail import person_detail_px
 from models.export import export_onnx
 from models.onnx_runtime import CPU
 from models.people.finder import FinderConfig
-from models.pose_fit import PoseFitter
+from models.pose_fit import PoseFitConfig, PoseFitter
 from models.regressor import load_regressor
 from models.silhouette_camera import SilhouetteCamera, fit_camera
 from models.smpl_file import body_model_data, mesh_faces
@@ -17,6 +19,7 @@ from service.inference import load_model
 from service.pipeline import process_frame
 from service.sites import BufferLimits, CropBuffer, Site
 from tests.service_helpers import tiny_checkpoint
+from tests.test_detail import scene
 
 H, W = 120, 160
 WARMUP = 3
@@ -192,6 +195,47 @@ def test_with_a_limb_fitter_each_body_is_served_as_fitted_from_the_camera_fitted
     np.testing.assert_allclose(
         person.joints_2d, np.stack([cx + uv[:, 0] * side / 2, cy + uv[:, 1] * side / 2], -1), atol=1e-3
     )
+
+
+def textured(person: bool, factor: int) -> np.ndarray:
+    """The scene with a photograph's grain on it (a plain gradient holds no detail to lose), with or
+    without the person, as a camera with ``factor`` times less detail sends it: shrunk and blown back up."""
+    grain = scene(0, H, W).astype(np.int64)[:, :, None] - 128
+    frame = np.clip(background().astype(np.int64) + grain, 0, 255).astype(np.uint8)
+    if person:
+        x0, y0, x1, y1 = PERSON
+        frame[y0:y1, x0:x1] = (250, 240, 230)
+    if factor == 1:
+        return frame
+    small = cv2.resize(frame, (W // factor, H // factor), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (W, H), interpolation=cv2.INTER_CUBIC)
+
+
+def test_a_site_whose_frames_do_not_resolve_the_person_gets_no_limb_fit(model):
+    """The same person, 60 px tall, from a camera with a quarter of the detail: the limbs are left
+    as the model has them (the camera fit still lays the mesh over the silhouette)."""
+    camera, limbs = SilhouetteCamera(mesh_faces(None)), PoseFitter.of(body_model_data(None))
+    # A still block blown up is no person to the silhouette classifier: this is about the limb fit.
+    coarse, sharp = (
+        Site("cam", FinderConfig.with_warmup(WARMUP, person_check="off"), CropBuffer(LIMITS)) for _ in "ab"
+    )
+    for _ in range(WARMUP + 1):
+        process_frame(coarse, textured(False, 4), model, max_persons=4)
+        process_frame(sharp, textured(False, 1), model, max_persons=4)
+    assert sharp.detail.factor == 1.0
+    assert person_detail_px(PERSON[3] - PERSON[1], coarse.detail.factor) < PoseFitConfig().min_detail_px
+    frame = textured(True, 4)
+    (person,) = seen(coarse, frame, model, camera=camera, limbs=limbs).persons
+    out = model.run(crop(frame, person.square, model.image_size)[None])
+    silhouette = coarse.buffer.snapshot().silhouettes[-1]
+    start = fit_camera(out["vertices"][0][:, :2], out["camera"][0], camera.faces, silhouette)
+    assert start.fitted
+    np.testing.assert_allclose(person.camera, start.camera, rtol=1e-6)
+    np.testing.assert_allclose(person.pose, out["pose"][0], atol=1e-6)
+    np.testing.assert_allclose(person.joints, out["joints"][0], rtol=1e-5, atol=1e-6)
+    # The person from a camera that resolves them: the limbs are fitted.
+    (fitted,) = seen(sharp, textured(True, 1), model, camera=camera, limbs=limbs).persons
+    assert fitted.silhouette_iou is not None and fitted.silhouette_iou > start.iou_after
 
 
 def test_a_person_walking_away_is_faced_to_the_walk_before_the_camera_is_fitted(model):

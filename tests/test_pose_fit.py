@@ -141,6 +141,21 @@ def test_a_silhouette_too_small_to_say_anything_is_not_fitted_to(data, fitter):
     assert not fit.fitted and np.isnan(fit.iou_before) and fit.joints is joints
 
 
+def test_a_person_the_frame_resolves_too_coarsely_is_not_fitted(data, fitter):
+    """Below ``min_detail_px`` pixels of detail the silhouette shows no limbs: the body is served as
+    given; at it, the fit is the one made where the detail is not known."""
+    truth, guess, betas = known_case(6)
+    joints, vertices = body(data, guess, betas)
+    sil = silhouette(data, body(data, truth, betas)[1], CAMERA)
+    limit = fitter.config.min_detail_px
+    coarse = fitter.fit(guess, betas, joints, vertices, CAMERA, sil, None, limit - 0.5)
+    assert not coarse.fitted and np.isnan(coarse.iou_before) and coarse.joints is joints
+    unknown = fitter.fit(guess, betas, joints, vertices, CAMERA, sil)
+    resolved = fitter.fit(guess, betas, joints, vertices, CAMERA, sil, None, limit)
+    assert unknown.fitted and resolved.fitted
+    np.testing.assert_array_equal(resolved.pose, unknown.pose)
+
+
 def fitted_guess(data: dict, config: PoseFitConfig, seed: int) -> tuple[PoseFit, np.ndarray]:
     """:func:`known_case`'s guess fitted to its truth's silhouette under ``config``, and the guess."""
     truth, guess, betas = known_case(seed)
@@ -176,6 +191,7 @@ def test_where_the_frame_shows_nothing_the_mesh_is_not_pulled_in(data, fitter):
         ("depth", -1.0),
         ("min_gain", 1.0),
         ("min_silhouette", -0.1),
+        ("min_detail_px", -1.0),
     ],
 )
 def test_a_bad_config_names_the_bad_value(field, value):
