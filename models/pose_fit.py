@@ -238,30 +238,52 @@ class PoseFitter:
             out[:, 3 * k : 3 * k + 3] = dz
         return out
 
-    def _jacobian(self, posed: Posed, vertices: np.ndarray, camera: np.ndarray, size: int) -> np.ndarray:
+    def _blend(self, rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each fit-mesh vertex's share of each moved joint's skinning: the rest positions (U, 3) of the
+        skinned vertices -> (P, D, 3) sum over u of map_pu weight_ud rest_u, and (P, D) the weights'
+        blend; a moved joint's transform (R_d, t_d) takes vertex p's share to R_d a_pd + t_d w_pd."""
+        weights = self.skin.weights[:, self.moved]  # (U, D)
+        weighted = (weights[:, :, None] * rest[:, None, :]).reshape(len(rest), -1)
+        return (self.map @ weighted).reshape(-1, len(self.moved), 3), self.map @ weights
+
+    def _jacobian(
+        self,
+        posed: Posed,
+        vertices: np.ndarray,
+        camera: np.ndarray,
+        size: int,
+        blend: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """d pixels / d (eta (K, 3), log s, t_x, t_y): (P, 2, 3 K + 3) for the fit mesh's vertices
-        (P, 3) as ``posed`` skins them, each eta a turn in its joint's own axes (taken at zero)."""
+        (P, 3) as ``posed`` skins them, each eta a turn in its joint's own axes (taken at zero);
+        ``blend``: :meth:`_blend` of ``posed.rest`` where already known (it changes only with the shape,
+        or with the pose where the body model has pose blend shapes)."""
         scale = camera[0] * size / 2.0
-        moved = self.moved
-        tf = posed.transforms[moved]
-        # Each moved joint's transform of each rest vertex, weighted by the vertex's weight on it: (U, D, 3).
-        world = (posed.rest[None] @ tf[:, :3, :3].transpose(0, 2, 1) + tf[:, None, :3, 3]).transpose(1, 0, 2)
-        weights = self.skin.weights[:, moved]
-        weighted = (weights[:, :, None] * world).reshape(len(world), -1)
-        share = self.map @ weights  # (P, D)
-        mapped = (self.map @ weighted).reshape(-1, len(moved), 3)  # (P, D, 3)
+        rest_share, share = self._blend(posed.rest) if blend is None else blend
+        tf = posed.transforms[self.moved]  # (D, 4, 4)
+        # Each moved joint's transform of each fit-mesh vertex's share of it: (D, P, 3).
+        mapped = (
+            rest_share.transpose(1, 0, 2) @ tf[:, :3, :3].transpose(0, 2, 1) + share.T[:, :, None] * tf[:, None, :3, 3]
+        )
         fitted = np.asarray(self.config.joints)
-        below = self.below[:, moved]  # (K, D)
-        # v moves by w x arm for a world turn w about joint k: d v / d w = -[arm]x, arm (K, P, 3).
-        arm = (mapped.transpose(2, 0, 1) @ below.T).transpose(2, 1, 0)  # (K, P, 3): sum over d of below_kd mapped_pd
-        arm = arm - (below @ share.T)[:, :, None] * posed.joints[fitted][:, None]
-        # The joint's local turn eta is the world turn R_k eta; only x and y reach the pixels.
-        d_local = -cross_matrices(arm)[:, :, :2, :] @ posed.transforms[fitted, None, :3, :3]  # (K, P, 2, 3)
-        blocks = [scale * d_local.transpose(1, 2, 0, 3).reshape(len(vertices), 2, -1)]
-        d_cam = np.zeros((len(vertices), 2, CAMERA_PARAMS))
-        d_cam[:, :, 0] = scale * vertices[:, :2]  # d / d log s
-        d_cam[:, 0, 1] = d_cam[:, 1, 2] = size / 2.0
-        return np.concatenate([*blocks, d_cam], axis=2)
+        below = self.below[:, self.moved]  # (K, D)
+        # v moves by w x arm for a world turn w about joint k; arm (K, P, 3) = sum over d of below_kd mapped_pd,
+        # less the joint's position times the vertex's share of the joints below it.
+        arm = (below @ mapped.reshape(len(mapped), -1)).reshape(len(below), -1, 3)
+        arm -= (below @ share.T)[:, :, None] * posed.joints[fitted][:, None]
+        # The joint's local turn eta is the world turn R_k eta; only x and y reach the pixels:
+        # d(w x arm)_xy / d w = [[0, arm_z, -arm_y], [-arm_z, 0, arm_x]], times R_k.
+        rot = posed.transforms[fitted, None, :3, :3]  # (K, 1, 3, 3)
+        ax, ay, az = arm[..., 0:1], arm[..., 1:2], arm[..., 2:3]
+        d_x = az * rot[:, :, 1] - ay * rot[:, :, 2]  # (K, P, 3)
+        d_y = ax * rot[:, :, 2] - az * rot[:, :, 0]
+        d_local = np.stack([d_x, d_y], 2)  # (K, P, 2, 3)
+        out = np.empty((len(vertices), 2, 3 * len(fitted) + CAMERA_PARAMS))
+        out[:, :, : 3 * len(fitted)] = scale * d_local.transpose(1, 2, 0, 3).reshape(len(vertices), 2, -1)
+        out[:, :, -CAMERA_PARAMS:] = 0.0
+        out[:, :, -CAMERA_PARAMS] = scale * vertices[:, :2]  # d / d log s
+        out[:, 0, -2] = out[:, 1, -1] = size / 2.0
+        return out
 
     # -- the fit --------------------------------------------------------------------------------
     def fit(
@@ -345,6 +367,9 @@ class _Problem:
         self.depth_root = np.sqrt(fitter.config.depth)
         self._key: bytes | None = None
         self._raster_key: bytes | None = None
+        # The fit mesh's skinning blend of the rest shape (PoseFitter._blend), kept while the rest is the same.
+        self._blend_rest: np.ndarray | None = None
+        self._blend: tuple[np.ndarray, np.ndarray] = (np.zeros((0, 0, 3)), np.zeros((0, 0)))
         self.depth0 = self._body(np.zeros(self.size))[1].joints[fitter.moved, 2]
 
     def rotations(self, x: np.ndarray) -> np.ndarray:
@@ -405,7 +430,9 @@ class _Problem:
     def jacobian(self, x: np.ndarray) -> np.ndarray:
         """d residuals / d x, (P + 2 M + 3 K + D, 3 K + 3)."""
         mesh, posed, points = self._body(x)
-        jac = self.fitter._jacobian(posed, mesh, self.camera(x), self.image_size)  # (P, 2, n)
+        if self._blend_rest is None or not np.array_equal(self._blend_rest, posed.rest):
+            self._blend_rest, self._blend = posed.rest, self.fitter._blend(posed.rest)
+        jac = self.fitter._jacobian(posed, mesh, self.camera(x), self.image_size, self._blend)  # (P, 2, n)
         outside = bilinear(self.target.distance, points) > 0
         slope = np.stack([bilinear(self.target.slope_x, points), bilinear(self.target.slope_y, points)], 1)
         covered, nearest = self._coverage(x)

@@ -15,6 +15,7 @@ a fit needs the few vertices it looks at, not all of them, each time it tries a 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import cv2
@@ -77,6 +78,12 @@ class Skinning:
     def num_joints(self) -> int:
         return len(self.parents)
 
+    @cached_property
+    def pose_blend(self) -> bool:
+        """Whether the pose corrects the rest shape at all: the project's open body model's pose
+        blend shapes are all zero, and their product is most of a re-posing's arithmetic."""
+        return bool(np.any(self.posedirs))
+
     def descendants(self, joint: int) -> np.ndarray:
         """(J,) bool: ``joint`` and every joint below it in the kinematic tree."""
         below = np.zeros(self.num_joints, bool)
@@ -96,7 +103,9 @@ class Skinning:
         # As 2D products: a third of the time of (V, 3, K) @ (K,).
         n = len(self.v_template)
         shaped = self.v_template + (self.shapedirs.reshape(3 * n, -1) @ betas).reshape(n, 3)
-        rest = shaped + (self.posedirs.reshape(3 * n, -1) @ (rotmats[1:] - np.eye(3)).reshape(-1)).reshape(n, 3)
+        rest = shaped
+        if self.pose_blend:
+            rest = shaped + (self.posedirs.reshape(3 * n, -1) @ (rotmats[1:] - np.eye(3)).reshape(-1)).reshape(n, 3)
         world = np.zeros((self.num_joints, 4, 4))
         for j, p in enumerate(self.parents):
             local = np.eye(4)

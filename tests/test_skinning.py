@@ -45,6 +45,26 @@ def test_skinning_some_vertices_gives_those_rows_of_the_whole_body(data):
     np.testing.assert_allclose(some.joints, whole.joints, atol=1e-12)
 
 
+def test_pose_blend_shapes_correct_the_rest_shape_where_a_file_has_them(data):
+    """The open body model has none (and skips their product); a licensed file's are applied as
+    smplx applies them: rest = shaped + posedirs . (R_j - I) over the non-root joints."""
+    pose, betas = random_body(3)
+    rotmats = axis_angle_to_matrices(pose)
+    assert not Skinning.of(data).pose_blend
+    rng = np.random.default_rng(4)
+    ids = np.array([0, 300, 5000])
+    posedirs = rng.normal(0.0, 0.01, (len(data["v_template"]), 3, 9 * 23))
+    skin = Skinning.of({**data, "posedirs": posedirs}, ids)
+    assert skin.pose_blend
+    plain = Skinning.of(data, ids).pose(betas, rotmats)
+    blended = skin.pose(betas, rotmats)
+    features = np.concatenate([(rotmats[j] - np.eye(3)).ravel() for j in range(1, 24)])
+    for row, v in enumerate(ids):
+        expected = plain.rest[row] + posedirs[v] @ features
+        np.testing.assert_allclose(blended.rest[row], expected, atol=1e-12)
+    np.testing.assert_allclose(blended.joints, plain.joints, atol=1e-12)
+
+
 def test_descendants_follow_the_kinematic_tree(data):
     skin = Skinning.of(data)
     below = skin.descendants(18)  # the left elbow: itself, the wrist and the hand
