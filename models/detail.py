@@ -17,13 +17,14 @@ loss is measured against the frame's fine content (the luminance minus its blur 
 ``COARSE_SIGMA``), so that it is a share, the same for busy and plain scenes; the factor is the
 largest step of :data:`LADDER`, walked up from the smallest, whose loss stays within
 :data:`LOST_SHARE`. On the labelled clips, pets-walk and their enlarged copies (``bench.clip_variant``)
-it reads 1 for the clips as recorded, 2 for frames shrunk to 96/224 and blown back, 3-4 for 52/224
-and 4-6 for 32/224 (a slight underestimate of 2.3, 4.3 and 7, the same on every clip), 2-3 for the
-clips enlarged 3x. Noise on a sharp frame (8/255) changes nothing; noise on a blown-up frame reads as
-detail that is not there (4/255 on frames blown up 7x: 4 instead of 4-6 on the clips, 1.5 instead of
-4 on a synthetic scene blown up 4x, ``tests/test_detail.py``), so a noisy low-resolution camera is
-taken for a sharper one. skimage's ``blur_effect`` scores blur without a unit; the factor is what a
-person's height in pixels is divided by.
+it reads 1 for the clips as recorded, 2 for frames shrunk to 96/224 and blown back, 4 for 52/224
+and 4-6 for 32/224 (2.3, 4.3 and 7: under the truth above 4), 3 for HallAndMonitor enlarged 3x
+(docs/REAL_POSE.md, "Limbs only where the frame resolves them"). Noise on a sharp frame (8/255)
+changes nothing; noise on a blown-up frame reads as detail that is not there (4/255 on frames blown
+up 7x: 4 instead of 4-6 on the clips, 1.5 instead of 4 on a synthetic scene blown up 4x,
+``tests/test_detail.py``), so a noisy low-resolution camera is taken for a sharper one. skimage's
+``blur_effect`` scores blur without a unit; the factor is what a person's height in pixels is
+divided by.
 """
 
 from __future__ import annotations
