@@ -5,11 +5,11 @@
     person_detail_px(height_px, detail.factor)   # how many pixels of detail a person spans
 
 A silhouette says where a person's limbs are only where the frame resolves them. A low-resolution
-camera whose frames are scaled up for the network (issue 19's "low-resolution scenes", the demo's
-``lr-32`` site: 4-14 px of detail across its walker, 25-85 px of frame) gives the background subtractor a blob with
-no limbs in it, and a fit of the limbs to that blob flings the arms out over it (docs/REAL_POSE.md,
-"Limbs only where the frame resolves them"). Pixels of the frame are not pixels of detail: this reads
-the second.
+camera whose frames are scaled up for the network (issue 19's "low-resolution scenes"; the demo's
+``lr-32`` site: 4-14 px of detail across its walker, who is 25-85 px tall in the frame) gives the
+background subtractor a blob with no limbs in it, and a fit of the limbs to that blob flings the arms
+out over it (docs/REAL_POSE.md, "Limbs only where the frame resolves them"). Pixels of the frame are
+not pixels of detail: this reads the second.
 
 The reading: shrink the frame's luminance by s (area), blow it back up (bicubic) and compare. Up to
 the factor the frame was blown up by, this loses almost nothing; beyond it, the detail it has. The

@@ -145,15 +145,6 @@ def bilinear(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     return top * (1 - fy) + bottom * fy
 
 
-def cross_matrices(a: np.ndarray) -> np.ndarray:
-    """(..., 3) vectors -> (..., 3, 3): [a]x, so that [a]x w = a x w."""
-    out = np.zeros((*a.shape, 3))
-    out[..., 0, 1], out[..., 0, 2] = -a[..., 2], a[..., 1]
-    out[..., 1, 0], out[..., 1, 2] = a[..., 2], -a[..., 0]
-    out[..., 2, 0], out[..., 2, 1] = -a[..., 1], a[..., 0]
-    return out
-
-
 def silhouette_iou(a: np.ndarray, b: np.ndarray) -> float:
     union = np.logical_or(a, b).sum()
     return float(np.logical_and(a, b).sum() / union) if union else 0.0

@@ -102,8 +102,9 @@ class Settings(BaseSettings):
         default=True,
         description="Then fit each body's limbs and spine (hips, knees, shoulders, elbows, spine) and camera to the "
         "person's silhouette, a few least-squares steps without torch, and serve the fitted body where its mesh "
-        "covers the silhouette better; people the camera's frames resolve too coarsely (PoseFitConfig.min_detail_px) are left "
-        "as the model has them (models.pose_fit, models.detail; docs/REAL_POSE.md, 'Limbs fitted to the silhouette')",
+        "covers the silhouette better; people the camera's frames resolve too coarsely "
+        "(PoseFitConfig.min_detail_px) are left as the model has them (models.pose_fit, models.detail; "
+        "docs/REAL_POSE.md, 'Limbs fitted to the silhouette')",
     )
     flip_average: bool = Field(
         default=True,

@@ -86,8 +86,9 @@ def process_frame(
     towards the camera or away is turned about the vertical to face that way (models.heading); with
     ``camera``, each body, so turned, is served under the camera that lays its mesh best over the
     person's silhouette; with ``limbs``, each body's limbs and camera are then fitted to the silhouette
-    (models.pose_fit), where the frame resolves the person (models.detail) and that covers it better; with ``past_edge``, a person the frame's edge cuts is
-    cropped around where the whole of them would be (models.people.extent)."""
+    (models.pose_fit), where the frame resolves the person (models.detail) and that covers it better;
+    with ``past_edge``, a person the frame's edge cuts is cropped around where the whole of them would
+    be (models.people.extent)."""
     t0 = time.perf_counter()
     with site.lock:
         found = site.finder.apply(frame)
