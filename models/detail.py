@@ -95,3 +95,8 @@ class SiteDetail:
     @property
     def factor(self) -> float:
         return float(np.median(self._seen)) if self._seen else 1.0
+
+    @property
+    def known(self) -> bool:
+        """Whether a frame has been read yet (before that ``factor`` is 1.0 for want of one)."""
+        return bool(self._seen)

@@ -53,6 +53,7 @@ class SiteStatus:
     background_method: str
     camera_tilt_deg: float | None
     ghosts: int
+    detail_factor: float | None = None  # how far the site's frames are blown up (models.detail); None: none read
 
 
 class PoseService:
@@ -183,6 +184,7 @@ class PoseService:
             background_method=method or self.settings.background_method,
             camera_tilt_deg=tilt,
             ghosts=site.finder.ghosts_in_view if site else 0,
+            detail_factor=site.detail.factor if site and site.detail.known else None,
         )
 
     def set_background(self, site_id: str, method: Subtractor) -> SiteStatus:

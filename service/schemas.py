@@ -193,6 +193,13 @@ class SiteInfo(BaseModel):
         description="places refused as ghosts in the latest frame: where the background still holds someone who was in "
         "view while it was learnt and has left (they fade as it relearns; PUT .../background relearns it now)",
     )
+    detail_factor: float | None = Field(
+        default=None,
+        description="how many times the camera's frames are blown up from the detail they hold (1: as sharp as "
+        "their pixels; read every 50th frame, models.detail): a person's height in pixels over this is how much "
+        "of them the frame resolves, and the limbs of people it resolves too coarsely are served as the model "
+        "has them, not fitted to their silhouette. None before the first frame",
+    )
 
 
 class BackgroundRequest(BaseModel):

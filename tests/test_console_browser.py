@@ -210,6 +210,7 @@ def test_console_adapts_and_rolls_back_in_a_browser(fed, browser):
 
     # The ghosts line, and relearning the background from the page (the server warms the site up again).
     assert text(browser, "#ghosts") == "none"
+    assert text(browser, "#detail") == "as sharp as its pixels"  # the rendered site's frames (models.detail)
     browser.find_element(By.ID, "relearn-background").click()
     wait(browser, lambda d: "learning the background afresh" in text(d, "#message"), 30, "the relearn confirmed")
 

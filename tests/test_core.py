@@ -81,13 +81,14 @@ def test_site_status_after_a_frame(svc):
     assert status.id == "seen-once" and status.frames_seen == 1 and status.warming_up
     assert status.active_version == SOURCE and status.serving_version == SOURCE
     assert status.buffered_crops == 0 and status.buffered_bytes == 0 and status.ghosts == 0
+    assert status.detail_factor == 1.0  # a flat frame holds nothing to lose
 
 
 def test_site_status_of_a_site_known_only_from_the_artifact_store(svc):
     svc.store.site_dir("stored-only").mkdir(parents=True)
     status = svc.site_status("stored-only")
     assert status.frames_seen == 0 and status.warming_up and status.buffered_crops == 0
-    assert status.active_version == SOURCE and status.serving_version is None
+    assert status.active_version == SOURCE and status.serving_version is None and status.detail_factor is None
     assert svc.sites.find("stored-only") is None  # reading the status made no site
 
 

@@ -69,9 +69,9 @@ def test_a_person_spans_their_height_over_the_factor():
 def test_a_site_reads_every_nth_frame_and_keeps_the_median():
     sharp, soft = scene(4), blown(scene(4), 4.0)
     site = SiteDetail(every=3, memory=3)
-    assert site.factor == 1.0  # nothing read yet
+    assert site.factor == 1.0 and not site.known  # nothing read yet
     site.observe(soft, 0)
-    assert site.factor == 4.0
+    assert site.factor == 4.0 and site.known
     site.observe(sharp, 1)  # not read: one of every three
     site.observe(sharp, 2)
     assert site.factor == 4.0

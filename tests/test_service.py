@@ -298,6 +298,24 @@ def test_a_site_given_its_camera_tilt_answers_bodies_upright_in_the_world(client
     assert client.put("/v1/sites/tilted/camera", json={"tilt_deg": 5}).status_code == 401
 
 
+def test_a_site_reports_how_much_detail_its_frames_hold(client, jpegs):
+    """GET /v1/sites/{id}: the rendered site's frames are as sharp as their pixels; the same frames
+    shrunk to 32/224 and blown back up (the demo's lr-32 camera) read as blown up (models.detail)."""
+    import cv2
+
+    from models.synth.domain_shift import low_resolution
+    from service.imaging import encode_jpeg
+
+    frame = cv2.cvtColor(cv2.imdecode(np.frombuffer(jpegs[0], np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    for name, data in (("detail-sharp", jpegs[0]), ("detail-soft", encode_jpeg(low_resolution(frame, 32)))):
+        assert (
+            client.post(f"/v1/sites/{name}/pose", content=data, headers=H, params={"buffer": "false"}).status_code
+            == 200
+        )
+    assert client.get("/v1/sites/detail-sharp", headers=HK).json()["detail_factor"] == 1.0
+    assert client.get("/v1/sites/detail-soft", headers=HK).json()["detail_factor"] >= 3.0
+
+
 def test_a_sites_camera_and_subtractor_outlive_the_process(tmp_path, jpegs):
     """What the operator set for a site is saved with its models: a new service on the same artifact
     store answers with it, before and after the site's first frame; an unreadable file means defaults."""

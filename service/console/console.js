@@ -96,6 +96,7 @@ function renderLive(s) {
   $("buffered").textContent = s.buffered_crops;
   $("ghosts").textContent = s.ghosts ? `${s.ghosts} (relearn the background while nobody is in view)` : "none";
   $("tilt").textContent = s.camera_tilt_deg === null || s.camera_tilt_deg === undefined ? "unknown" : `${s.camera_tilt_deg}°`;
+  $("detail").textContent = s.detail_factor === null || s.detail_factor === undefined ? "unknown" : s.detail_factor === 1 ? "as sharp as its pixels" : `blown up ${s.detail_factor}×`;
   if (s.frames_seen !== shownFrames && s.frames_seen > 0) refreshFrame(s.frames_seen);
 }
 
