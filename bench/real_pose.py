@@ -8,8 +8,10 @@ temporary artifact directory) and posts the clip's frames in order to ``/v1/site
 - Without ``--adapt`` every frame goes with ``buffer=false`` and every answered frame is scored.
 - With ``--adapt`` the first 70% of the frames go with ``buffer=true`` (they fill the site's buffer)
   and the last 30% with ``buffer=false``: those held-out frames are scored *before*. Then
-  ``POST /v1/sites/{site}/adapt`` (its progress printed), and the held-out frames are sent again
-  and scored *after*, on whatever model the health gate left serving (the record says which).
+  ``POST /v1/sites/{site}/adapt`` (its progress printed), and the held-out frames are sent again,
+  led in by the ``LEAD_IN`` frames before them (unscored: tracks and their walks are read again, as
+  in the first pass), and scored *after*, on whatever model the health gate left serving (the
+  record says which).
 
 The scores (pure functions in :mod:`bench.pose_scores`), for each answered person:
 
@@ -52,6 +54,7 @@ from bench.footage_io import EVAL_PYTHON, run_on_boxes
 from bench.footage_service import given_settings
 from bench.real_pose_data import (
     HELD_OUT,
+    LEAD_IN,
     Answer,
     Landmarks,
     Pass,
@@ -273,6 +276,7 @@ def benchmark(args: argparse.Namespace, command: str) -> dict:
             "VISIBILITY_MIN": ps.VISIBILITY_MIN,
             "COVER_MIN_SHARE": fs.COVER_MIN_SHARE,
             "HELD_OUT": HELD_OUT,
+            "LEAD_IN": LEAD_IN,
         },
         "frame_size": list(shape),
         "summary": {p.name: pass_summary(p, marks, gt is not None, shape) for p in passes},

@@ -11,6 +11,12 @@ from bench import footage_scores as fs
 from bench import pose_scores as ps
 
 HELD_OUT = 0.3  # the last 30% of the frames, as scripts/demo.py and the adaptation job hold out
+# Frames re-sent, unscored, before the held-out ones after /adapt: the re-send jumps back in time, and
+# without them the finder meets the held-out frames with no tracks, so the walk a served body is turned
+# to (read from a track's boxes over at least ``models.people.walk.APPROACH_MIN_FRAMES``, smoothed over
+# 25) is not yet known where the first pass knew it: "after" would differ from "before" by that, not by
+# the model (docs/REAL_POSE.md, "The re-send after /adapt").
+LEAD_IN = 30
 BOX_KEY_DIGITS = 3
 MIN_PERSON_HEIGHT_PX = 150  # the issue's PCK goal is for people at least this tall
 
@@ -144,7 +150,8 @@ class Landmarks:
 
 
 def plans(n: int, adapt: bool, overlay_count: int) -> tuple[Plan, Plan | None]:
-    """The first pass (every frame) and, with ``adapt``, the re-send of the held-out frames after /adapt."""
+    """The first pass (every frame) and, with ``adapt``, the re-send of the held-out frames after /adapt,
+    led in by the :data:`LEAD_IN` frames before them (sent, not buffered, not scored)."""
     everything = list(range(n))
     if not adapt:
         scored = set(everything)
@@ -152,7 +159,10 @@ def plans(n: int, adapt: bool, overlay_count: int) -> tuple[Plan, Plan | None]:
     n_train = round(n * (1 - HELD_OUT))
     held = everything[n_train:]
     overlays = pick_overlays(held, overlay_count)
-    return Plan(everything, set(everything[:n_train]), set(held), overlays), Plan(held, set(), set(held), overlays)
+    lead = everything[max(0, n_train - LEAD_IN) : n_train]
+    return Plan(everything, set(everything[:n_train]), set(held), overlays), Plan(
+        lead + held, set(), set(held), overlays
+    )
 
 
 def pick_overlays(frames: list[int], count: int) -> set[int]:
