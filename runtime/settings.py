@@ -87,14 +87,6 @@ class Settings(BaseSettings):
         "away) about the vertical, to within 60 degrees of facing it (away): the model answers people seen "
         "from the front or back as side-on (models.heading.FaceWalk; docs/REAL_POSE.md, 'Facing the walk')",
     )
-    keep_source_facing: bool = Field(
-        default=True,
-        description="On a site answered by an adapted model, run the source model on the same crops and turn "
-        "round a body the adapted model has face the camera where the source model has it face away, or the "
-        "other way: silhouettes say nothing of front and back, so adaptation cannot learn which way people face, "
-        "only lose it (models.heading; docs/REAL_POSE.md, 'The source model's facing kept'); one more inference "
-        "per crop on adapted sites",
-    )
     crop_past_edge: bool = Field(
         default=True,
         description="Cut the crop of a person the frame's edge cuts around the whole of them, reaching past the "

@@ -31,9 +31,9 @@ from runtime.settings import Settings
 from runtime.site_ids import check_site_id
 from service.errors import Conflict, NotFound, Unavailable
 from service.imaging import decode_frame
-from service.inference import LoadedModel, ModelServer
+from service.inference import ModelServer
 from service.live import LiveView, SiteRates, frame_jpeg
-from service.pipeline import FrameResult, SourceFacing, process_frame
+from service.pipeline import FrameResult, process_frame
 from service.sites import BufferLimits, Site, SiteRegistry, read_saved, site_settings
 from service.tracks import TrackLimits, TrackRegistry
 
@@ -87,8 +87,7 @@ class PoseService:
         self._adapt_lock = threading.Lock()
         self._faces: list[list[int]] = []
         self._face_array = np.zeros((0, 3), np.int64)
-        # set at start() when heading_from_motion or keep_source_facing is on
-        self._turn: TurnRound | None = None
+        self._turn: TurnRound | None = None  # set at start() when heading_from_motion is on
         self._camera: SilhouetteCamera | None = None  # set at start() when camera_fit is on
         self._limbs: PoseFitter | None = None  # set at start() when limb_fit is on
         self._face = FaceWalk() if settings.heading_from_motion and settings.face_walk else None
@@ -117,7 +116,7 @@ class PoseService:
         # Served once by /v1/faces: read at start-up, not on a request.
         self._face_array = mesh_faces(self.settings.body_model_path)
         self._faces = self._face_array.tolist()
-        if self.settings.heading_from_motion or self.settings.keep_source_facing:
+        if self.settings.heading_from_motion:
             self._turn = TurnRound.of(mesh_template(self.settings.body_model_path))
         if self.settings.camera_fit:
             self._camera = SilhouetteCamera(self._face_array)
@@ -157,21 +156,12 @@ class PoseService:
             model,
             s.max_persons,
             buffer,
-            self._turn if s.heading_from_motion else None,
+            self._turn,
             self._camera,
             self._face,
             s.crop_past_edge,
             self._limbs,
-            self._source_facing(model),
         )
-
-    def _source_facing(self, model: LoadedModel) -> SourceFacing | None:
-        """The source model and the turn round, where ``model`` is an adapted one and its facing is
-        to be kept to the source model's (``keep_source_facing``)."""
-        base = self.server.base
-        if not self.settings.keep_source_facing or self._turn is None or base is None or model is base:
-            return None
-        return SourceFacing(base, self._turn)
 
     # -- sites --------------------------------------------------------------------------------
     def site_status(self, site_id: str) -> SiteStatus:

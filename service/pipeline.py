@@ -16,7 +16,7 @@ import numpy as np
 from models.camera_tilt import tilt_points, tilt_pose
 from models.crops import crop_to_frame, in_frame
 from models.detail import person_detail_px
-from models.heading import FaceWalk, TurnRound, against_walk, facing
+from models.heading import FaceWalk, TurnRound, against_walk
 from models.pose_fit import PoseFitter
 from models.silhouette_camera import CameraFit, SilhouetteCamera
 from models.target_data import SILHOUETTE_SIZE, crops_of, plausible_person
@@ -43,15 +43,6 @@ class PersonResult:
 Body = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
-@dataclass(frozen=True)
-class SourceFacing:
-    """What keeping the source model's facing on an adapted site needs: the source model, run on the
-    same crops, and the turn round (models.heading.TurnRound)."""
-
-    model: LoadedModel
-    turn: TurnRound
-
-
 @dataclass
 class FrameResult:
     persons: list[PersonResult]
@@ -69,16 +60,6 @@ def facing_fixed(body: Body, height: float, approach: int, turn: TurnRound) -> B
         return body
     pose, joints, joints_2d, vertices = body
     return turn.pose(pose), turn.joints(joints), turn.joints_2d(joints_2d), turn.vertices(vertices)
-
-
-def source_facing_kept(body: Body, height: float, source_2d: np.ndarray, turn: TurnRound) -> Body:
-    """One person's (pose, joints, joints_2d, vertices) from an adapted model, turned round where it
-    faces the camera and the source model's body for the same crop, its joints in the frame
-    ``source_2d`` (24, 2), faces away, or the other way (both clear of a side view; models.heading.facing).
-    The mirror through the image plane keeps the silhouette, so the alignment losses cannot tell the
-    two apart: which way a body faces is the source model's reading, not something adaptation learns."""
-    source = facing(source_2d[None], np.array([height]))[0]
-    return facing_fixed(body, height, int(source), turn)
 
 
 def upright_in_world(body: Body, tilt_deg: float) -> Body:
@@ -99,7 +80,6 @@ def process_frame(
     face: FaceWalk | None = None,
     past_edge: bool = True,
     limbs: PoseFitter | None = None,
-    source: SourceFacing | None = None,
 ) -> FrameResult:
     """One frame of a site: its people found, cut, run through the model; with ``turn``, a body
     facing against its track's walk is served turned round; with ``face``, a body whose person walks
@@ -108,8 +88,7 @@ def process_frame(
     person's silhouette; with ``limbs``, each body's limbs and camera are then fitted to the silhouette
     (models.pose_fit), where the frame resolves the person (models.detail) and that covers it better;
     with ``past_edge``, a person the frame's edge cuts is cropped around where the whole of them would
-    be (models.people.extent); with ``source`` (where ``model`` is an adapted one), each body is first
-    turned round where it faces the other way from the source model's (:func:`source_facing_kept`)."""
+    be (models.people.extent)."""
     t0 = time.perf_counter()
     with site.lock:
         found = site.finder.apply(frame)
@@ -124,7 +103,6 @@ def process_frame(
         frame, blobs, model.image_size, SILHOUETTE_SIZE, [p.extent for p in people] if past_edge else None
     )
     out = model.run(np.stack(images)) if images else None
-    anchor = source.model.run(np.stack(images)) if out is not None and source is not None else None
     t2 = time.perf_counter()
     # Each body turned to its walk first: a turn about the vertical moves its mesh in the crop,
     # which the camera is then fitted to. (The 2D joints that decide a turn round are the
@@ -133,16 +111,9 @@ def process_frame(
     if out is not None:
         for i, blob in enumerate(blobs):
             pose, joints, vertices = out["pose"][i], out["joints"][i], out["vertices"][i]
-            height = blob.box[3] - blob.box[1]
-            if anchor is not None and source is not None:
-                uv = crop_to_frame(out["camera"][i][0] * joints[:, :2] + out["camera"][i][1:], squares[i])
-                cam, src = anchor["camera"][i], anchor["joints"][i]
-                source_2d = crop_to_frame(cam[0] * src[:, :2] + cam[1:], squares[i])
-                body = source_facing_kept((pose, joints, uv, vertices), height, source_2d, source.turn)
-                pose, joints, vertices = body[0], body[1], body[3]
             if turn is not None:
                 uv = crop_to_frame(out["camera"][i][0] * joints[:, :2] + out["camera"][i][1:], squares[i])
-                body = facing_fixed((pose, joints, uv, vertices), height, people[i].approach, turn)
+                body = facing_fixed((pose, joints, uv, vertices), blob.box[3] - blob.box[1], people[i].approach, turn)
                 pose, joints, vertices = body[0], body[1], body[3]
             if face is not None:
                 pose, joints, vertices = face.apply(pose, joints, vertices, people[i].approach)

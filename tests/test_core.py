@@ -84,23 +84,6 @@ def test_site_status_after_a_frame(svc):
     assert status.detail_factor == 1.0  # a flat frame holds nothing to lose
 
 
-def test_an_adapted_model_is_served_with_the_source_models_facing_kept(svc):
-    """keep_source_facing: the source model itself needs no anchor; any other loaded version gets the
-    source model and the turn round (service.pipeline.source_facing_kept), unless the setting is off."""
-    from dataclasses import replace as copy_with
-
-    base = svc.server.base
-    assert svc._source_facing(base) is None
-    adapted = copy_with(base, version="v-adapted")
-    kept = svc._source_facing(adapted)
-    assert kept is not None and kept.model is base and kept.turn is svc._turn
-    svc.settings = svc.settings.model_copy(update={"keep_source_facing": False})
-    try:
-        assert svc._source_facing(adapted) is None
-    finally:
-        svc.settings = svc.settings.model_copy(update={"keep_source_facing": True})
-
-
 def test_site_status_of_a_site_known_only_from_the_artifact_store(svc):
     svc.store.site_dir("stored-only").mkdir(parents=True)
     status = svc.site_status("stored-only")

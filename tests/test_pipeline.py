@@ -6,18 +6,17 @@ import cv2
 import numpy as np
 import pytest
 
-from models.crops import crop, crop_to_frame, square_box
+from models.crops import crop, square_box
 from models.detail import person_detail_px
 from models.export import export_onnx
-from models.heading import TOWARDS, TurnRound, facing
 from models.onnx_runtime import CPU
 from models.people.finder import FinderConfig
 from models.pose_fit import PoseFitConfig, PoseFitter
 from models.regressor import load_regressor
 from models.silhouette_camera import SilhouetteCamera, fit_camera
-from models.smpl_file import body_model_data, mesh_faces, mesh_template
+from models.smpl_file import body_model_data, mesh_faces
 from service.inference import load_model
-from service.pipeline import SourceFacing, process_frame, source_facing_kept
+from service.pipeline import process_frame
 from service.sites import BufferLimits, CropBuffer, Site
 from tests.service_helpers import tiny_checkpoint
 from tests.test_detail import scene
@@ -237,63 +236,6 @@ def test_a_site_whose_frames_do_not_resolve_the_person_gets_no_limb_fit(model):
     # The person from a camera that resolves them: the limbs are fitted.
     (fitted,) = seen(sharp, textured(True, 1), model, camera=camera, limbs=limbs).persons
     assert fitted.silhouette_iou is not None and fitted.silhouette_iou > start.iou_after
-
-
-class TurnedModel:
-    """An adapted model that has lost which way people face: the model's every body, turned round."""
-
-    def __init__(self, model, turn: TurnRound):
-        self.model, self.turn = model, turn
-        self.version, self.image_size = "adapted", model.image_size
-
-    def run(self, crops: np.ndarray) -> dict[str, np.ndarray]:
-        out = dict(self.model.run(crops))
-        out["pose"] = np.stack([self.turn.pose(p) for p in out["pose"]])
-        out["joints"] = np.stack([self.turn.joints(j) for j in out["joints"]])
-        out["vertices"] = np.stack([self.turn.vertices(v) for v in out["vertices"]])
-        return out
-
-
-@pytest.fixture(scope="module")
-def turn() -> TurnRound:
-    return TurnRound.of(mesh_template(None))
-
-
-def test_source_facing_kept_turns_round_only_a_body_facing_the_other_way(model, turn):
-    frame = with_people(PERSON)
-    square = square_box(PERSON_BOX)
-    out = model.run(crop(frame, square, model.image_size)[None])
-    pose, joints, vertices = out["pose"][0], out["joints"][0], out["vertices"][0]
-    uv = crop_to_frame(out["camera"][0][0] * joints[:, :2] + out["camera"][0][1:], square)
-    height = PERSON[3] - PERSON[1]
-    assert facing(uv[None], np.array([height]))[0] == TOWARDS  # the tiny model's body faces the camera
-    body = (pose, joints, uv, vertices)
-    same = source_facing_kept(body, height, uv, turn)
-    assert all(a is b for a, b in zip(same, body, strict=True))
-    turned = source_facing_kept(body, height, turn.joints_2d(uv), turn)  # the source has it face away
-    for got, want in zip(
-        turned, (turn.pose(pose), turn.joints(joints), turn.joints_2d(uv), turn.vertices(vertices)), strict=True
-    ):
-        np.testing.assert_allclose(got, want, atol=1e-6)
-    side_on = uv.copy()
-    side_on[:, 0] = uv[:, 0].mean()  # a profile: no facing to keep
-    assert source_facing_kept(body, height, side_on, turn)[0] is pose
-
-
-def test_an_adapted_model_that_turned_people_round_is_served_facing_as_the_source_model(model, turn):
-    """The same frames through the source model, and through an adapted one that answers every body
-    turned round: with the source's facing kept the two serve the same bodies; without, they differ."""
-    adapted = TurnedModel(model, turn)
-    kept, plain, lost = settled_site(model), settled_site(model), settled_site(model)
-    frame = with_people(PERSON)
-    (want,) = seen(plain, frame, model).persons
-    (got,) = seen(kept, frame, adapted, source=SourceFacing(model, turn)).persons
-    (turned,) = seen(lost, frame, adapted).persons
-    np.testing.assert_allclose(got.pose, want.pose, atol=1e-5)
-    np.testing.assert_allclose(got.joints, want.joints, atol=1e-5)
-    np.testing.assert_allclose(got.joints_2d, want.joints_2d, atol=1e-3)
-    np.testing.assert_allclose(turned.joints, turn.joints(want.joints), atol=1e-5)
-    assert np.abs(turned.joints - want.joints).max() > 0.05
 
 
 def test_a_person_walking_away_is_faced_to_the_walk_before_the_camera_is_fitted(model):
