@@ -358,9 +358,9 @@ class _Problem:
         self.depth_root = np.sqrt(fitter.config.depth)
         self._key: bytes | None = None
         self._raster_key: bytes | None = None
-        # The fit mesh's skinning blend of the rest shape (PoseFitter._blend), kept while the rest is the same.
-        self._blend_rest: np.ndarray | None = None
-        self._blend: tuple[np.ndarray, np.ndarray] = (np.zeros((0, 0, 3)), np.zeros((0, 0)))
+        # The fit mesh's skinning blend of the rest shape (PoseFitter._blend): the shape is the fit's own,
+        # so it is made once, unless pose blend shapes move the rest with every pose tried.
+        self._blend: tuple[np.ndarray, np.ndarray] | None = None
         self.depth0 = self._body(np.zeros(self.size))[1].joints[fitter.moved, 2]
 
     def rotations(self, x: np.ndarray) -> np.ndarray:
@@ -421,8 +421,8 @@ class _Problem:
     def jacobian(self, x: np.ndarray) -> np.ndarray:
         """d residuals / d x, (P + 2 M + 3 K + D, 3 K + 3)."""
         mesh, posed, points = self._body(x)
-        if self._blend_rest is None or not np.array_equal(self._blend_rest, posed.rest):
-            self._blend_rest, self._blend = posed.rest, self.fitter._blend(posed.rest)
+        if self._blend is None or self.fitter.skin.pose_blend:
+            self._blend = self.fitter._blend(posed.rest)
         jac = self.fitter._jacobian(posed, mesh, self.camera(x), self.image_size, self._blend)  # (P, 2, n)
         outside = bilinear(self.target.distance, points) > 0
         slope = np.stack([bilinear(self.target.slope_x, points), bilinear(self.target.slope_y, points)], 1)

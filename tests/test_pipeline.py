@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
@@ -19,7 +18,7 @@ from service.inference import load_model
 from service.pipeline import process_frame
 from service.sites import BufferLimits, CropBuffer, Site
 from tests.service_helpers import tiny_checkpoint
-from tests.test_detail import scene
+from tests.test_detail import blown, scene
 
 H, W = 120, 160
 WARMUP = 3
@@ -205,10 +204,7 @@ def textured(person: bool, factor: int) -> np.ndarray:
     if person:
         x0, y0, x1, y1 = PERSON
         frame[y0:y1, x0:x1] = (250, 240, 230)
-    if factor == 1:
-        return frame
-    small = cv2.resize(frame, (W // factor, H // factor), interpolation=cv2.INTER_AREA)
-    return cv2.resize(small, (W, H), interpolation=cv2.INTER_CUBIC)
+    return frame if factor == 1 else blown(frame, factor)
 
 
 def test_a_site_whose_frames_do_not_resolve_the_person_gets_no_limb_fit(model):
