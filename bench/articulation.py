@@ -4,11 +4,15 @@
     err = body_frame_error(pred_body, true_body)           # mm: joint error with the root turned away
     deg = heading_error_deg(pred_root, true_root)          # (N,) degrees about the vertical
     hits, counted = render_pck(pred_2d, true_2d, heights)  # PCK@0.1 of the person's height in the crop
+    corr, bias = shape_reading(pred_betas, true_betas)     # does the model read body shape at all?
 
 A model that regresses to its mean pose can score a plausible MPJPE while reading no limbs: its
 joints in the body's own frame (root rotation removed) then spread far less about their mean than
 the true ones do. These figures say so in numbers (docs/REAL_POSE.md, "where the articulation is
-lost"); :mod:`bench.checkpoint_eval` reports them for any checkpoint.
+lost"); :mod:`bench.checkpoint_eval` reports them for any checkpoint. The same holds for shape: a
+model whose betas do not follow the truth's (correlation near zero) but sit far from the mean has
+learned a shape that lowers its joint errors (a smaller body hedges an unsure pose), not the
+person's (docs/REAL_POSE.md, "The source model reads no body shape").
 """
 
 from __future__ import annotations
@@ -76,3 +80,17 @@ def render_pck(pred: np.ndarray, truth: np.ndarray, heights: np.ndarray) -> tupl
     units -> (hits, counted): PCK@0.1 of the person's height, every joint counted (renders know them all)."""
     pred = np.asarray(pred, np.float64)
     return ps.pck(pred, truth, np.ones(pred.shape[:2], bool), heights)
+
+
+def shape_reading(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """(N, B) predicted and true betas -> (the mean over the B components of the Pearson correlation
+    of predicted with true across the N bodies, the largest mean predicted component in absolute
+    value). A component constant in either (no correlation defined) is left out of the mean."""
+    pred, truth = np.asarray(pred, np.float64), np.asarray(truth, np.float64)
+    if pred.ndim != 2 or pred.shape != truth.shape or len(pred) < 2:
+        raise ValueError(f"betas must both be (N >= 2, B), got {pred.shape} and {truth.shape}")
+    dp, dt = pred - pred.mean(0), truth - truth.mean(0)
+    norms = np.sqrt((dp**2).sum(0) * (dt**2).sum(0))
+    defined = norms > 0
+    corr = float(((dp * dt).sum(0)[defined] / norms[defined]).mean()) if defined.any() else float("nan")
+    return corr, float(np.abs(pred.mean(0)).max())

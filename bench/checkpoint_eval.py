@@ -19,7 +19,9 @@ model, so they are found once per clip and cached in ``runs/checkpoint_eval/``:
 - **Renders**: N held-out crops of the training style (seed 10,000, the held-out seed of
   ``models.synth.train_source``): MPJPE and PA-MPJPE, 2D PCK@0.1 against the true joints beside the
   fixed skeleton, and the articulation figures of :mod:`bench.articulation` (body-frame error and
-  spread against the true spread, the share of bodies turned more than 90 degrees).
+  spread against the true spread, the share of bodies turned more than 90 degrees), and whether it
+  reads body shape (:func:`bench.articulation.shape_reading`: its betas' correlation with the
+  truth's, and how far their mean sits from the body model's mean).
 
 With ``--fit VARIANT:ITERATIONS`` (repeatable), each checkpoint is scored a second time through
 Algorithm 1's per-crop fit (``models.adaptation.fit_parameters``, the CNN frozen, the objective
@@ -194,8 +196,8 @@ def run_regressor(
     silhouettes: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """(N, S, S, 3) uint8 crops -> camera (N, 3), joints (N, 24, 3), root (N, 3, 3), eval_joints
-    (N, 14, 3), joints_uv (N, 24, 2) in crop coordinates; with ``vertices``, vertices_uv (N, V, 2),
-    vertices (N, V, 3), pose (N, 72) and betas (N, 10) too; with ``body``, body_frame (N, 24, 3):
+    (N, 14, 3), betas (N, 10), joints_uv (N, 24, 2) in crop coordinates; with ``vertices``,
+    vertices_uv (N, V, 2), vertices (N, V, 3) and pose (N, 72) too; with ``body``, body_frame (N, 24, 3):
     the joints with the root removed. With ``fit``, the answers after that fit on ``silhouettes``
     (N, s, s) bool."""
     regressor.eval()
@@ -209,10 +211,11 @@ def run_regressor(
         images = images_tensor(crops[s : s + step])
         o = regressor(images) if fit is None else fitted_outputs(regressor, images, silhouettes[s : s + step], fit)
         got = {"camera": o.camera, "joints": o.joints, "root": o.rotmats[:, 0], "eval_joints": o.eval_joints}
+        got["betas"] = o.betas
         got["joints_uv"] = project_points(o.joints, o.camera)
         if vertices:
             got |= {"vertices_uv": project_points(o.vertices, o.camera), "vertices": o.vertices}
-            got |= {"pose": o.pose, "betas": o.betas}
+            got["pose"] = o.pose
         if body is not None:
             got["body_frame"] = body_frame_joints(body, o.betas, o.rotmats)
         for k, v in got.items():
@@ -292,6 +295,7 @@ def score_renders(
     true2d = ps.smpl_limbs(data["joints_2d"])
     fixed2d = np.broadcast_to(pred2d.mean(0, keepdims=True), pred2d.shape)  # its own mean pose, in the crop
     heading = art.heading_error_deg(out["root"], true_rot[:, 0].numpy())
+    shape_corr, shape_bias = art.shape_reading(out["betas"], data["betas"][:, : out["betas"].shape[1]])
     return {
         "crops": len(data["images"]),
         "mpjpe_mm": mpjpe(pred_eval, true_eval).mean().item(),
@@ -302,6 +306,8 @@ def score_renders(
         "spread_model_mm": art.articulation_spread(out["body_frame"]),
         "spread_truth_mm": art.articulation_spread(true_body),
         "heading_wrong_share": turned_share(heading),
+        "shape_corr": shape_corr,
+        "shape_bias": shape_bias,
     }
 
 
@@ -348,8 +354,9 @@ def markdown(record: dict) -> str:
             )
     lines += [
         "",
-        "| checkpoint | renders | MPJPE / PA mm | 2D PCK model / fixed | body-frame error mm | spread model / truth mm | turned > 90° |",
-        "|---|---|---|---|---|---|---|",
+        "| checkpoint | renders | MPJPE / PA mm | 2D PCK model / fixed | body-frame error mm | spread model / truth mm "
+        "| turned > 90° | shape: corr / largest mean beta |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for ck in record["checkpoints"]:
         r = ck.get("renders")
@@ -357,7 +364,8 @@ def markdown(record: dict) -> str:
             lines.append(
                 f"| {ck['name']} | {r['crops']} | {r['mpjpe_mm']:.0f} / {r['pa_mpjpe_mm']:.0f} "
                 f"| {r['pck_model']:.2f} / {r['pck_fixed']:.2f} | {r['body_frame_error_mm']:.0f} "
-                f"| {r['spread_model_mm']:.0f} / {r['spread_truth_mm']:.0f} | {100 * r['heading_wrong_share']:.0f}% |"
+                f"| {r['spread_model_mm']:.0f} / {r['spread_truth_mm']:.0f} | {100 * r['heading_wrong_share']:.0f}% "
+                f"| {fmt(r.get('shape_corr'))} / {fmt(r.get('shape_bias'), 1)} |"
             )
     return "\n".join(lines)
 

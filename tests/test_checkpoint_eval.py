@@ -50,6 +50,24 @@ def test_heading_error_is_the_turn_about_the_vertical_only():
     assert np.isnan(art.heading_error_deg(up[None], facing[None])[0])
 
 
+def test_shape_reading_against_corrcoef():
+    rng = np.random.default_rng(1)
+    truth = rng.normal(size=(40, 4))
+    pred = 0.5 * truth + rng.normal(size=(40, 4)) + np.array([0.0, 3.0, 0.0, -1.0])
+    corr, bias = art.shape_reading(pred, truth)
+    reference = np.mean([np.corrcoef(pred[:, k], truth[:, k])[0, 1] for k in range(4)])
+    assert corr == pytest.approx(reference) and bias == pytest.approx(np.abs(pred.mean(0)).max())
+    assert art.shape_reading(2 * truth + 1, truth)[0] == pytest.approx(1.0)  # a reading, whatever its scale
+    assert art.shape_reading(-truth, truth)[0] == pytest.approx(-1.0)
+    constant = truth.copy()
+    constant[:, 0] = 2.0  # one component answered the same for everyone: left out
+    assert art.shape_reading(constant, truth)[0] == pytest.approx(
+        np.mean([np.corrcoef(truth[:, k], truth[:, k])[0, 1] for k in range(1, 4)])
+    )
+    with pytest.raises(ValueError, match=r"\(40, 4\) and \(40, 3\)"):
+        art.shape_reading(pred, truth[:, :3])
+
+
 def test_mask_heights_and_render_pck():
     masks = np.zeros((2, 10, 10), bool)
     masks[0, 2:7, 4] = True  # rows 2-6: 5 of 10 rows -> 1.0 in crop units
@@ -81,6 +99,9 @@ def test_render_figures_tell_a_reading_model_from_its_mean_pose():
     assert read["spread_truth_mm"] == mean["spread_truth_mm"]
     assert read["body_frame_error_mm"] < mean["body_frame_error_mm"]
     assert 0.0 <= read["heading_wrong_share"] <= 1.0 and read["crops"] == 24
+    # the mean shape answered for everyone: no correlation defined, no bias
+    assert math.isnan(mean["shape_corr"]) and mean["shape_bias"] == 0.0
+    assert -1.0 <= read["shape_corr"] <= 1.0 and read["shape_bias"] > 0.0
 
 
 def test_the_people_of_a_clip_are_found_once_and_scored(tmp_path, monkeypatch):
