@@ -178,3 +178,15 @@ def test_a_pool_rendered_by_several_processes_is_cached_under_its_own_name(tmp_p
     assert all(np.array_equal(pool[k], again[k]) for k in pool)
     with pytest.raises(ValueError, match="workers"):
         crop_pool(out, 32, 2, 5, "v2", workers=0)
+
+
+def test_the_command_passes_the_loss_weights_it_is_given(monkeypatch, tmp_path):
+    import models.synth.train_source as ts
+
+    seen = {}
+    monkeypatch.setattr(ts, "train_source", lambda cfg, out: seen.update(cfg=cfg, out=out))
+    ts.main(["--out", str(tmp_path / "x.pt"), "--w-betas", "0.5", "--w-joints2d", "3", "--w-articulation", "7"])
+    cfg = seen["cfg"]
+    assert (cfg.w_betas, cfg.w_joints2d, cfg.w_articulation) == (0.5, 3.0, 7.0) and seen["out"] == tmp_path / "x.pt"
+    ts.main(["--out", str(tmp_path / "x.pt")])
+    assert seen["cfg"].w_betas == TrainConfig().w_betas

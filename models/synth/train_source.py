@@ -292,6 +292,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warmup", type=int, default=TrainConfig.warmup)
     ap.add_argument("--w-articulation", type=float, default=TrainConfig.w_articulation)
     ap.add_argument("--w-joints2d", type=float, default=TrainConfig.w_joints2d)
+    ap.add_argument("--w-betas", type=float, default=TrainConfig.w_betas)
     ap.add_argument("--init", default=None, help="fine-tune: start from this checkpoint's weights")
     ap.add_argument(
         "--style",
@@ -315,6 +316,7 @@ def main(argv: list[str] | None = None) -> None:
             warmup=args.warmup,
             w_articulation=args.w_articulation,
             w_joints2d=args.w_joints2d,
+            w_betas=args.w_betas,
             init=args.init,
             style=args.style,
             checkpoint_every=args.checkpoint_every,
