@@ -13,13 +13,16 @@ model, so they are found once per clip and cached in ``runs/checkpoint_eval/``:
   BlazePose runs once on those boxes (``.venv-eval``, as ``bench.real_pose``). Each checkpoint then
   runs in PyTorch on the crops (the same numbers as its ONNX export, up to float rounding) and is
   scored with ``bench.real_pose_data.pass_summary``: (a) mesh IoU against the labelled masks and the
-  box's own IoU, (b) PCK@0.1 against BlazePose beside the fixed skeleton, (c) PA error. Unlike the
+  box's own IoU, (b) PCK@0.1 against BlazePose beside the fixed skeleton, again with each body
+  turned round where it faces the other way from BlazePose, and how far apart it draws the
+  shoulders and hips against BlazePose (``bench.pose_scores.torso_width_ratio``), (c) PA error. Unlike the
   service, no body is turned round to face its track's walk (``models.heading``): this is the model
   alone.
 - **Renders**: N held-out crops of the training style (seed 10,000, the held-out seed of
   ``models.synth.train_source``): MPJPE and PA-MPJPE, 2D PCK@0.1 against the true joints beside the
   fixed skeleton, and the articulation figures of :mod:`bench.articulation` (body-frame error and
-  spread against the true spread, the share of bodies turned more than 90 degrees), and whether it
+  spread against the true spread, the share of bodies turned more than 90 degrees), the shoulders
+  and hips apart in the crop against the truth's, and whether it
   reads body shape (:func:`bench.articulation.shape_reading`: its betas' correlation with the
   truth's, and how far their mean sits from the body model's mean).
 
@@ -30,7 +33,8 @@ the pseudo-labels adaptation learns from, judged by the same measures. On the la
 finder's own silhouette is scored against the labelled person too: the ceiling of a mesh fitted
 to it. With ``--flip-average``, each checkpoint is also scored as serving answers by default
 (``models.flip_average``: the crop and its mirror image, averaged), with and without the fits of
-the camera asked for (not with ``--fit``: the fit starts from one answer of the regressor itself).
+the camera asked for (not with ``--fit``: the fit starts from one answer of the regressor itself);
+with ``--align-facing`` too, the halves' facing aligned first (``models.flip_average.facing_as``).
 
 Writes ``runs/checkpoint_eval/<section>.json`` and, with ``--section``, a table to docs/REAL_POSE.md.
 """
@@ -306,6 +310,7 @@ def score_renders(
         "spread_model_mm": art.articulation_spread(out["body_frame"]),
         "spread_truth_mm": art.articulation_spread(true_body),
         "heading_wrong_share": turned_share(heading),
+        "torso_width": ps.torso_width_ratio(pred2d, true2d, np.ones(true2d.shape[:2], bool)),
         "shape_corr": shape_corr,
         "shape_bias": shape_bias,
     }
@@ -338,10 +343,11 @@ def markdown(record: dict) -> str:
         f"labelled masks. Renders: held-out crops of style {record['style']} (seed {HELD_OUT_SEED}). A row",
         "named `+ fit V:N` is the checkpoint after Algorithm 1's per-crop fit (objective V, N steps); `+ camera fit`",
         "has the served camera fitted to the finder's silhouette (renders: to the rendered mask); `+ flip` answers",
-        "each crop flip averaged, as served (models.flip_average).",
+        "each crop flip averaged, as served (models.flip_average); `+ flip aligned`, its halves' facing aligned first.",
         "",
-        "| checkpoint | clip | people (BlazePose found) | PCK model / fixed | PA mm model / fixed | IoU mesh / box / silhouette |",
-        "|---|---|---|---|---|---|",
+        "| checkpoint | clip | people (BlazePose found) | PCK model / fixed | PCK facing as BlazePose "
+        "| shoulders and hips apart / BlazePose's | PA mm model / fixed | IoU mesh / box / silhouette |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for ck in record["checkpoints"]:
         for clip, s in ck["clips"].items():
@@ -349,14 +355,15 @@ def markdown(record: dict) -> str:
             lines.append(
                 f"| {ck['name']} | {clip} | {s['people']} ({pose.get('blazepose_found', '-')}) "
                 f"| {fmt(pose.get('pck_model'))} / {fmt(pose.get('pck_fixed'))} "
+                f"| {fmt(pose.get('pck_model_facing_as_blazepose'))} | {fmt(pose.get('torso_width_model'))} "
                 f"| {fmt(pose.get('pa_mm_model'), 0)} / {fmt(pose.get('pa_mm_fixed'), 0)} "
                 f"| {fmt(masks.get('mesh_iou'))} / {fmt(masks.get('box_iou'))} / {fmt(masks.get('silhouette_iou'))} |"
             )
     lines += [
         "",
         "| checkpoint | renders | MPJPE / PA mm | 2D PCK model / fixed | body-frame error mm | spread model / truth mm "
-        "| turned > 90° | shape: corr / largest mean beta |",
-        "|---|---|---|---|---|---|---|---|",
+        "| turned > 90° | shoulders and hips apart / truth's | shape: corr / largest mean beta |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for ck in record["checkpoints"]:
         r = ck.get("renders")
@@ -365,7 +372,7 @@ def markdown(record: dict) -> str:
                 f"| {ck['name']} | {r['crops']} | {r['mpjpe_mm']:.0f} / {r['pa_mpjpe_mm']:.0f} "
                 f"| {r['pck_model']:.2f} / {r['pck_fixed']:.2f} | {r['body_frame_error_mm']:.0f} "
                 f"| {r['spread_model_mm']:.0f} / {r['spread_truth_mm']:.0f} | {100 * r['heading_wrong_share']:.0f}% "
-                f"| {fmt(r.get('shape_corr'))} / {fmt(r.get('shape_bias'), 1)} |"
+                f"| {fmt(r.get('torso_width'))} | {fmt(r.get('shape_corr'))} / {fmt(r.get('shape_bias'), 1)} |"
             )
     return "\n".join(lines)
 
@@ -392,6 +399,12 @@ def main(argv: list[str] | None = None) -> None:
         "--flip-average",
         action="store_true",
         help="also score each checkpoint with flip averaging, as served (models.flip_average)",
+    )
+    ap.add_argument(
+        "--align-facing",
+        action="store_true",
+        help="with --flip-average, turn the mirror image's answer round where that brings it nearer the crop's "
+        "own before averaging (models.flip_average.facing_as; for models trained with --twin-min)",
     )
     ap.add_argument(
         "--camera-fit",
@@ -464,10 +477,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     data = body_model_data(None)  # the open body, as load_body_model() above
     for (ck, plain), fit, (camera_name, camera_fit, limb_fit), flip in rows:
-        regressor = as_served(plain, flip)
+        regressor = as_served(plain, flip, args.align_facing)
         limbs = None if limb_fit is None else PoseFitter.of(data, limb_fit)
         size = regressor.config.image_size
-        name = (ck.name if fit is None else f"{ck.name} + fit {fit.name}") + (" + flip" if flip else "") + camera_name
+        flip_name = (" + flip aligned" if args.align_facing else " + flip") if flip else ""
+        name = (ck.name if fit is None else f"{ck.name} + fit {fit.name}") + flip_name + camera_name
         entry: dict = {"name": name, "path": fio.display_path(ck), "sha256": file_digest(ck), "clips": {}}
         for video in clips:
             people, marks, gt = clip_data[(video, size)]

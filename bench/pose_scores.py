@@ -124,6 +124,25 @@ def facing_as(pred: np.ndarray, target: np.ndarray, visible: np.ndarray, heights
     return np.where((compared & (a != b))[:, None, None], mirrored(pred), pred)
 
 
+def torso_width_ratio(pred: np.ndarray, target: np.ndarray, visible: np.ndarray) -> float:
+    """(N, 12, 2) x2 limb joints in image pixels, (N, 12) visible -> the median over the boxes whose
+    shoulders and hips are all visible of the model's shoulder width plus hip width in the image
+    over the reference's (NaN where none): how far the model draws a body's two sides apart. A model
+    that hedges between a body and its turned-round twin draws them together (docs/REAL_POSE.md,
+    "Two bodies in one crop")."""
+    ids = [i for pair in FACING_PAIRS for i in pair]
+    seen = np.asarray(visible)[:, ids].all(axis=1)
+
+    def width(limbs: np.ndarray) -> np.ndarray:
+        return sum(np.linalg.norm(limbs[:, a] - limbs[:, b], axis=-1) for a, b in FACING_PAIRS)
+
+    ref = width(np.asarray(target, np.float64)[seen])
+    ok = ref > 0
+    if not ok.any():
+        return float("nan")
+    return float(np.median(width(np.asarray(pred, np.float64)[seen])[ok] / ref[ok]))
+
+
 def clear_of_edge(boxes: np.ndarray, shape: tuple[int, int], margin: float = EDGE_MARGIN_PX) -> np.ndarray:
     """(N, 4) boxes in pixel edges, frame (H, W) -> (N,) bool: no edge of the frame cuts the box, as
     the service's finder decides it (:func:`models.people.extent.inside`: more than ``margin`` pixels

@@ -233,6 +233,7 @@ def pose_summary(answers: list[Answer], marks: Landmarks, shape: tuple[int, int]
         out["facing_agree"], out["facing_compared"] = agree, compared
         turned = ps.facing_as(model2d, target, v, heights)
         out["pck_model_facing_as_blazepose"] = ps.rate(*ps.pck(turned, target, v, heights))
+        out["torso_width_model"] = ps.torso_width_ratio(model2d[sel], target[sel], v[sel])
         out["model_from_fixed"] = mean_or_nan(ps.distance_over_height(model2d, fixed2d, heights)[sel].ravel().tolist())
         gap = ps.distance_over_height(np.where(v[..., None], target, 0), fixed2d, heights)[v]
         out["blazepose_from_fixed"] = mean_or_nan(gap.tolist())

@@ -164,6 +164,8 @@ def rows_of(s: dict) -> dict[str, str]:
             cells["(b) PCK@0.1, model turned round where it faces the other way from BlazePose"] = fmt(
                 p["pck_model_facing_as_blazepose"]
             )
+        if "torso_width_model" in p:  # records from before 2026-12-07 evening lack it
+            cells["(b) shoulders and hips apart in the image, over BlazePose's (median)"] = fmt(p["torso_width_model"])
         cells["(b) limb joints from the fixed skeleton, box heights: model / BlazePose"] = (
             f"{fmt(p['model_from_fixed'], 3)} / {fmt(p['blazepose_from_fixed'], 3)}"
         )

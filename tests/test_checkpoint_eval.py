@@ -244,6 +244,10 @@ def test_the_command_scores_camera_fits_and_refuses_bad_ones(tmp_path, monkeypat
         "source_cpu.pt + flip + camera fit",
     ]
     assert record[2]["renders"]["mpjpe_mm"] != record[0]["renders"]["mpjpe_mm"]  # the flip rows are scored afresh
+    ce.main([str(SHIPPED), "--clips", "--renders", "8", "--style", "v2", "--flip-average", "--align-facing"])
+    aligned = json.loads((tmp_path / "runs" / "unnamed.json").read_text())["checkpoints"]
+    assert [e["name"] for e in aligned] == ["source_cpu.pt", "source_cpu.pt + flip aligned"]
+    assert 0 < aligned[1]["renders"]["torso_width"] < 2
     for bad in ("[1]", '{"max_shift": 2}', '{"nope": 1}', "{"):
         with pytest.raises(SystemExit, match="--camera-fit"):
             ce.main([str(SHIPPED), "--clips", "--renders", "0", "--camera-fit", bad])

@@ -12,8 +12,15 @@ import torch
 from pytorch3d.transforms import axis_angle_to_matrix
 
 from models.body_model import load_body_model
-from models.flip_average import FlipAveraged, mirror_camera, mirror_rotations, rotation_midpoint
-from models.heading import JOINT_MIRROR, vertex_mirror
+from models.flip_average import (
+    FlipAveraged,
+    facing_as,
+    mirror_camera,
+    mirror_rotations,
+    rotation_midpoint,
+    turn_round_rotations,
+)
+from models.heading import JOINT_MIRROR, turn_round_pose, vertex_mirror
 from models.prior import PoseDecoder
 from models.regressor import PoseRegressor, RegressorConfig
 
@@ -61,6 +68,17 @@ def test_mirrored_rotations_pose_the_mirror_image_of_the_body(body):
     torch.testing.assert_close(twice, rot, atol=1e-6, rtol=0)
 
 
+def test_turned_round_rotations_are_the_turned_round_pose():
+    """Against models.heading.turn_round_pose (axis-angle through OpenCV's Rodrigues, itself tested
+    against the body model posed by it), root included."""
+    rng = np.random.default_rng(4)
+    poses = rng.normal(0, 0.5, (3, 72))
+    rot = axis_angle_to_matrix(torch.as_tensor(poses.reshape(3, 24, 3), dtype=torch.float64))
+    reference = np.stack([[cv2.Rodrigues(a)[0] for a in turn_round_pose(p).reshape(24, 3)] for p in poses])
+    np.testing.assert_allclose(turn_round_rotations(rot).numpy(), reference, atol=1e-9)
+    torch.testing.assert_close(turn_round_rotations(turn_round_rotations(rot)), rot, atol=1e-12, rtol=0)
+
+
 def test_the_rotation_midpoint_is_the_geodesic_one():
     rng = np.random.default_rng(1)
     a = axis_angle_to_matrix(torch.as_tensor(rng.normal(0, 1.0, (64, 3)), dtype=torch.float64))
@@ -72,13 +90,46 @@ def test_the_rotation_midpoint_is_the_geodesic_one():
     np.testing.assert_allclose(got, rotation_midpoint(b, a).numpy(), atol=1e-6)
 
 
-def test_the_averaged_answer_is_the_two_answers_averaged_one_crop_at_a_time(regressor):
+def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.degrees(np.linalg.norm(cv2.Rodrigues(a.T @ b)[0])))
+
+
+def turned_round_reference(rotmats: np.ndarray) -> np.ndarray:
+    """(24, 3, 3) -> models.heading.turn_round_pose's body, through axis-angle."""
+    pose = np.concatenate([cv2.Rodrigues(r)[0].ravel() for r in rotmats])
+    return np.stack([cv2.Rodrigues(a)[0] for a in turn_round_pose(pose).reshape(24, 3)])
+
+
+def test_the_mirrored_half_is_turned_round_where_that_brings_it_nearer():
+    rng = np.random.default_rng(7)
+    aa = rng.normal(0, 0.6, (16, 24, 3))
+    aa[:, 0] *= 0.5  # roots near upright: a body and its twin face about opposite ways
+    a = axis_angle_to_matrix(torch.as_tensor(aa, dtype=torch.float64))
+    b = axis_angle_to_matrix(torch.as_tensor(rng.normal(0, 0.6, (16, 24, 3)), dtype=torch.float64))
+    b[:8] = turn_round_rotations(a[:8] @ axis_angle_to_matrix(torch.as_tensor(rng.normal(0, 0.1, (8, 24, 3)))))
+    got = facing_as(a, b).numpy()
+    for k in range(16):
+        turned = turned_round_reference(b[k].numpy())
+        nearer = angle_deg(a[k, 0].numpy(), turned[0]) < angle_deg(a[k, 0].numpy(), b[k, 0].numpy())
+        np.testing.assert_allclose(got[k], turned if nearer else b[k].numpy(), atol=1e-9)
+        if k < 8:  # a's twin, a little off: turned back, the two average to about a, not a side-on body
+            assert nearer
+            mid = rotation_midpoint(a[k : k + 1], torch.as_tensor(got[k : k + 1]))[0, 0].numpy()
+            assert angle_deg(mid, a[k, 0].numpy()) < 15
+            assert angle_deg(rotation_midpoint(a[k : k + 1], b[k : k + 1])[0, 0].numpy(), a[k, 0].numpy()) > 45
+
+
+@pytest.mark.parametrize("align", [False, True])
+def test_the_averaged_answer_is_the_two_answers_averaged_one_crop_at_a_time(regressor, align):
     images = torch.rand(3, 3, 128, 128, generator=torch.Generator().manual_seed(5))
     with torch.no_grad():
-        got = FlipAveraged(regressor)(images)
+        got = FlipAveraged(regressor, align_facing=align)(images)
         for k in range(3):
             a, b = regressor(images[k : k + 1]), regressor(images[k : k + 1].flip(-1))
             rb = b.rotmats[0, list(JOINT_MIRROR)].numpy() * np.outer(X_FLIP, X_FLIP)  # M R M, partners
+            turned = turned_round_reference(rb)
+            if align and angle_deg(a.rotmats[0, 0].numpy(), turned[0]) < angle_deg(a.rotmats[0, 0].numpy(), rb[0]):
+                rb = turned
             rot = np.stack([midpoint_reference(ra, r) for ra, r in zip(a.rotmats[0].numpy(), rb, strict=True)])
             betas = (a.betas + b.betas) / 2
             camera = (a.camera + b.camera * torch.tensor([1.0, -1.0, 1.0])) / 2
@@ -92,8 +143,12 @@ def test_the_averaged_answer_is_the_two_answers_averaged_one_crop_at_a_time(regr
 
 
 def test_the_answer_on_a_mirrored_crop_is_the_mirror_image_of_the_answer(regressor):
+    """Aligned, where the two halves face alike (the crop's own half decides which way the body faces)."""
     images = torch.rand(2, 3, 128, 128, generator=torch.Generator().manual_seed(6))
-    served = FlipAveraged(regressor)
+    served = FlipAveraged(regressor, align_facing=True)
+    with torch.no_grad():
+        rot = regressor(torch.cat([images, images.flip(-1)])).rotmats
+    assert torch.equal(facing_as(rot[:2], mirror_rotations(rot[2:])), mirror_rotations(rot[2:]))
     with torch.no_grad():
         out, flipped = served(images), served(images.flip(-1))
     np.testing.assert_allclose(flipped.joints.numpy(), out.joints.numpy()[:, list(JOINT_MIRROR)] * X_FLIP, atol=5e-4)

@@ -375,3 +375,25 @@ def test_facing_as_turns_round_only_the_boxes_that_face_the_other_way():
     assert np.array_equal(out[2], pred[2])  # a profile is left alone
     visible[1, ps.LIMB_NAMES.index("left_hip")] = False  # the reference's facing is not seen
     assert np.array_equal(ps.facing_as(pred, target, visible, np.full(3, 100.0))[1], pred[1])
+
+
+def test_torso_width_ratio_is_the_median_of_the_shoulder_and_hip_widths_over_the_references():
+    rng = np.random.default_rng(8)
+    n = 9
+    target = rng.normal(0, 30, (n, ps.NUM_LIMBS, 2))
+    scale = rng.uniform(0.2, 1.5, n)
+    centre = target.mean(axis=1, keepdims=True)
+    pred = centre + (target - centre) * scale[:, None, None]  # each box's body drawn scale times as wide
+    visible = np.ones((n, ps.NUM_LIMBS), bool)
+    visible[0, ps.LIMB_NAMES.index("right_hip")] = False  # box 0 is left out
+    assert ps.torso_width_ratio(pred, target, visible) == pytest.approx(np.median(scale[1:]))
+    # against brute force on unrelated joints
+    pred = rng.normal(0, 30, (n, ps.NUM_LIMBS, 2))
+
+    def width(limbs, k):
+        return sum(math.dist(limbs[k, a], limbs[k, b]) for a, b in ps.FACING_PAIRS)
+
+    want = np.median([width(pred, k) / width(target, k) for k in range(1, n)])
+    assert ps.torso_width_ratio(pred, target, visible) == pytest.approx(want)
+    assert ps.torso_width_ratio(ps.mirrored(pred), target, visible) == pytest.approx(want)  # names do not count
+    assert math.isnan(ps.torso_width_ratio(pred, target, np.zeros_like(visible)))

@@ -87,6 +87,79 @@ def test_articulation_term_is_zero_at_the_truth_and_counts_when_weighted():
     assert losses(out, batch, TrainConfig(w_articulation=20.0), body)["articulation"].item() > 1e-4
 
 
+def _answer(joints, rotmats, betas, camera):
+    return type("Out", (), {"joints": joints, "rotmats": rotmats, "betas": betas, "camera": camera})()
+
+
+def _posed_batch(body, seed: int, n: int = 3) -> dict[str, torch.Tensor]:
+    from pytorch3d.transforms import random_rotations
+
+    torch.manual_seed(seed)
+    a = torch.randn(n, 23, 3, 3)
+    rot = torch.cat([random_rotations(n).unsqueeze(1), torch.linalg.matrix_exp(0.3 * (a - a.mT))], 1)
+    betas = torch.randn(n, 10)
+    with torch.no_grad():
+        posed = body(betas, rot).joints
+    joints = posed - posed[:, :1]
+    camera = torch.tensor([[0.9, 0.05, -0.1]]).expand(n, 3)
+    return {
+        "joints": joints,
+        "joints_2d": camera[:, None, :1] * joints[..., :2] + camera[:, None, 1:],
+        "rotmats": rot,
+        "betas": betas,
+        "camera": camera,
+    }
+
+
+def test_turned_round_labels_are_the_turned_round_bodys_own():
+    """The twin's labels against the body model posed by the twin's rotations (brute force): the same
+    joints in the image, names swapped, depth negated (within the open body's asymmetry, 1 cm)."""
+    from models.body_model import load_body_model
+    from models.flip_average import turn_round_rotations
+    from models.synth.train_source import turned_round_labels
+
+    body = load_body_model()
+    batch = _posed_batch(body, 2)
+    twin = turned_round_labels(batch)
+    torch.testing.assert_close(twin["rotmats"], turn_round_rotations(batch["rotmats"]))
+    with torch.no_grad():
+        posed = body(batch["betas"], twin["rotmats"]).joints
+    torch.testing.assert_close(twin["joints"], posed - posed[:, :1], atol=0.01, rtol=0)
+    cam = batch["camera"]
+    torch.testing.assert_close(twin["joints_2d"], cam[:, None, :1] * twin["joints"][..., :2] + cam[:, None, 1:])
+    assert torch.equal(twin["betas"], batch["betas"])
+    assert not torch.allclose(twin["joints"], batch["joints"], atol=0.05)  # a different body in 3D
+
+
+def test_the_twin_loss_scores_each_crop_against_the_nearer_body():
+    from models.body_model import load_body_model
+    from models.synth.train_source import losses, turned_round_labels
+
+    body = load_body_model()
+    batch = _posed_batch(body, 5)
+    twin = turned_round_labels(batch)
+    # crop 0 answered as labelled, crops 1 and 2 as their twins
+    pick = lambda k: torch.cat([batch[k][:1], twin[k][1:]])  # noqa: E731
+    out = _answer(pick("joints"), pick("rotmats"), batch["betas"], batch["camera"])
+    plain = losses(out, batch, TrainConfig(), body)
+    assert "twin_share" not in plain and plain["total"].item() > 0.1
+    either = losses(out, batch, TrainConfig(twin_min=1.0), body)
+    assert either["twin_share"].item() == pytest.approx(2 / 3)
+    assert either["total"].item() < 0.01 * plain["total"].item()  # the twins' own 1-cm asymmetry
+    half = losses(out, batch, TrainConfig(twin_min=0.5), body)
+    assert half["total"].item() == pytest.approx(0.5 * plain["total"].item() + 0.5 * either["total"].item(), rel=1e-5)
+    # the gradient pulls each crop towards the body it is scored against: none on the exact crop 0
+    grads = {}
+    for share in (0.0, 1.0):
+        out.joints = out.joints.detach().requires_grad_(True)
+        losses(out, batch, TrainConfig(twin_min=share, w_articulation=0.0), body)["total"].backward()
+        grads[share] = out.joints.grad.abs().amax((1, 2))
+    assert grads[1.0][0].item() < 1e-9 and grads[0.0][0].item() < 1e-9
+    assert (grads[1.0][1:] < 0.1 * grads[0.0][1:]).all()  # the twins are (all but) where they should be
+    with pytest.raises(ValueError, match=r"twin_min.*1\.5"):
+        TrainConfig(twin_min=1.5)
+
+
 def test_fine_tuning_starts_from_the_given_weights_at_step_zero(tmp_path):
     base = train_source(TrainConfig(steps=3, **TINY), tmp_path / "base.pt", progress=False)
     tuned = train_source(
@@ -185,8 +258,10 @@ def test_the_command_passes_the_loss_weights_it_is_given(monkeypatch, tmp_path):
 
     seen = {}
     monkeypatch.setattr(ts, "train_source", lambda cfg, out: seen.update(cfg=cfg, out=out))
-    ts.main(["--out", str(tmp_path / "x.pt"), "--w-betas", "0.5", "--w-joints2d", "3", "--w-articulation", "7"])
+    given = ["--w-betas", "0.5", "--w-joints2d", "3", "--w-articulation", "7", "--twin-min", "0.9"]
+    ts.main(["--out", str(tmp_path / "x.pt"), *given])
     cfg = seen["cfg"]
-    assert (cfg.w_betas, cfg.w_joints2d, cfg.w_articulation) == (0.5, 3.0, 7.0) and seen["out"] == tmp_path / "x.pt"
+    assert (cfg.w_betas, cfg.w_joints2d, cfg.w_articulation, cfg.twin_min) == (0.5, 3.0, 7.0, 0.9)
+    assert seen["out"] == tmp_path / "x.pt"
     ts.main(["--out", str(tmp_path / "x.pt")])
-    assert seen["cfg"].w_betas == TrainConfig().w_betas
+    assert (seen["cfg"].w_betas, seen["cfg"].twin_min) == (TrainConfig().w_betas, TrainConfig().twin_min)

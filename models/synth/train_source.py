@@ -28,6 +28,8 @@ from tqdm import tqdm
 from models.adaptation import resolve_device
 from models.atomic import atomic_path
 from models.body_model import load_body_model
+from models.flip_average import turn_round_rotations
+from models.heading import DEPTH_FLIP, JOINT_MIRROR
 from models.metrics import mpjpe, pa_mpjpe
 from models.preprocess import PIXEL_MAX
 from models.prior import PoseDecoder
@@ -66,6 +68,13 @@ class TrainConfig:
     # never learned on its own (docs/RESULTS.md: the first shipped model, trained without this term,
     # was within 3 mm PA-MPJPE of its own mean pose).
     w_articulation: float = 20.0
+    # A crop seldom shows whether its person faces the camera or away: the body turned round (mirrored
+    # through the image plane, left and right swapped) draws the same silhouette and the same joints in
+    # the image. Scored against one of the two only, the answer that costs least is halfway between
+    # them: shoulders and hips drawn together, side-on, narrow (docs/REAL_POSE.md, "Two bodies in one
+    # crop"). ``twin_min`` is the share of each crop's loss taken against whichever of the two the
+    # answer is nearer (0: the labelled body only, as v2 and v3 were trained; 1: either, equally).
+    twin_min: float = 0.0
     init: str | None = None  # start from this checkpoint's weights (fresh optimiser, step 0)
     style: str = "v2"  # how the crops are made: models.synth.source_data.SOURCE_STYLES
     device: str = "auto"  # "auto": CUDA where there is one
@@ -73,6 +82,10 @@ class TrainConfig:
     # first, so a run cut short by its budget still ends annealed (a lent GPU comes for minutes).
     minutes: float | None = None
     workers: int = 1  # processes rendering the crop pool (each renders a shard with its own seed)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.twin_min <= 1.0:
+            raise ValueError(f"twin_min is a share of the loss, in [0, 1], got {self.twin_min}")
 
 
 STYLE_MIX_SEPARATOR = "+"  # "v2+v3": a pool made of equal parts of each style
@@ -168,14 +181,28 @@ def body_frame_joints(body, betas: torch.Tensor, rotmats: torch.Tensor) -> torch
     return joints - joints[:, :1]
 
 
-def losses(out, batch: dict[str, torch.Tensor], cfg: TrainConfig, body) -> dict[str, torch.Tensor]:
+def turned_round_labels(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A batch's labels for each crop's body turned round (``models.heading``), which the crop shows
+    as well: joints (B, 24, 3) root-centred camera axes, depth negated and left and right swapped;
+    joints_2d (B, 24, 2) the same places, names swapped; rotmats (B, 24, 3, 3); the rest as they are."""
+    mirror = list(JOINT_MIRROR)
+    depth_flip = batch["joints"].new_tensor(DEPTH_FLIP)
+    return batch | {
+        "joints": batch["joints"][:, mirror] * depth_flip,
+        "joints_2d": batch["joints_2d"][:, mirror],
+        "rotmats": turn_round_rotations(batch["rotmats"]),
+    }
+
+
+def crop_losses(out, batch: dict[str, torch.Tensor], cfg: TrainConfig, body) -> dict[str, torch.Tensor]:
+    """Each term and the weighted total, (B,) one per crop, against the batch's labels."""
     s, t = out.camera[:, None, :1], out.camera[:, None, 1:]
     j2d = s * out.joints[..., :2] + t
     terms = {
-        "joints3d": (out.joints - batch["joints"]).pow(2).sum(-1).mean(),
-        "joints2d": (j2d - batch["joints_2d"]).pow(2).sum(-1).mean(),
-        "rotations": (out.rotmats - batch["rotmats"]).pow(2).sum((-1, -2)).mean(),
-        "betas": (out.betas - batch["betas"]).pow(2).mean(),
+        "joints3d": (out.joints - batch["joints"]).pow(2).sum(-1).mean(-1),
+        "joints2d": (j2d - batch["joints_2d"]).pow(2).sum(-1).mean(-1),
+        "rotations": (out.rotmats - batch["rotmats"]).pow(2).sum((-1, -2)).mean(-1),
+        "betas": (out.betas - batch["betas"]).pow(2).mean(-1),
     }
     terms["total"] = (
         cfg.w_joints3d * terms["joints3d"]
@@ -186,9 +213,23 @@ def losses(out, batch: dict[str, torch.Tensor], cfg: TrainConfig, body) -> dict[
     if cfg.w_articulation:
         with torch.no_grad():
             truth = body_frame_joints(body, batch["betas"], batch["rotmats"])
-        terms["articulation"] = (body_frame_joints(body, out.betas, out.rotmats) - truth).pow(2).sum(-1).mean()
+        terms["articulation"] = (body_frame_joints(body, out.betas, out.rotmats) - truth).pow(2).sum(-1).mean(-1)
         terms["total"] = terms["total"] + cfg.w_articulation * terms["articulation"]
     return terms
+
+
+def losses(out, batch: dict[str, torch.Tensor], cfg: TrainConfig, body) -> dict[str, torch.Tensor]:
+    """The batch's mean of each term and of the total; with ``cfg.twin_min``, each crop's terms
+    against whichever of its body and the body turned round its answer is nearer (by the total), the
+    total blended as the field says, and ``twin_share``, the share of crops scored against the twin."""
+    terms = crop_losses(out, batch, cfg, body)
+    if cfg.twin_min:
+        twin = crop_losses(out, turned_round_labels(batch), cfg, body)
+        nearer = twin["total"] < terms["total"]
+        blended = (1 - cfg.twin_min) * terms["total"] + cfg.twin_min * torch.minimum(twin["total"], terms["total"])
+        terms = {k: torch.where(nearer, twin[k], v) for k, v in terms.items()}
+        terms |= {"total": blended, "twin_share": nearer.float()}
+    return {k: v.mean() for k, v in terms.items()}
 
 
 @torch.no_grad()
@@ -270,7 +311,10 @@ def train_source(
         step += 1
         bar.update()
         if step % 20 == 0:  # reading a loss waits for the device: not every step
-            bar.set_postfix(loss=f"{terms['total'].item():.3f}", j3d=f"{terms['joints3d'].item():.4f}")
+            shown = {"loss": f"{terms['total'].item():.3f}", "j3d": f"{terms['joints3d'].item():.4f}"}
+            if "twin_share" in terms:
+                shown["twin"] = f"{terms['twin_share'].item():.2f}"
+            bar.set_postfix(shown)
         elapsed += time.perf_counter() - t0
         done = spent(step) >= 1.0
         if step % cfg.eval_every == 0 or done:
@@ -293,6 +337,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--w-articulation", type=float, default=TrainConfig.w_articulation)
     ap.add_argument("--w-joints2d", type=float, default=TrainConfig.w_joints2d)
     ap.add_argument("--w-betas", type=float, default=TrainConfig.w_betas)
+    ap.add_argument(
+        "--twin-min",
+        type=float,
+        default=TrainConfig.twin_min,
+        help="share of each crop's loss taken against the nearer of its body and the body turned round",
+    )
     ap.add_argument("--init", default=None, help="fine-tune: start from this checkpoint's weights")
     ap.add_argument(
         "--style",
@@ -317,6 +367,7 @@ def main(argv: list[str] | None = None) -> None:
             w_articulation=args.w_articulation,
             w_joints2d=args.w_joints2d,
             w_betas=args.w_betas,
+            twin_min=args.twin_min,
             init=args.init,
             style=args.style,
             checkpoint_every=args.checkpoint_every,
