@@ -404,7 +404,8 @@ def main(argv: list[str] | None = None) -> None:
         "--align-facing",
         action="store_true",
         help="with --flip-average, turn the mirror image's answer round where that brings it nearer the crop's "
-        "own before averaging (models.flip_average.facing_as; for models trained with --twin-min)",
+        "own before averaging (models.flip_average.facing_as), as served for checkpoints that commit to one "
+        "facing (RegressorConfig.commits_facing) whatever this says",
     )
     ap.add_argument(
         "--camera-fit",
@@ -477,10 +478,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     data = body_model_data(None)  # the open body, as load_body_model() above
     for (ck, plain), fit, (camera_name, camera_fit, limb_fit), flip in rows:
-        regressor = as_served(plain, flip, args.align_facing)
+        regressor = as_served(plain, flip, True if args.align_facing else None)
         limbs = None if limb_fit is None else PoseFitter.of(data, limb_fit)
         size = regressor.config.image_size
-        flip_name = (" + flip aligned" if args.align_facing else " + flip") if flip else ""
+        aligned = isinstance(regressor, FlipAveraged) and regressor.align_facing
+        flip_name = (" + flip aligned" if aligned else " + flip") if flip else ""
         name = (ck.name if fit is None else f"{ck.name} + fit {fit.name}") + flip_name + camera_name
         entry: dict = {"name": name, "path": fio.display_path(ck), "sha256": file_digest(ck), "clips": {}}
         for video in clips:

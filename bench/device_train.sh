@@ -20,6 +20,7 @@ BATCH=${BATCH:-256}
 STYLE=${STYLE:-v2+v4}         # on 2 CPU cores v2+v4 beat v2+v3 by 0.05 PCK on IBMtest2 at 600 steps
 LR=${LR:-6e-4}                # 4e-4 fine-tuned v3-mix at batch 32 on CPU; larger batches take larger steps
 INIT=${INIT:-models/assets/source_cpu.pt}
+TWIN_MIN=${TWIN_MIN:-0}       # 0.75-0.9: answer one of a body and its turned-round twin, not both (docs/REAL_POSE.md, "Two bodies in one crop")
 WORKERS=${WORKERS:-$(nproc)}
 if [ -n "${SMOKE:-}" ]; then POOL=64; BATCH=8; BUDGET_S=200; fi
 mkdir -p "$OUT" runs/gpu
@@ -28,7 +29,7 @@ device_environment "$OUT/environment.txt"
 CK=runs/gpu/source.pt
 rm -f "$CK"
 train=("$PY" -m models.synth.train_source --out "$CK" --init "$INIT" --style "$STYLE" --pool "$POOL" --batch "$BATCH"
-  --lr "$LR" --warmup 200 --steps 10000000 --workers "$WORKERS" --device "$DEVICE" --checkpoint-every 2000 --eval-every 1000)
+  --lr "$LR" --twin-min "$TWIN_MIN" --warmup 200 --steps 10000000 --workers "$WORKERS" --device "$DEVICE" --checkpoint-every 2000 --eval-every 1000)
 
 # 1. The pools, on every core (no step is taken with --steps 0: the pools are rendered and cached).
 echo "== pools: $POOL crops on $WORKERS processes"

@@ -15,10 +15,10 @@ two ways: a body and its turned-round twin (``models.heading``), which draw the 
 image. Their rotations averaged halfway stand side-on with both shoulders in the middle, neither
 body. With ``align_facing`` the mirror image's answer is first turned round wherever that brings its
 root nearer the crop's own (:func:`facing_as`), and the crop's own half decides which way the body
-faces. Not served: the shipped source model hedges between the two bodies in each half already
-(docs/REAL_POSE.md, "Two bodies in one crop"), and on the labelled clips its PCK against BlazePose
-fell with the halves aligned (0.584 -> 0.578 and 0.564 -> 0.535); a model trained to answer one of
-the two (``models.synth.train_source``'s ``twin_min``) needs it.
+faces. By default only for a regressor that commits to one facing (``RegressorConfig.commits_facing``:
+trained with ``models.synth.train_source``'s ``twin_min`` above 0.5). The shipped source model does
+not: it hedges between the two bodies in each half already (docs/REAL_POSE.md, "Two bodies in one
+crop"), and on the labelled clips its PCK against BlazePose fell with the halves aligned.
 
 Both halves run as one batch of 2B crops. Training and adaptation use the regressor itself; this
 is what serving exports (models.export).
@@ -80,19 +80,22 @@ def rotation_midpoint(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return quaternion_to_matrix(q / q.norm(dim=-1, keepdim=True).clamp_min(1e-12))
 
 
-def as_served(regressor: PoseRegressor, flip_average: bool, align_facing: bool = False) -> PoseRegressor | FlipAveraged:
+def as_served(
+    regressor: PoseRegressor, flip_average: bool, align_facing: bool | None = None
+) -> PoseRegressor | FlipAveraged:
     """The regressor as serving answers with it: flip averaged where ``flip_average`` (with the
-    halves' facing aligned where ``align_facing``), else itself."""
+    halves' facing aligned where ``align_facing``; None: where the regressor commits to one facing,
+    ``RegressorConfig.commits_facing``), else itself."""
     return FlipAveraged(regressor, align_facing) if flip_average else regressor
 
 
 class FlipAveraged(nn.Module):
     """A :class:`PoseRegressor` answering each crop as the average of itself and its mirror image."""
 
-    def __init__(self, regressor: PoseRegressor, align_facing: bool = False):
+    def __init__(self, regressor: PoseRegressor, align_facing: bool | None = None):
         super().__init__()
         self.regressor = regressor
-        self.align_facing = align_facing
+        self.align_facing = regressor.config.commits_facing if align_facing is None else align_facing
         self.config = regressor.config
         # The regressor's mode, not nn.Module's default (training): code that sets a model's mode and
         # restores it afterwards (models.health) must leave the regressor as it found it.

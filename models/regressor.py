@@ -35,6 +35,10 @@ class RegressorConfig:
     image_size: int = 128
     latent: int = 32
     num_betas: int = 10
+    # Answers one of a body and the body turned round where a crop does not tell them apart, rather
+    # than a side-on body between them (trained with models.synth.train_source's twin_min above 0.5);
+    # flip averaging then aligns its two halves' facing (models.flip_average.facing_as).
+    commits_facing: bool = False
 
     @classmethod
     def preset(cls, name: str) -> RegressorConfig:

@@ -160,6 +160,19 @@ def test_the_twin_loss_scores_each_crop_against_the_nearer_body():
         TrainConfig(twin_min=1.5)
 
 
+def test_a_checkpoint_trained_with_the_twin_loss_says_so_and_is_served_aligned(tmp_path):
+    from models.flip_average import as_served
+    from models.regressor import load_regressor
+
+    for share, commits in ((0.9, True), (0.5, False), (0.0, False)):
+        out = tmp_path / f"t{share}.pt"
+        train_source(TrainConfig(steps=1, twin_min=share, **TINY), out, progress=False)
+        regressor = load_regressor(out)
+        assert regressor.config.commits_facing is commits
+        assert as_served(regressor, True).align_facing is commits
+        assert as_served(regressor, True, align_facing=not commits).align_facing is not commits
+
+
 def test_fine_tuning_starts_from_the_given_weights_at_step_zero(tmp_path):
     base = train_source(TrainConfig(steps=3, **TINY), tmp_path / "base.pt", progress=False)
     tuned = train_source(

@@ -18,7 +18,7 @@ import argparse
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +88,9 @@ class TrainConfig:
             raise ValueError(f"twin_min is a share of the loss, in [0, 1], got {self.twin_min}")
 
 
+# Above half the loss taken against the nearer twin, answering one of the two costs less than
+# answering between them (the halfway body is a quarter of their squared distance from each).
+COMMITS_ABOVE = 0.5
 STYLE_MIX_SEPARATOR = "+"  # "v2+v3": a pool made of equal parts of each style
 SHARD_SEEDS = 1000  # seeds per training seed for the shards of a pool rendered in parallel
 LABELS = ("camera", "joints", "eval_joints", "joints_2d", "betas")
@@ -275,6 +278,8 @@ def train_source(
         decoder = load_prior(Path(cfg.prior)).decoder if Path(cfg.prior).exists() else PoseDecoder(rcfg.latent)
         regressor = PoseRegressor(rcfg, body, decoder)
         step, history, opt_state = 0, [], None
+    # The checkpoint says how it answers a crop that could be either twin, for flip averaging.
+    regressor.config = replace(regressor.config, commits_facing=cfg.twin_min > COMMITS_ABOVE)
     regressor.to(device).train()
     params = [p for p in regressor.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
