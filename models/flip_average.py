@@ -30,13 +30,14 @@ import torch
 from pytorch3d.transforms import quaternion_to_matrix
 from torch import nn
 
+from models import heading
 from models.body_model import BodyModel
 from models.heading import JOINT_MIRROR
 from models.regressor import PoseRegressor, RegressorOutput, rotmat_to_quaternion
 
 # x across the image: a crop's columns mirrored take every camera-axes point (x, y, z) to (-x, y, z).
 MIRROR = torch.diag(torch.tensor([-1.0, 1.0, 1.0]))
-TURN_ROUND = torch.diag(torch.tensor([-1.0, 1.0, -1.0]))  # pi about the camera's vertical (y) axis
+TURN_ROUND = torch.as_tensor(heading.TURN_ROUND, dtype=torch.float32)  # pi about the camera's vertical (y) axis
 
 
 def mirror_rotations(rotmats: torch.Tensor) -> torch.Tensor:
