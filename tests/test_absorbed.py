@@ -184,10 +184,12 @@ def answers_on_the_spot(case, config: FinderConfig) -> tuple[int, int, list[floa
 def test_someone_exercising_in_view_from_the_first_frame_is_found_whole(exercising_from_the_start):
     """Jumping jacks on the spot from frame 0, so the warm-up learns the person with the wall:
     answered on most frames (all but a few while the first activity gathers, the track is confirmed
-    and its vote climbs to ABSORBED_MIN_VOTE: 70 of 90 here), most of their body in the blob;
+    and its vote climbs to ABSORBED_MIN_VOTE: 70 of 90 on an AMD EPYC, 67 on an Intel Xeon with the
+    same code and packages: the clip is drawn by Mesa's llvmpipe, compiled for the CPU it runs on),
+    most of their body in the blob;
     without the completion, in pieces or not at all."""
     frames, answered, shares = answers_on_the_spot(exercising_from_the_start, FinderConfig())
-    assert answered >= 0.75 * frames, (answered, frames)
+    assert answered >= 0.7 * frames, (answered, frames)
     assert np.median(shares) > 0.75, np.median(shares)
     _, answered_before, shares_before = answers_on_the_spot(
         exercising_from_the_start, replace(FinderConfig(), absorbed=None)
