@@ -98,15 +98,18 @@ def facing(limbs: np.ndarray, heights: np.ndarray) -> np.ndarray:
     return heading.facing(limbs, heights, pairs=FACING_PAIRS)
 
 
+def torso_seen(visible: np.ndarray) -> np.ndarray:
+    """(N, 12) visible -> (N,) bool: the boxes whose shoulders and hips are all visible."""
+    return np.asarray(visible)[:, [i for pair in FACING_PAIRS for i in pair]].all(axis=1)
+
+
 def clear_facings(
     pred: np.ndarray, target: np.ndarray, visible: np.ndarray, heights: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(compared (N,) bool, the model's facing (N,), the reference's (N,)): compared where both face
     clearly one way and the reference's shoulders and hips are all visible. Shapes as :func:`pck_hits`."""
-    ids = [i for pair in FACING_PAIRS for i in pair]
-    seen = np.asarray(visible)[:, ids].all(axis=1)
     a, b = facing(pred, heights), facing(target, heights)
-    return seen & (a != 0) & (b != 0), a, b
+    return torso_seen(visible) & (a != 0) & (b != 0), a, b
 
 
 def facing_agreement(pred: np.ndarray, target: np.ndarray, visible: np.ndarray, heights: np.ndarray) -> tuple[int, int]:
@@ -130,8 +133,7 @@ def torso_width_ratio(pred: np.ndarray, target: np.ndarray, visible: np.ndarray)
     over the reference's (NaN where none): how far the model draws a body's two sides apart. A model
     that hedges between a body and its turned-round twin draws them together (docs/REAL_POSE.md,
     "Two bodies in one crop")."""
-    ids = [i for pair in FACING_PAIRS for i in pair]
-    seen = np.asarray(visible)[:, ids].all(axis=1)
+    seen = torso_seen(visible)
 
     def width(limbs: np.ndarray) -> np.ndarray:
         return sum(np.linalg.norm(limbs[:, a] - limbs[:, b], axis=-1) for a, b in FACING_PAIRS)

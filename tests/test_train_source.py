@@ -52,6 +52,11 @@ def test_body_frame_joints_are_the_posed_joints_turned_back_by_the_root():
     torch.testing.assert_close(body_frame_joints(body, betas, rotmats), reference, atol=1e-5, rtol=1e-4)
 
 
+def _answer(joints, rotmats, betas, camera):
+    """A stand-in for the regressor's output: what the losses read of it."""
+    return type("Out", (), {"joints": joints, "rotmats": rotmats, "betas": betas, "camera": camera})()
+
+
 def test_articulation_term_is_zero_at_the_truth_and_counts_when_weighted():
     from models.body_model import load_body_model
     from models.synth.train_source import losses
@@ -66,16 +71,7 @@ def test_articulation_term_is_zero_at_the_truth_and_counts_when_weighted():
         "rotmats": rot,
         "betas": torch.zeros(2, 10),
     }
-    out = type(
-        "Out",
-        (),
-        {
-            "joints": batch["joints"],
-            "rotmats": rot,
-            "betas": batch["betas"],
-            "camera": torch.tensor([[1.0, 0.0, 0.0]] * 2),
-        },
-    )()
+    out = _answer(batch["joints"], rot, batch["betas"], torch.tensor([[1.0, 0.0, 0.0]] * 2))
     assert "articulation" not in losses(out, batch, TrainConfig(w_articulation=0.0), body)
     terms = losses(out, batch, TrainConfig(w_articulation=20.0), body)
     assert terms["articulation"].item() < 1e-10
@@ -85,10 +81,6 @@ def test_articulation_term_is_zero_at_the_truth_and_counts_when_weighted():
     )  # an elbow
     out.rotmats = bent
     assert losses(out, batch, TrainConfig(w_articulation=20.0), body)["articulation"].item() > 1e-4
-
-
-def _answer(joints, rotmats, betas, camera):
-    return type("Out", (), {"joints": joints, "rotmats": rotmats, "betas": betas, "camera": camera})()
 
 
 def _posed_batch(body, seed: int, n: int = 3) -> dict[str, torch.Tensor]:
