@@ -126,6 +126,12 @@ def fmt(x, digits: int = 2) -> str:
     return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.{digits}f}"
 
 
+def band_name(band: dict) -> str:
+    """A height band of a summary's ``by_height`` -> "50-70", or "150+" for the open one."""
+    lo = f"{band['from_px']:g}"
+    return f"{lo}+" if band["to_px"] is None else f"{lo}-{band['to_px']:g}"
+
+
 def rows_of(s: dict) -> dict[str, str]:
     """One pass's summary -> the report's cells."""
     cells = {"people answered (frames)": f"{s['people']} ({s['frames']})"}
@@ -156,6 +162,12 @@ def rows_of(s: dict) -> dict[str, str]:
         cells[f"(b) the same, boxes >= {MIN_PERSON_HEIGHT_PX} px tall (boxes)"] = (
             f"{fmt(t['pck_model'])} / {fmt(t['pck_fixed'])} ({t['boxes']})"
         )
+        if "by_height" in p:  # records from before 2026-12-07 night lack it
+            cells["(b) the same by box height, px: model / fixed skeleton (boxes)"] = "; ".join(
+                f"{band_name(b)}: {fmt(b['pck_model'])} / {fmt(b['pck_fixed'])} ({b['boxes']})"
+                for b in p["by_height"]
+                if b["boxes"]
+            )
         cells["(b) PCK@0.1, model with left and right swapped"] = fmt(p["pck_model_mirrored"])
         if "facing_compared" in p:  # records from before 2026-12-04 lack it
             n = p["facing_compared"]

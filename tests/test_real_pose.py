@@ -99,6 +99,9 @@ def test_summaries_and_report_on_made_up_answers():
     assert cut["pose"]["cut_by_edge"]["pck_model"] == pose["pck_model"] and cut["pose"]["clear_of_edge"]["boxes"] == 0
     assert cut["masks"]["cut_by_edge"] == n and cut["masks"]["mesh_iou_cut"] == pytest.approx(0.4)
     assert rp.person_record(answers[0], marks)["blazepose"]["found"] is True
+    bands = pose["by_height"]  # every box is 100 px tall
+    assert [b["boxes"] for b in bands] == [0, 0, 0, n, 0] and bands[-1]["to_px"] is None
+    assert bands[3]["pck_model"] == pose["pck_model"] and bands[3]["facing_compared"] == pose["facing_compared"]
     record = {
         "name": "made-up",
         "video": "made-up.avi",
@@ -117,6 +120,8 @@ def test_summaries_and_report_on_made_up_answers():
     text = rp.markdown_section(record)
     assert "(a) mesh IoU vs labelled person, mean (median) | 0.40 (0.40)" in text and "PCK@0.1" in text
     assert "(b) the same, boxes the frame's edge cuts (boxes) | n/a / n/a (0)" in text
+    by_height = f"(b) the same by box height, px: model / fixed skeleton (boxes) | 100-150: {pose['pck_model']:.2f} / "
+    assert by_height in text and "150+" not in text  # empty bands are left out
     # A clip too short to adapt on: the service's 409 and its reason are the run's result, before only.
     refused = {"state": "refused", "status_code": 409, "detail": "site x has 3 buffered person crops"}
     text = rp.markdown_section(
@@ -124,6 +129,19 @@ def test_summaries_and_report_on_made_up_answers():
     )
     assert "`/adapt`: **refused** (409): site x has 3 buffered person crops; no after pass." in text
     assert "| figure | before |" in text and "before `/adapt` only (refused)" in text
+
+
+def test_height_bands_put_each_box_in_the_band_its_height_falls_in():
+    heights = np.array([0.0, 49.9, 50.0, 69.0, 70.0, 99.99, 100.0, 149.0, 150.0, 900.0])
+    bands = real_pose_data.height_bands(heights)
+    assert [(lo, hi) for lo, hi, _ in bands] == [(0, 50), (50, 70), (70, 100), (100, 150), (150, float("inf"))]
+    held = np.stack([sel for *_, sel in bands])  # (bands, boxes)
+    assert held.sum(0).tolist() == [1] * len(heights)
+    assert held.argmax(0).tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert [real_pose_data.height_bands(heights, (0.0, 100.0))[k][2].sum() for k in (0, 1)] == [6, 4]
+    for bad in ((0.0, 70.0, 50.0), (), (-1.0, 50.0), (0.0, 50.0, 50.0)):
+        with pytest.raises(ValueError, match="increasing"):
+            real_pose_data.height_bands(heights, bad)
 
 
 def test_blazepose_crops_map_back_to_the_frame():
