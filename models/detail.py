@@ -3,6 +3,7 @@
     factor = blow_up(frame)                      # 1.0 for a sharp frame, ~4-6 for one shrunk 7x and blown back
     detail = SiteDetail(); detail.observe(frame, index); detail.factor   # a site's, its median
     person_detail_px(height_px, detail.factor)   # how many pixels of detail a person spans
+    crop_detail_px(crop, mask)                   # the same for a training crop and its person's mask
 
 A silhouette says where a person's limbs are only where the frame resolves them. A low-resolution
 camera whose frames are scaled up for the network (issue 19's "low-resolution scenes"; the demo's
@@ -74,6 +75,17 @@ def person_detail_px(height_px: float, factor: float) -> float:
     if not factor >= 1.0:
         raise ValueError(f"a blow-up factor is >= 1, got {factor}")
     return float(height_px) / factor
+
+
+def crop_detail_px(crop: np.ndarray, mask: np.ndarray) -> float:
+    """(S, S, 3) uint8 crop and its person's (S, S) bool mask -> the person's height in pixels of
+    detail: the mask's rows over the factor the crop was blown up by (:func:`blow_up`); 0.0 for an
+    empty mask. A training crop's counterpart of :func:`person_detail_px`, where the frame's factor
+    and the box's height in frame pixels stand for these two."""
+    rows = np.flatnonzero(np.asarray(mask).any(axis=1))
+    if rows.size == 0:
+        return 0.0
+    return person_detail_px(float(rows[-1] - rows[0] + 1), blow_up(crop))
 
 
 class SiteDetail:

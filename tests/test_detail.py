@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from models.detail import LADDER, SiteDetail, blow_up, person_detail_px
+from models.detail import LADDER, SiteDetail, blow_up, crop_detail_px, person_detail_px
 
 
 def scene(seed: int, h: int = 240, w: int = 320) -> np.ndarray:
@@ -64,6 +64,17 @@ def test_a_person_spans_their_height_over_the_factor():
     assert person_detail_px(51.0, 1.0) == 51.0
     with pytest.raises(ValueError, match=r"0\.5"):
         person_detail_px(100.0, 0.5)
+
+
+def test_a_crop_s_person_spans_their_mask_s_rows_over_the_crop_s_factor():
+    crop = scene(5, 128, 128)
+    mask = np.zeros((128, 128), bool)
+    mask[20:100, 50:70] = True  # 80 rows
+    mask[60, 10] = True  # a stray pixel inside those rows changes nothing
+    assert crop_detail_px(crop, mask) == 80.0
+    assert crop_detail_px(blown(crop, 2.0), mask) == 40.0
+    assert crop_detail_px(np.stack([crop] * 3, -1), mask) == 80.0
+    assert crop_detail_px(crop, np.zeros_like(mask)) == 0.0
 
 
 def test_a_site_reads_every_nth_frame_and_keeps_the_median():

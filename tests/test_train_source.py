@@ -1,5 +1,6 @@
 """Source training: it learns on a tiny pool, and a stopped run resumes to the same weights."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -152,13 +153,71 @@ def test_the_twin_loss_scores_each_crop_against_the_nearer_body():
         TrainConfig(twin_min=1.5)
 
 
+def test_the_twin_loss_leaves_crops_holding_little_detail_to_their_labelled_body():
+    from models.body_model import load_body_model
+    from models.synth.train_source import crop_losses, losses, turned_round_labels
+
+    body = load_body_model()
+    batch = _posed_batch(body, 6, n=4)
+    twin = turned_round_labels(batch)
+    # every crop answered as its twin; crops 0 and 1 hold 100 px of detail, 2 just 80, 3 only 40
+    out = _answer(twin["joints"], twin["rotmats"], batch["betas"], batch["camera"])
+    batch["detail"] = torch.tensor([100.0, 100.0, 80.0, 40.0])
+    cfg = TrainConfig(twin_min=0.9, twin_detail_px=80.0)
+    plain = crop_losses(out, batch, cfg, body)["total"]
+    either = crop_losses(out, twin, cfg, body)["total"]
+    gated = losses(out, batch, cfg, body)
+    assert gated["twin_share"].item() == pytest.approx(3 / 4)
+    blended = 0.1 * plain[:3] + 0.9 * torch.minimum(plain[:3], either[:3])
+    expected = torch.cat([blended, plain[3:]]).mean()  # brute force, crop by crop
+    assert gated["total"].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert plain[3].item() > 100 * either[3].item()  # crop 3 really is scored against the other body
+    # no threshold: every crop against the nearer body, as before
+    assert losses(out, batch, TrainConfig(twin_min=0.9), body)["twin_share"].item() == 1.0
+    with pytest.raises(ValueError, match="detail"):
+        losses(out, {k: v for k, v in batch.items() if k != "detail"}, cfg, body)
+    with pytest.raises(ValueError, match=r"twin_detail_px.*-5"):
+        TrainConfig(twin_detail_px=-5.0)
+
+
+def test_a_pool_s_detail_is_each_crop_s_own():
+    from models.detail import crop_detail_px
+    from models.synth.train_source import pool_tensors, to_batch
+
+    rng = np.random.default_rng(0)
+    n = 3
+    images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+    masks = np.zeros((n, 32, 32), bool)
+    for i, rows in enumerate((30, 20, 10)):
+        masks[i, :rows, 10:20] = True
+    data = {
+        "images": images,
+        "masks": masks,
+        "pose": np.zeros((n, 72), np.float32),
+        "camera": np.ones((n, 3), np.float32),
+        "joints": np.zeros((n, 24, 3), np.float32),
+        "eval_joints": np.zeros((n, 14, 3), np.float32),
+        "joints_2d": np.zeros((n, 24, 2), np.float32),
+        "betas": np.zeros((n, 10), np.float32),
+    }
+    assert "detail" not in pool_tensors(data)
+    pool = pool_tensors(data, detail=True)
+    assert pool["detail"].tolist() == [crop_detail_px(images[i], masks[i]) for i in range(n)]
+    assert to_batch(pool, np.array([2, 0]), None)["detail"].tolist() == [
+        pool["detail"][2].item(),
+        pool["detail"][0].item(),
+    ]
+
+
 def test_a_checkpoint_trained_with_the_twin_loss_says_so_and_is_served_aligned(tmp_path):
     from models.flip_average import as_served
     from models.regressor import load_regressor
 
     for share, commits in ((0.9, True), (0.5, False), (0.0, False)):
         out = tmp_path / f"t{share}.pt"
-        train_source(TrainConfig(steps=1, twin_min=share, **TINY), out, progress=False)
+        # with the twin loss only where crops hold detail (a pool's crops read theirs as it loads)
+        train_source(TrainConfig(steps=1, twin_min=share, twin_detail_px=share * 50, **TINY), out, progress=False)
+        assert torch.load(out, weights_only=False)["train_config"]["twin_detail_px"] == share * 50
         regressor = load_regressor(out)
         assert regressor.config.commits_facing is commits
         assert as_served(regressor, True).align_facing is commits
@@ -264,9 +323,10 @@ def test_the_command_passes_the_loss_weights_it_is_given(monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr(ts, "train_source", lambda cfg, out: seen.update(cfg=cfg, out=out))
     given = ["--w-betas", "0.5", "--w-joints2d", "3", "--w-articulation", "7", "--twin-min", "0.9"]
-    ts.main(["--out", str(tmp_path / "x.pt"), *given])
+    ts.main(["--out", str(tmp_path / "x.pt"), *given, "--twin-detail-px", "80"])
     cfg = seen["cfg"]
     assert (cfg.w_betas, cfg.w_joints2d, cfg.w_articulation, cfg.twin_min) == (0.5, 3.0, 7.0, 0.9)
+    assert cfg.twin_detail_px == 80.0
     assert seen["out"] == tmp_path / "x.pt"
     ts.main(["--out", str(tmp_path / "x.pt")])
     assert (seen["cfg"].w_betas, seen["cfg"].twin_min) == (TrainConfig().w_betas, TrainConfig().twin_min)

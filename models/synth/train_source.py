@@ -28,6 +28,7 @@ from tqdm import tqdm
 from models.adaptation import resolve_device
 from models.atomic import atomic_path
 from models.body_model import load_body_model
+from models.detail import crop_detail_px
 from models.flip_average import turn_round_rotations
 from models.heading import DEPTH_FLIP, JOINT_MIRROR
 from models.metrics import mpjpe, pa_mpjpe
@@ -75,6 +76,13 @@ class TrainConfig:
     # crop"). ``twin_min`` is the share of each crop's loss taken against whichever of the two the
     # answer is nearer (0: the labelled body only, as v2 and v3 were trained; 1: either, equally).
     twin_min: float = 0.0
+    # Only crops whose person spans at least this many pixels of detail (``models.detail``) are scored
+    # against the nearer twin; the rest against their labelled body alone. Where a crop holds little
+    # detail (a soft or distant camera) nothing in it says which way the person faces, and a committed
+    # answer is as often the wrong body as the right one; the halfway answer is never far from either
+    # (docs/REAL_POSE.md, "Commit where the crop resolves the person": the twin-loss model won on
+    # people of ~107 px of detail and lost on those of 35-70). 0: every crop.
+    twin_detail_px: float = 0.0
     init: str | None = None  # start from this checkpoint's weights (fresh optimiser, step 0)
     style: str = "v2"  # how the crops are made: models.synth.source_data.SOURCE_STYLES
     device: str = "auto"  # "auto": CUDA where there is one
@@ -86,6 +94,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.twin_min <= 1.0:
             raise ValueError(f"twin_min is a share of the loss, in [0, 1], got {self.twin_min}")
+        if not self.twin_detail_px >= 0.0:
+            raise ValueError(f"twin_detail_px is a height in pixels of detail, >= 0, got {self.twin_detail_px}")
 
 
 # Above half the loss taken against the nearer twin, answering one of the two costs less than
@@ -142,11 +152,17 @@ def crop_pool(out: Path, size: int, seed: int, n: int, style: str = "v2", worker
     return data
 
 
-def pool_tensors(data: dict[str, np.ndarray], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+def pool_tensors(
+    data: dict[str, np.ndarray], device: torch.device | str = "cpu", detail: bool = False
+) -> dict[str, torch.Tensor]:
     """A crop pool as tensors on ``device``, once: images (N, S, S, 3) uint8 as rendered (a quarter
-    of the memory of floats), the labels, and rotmats (N, 24, 3, 3) from the poses."""
+    of the memory of floats), the labels, rotmats (N, 24, 3, 3) from the poses and, where
+    ``detail``, detail (N,): each crop's person's height in pixels of detail (``crop_detail_px``)."""
     pool = {k: torch.as_tensor(data[k]).to(device) for k in ("images", *LABELS)}
     pool["rotmats"] = rotmats(data["pose"]).to(device)
+    if detail:
+        heights = [crop_detail_px(image, mask) for image, mask in zip(data["images"], data["masks"], strict=True)]
+        pool["detail"] = torch.tensor(heights, dtype=torch.float32, device=device)
     return pool
 
 
@@ -164,7 +180,7 @@ def to_batch(
         gain = torch.as_tensor(rng.uniform(0.7, 1.3, (b, 3, 1, 1)), dtype=torch.float32, device=device)
         bias = torch.as_tensor(rng.uniform(-0.1, 0.1, (b, 1, 1, 1)), dtype=torch.float32, device=device)
         images = (images * gain + bias).clamp(0, 1)
-    batch = {k: pool[k][at] for k in (*LABELS, "rotmats")}
+    batch = {k: pool[k][at] for k in (*LABELS, "rotmats", "detail") if k in pool}
     batch["images"] = images
     return batch
 
@@ -224,12 +240,20 @@ def crop_losses(out, batch: dict[str, torch.Tensor], cfg: TrainConfig, body) -> 
 def losses(out, batch: dict[str, torch.Tensor], cfg: TrainConfig, body) -> dict[str, torch.Tensor]:
     """The batch's mean of each term and of the total; with ``cfg.twin_min``, each crop's terms
     against whichever of its body and the body turned round its answer is nearer (by the total), the
-    total blended as the field says, and ``twin_share``, the share of crops scored against the twin."""
+    total blended as the field says, and ``twin_share``, the share of crops scored against the twin.
+    With ``cfg.twin_detail_px`` only crops whose ``batch["detail"]`` reaches it are (the others
+    against their labelled body alone)."""
     terms = crop_losses(out, batch, cfg, body)
     if cfg.twin_min:
         twin = crop_losses(out, turned_round_labels(batch), cfg, body)
-        nearer = twin["total"] < terms["total"]
+        either = torch.ones_like(terms["total"], dtype=torch.bool)
+        if cfg.twin_detail_px:
+            if "detail" not in batch:
+                raise ValueError("twin_detail_px needs each crop's detail: pool_tensors(..., detail=True)")
+            either = batch["detail"] >= cfg.twin_detail_px
+        nearer = either & (twin["total"] < terms["total"])
         blended = (1 - cfg.twin_min) * terms["total"] + cfg.twin_min * torch.minimum(twin["total"], terms["total"])
+        blended = torch.where(either, blended, terms["total"])
         terms = {k: torch.where(nearer, twin[k], v) for k, v in terms.items()}
         terms |= {"total": blended, "twin_share": nearer.float()}
     return {k: v.mean() for k, v in terms.items()}
@@ -285,7 +309,8 @@ def train_source(
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if opt_state is not None:
         opt.load_state_dict(opt_state)  # moves the moments to the parameters' device
-    train = pool_tensors(crop_pool(out, rcfg.image_size, cfg.seed, cfg.pool, cfg.style, cfg.workers), device)
+    gated = bool(cfg.twin_min and cfg.twin_detail_px)
+    train = pool_tensors(crop_pool(out, rcfg.image_size, cfg.seed, cfg.pool, cfg.style, cfg.workers), device, gated)
     held = pool_tensors(crop_pool(out, rcfg.image_size, cfg.seed + 10_000, cfg.held_out, cfg.style), device)
     budget_s = math.inf if cfg.minutes is None else 60.0 * cfg.minutes
 
@@ -348,6 +373,12 @@ def main(argv: list[str] | None = None) -> None:
         default=TrainConfig.twin_min,
         help="share of each crop's loss taken against the nearer of its body and the body turned round",
     )
+    ap.add_argument(
+        "--twin-detail-px",
+        type=float,
+        default=TrainConfig.twin_detail_px,
+        help="the twin loss only on crops whose person spans at least this many pixels of detail (0: all)",
+    )
     ap.add_argument("--init", default=None, help="fine-tune: start from this checkpoint's weights")
     ap.add_argument(
         "--style",
@@ -373,6 +404,7 @@ def main(argv: list[str] | None = None) -> None:
             w_joints2d=args.w_joints2d,
             w_betas=args.w_betas,
             twin_min=args.twin_min,
+            twin_detail_px=args.twin_detail_px,
             init=args.init,
             style=args.style,
             checkpoint_every=args.checkpoint_every,
