@@ -141,6 +141,8 @@ def run_pass(
         if t in plan.overlays:
             out.meshes[t] = meshes
         out.answers += answers
+    # The factor the service reads off the site's frames (models.detail), for PCK by pixels of detail.
+    out.detail_factor = client.get(f"/v1/sites/{site}").json().get("detail_factor")
     return out
 
 

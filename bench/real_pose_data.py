@@ -9,6 +9,8 @@ import numpy as np
 
 from bench import footage_scores as fs
 from bench import pose_scores as ps
+from models.detail import person_detail_px
+from models.pose_fit import PoseFitConfig
 
 HELD_OUT = 0.3  # the last 30% of the frames, as scripts/demo.py and the adaptation job hold out
 # Frames re-sent, unscored, before the held-out ones after /adapt: the re-send jumps back in time, and
@@ -24,6 +26,12 @@ MIN_PERSON_HEIGHT_PX = 150  # the issue's PCK goal is for people at least this t
 # the camera, and the issue's goal. A source model that commits to one facing wins on large people and
 # loses on small ones (docs/REAL_POSE.md, "a longer twin-loss run, read by person height").
 HEIGHT_BANDS_PX: tuple[float, ...] = (0.0, 50.0, 70.0, 100.0, float(MIN_PERSON_HEIGHT_PX))
+# And by the person's pixels of detail (box height over the site's blow-up factor, models.detail, as the
+# service reads it): people the limb fit leaves alone (PoseFitConfig.min_detail_px), the soft people of
+# pets-walk and HallAndMonitor's far walkers (35-70), and people sharp enough to show which way they
+# face (about 107 on the labelled clips). What a committed facing costs or gains follows detail more
+# than height (docs/REAL_POSE.md, "Commit where the crop resolves the person").
+DETAIL_BANDS_PX: tuple[float, ...] = (0.0, PoseFitConfig().min_detail_px, 70.0, 100.0)
 
 
 # -- answers ------------------------------------------------------------------------------------------
@@ -78,6 +86,7 @@ class Pass:
     frames: list[int] = field(default_factory=list)
     warming_up: list[int] = field(default_factory=list)
     meshes: dict[int, list[np.ndarray]] = field(default_factory=dict)
+    detail_factor: float | None = None  # the site's blow-up factor after the pass (None: not read)
 
 
 def box_key(frame: int, box) -> tuple:
@@ -212,8 +221,8 @@ def mask_summary(answers: list[Answer], shape: tuple[int, int]) -> dict:
 def height_bands(
     heights: np.ndarray, edges: tuple[float, ...] = HEIGHT_BANDS_PX
 ) -> list[tuple[float, float, np.ndarray]]:
-    """(N,) box heights in pixels -> one (from, to, (N,) bool) per band between consecutive ``edges``
-    (increasing), the last to infinity: each box in exactly one band where the first edge is 0."""
+    """(N,) box heights (or pixels of detail) -> one (from, to, (N,) bool) per band between consecutive
+    ``edges`` (increasing), the last to infinity: each box in exactly one band where the first edge is 0."""
     if list(edges) != sorted(set(edges)) or not edges or edges[0] < 0:
         raise ValueError(f"band edges must be increasing pixel heights from >= 0, got {edges}")
     h = np.asarray(heights, np.float64)
@@ -221,10 +230,13 @@ def height_bands(
     return [(lo, hi, (h >= lo) & (h < hi)) for lo, hi in zip(edges, uppers, strict=True)]
 
 
-def pose_summary(answers: list[Answer], marks: Landmarks, shape: tuple[int, int]) -> dict:
+def pose_summary(
+    answers: list[Answer], marks: Landmarks, shape: tuple[int, int], detail_factor: float | None = None
+) -> dict:
     """(b) and (c) over the answers, beside the fixed skeleton (from all the answers); again on the
     boxes clear of the frame's (H, W) edge, on those it cuts, on those at least MIN_PERSON_HEIGHT_PX
-    tall, and in each band of HEIGHT_BANDS_PX."""
+    tall, in each band of HEIGHT_BANDS_PX and, given the site's ``detail_factor``, in each band of
+    DETAIL_BANDS_PX of the people's pixels of detail."""
     found, image, visibility, world = marks.of(answers)
     boxes = np.stack([a.box for a in answers])
     squares = np.stack([a.square for a in answers])
@@ -258,16 +270,23 @@ def pose_summary(answers: list[Answer], marks: Landmarks, shape: tuple[int, int]
         out["pa_mm_fixed"] = mean_or_nan(ps.pa_error_mm(fixed3d[f], world3d[f]).tolist()) if f.any() else float("nan")
         return out
 
-    return {
+    def banded(values: np.ndarray, edges: tuple[float, ...]) -> list[dict]:
+        return [
+            {"from_px": lo, "to_px": None if np.isinf(hi) else hi, **figures(sel)}
+            for lo, hi, sel in height_bands(values, edges)
+        ]
+
+    out = {
         **figures(np.ones(len(answers), bool)),
         "clear_of_edge": figures(clear),
         "cut_by_edge": figures(~clear),
         "tall": figures(heights >= MIN_PERSON_HEIGHT_PX),
-        "by_height": [
-            {"from_px": lo, "to_px": None if np.isinf(hi) else hi, **figures(sel)}
-            for lo, hi, sel in height_bands(heights)
-        ],
+        "by_height": banded(heights, HEIGHT_BANDS_PX),
     }
+    if detail_factor is not None:
+        detail = np.array([person_detail_px(h, detail_factor) for h in heights])
+        out |= {"detail_factor": detail_factor, "by_detail": banded(detail, DETAIL_BANDS_PX)}
+    return out
 
 
 def person_record(a: Answer, marks: Landmarks | None) -> dict:
@@ -296,7 +315,7 @@ def pass_summary(p: Pass, marks: Landmarks | None, labelled: bool, shape: tuple[
     if labelled:
         out["masks"] = mask_summary(p.answers, shape)
     if marks is not None and p.answers:
-        out["pose"] = pose_summary(p.answers, marks, shape)
+        out["pose"] = pose_summary(p.answers, marks, shape, p.detail_factor)
     return out
 
 

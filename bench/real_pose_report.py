@@ -127,7 +127,7 @@ def fmt(x, digits: int = 2) -> str:
 
 
 def band_name(band: dict) -> str:
-    """A height band of a summary's ``by_height`` -> "50-70", or "150+" for the open one."""
+    """A band of a summary's ``by_height`` or ``by_detail`` -> "50-70", or "150+" for the open one."""
     lo = f"{band['from_px']:g}"
     return f"{lo}+" if band["to_px"] is None else f"{lo}-{band['to_px']:g}"
 
@@ -166,6 +166,15 @@ def rows_of(s: dict) -> dict[str, str]:
             cells["(b) the same by box height, px: model / fixed skeleton (boxes)"] = "; ".join(
                 f"{band_name(b)}: {fmt(b['pck_model'])} / {fmt(b['pck_fixed'])} ({b['boxes']})"
                 for b in p["by_height"]
+                if b["boxes"]
+            )
+        if "by_detail" in p:  # records from before 2026-12-08 lack it
+            cells[
+                f"(b) the same by pixels of detail (box height / the site's blow-up, {fmt(p['detail_factor'], 1)}): "
+                "model / fixed skeleton (boxes)"
+            ] = "; ".join(
+                f"{band_name(b)}: {fmt(b['pck_model'])} / {fmt(b['pck_fixed'])} ({b['boxes']})"
+                for b in p["by_detail"]
                 if b["boxes"]
             )
         cells["(b) PCK@0.1, model with left and right swapped"] = fmt(p["pck_model_mirrored"])

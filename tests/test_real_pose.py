@@ -102,6 +102,14 @@ def test_summaries_and_report_on_made_up_answers():
     bands = pose["by_height"]  # every box is 100 px tall
     assert [b["boxes"] for b in bands] == [0, 0, 0, n, 0] and bands[-1]["to_px"] is None
     assert bands[3]["pck_model"] == pose["pck_model"] and bands[3]["facing_compared"] == pose["facing_compared"]
+    assert "by_detail" not in pose  # no factor read: no bands of detail
+    # the site's frames blown up 2.5 times: every 100 px person holds 40 px of detail, the limb fit's edge
+    p.detail_factor = 2.5
+    s = rp.pass_summary(p, marks, labelled=True, shape=(240, 320))
+    pose = s["pose"]
+    assert pose["detail_factor"] == 2.5 and real_pose_data.DETAIL_BANDS_PX[1] == 40.0
+    assert [b["boxes"] for b in pose["by_detail"]] == [0, n, 0, 0] and pose["by_detail"][-1]["to_px"] is None
+    assert pose["by_detail"][1]["pck_model"] == pose["pck_model"]
     record = {
         "name": "made-up",
         "video": "made-up.avi",
@@ -122,6 +130,8 @@ def test_summaries_and_report_on_made_up_answers():
     assert "(b) the same, boxes the frame's edge cuts (boxes) | n/a / n/a (0)" in text
     by_height = f"(b) the same by box height, px: model / fixed skeleton (boxes) | 100-150: {pose['pck_model']:.2f} / "
     assert by_height in text and "150+" not in text  # empty bands are left out
+    by_detail = "(b) the same by pixels of detail (box height / the site's blow-up, 2.5): model / fixed skeleton"
+    assert f"{by_detail} (boxes) | 40-70: {pose['pck_model']:.2f} / " in text and "100+" not in text
     # A clip too short to adapt on: the service's 409 and its reason are the run's result, before only.
     refused = {"state": "refused", "status_code": 409, "detail": "site x has 3 buffered person crops"}
     text = rp.markdown_section(
