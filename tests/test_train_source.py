@@ -172,12 +172,20 @@ def test_the_twin_loss_leaves_crops_holding_little_detail_to_their_labelled_body
     expected = torch.cat([blended, plain[3:]]).mean()  # brute force, crop by crop
     assert gated["total"].item() == pytest.approx(expected.item(), rel=1e-5)
     assert plain[3].item() > 100 * either[3].item()  # crop 3 really is scored against the other body
+    # below the threshold a share of the loss against the twin: a hedge that costs the same either way
+    hedged = losses(out, batch, TrainConfig(twin_min=0.9, twin_detail_px=80.0, twin_below=0.5), body)
+    expected = torch.cat([blended, 0.5 * plain[3:] + 0.5 * either[3:]]).mean()
+    assert hedged["total"].item() == pytest.approx(expected.item(), rel=1e-5)
     # no threshold: every crop against the nearer body, as before
     assert losses(out, batch, TrainConfig(twin_min=0.9), body)["twin_share"].item() == 1.0
     with pytest.raises(ValueError, match="detail"):
         losses(out, {k: v for k, v in batch.items() if k != "detail"}, cfg, body)
     with pytest.raises(ValueError, match=r"twin_detail_px.*-5"):
         TrainConfig(twin_detail_px=-5.0)
+    with pytest.raises(ValueError, match=r"twin_below.*0\.7"):
+        TrainConfig(twin_min=0.9, twin_detail_px=80.0, twin_below=0.7)
+    with pytest.raises(ValueError, match=r"twin_below 0\.3 needs"):
+        TrainConfig(twin_min=0.9, twin_below=0.3)
 
 
 def test_a_pool_s_detail_is_each_crop_s_own():
@@ -323,10 +331,10 @@ def test_the_command_passes_the_loss_weights_it_is_given(monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr(ts, "train_source", lambda cfg, out: seen.update(cfg=cfg, out=out))
     given = ["--w-betas", "0.5", "--w-joints2d", "3", "--w-articulation", "7", "--twin-min", "0.9"]
-    ts.main(["--out", str(tmp_path / "x.pt"), *given, "--twin-detail-px", "80"])
+    ts.main(["--out", str(tmp_path / "x.pt"), *given, "--twin-detail-px", "80", "--twin-below", "0.3"])
     cfg = seen["cfg"]
     assert (cfg.w_betas, cfg.w_joints2d, cfg.w_articulation, cfg.twin_min) == (0.5, 3.0, 7.0, 0.9)
-    assert cfg.twin_detail_px == 80.0
+    assert (cfg.twin_detail_px, cfg.twin_below) == (80.0, 0.3)
     assert seen["out"] == tmp_path / "x.pt"
     ts.main(["--out", str(tmp_path / "x.pt")])
     assert (seen["cfg"].w_betas, seen["cfg"].twin_min) == (TrainConfig().w_betas, TrainConfig().twin_min)

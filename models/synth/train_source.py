@@ -83,6 +83,13 @@ class TrainConfig:
     # (docs/REAL_POSE.md, "Commit where the crop resolves the person": the twin-loss model won on
     # people of ~107 px of detail and lost on those of 35-70). 0: every crop.
     twin_detail_px: float = 0.0
+    # Where a crop falls below ``twin_detail_px``, this share of its loss is taken against the body
+    # turned round, the rest against the labelled one: the answer that costs least is then between
+    # the two (0.5: halfway, shoulders drawn together), whatever the crop shows. Synthetic crops show
+    # which way their person faces at any detail (a flat-coloured face and hair survive any blur), so
+    # the labelled body alone (0) teaches no hedge on soft crops (docs/REAL_POSE.md, "Commit where the
+    # crop resolves the person"); real soft crops hide it.
+    twin_below: float = 0.0
     init: str | None = None  # start from this checkpoint's weights (fresh optimiser, step 0)
     style: str = "v2"  # how the crops are made: models.synth.source_data.SOURCE_STYLES
     device: str = "auto"  # "auto": CUDA where there is one
@@ -96,6 +103,10 @@ class TrainConfig:
             raise ValueError(f"twin_min is a share of the loss, in [0, 1], got {self.twin_min}")
         if not self.twin_detail_px >= 0.0:
             raise ValueError(f"twin_detail_px is a height in pixels of detail, >= 0, got {self.twin_detail_px}")
+        if not 0.0 <= self.twin_below <= 0.5:
+            raise ValueError(f"twin_below is a share of a soft crop's loss, in [0, 0.5], got {self.twin_below}")
+        if self.twin_below and not (self.twin_min and self.twin_detail_px):
+            raise ValueError(f"twin_below {self.twin_below} needs twin_min and twin_detail_px (the crops it is for)")
 
 
 # Above half the loss taken against the nearer twin, answering one of the two costs less than
@@ -241,8 +252,8 @@ def losses(out, batch: dict[str, torch.Tensor], cfg: TrainConfig, body) -> dict[
     """The batch's mean of each term and of the total; with ``cfg.twin_min``, each crop's terms
     against whichever of its body and the body turned round its answer is nearer (by the total), the
     total blended as the field says, and ``twin_share``, the share of crops scored against the twin.
-    With ``cfg.twin_detail_px`` only crops whose ``batch["detail"]`` reaches it are (the others
-    against their labelled body alone)."""
+    With ``cfg.twin_detail_px`` only crops whose ``batch["detail"]`` reaches it are; the others
+    against their labelled body, and ``cfg.twin_below`` of their loss against the body turned round."""
     terms = crop_losses(out, batch, cfg, body)
     if cfg.twin_min:
         twin = crop_losses(out, turned_round_labels(batch), cfg, body)
@@ -253,7 +264,8 @@ def losses(out, batch: dict[str, torch.Tensor], cfg: TrainConfig, body) -> dict[
             either = batch["detail"] >= cfg.twin_detail_px
         nearer = either & (twin["total"] < terms["total"])
         blended = (1 - cfg.twin_min) * terms["total"] + cfg.twin_min * torch.minimum(twin["total"], terms["total"])
-        blended = torch.where(either, blended, terms["total"])
+        below = (1 - cfg.twin_below) * terms["total"] + cfg.twin_below * twin["total"]
+        blended = torch.where(either, blended, below)
         terms = {k: torch.where(nearer, twin[k], v) for k, v in terms.items()}
         terms |= {"total": blended, "twin_share": nearer.float()}
     return {k: v.mean() for k, v in terms.items()}
@@ -379,6 +391,12 @@ def main(argv: list[str] | None = None) -> None:
         default=TrainConfig.twin_detail_px,
         help="the twin loss only on crops whose person spans at least this many pixels of detail (0: all)",
     )
+    ap.add_argument(
+        "--twin-below",
+        type=float,
+        default=TrainConfig.twin_below,
+        help="below --twin-detail-px, this share of a crop's loss against the body turned round (0.5: halfway)",
+    )
     ap.add_argument("--init", default=None, help="fine-tune: start from this checkpoint's weights")
     ap.add_argument(
         "--style",
@@ -405,6 +423,7 @@ def main(argv: list[str] | None = None) -> None:
             w_betas=args.w_betas,
             twin_min=args.twin_min,
             twin_detail_px=args.twin_detail_px,
+            twin_below=args.twin_below,
             init=args.init,
             style=args.style,
             checkpoint_every=args.checkpoint_every,
