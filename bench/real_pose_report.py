@@ -168,7 +168,7 @@ def rows_of(s: dict) -> dict[str, str]:
                 for b in p["by_height"]
                 if b["boxes"]
             )
-        if "by_detail" in p:  # records from before 2026-12-08 lack it
+        if "by_detail" in p:  # records from before 2026-12-07 late night lack it
             cells[
                 f"(b) the same by pixels of detail (box height / the site's blow-up, {fmt(p['detail_factor'], 1)}): "
                 "model / fixed skeleton (boxes)"
