@@ -29,8 +29,10 @@ HEIGHT_BANDS_PX: tuple[float, ...] = (0.0, 50.0, 70.0, 100.0, float(MIN_PERSON_H
 # And by the person's pixels of detail (box height over the site's blow-up factor, models.detail, as the
 # service reads it): people the limb fit leaves alone (PoseFitConfig.min_detail_px), the soft people of
 # pets-walk and HallAndMonitor's far walkers (35-70), and people sharp enough to show which way they
-# face (about 107 on the labelled clips). What a committed facing costs or gains follows detail more
-# than height (docs/REAL_POSE.md, "Commit where the crop resolves the person").
+# face (about 107 on the labelled clips). A committed facing won where the crops held about 107 px of
+# detail and lost at 35-70, read off the crops themselves (docs/REAL_POSE.md, "a longer twin-loss run");
+# on a low-resolution camera the site's factor parts detail from height ("Commit where the crop
+# resolves the person").
 DETAIL_BANDS_PX: tuple[float, ...] = (0.0, PoseFitConfig().min_detail_px, 70.0, 100.0)
 
 

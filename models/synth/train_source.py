@@ -86,9 +86,9 @@ class TrainConfig:
     # Where a crop falls below ``twin_detail_px``, this share of its loss is taken against the body
     # turned round, the rest against the labelled one: the answer that costs least is then between
     # the two (0.5: halfway, shoulders drawn together), whatever the crop shows. Synthetic crops show
-    # which way their person faces at any detail (a flat-coloured face and hair survive any blur), so
-    # the labelled body alone (0) teaches no hedge on soft crops (docs/REAL_POSE.md, "Commit where the
-    # crop resolves the person"); real soft crops hide it.
+    # which way their person faces at low detail too (the shipped model turns 27% of soft renders the
+    # wrong way, not half), so the labelled body alone (0) asks for no hedge there (docs/REAL_POSE.md,
+    # "Commit where the crop resolves the person"; 0.3 did not teach one in 1,600 steps either).
     twin_below: float = 0.0
     init: str | None = None  # start from this checkpoint's weights (fresh optimiser, step 0)
     style: str = "v2"  # how the crops are made: models.synth.source_data.SOURCE_STYLES
