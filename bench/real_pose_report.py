@@ -132,6 +132,14 @@ def band_name(band: dict) -> str:
     return f"{lo}+" if band["to_px"] is None else f"{lo}-{band['to_px']:g}"
 
 
+def band_cells(bands: list[dict]) -> str:
+    """A summary's ``by_height`` or ``by_detail`` -> one cell: each band with boxes in it, PCK model /
+    fixed skeleton and its boxes ("50-70: 0.48 / 0.37 (145); ...")."""
+    return "; ".join(
+        f"{band_name(b)}: {fmt(b['pck_model'])} / {fmt(b['pck_fixed'])} ({b['boxes']})" for b in bands if b["boxes"]
+    )
+
+
 def rows_of(s: dict) -> dict[str, str]:
     """One pass's summary -> the report's cells."""
     cells = {"people answered (frames)": f"{s['people']} ({s['frames']})"}
@@ -163,20 +171,12 @@ def rows_of(s: dict) -> dict[str, str]:
             f"{fmt(t['pck_model'])} / {fmt(t['pck_fixed'])} ({t['boxes']})"
         )
         if "by_height" in p:  # records from before 2026-12-07 night lack it
-            cells["(b) the same by box height, px: model / fixed skeleton (boxes)"] = "; ".join(
-                f"{band_name(b)}: {fmt(b['pck_model'])} / {fmt(b['pck_fixed'])} ({b['boxes']})"
-                for b in p["by_height"]
-                if b["boxes"]
-            )
+            cells["(b) the same by box height, px: model / fixed skeleton (boxes)"] = band_cells(p["by_height"])
         if "by_detail" in p:  # records from before 2026-12-07 late night lack it
             cells[
                 f"(b) the same by pixels of detail (box height / the site's blow-up, {fmt(p['detail_factor'], 1)}): "
                 "model / fixed skeleton (boxes)"
-            ] = "; ".join(
-                f"{band_name(b)}: {fmt(b['pck_model'])} / {fmt(b['pck_fixed'])} ({b['boxes']})"
-                for b in p["by_detail"]
-                if b["boxes"]
-            )
+            ] = band_cells(p["by_detail"])
         cells["(b) PCK@0.1, model with left and right swapped"] = fmt(p["pck_model_mirrored"])
         if "facing_compared" in p:  # records from before 2026-12-04 lack it
             n = p["facing_compared"]
