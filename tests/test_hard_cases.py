@@ -11,7 +11,9 @@ import pytest
 
 from models.body_model import load_body_model
 from models.synth import hard_cases as hc
+from models.synth.hard_cases.world import start_world
 
+BODY_WITHOUT_HANDS = 22  # SMPL's joints 22 and 23 are the hands
 SCENE = hc.SceneSettings(width=96, height=72, frames=50, quiet=10, noise=0.0)
 # the sway case's person walks across to pass in front of the plant: that takes longer than 2 s
 SCENES = {"sway": hc.SceneSettings(width=96, height=72, frames=90, quiet=10, noise=0.0)}
@@ -83,6 +85,8 @@ def test_the_files_read_back_as_rendered(rendered, name):
     instances, amodal = hc.read_instances(folder / "instances.npz")
     assert instances.dtype == np.int16 and np.array_equal(instances, case.instances)
     assert np.array_equal(amodal, case.amodal)
+    joints = hc.read_joints(folder / hc.JOINTS_FILE)
+    assert joints.dtype == np.float32 and np.array_equal(joints, case.joints_2d)
     info = json.loads((folder / "case.json").read_text())
     assert info["case"] == name and info["seed"] == SCENE.seed and info["frames"] == T
     assert all(0 <= e["frame"] <= T for e in info["events"]) and info["events"]
@@ -152,6 +156,43 @@ def test_light_on_changes_the_image_not_the_masks(rendered, body):
     assert np.array_equal(unlit.instances, case.instances)
     steady = unlit.frames.reshape(SCENE.frames, -1).mean(1)
     assert abs(steady[e + ramp - 1] - steady[e - 1]) < 2.0
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_the_true_joints_lie_on_their_person(rendered, name):
+    """Each person's projected joints are inside their own render wherever the whole of them is in
+    view (a joint is inside the body, so its image is inside the silhouette; 2 px for the raster,
+    and not the hands' joints: at 96x72 a hand is under a pixel wide and the raster can miss it)."""
+    case, _ = rendered[name]
+    T, P = case.info["frames"], case.info["people"]
+    assert case.joints_2d is not None and case.joints_2d.shape == (T, P, 24, 2)
+    grown = np.ones((5, 5), np.uint8)
+    checked = 0
+    for t in range(0, T, 3):
+        for k in range(P):
+            mask = case.amodal[t, k]
+            if not mask.any() or touches_border(mask):
+                continue
+            near = cv2.dilate(mask.astype(np.uint8), grown) > 0
+            x, y = np.rint(case.joints_2d[t, k, :BODY_WITHOUT_HANDS]).astype(int).T
+            assert ((x >= 0) & (x < SCENE.width) & (y >= 0) & (y < SCENE.height)).all()
+            assert near[y, x].all(), (name, t, k)
+            checked += 1
+    assert checked >= 5
+
+
+def test_the_true_joints_are_a_pinhole_projection(body):
+    """The joints agree with OpenCV's projectPoints of the same camera-frame joints, the shake's
+    offset added: an independent reference for World.project."""
+    scene = SCENES.get("shake-3", SCENE)
+    world, rng = start_world(scene, body)
+    person = world.person(hc.stroll(scene, rng), rng)
+    _, joints = world.posed(person)
+    offsets = rng.normal(0, 2, (len(joints), 2))
+    got = world.project(joints, offsets)
+    for t in (0, len(joints) // 2, len(joints) - 1):
+        want, _ = cv2.projectPoints(joints[t].astype(np.float64), np.zeros(3), np.zeros(3), world.K, None)
+        np.testing.assert_allclose(got[t], want[:, 0] + offsets[t], atol=1e-3)
 
 
 def test_shake_stays_within_its_amplitude(rendered):
@@ -305,6 +346,7 @@ def test_the_command_line_writes_a_case(tmp_path: Path):
         "instances.npz",
         "case.json",
         "background.png",
+        "joints.npz",
     }
     assert json.loads((out / "case.json").read_text())["frames"] == 14
 

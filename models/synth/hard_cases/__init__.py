@@ -29,8 +29,9 @@ CDnet/SBI layout (``groundtruth/gt%06d.png``, frame i <-> gt i; uint8: 0 backgro
 170 a 2 px uncertain band across each person's boundary), ``instances.npz`` (``instances``
 (T, H, W) int16: 0 background, k for person k, the same k in every frame; ``amodal`` each
 person's whole silhouette, occluded parts included, bit-packed along the width), ``case.json``
-(case, seed, frames, events with frame numbers, the case's settings and per-frame parameters) and
-``background.png`` (the empty scene as frame 0 shows it).
+(case, seed, frames, events with frame numbers, the case's settings and per-frame parameters),
+``background.png`` (the empty scene as frame 0 shows it) and ``joints.npz`` (``joints_2d`` (T, P, 24, 2):
+each person's SMPL joints in the frame's pixels, for scoring served poses against the truth).
 
 People are rendered one at a time and composited per pixel by their rendered depth, so each
 person's mask comes from its own render and an arm in front of the other person is in front.
@@ -52,11 +53,13 @@ from models.synth.hard_cases.cases import (
 )
 from models.synth.hard_cases.cli import main
 from models.synth.hard_cases.files import (
+    JOINTS_FILE,
     PREVIEW_MAX_WIDTH,
     overlay,
     preview,
     read_groundtruth,
     read_instances,
+    read_joints,
     save,
 )
 from models.synth.hard_cases.labels import BACKGROUND, PERSON, UNCERTAIN, HardCase, groundtruth
@@ -98,6 +101,7 @@ __all__ = [
     "FADE",
     "FAR_M",
     "FOCAL_PER_WIDTH",
+    "JOINTS_FILE",
     "MAX_WALK_SPEED",
     "NEAR_M",
     "OFFSCREEN_M",
@@ -130,6 +134,7 @@ __all__ = [
     "preview",
     "read_groundtruth",
     "read_instances",
+    "read_joints",
     "render_case",
     "save",
     "shake",

@@ -99,12 +99,12 @@ def light_on(
     person = world.person(stroll(scene, rng), rng)
     w = np.clip((np.arange(scene.frames) - event + 1) / settings.ramp, 0.0, 1.0)[:, None]
     gains = (1 - w) * np.array(settings.before) + w * np.array(settings.after)
-    frames, inst, amodal, bg = world.render(
+    frames, inst, amodal, bg, joints = world.render(
         [person], static_plate(world), gains=gains, progress=progress, desc="light-on"
     )
     events = [{"frame": event, "event": "light changes", "until": event + settings.ramp - 1}]
     info = _info("light-on", scene, asdict(settings), events, 1, gains=np.round(gains, 4).tolist())
-    return HardCase(frames, inst, amodal, bg, info)
+    return HardCase(frames, inst, amodal, bg, info, joints)
 
 
 def shake(
@@ -122,13 +122,12 @@ def shake(
     offsets = jitter * envelope[:, None]
     offsets *= settings.amplitude / max(float(np.linalg.norm(offsets, axis=1).max()), 1e-12)
     name = f"shake-{settings.amplitude:g}"
-    frames, inst, amodal, bg = world.render(
+    frames, inst, amodal, bg, joints = world.render(
         [person], static_plate(world), offsets=offsets, progress=progress, desc=name
     )
     events = [{"frame": scene.quiet, "event": "shake starts", "amplitude_px": settings.amplitude}]
-    return HardCase(
-        frames, inst, amodal, bg, _info(name, scene, asdict(settings), events, 1, offsets=np.round(offsets, 4).tolist())
-    )
+    info = _info(name, scene, asdict(settings), events, 1, offsets=np.round(offsets, 4).tolist())
+    return HardCase(frames, inst, amodal, bg, info, joints)
 
 
 def plant(scene: SceneSettings, settings: Sway, rng: np.random.Generator) -> tuple[np.ndarray, int, int]:
@@ -216,7 +215,7 @@ def sway(
         img[y0 : y0 + h, x0 : x0 + w] = a * moved[..., :3] + (1 - a) * region
         return img
 
-    frames, inst, amodal, bg = world.render([person], plate, progress=progress, desc="sway")
+    frames, inst, amodal, bg, joints = world.render([person], plate, progress=progress, desc="sway")
     events = [{"frame": scene.quiet, "event": "sway starts", "amplitude_px": settings.amplitude}]
     passing = np.flatnonzero(amodal[:, 0, y0 : y0 + h, x0 : x0 + w].reshape(T, -1).any(1))
     if len(passing):
@@ -224,7 +223,7 @@ def sway(
             {"frame": int(passing[0]), "event": "person in front of the plant", "until": int(passing[-1]) + 1}
         )
     extra = {"sway": {"box": [x0, y0, x0 + w, y0 + h], "top_px": np.round(top, 3).tolist()}}
-    return HardCase(frames, inst, amodal, bg, _info("sway", scene, asdict(settings), events, 1, **extra))
+    return HardCase(frames, inst, amodal, bg, _info("sway", scene, asdict(settings), events, 1, **extra), joints)
 
 
 def standstill(
@@ -268,7 +267,7 @@ def standstill(
     out = walk_across(scene, settings.depth_m, False, speed, 0.0, scene.frames - n_in - S, rng)
     m = concatenate([*parts, still, out], fade=FADE)
     person = world.person(Motion(m.poses[: scene.frames], m.transl[: scene.frames], scene.fps), rng)
-    frames, inst, amodal, bg = world.render([person], static_plate(world), progress=progress, desc="standstill")
+    frames, inst, amodal, bg, joints = world.render([person], static_plate(world), progress=progress, desc="standstill")
     stop, go = n_in, n_in + S
     settle = 0 if settings.from_start else FADE
     events: list[dict] = [
@@ -278,7 +277,7 @@ def standstill(
         *_presence_events(amodal),
     ]
     info = _info("standstill", scene, asdict(settings), events, 1, still=[stop + settle, go], speed_mps=round(speed, 3))
-    return HardCase(frames, inst, amodal, bg, info)
+    return HardCase(frames, inst, amodal, bg, info, joints)
 
 
 def crossing(
@@ -303,7 +302,7 @@ def crossing(
         speeds.append(round(speed, 3))
     if max(speeds) > MAX_WALK_SPEED:
         logger.info("crossing: walking %s m/s to cross within %d frames", speeds, T)
-    frames, inst, amodal, bg = world.render(people, static_plate(world), progress=progress, desc="crossing")
+    frames, inst, amodal, bg, joints = world.render(people, static_plate(world), progress=progress, desc="crossing")
     both = (amodal[:, 0] & amodal[:, 1]).reshape(T, -1).any(1)
     events = [{"frame": meet, "event": "centres cross"}, *_presence_events(amodal)]
     overlap = np.flatnonzero(both)
@@ -317,7 +316,7 @@ def crossing(
     info = _info(
         "crossing", scene, asdict(settings), events, 2, depths_m=[settings.near_m, settings.far_m], speeds_mps=speeds
     )
-    return HardCase(frames, inst, amodal, bg, info)
+    return HardCase(frames, inst, amodal, bg, info, joints)
 
 
 def group(
@@ -345,9 +344,9 @@ def group(
         )
         for k in range(settings.people)
     ]
-    frames, inst, amodal, bg = world.render(people, static_plate(world), progress=progress, desc="group")
+    frames, inst, amodal, bg, joints = world.render(people, static_plate(world), progress=progress, desc="group")
     info = _info("group", scene, asdict(settings), _presence_events(amodal), settings.people)
-    return HardCase(frames, inst, amodal, bg, info)
+    return HardCase(frames, inst, amodal, bg, info, joints)
 
 
 def parse_case(name: str) -> tuple[str, float | None]:

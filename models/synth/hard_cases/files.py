@@ -16,11 +16,12 @@ from tqdm import tqdm
 from models.synth.hard_cases.labels import UNCERTAIN, HardCase, groundtruth
 
 PREVIEW_MAX_WIDTH = 2560  # px; wider preview strips are scaled down
+JOINTS_FILE = "joints.npz"
 
 
 def save(case: HardCase, folder: Path, progress: bool = False) -> None:
-    """``video.avi``, ``groundtruth.tar``, ``instances.npz``, ``case.json`` and ``background.png``
-    in ``folder`` (see :mod:`models.synth.hard_cases`)."""
+    """``video.avi``, ``groundtruth.tar``, ``instances.npz``, ``case.json``, ``background.png`` and,
+    where the case knows them, ``joints.npz`` in ``folder`` (see :mod:`models.synth.hard_cases`)."""
     folder.mkdir(parents=True, exist_ok=True)
     _, H, W, _ = case.frames.shape
     writer = cv2.VideoWriter(str(folder / "video.avi"), cv2.VideoWriter.fourcc(*"FFV1"), case.info["fps"], (W, H))
@@ -42,6 +43,8 @@ def save(case: HardCase, folder: Path, progress: bool = False) -> None:
     np.savez_compressed(
         folder / "instances.npz", instances=case.instances, amodal=np.packbits(case.amodal, axis=-1), width=W
     )
+    if case.joints_2d is not None:
+        np.savez_compressed(folder / JOINTS_FILE, joints_2d=case.joints_2d.astype(np.float32))
     (folder / "case.json").write_text(json.dumps(case.info, indent=1) + "\n")
     cv2.imwrite(str(folder / "background.png"), cv2.cvtColor(case.background, cv2.COLOR_RGB2BGR))
 
@@ -69,6 +72,15 @@ def read_instances(path: Path) -> tuple[np.ndarray, np.ndarray]:
     with np.load(path) as z:
         amodal = np.unpackbits(z["amodal"], axis=-1, count=int(z["width"])).astype(bool)
         return z["instances"], amodal
+
+
+def read_joints(path: Path) -> np.ndarray:
+    """``joints.npz`` -> (T, P, 24, 2) float32: each person's SMPL joints in the frame's pixels."""
+    with np.load(path) as z:
+        joints = z["joints_2d"]
+    if joints.ndim != 4 or joints.shape[-1] != 2:
+        raise ValueError(f"{path}: joints_2d must be (T, P, J, 2), got shape {joints.shape}")
+    return joints
 
 
 def overlay(frame: np.ndarray, instances: np.ndarray, mask: np.ndarray) -> np.ndarray:

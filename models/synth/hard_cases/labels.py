@@ -15,13 +15,15 @@ class HardCase:
     """frames (T, H, W, 3) uint8 RGB; instances (T, H, W) int16 (0 background, k person k);
     amodal (T, P, H, W) bool, each person's whole rendered silhouette, occluded parts included;
     background (H, W, 3) uint8, the empty scene as frame 0 shows it; info: what ``case.json``
-    holds."""
+    holds; joints_2d (T, P, 24, 2) float32, each person's SMPL joints in the image's pixels
+    (person k at index k - 1; occluded or out of view alike), None where not known."""
 
     frames: np.ndarray
     instances: np.ndarray
     amodal: np.ndarray
     background: np.ndarray
     info: dict = field(default_factory=dict)
+    joints_2d: np.ndarray | None = None
 
     def groundtruth(self) -> np.ndarray:
         """(T, H, W) uint8 CDnet masks (see :func:`groundtruth`)."""

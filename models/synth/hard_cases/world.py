@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from models.body_layout import NUM_JOINTS
 from models.body_model import BodyModel, load_body_model
 from models.synth.camera_site import SiteConfig, background, camera
 from models.synth.hard_cases.settings import SceneSettings
@@ -59,19 +60,27 @@ class World:
         M = np.array([[1.0, 0.0, m - offset[0]], [0.0, 1.0, m - offset[1]]])
         return cv2.warpAffine(self.canvas, M, (W, H), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
 
-    def vertices(self, person: Person) -> np.ndarray:
-        """(T, V, 3) float32 in the camera frame."""
+    def posed(self, person: Person) -> tuple[np.ndarray, np.ndarray]:
+        """The person's vertices (T, V, 3) and SMPL joints (T, 24, 3), float32 in the camera frame."""
         Rt = torch.as_tensor(self.R, dtype=torch.float32)
         Ct = torch.as_tensor(self.C, dtype=torch.float32)
-        out = []
+        verts, joints = [], []
         m = person.motion
         with torch.no_grad():
             for s in range(0, len(m), BODY_BATCH):
                 sl = slice(s, min(s + BODY_BATCH, len(m)))
                 n = sl.stop - sl.start
-                v = self.body(person.betas.expand(n, -1), m.poses[sl], m.transl[sl]).vertices
-                out.append(((v - Ct) @ Rt.T).numpy())
-        return np.concatenate(out)
+                out = self.body(person.betas.expand(n, -1), m.poses[sl], m.transl[sl])
+                verts.append(((out.vertices - Ct) @ Rt.T).numpy())
+                joints.append(((out.joints - Ct) @ Rt.T).numpy())
+        return np.concatenate(verts), np.concatenate(joints)
+
+    def project(self, points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """(T, N, 3) camera-frame points, (T, 2) image offsets -> (T, N, 2) pixels (OpenCV's: the
+        centre of the top-left pixel is (0, 0)), as the frames show them."""
+        z = np.maximum(points[..., 2:], 1e-6)
+        uv = points[..., :2] / z * np.diag(self.K)[:2] + self.K[:2, 2]
+        return (uv + offsets[:, None, :]).astype(np.float32)
 
     def render(
         self,
@@ -81,19 +90,22 @@ class World:
         gains: np.ndarray | None = None,
         progress: bool = False,
         desc: str = "rendering",
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every frame: the plate, each person rendered alone and composited by depth, then the
         gains (T, 3) and sensor noise. Offsets (T, 2) move the whole image content (the people
         through the camera's principal point, so their masks stay exact).
 
-        Returns frames (T, H, W, 3) uint8, instances (T, H, W) int16, amodal (T, P, H, W) bool and
-        the empty background (H, W, 3) uint8 of frame 0."""
+        Returns frames (T, H, W, 3) uint8, instances (T, H, W) int16, amodal (T, P, H, W) bool, the
+        empty background (H, W, 3) uint8 of frame 0 and each person's SMPL joints in the image,
+        (T, P, 24, 2) float32 pixels (occluded or out of view alike)."""
         sc = self.scene
         T, H, W, P = sc.frames, sc.height, sc.width, len(people)
         offsets = np.zeros((T, 2)) if offsets is None else offsets
         gains = np.ones((T, 3)) if gains is None else gains
         noise_rng = np.random.default_rng([sc.seed, 1])
-        verts = [self.vertices(p) for p in people]
+        posed = [self.posed(p) for p in people]
+        verts = [v for v, _ in posed]
+        joints_2d = np.stack([self.project(j, offsets) for _, j in posed], 1) if people else None
         frames = np.empty((T, H, W, 3), np.uint8)
         instances = np.zeros((T, H, W), np.int16)
         amodal = np.zeros((T, P, H, W), bool)
@@ -123,7 +135,9 @@ class World:
                 frames[t] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
         finally:
             self.renderer.release()
-        return frames, instances, amodal, first
+        if joints_2d is None:
+            joints_2d = np.zeros((T, 0, NUM_JOINTS, 2), np.float32)
+        return frames, instances, amodal, first, joints_2d
 
 
 def start_world(scene: SceneSettings, body: BodyModel | None, margin: int = 0) -> tuple[World, np.random.Generator]:
