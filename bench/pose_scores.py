@@ -55,6 +55,8 @@ PCK_THRESHOLD = 0.1  # of the box's height
 VISIBILITY_MIN = 0.5  # BlazePose's visibility above which a landmark is scored
 MM_PER_M = 1000.0
 PROCRUSTES_MEAN_ITERATIONS = 5
+# A box answered for a rendered person holds their joints; the margin forgives a box cut a little tight.
+TRUTH_BOX_MARGIN = 0.1
 
 
 # -- joints ------------------------------------------------------------------------------------------
@@ -292,6 +294,40 @@ def masked_iou(pred: np.ndarray, truth: np.ndarray, keep: np.ndarray) -> float:
         raise ValueError(f"masks of shapes {pred.shape}, {truth.shape}, {keep.shape} differ")
     union = np.count_nonzero((pred | truth) & keep)
     return np.count_nonzero(pred & truth & keep) / union if union else float("nan")
+
+
+# -- rendered truth ---------------------------------------------------------------------------------
+
+
+def truth_person(boxes: np.ndarray, people: np.ndarray, margin: float = TRUTH_BOX_MARGIN) -> np.ndarray:
+    """Which rendered person each answered box shows: (N, 4) boxes, (N, P, J, 2) the true joints of
+    every person in each box's frame (pixels; NaN where unknown) -> (N,) int, the person with the most
+    joints inside the box grown by ``margin`` of its height on every side, -1 where none has at least
+    half of theirs there (ties: the lower index)."""
+    boxes, people = np.asarray(boxes, np.float64), np.asarray(people, np.float64)
+    if boxes.ndim != 2 or boxes.shape[1] != 4 or people.ndim != 4 or people.shape[-1] != 2:
+        raise ValueError(f"boxes {boxes.shape} must be (N, 4) and people {people.shape} (N, P, J, 2)")
+    if people.shape[0] != boxes.shape[0]:
+        raise ValueError(f"{boxes.shape[0]} boxes but true joints for {people.shape[0]}")
+    if people.shape[1] == 0:
+        return np.full(len(boxes), -1)
+    pad = margin * (boxes[:, 3] - boxes[:, 1])
+    lo = (boxes[:, :2] - pad[:, None])[:, None, None, :]
+    hi = (boxes[:, 2:] + pad[:, None])[:, None, None, :]
+    with np.errstate(invalid="ignore"):
+        inside = ((people >= lo) & (people <= hi)).all(-1).sum(-1)  # (N, P)
+    best = inside.argmax(1)
+    enough = inside[np.arange(len(boxes)), best] * 2 >= people.shape[2]
+    return np.where(enough, best, -1)
+
+
+def in_image(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(..., 2) pixels (x, y), frame (H, W) -> (...) bool: inside the frame (pixel centres at integers)."""
+    points = np.asarray(points, np.float64)
+    h, w = shape
+    with np.errstate(invalid="ignore"):
+        x, y = points[..., 0], points[..., 1]
+        return (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
 
 
 def rate(hits: int, counted: int) -> float:

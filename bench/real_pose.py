@@ -1,6 +1,6 @@
 """How well the served meshes follow real bodies, before and after /adapt (issue 19, part 1).
 
-    python -m bench.real_pose VIDEO [--masks TAR] [--adapt [--variant V] [--options JSON]] [--iterations N] [--overlays DIR]
+    python -m bench.real_pose VIDEO [--masks TAR] [--truth NPZ] [--adapt [--variant V] [--options JSON]] [--iterations N] [--overlays DIR]
 
 Starts the real service as ``bench.real_footage`` does (uvicorn in a subprocess, embedded mode, a
 temporary artifact directory) and posts the clip's frames in order to ``/v1/sites/{site}/pose``.
@@ -25,6 +25,11 @@ The scores (pure functions in :mod:`bench.pose_scores`), for each answered perso
   coordinates, put into each box's crop square);
 - **(c) PA error** (mm, after a similarity Procrustes alignment) on the same 12 joints, ``joints_3d``
   against BlazePose's world landmarks, beside the fixed skeleton (the answered joints' Procrustes mean).
+
+With ``--truth`` (a clip rendered by :mod:`models.synth.hard_cases`, its ``joints.npz``), also PCK@0.1
+against the true joints, model beside the fixed skeleton, and BlazePose's own: footage of the kinds
+the issue names but this project has no real clip of (exercise, a slow form, large people), and a
+check of the referee.
 
 (b) and (c) are skipped, with a message, where ``.venv-eval`` is missing. Writes
 ``runs/real_pose/<name>.json`` and the run's section of ``docs/REAL_POSE.md``. ``--overlays DIR``
@@ -67,6 +72,7 @@ from bench.real_pose_data import (
     score_masks,
 )
 from bench.real_pose_report import REFUSED, markdown_section, write_doc, write_overlays
+from models.synth.hard_cases import read_joints
 from runtime.video import read_frames
 from service.overlay import mesh_pixels
 from service.schemas import Vertices
@@ -236,6 +242,7 @@ def benchmark(args: argparse.Namespace, command: str) -> dict:
 
     warmup = Settings().warmup_frames
     gt = rf.read_ground_truth(args.masks) if args.masks else None
+    truth = read_joints(args.truth) if args.truth else None
     clip = rf.clip_name(args.video)
     n, shape = 0, (0, 0)
     for frame in read_frames(args.video, args.frames):
@@ -281,7 +288,8 @@ def benchmark(args: argparse.Namespace, command: str) -> dict:
             "LEAD_IN": LEAD_IN,
         },
         "frame_size": list(shape),
-        "summary": {p.name: pass_summary(p, marks, gt is not None, shape) for p in passes},
+        "truth": rf.display_path(args.truth),
+        "summary": {p.name: pass_summary(p, marks, gt is not None, shape, truth) for p in passes},
         "per_person": {p.name: [person_record(a, marks) for a in p.answers] for p in passes},
     }
     if len(passes) == 2:
@@ -305,6 +313,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     ap.add_argument("video", type=Path, help="the clip (any format OpenCV reads)")
     ap.add_argument("--masks", type=Path, help="CDnet/SBI ground-truth tar; without it (a) is skipped")
+    ap.add_argument(
+        "--truth",
+        type=Path,
+        help="a rendered clip's true joints (models.synth.hard_cases' joints.npz): PCK against them",
+    )
     ap.add_argument("--adapt", action="store_true", help="score the last 30%% before and after /adapt")
     ap.add_argument("--iterations", type=int, default=None, help="/adapt iterations (None: the service's default)")
     ap.add_argument("--variant", default=None, help="/adapt's objective (ours, b2, ...; None: the service's default)")
@@ -327,6 +340,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ap.error(f"{args.video}: no such file")
     if args.masks is not None and not args.masks.is_file():
         ap.error(f"--masks {args.masks}: no such file")
+    if args.truth is not None and not args.truth.is_file():
+        ap.error(f"--truth {args.truth}: no such file")
     if args.frames is not None and args.frames < 1:
         ap.error(f"--frames {args.frames}: at least 1")
     if args.iterations is not None and args.iterations < 1:

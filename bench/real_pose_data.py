@@ -305,7 +305,49 @@ def person_record(a: Answer, marks: Landmarks | None) -> dict:
     return out
 
 
-def pass_summary(p: Pass, marks: Landmarks | None, labelled: bool, shape: tuple[int, int]) -> dict:
+def truth_summary(answers: list[Answer], truth: np.ndarray, marks: Landmarks | None, shape: tuple[int, int]) -> dict:
+    """PCK@0.1 against a rendered clip's true joints ((T, P, 24, 2) pixels, :mod:`models.synth.hard_cases`),
+    model beside the fixed skeleton (made as :func:`pose_summary` makes it) and, where BlazePose ran,
+    BlazePose's own (its joints with visibility > 0.5): how far the referee of (b) is from the truth.
+    Each box is scored against the person it shows (:func:`bench.pose_scores.truth_person`), on the
+    12 limb joints inside the frame; again on boxes at least MIN_PERSON_HEIGHT_PX tall."""
+    frames = np.array([a.frame for a in answers])
+    if frames.max() >= len(truth):
+        raise ValueError(f"true joints for {len(truth)} frames, but frame {int(frames.max())} was answered")
+    boxes = np.stack([a.box for a in answers])
+    squares = np.stack([a.square for a in answers])
+    j2d = np.stack([a.joints_2d for a in answers])
+    heights = ps.box_height(boxes)
+    people = truth[frames]  # (N, P, 24, 2)
+    who = ps.truth_person(boxes, people)
+    matched = who >= 0
+    target = ps.smpl_limbs(people[np.arange(len(answers)), np.maximum(who, 0)])
+    scored = matched[:, None] & ps.in_image(target, shape)
+    clear = ps.clear_of_edge(boxes, shape)
+    model2d, fixed2d = ps.smpl_limbs(j2d), ps.smpl_limbs(ps.fixed_skeleton_2d(j2d, squares, clear))
+    blaze = None
+    if marks is not None:
+        found, image, visibility, _ = marks.of(answers)
+        blaze = (ps.blazepose_limbs(image), ps.visible_limbs(visibility, found))
+
+    def figures(sel: np.ndarray) -> dict:
+        v = scored & sel[:, None]
+        out: dict = {"boxes": int(sel.sum()), "matched": int((matched & sel).sum()), "joints_counted": int(v.sum())}
+        out["pck_model"] = ps.rate(*ps.pck(model2d, target, v, heights))
+        out["pck_fixed"] = ps.rate(*ps.pck(fixed2d, target, v, heights))
+        if blaze is not None:
+            out["pck_blazepose"] = ps.rate(*ps.pck(blaze[0], target, v & blaze[1], heights))
+            out["blazepose_joints_counted"] = int((v & blaze[1]).sum())
+        return out
+
+    out = figures(np.ones(len(answers), bool))
+    out["tall"] = figures(heights >= MIN_PERSON_HEIGHT_PX)
+    return out
+
+
+def pass_summary(
+    p: Pass, marks: Landmarks | None, labelled: bool, shape: tuple[int, int], truth: np.ndarray | None = None
+) -> dict:
     versions = sorted({a.model_version for a in p.answers})
     out: dict = {
         "frames": len(p.frames),
@@ -318,6 +360,8 @@ def pass_summary(p: Pass, marks: Landmarks | None, labelled: bool, shape: tuple[
         out["masks"] = mask_summary(p.answers, shape)
     if marks is not None and p.answers:
         out["pose"] = pose_summary(p.answers, marks, shape, p.detail_factor)
+    if truth is not None and p.answers:
+        out["truth"] = truth_summary(p.answers, truth, marks, shape)
     return out
 
 

@@ -194,6 +194,19 @@ def rows_of(s: dict) -> dict[str, str]:
         cells["(c) the same, boxes clear of the frame's edge"] = (
             f"{fmt(c['pa_mm_model'], 0)} / {fmt(c['pa_mm_fixed'], 0)}"
         )
+    if "truth" in s:
+        r, t = s["truth"], s["truth"]["tall"]
+        cells["(t) boxes showing a rendered person (of boxes)"] = f"{r['matched']} ({r['boxes']})"
+        cells["(t) PCK@0.1 against the true joints, model / fixed skeleton"] = (
+            f"{fmt(r['pck_model'])} / {fmt(r['pck_fixed'])}"
+        )
+        cells[f"(t) the same, boxes >= {MIN_PERSON_HEIGHT_PX} px tall (boxes)"] = (
+            f"{fmt(t['pck_model'])} / {fmt(t['pck_fixed'])} ({t['boxes']})"
+        )
+        if "pck_blazepose" in r:
+            cells["(t) BlazePose against the true joints, its visible ones (joints)"] = (
+                f"{fmt(r['pck_blazepose'])} ({r['blazepose_joints_counted']})"
+            )
     cells["model versions answering"] = ", ".join(f"`{v}`" for v in s["model_versions"]) or "n/a"
     return cells
 

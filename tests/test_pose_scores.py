@@ -397,3 +397,38 @@ def test_torso_width_ratio_is_the_median_of_the_shoulder_and_hip_widths_over_the
     assert ps.torso_width_ratio(pred, target, visible) == pytest.approx(want)
     assert ps.torso_width_ratio(ps.mirrored(pred), target, visible) == pytest.approx(want)  # names do not count
     assert math.isnan(ps.torso_width_ratio(pred, target, np.zeros_like(visible)))
+
+
+def brute_truth_person(box, people, margin):
+    """One box: for each person, count the joints inside the grown box one at a time."""
+    pad = margin * (box[3] - box[1])
+    counts = []
+    for joints in people:
+        inside = 0
+        for x, y in joints:
+            if box[0] - pad <= x <= box[2] + pad and box[1] - pad <= y <= box[3] + pad:
+                inside += 1
+        counts.append(inside)
+    best = int(np.argmax(counts)) if counts else -1
+    return best if counts and 2 * counts[best] >= people.shape[1] else -1
+
+
+def test_truth_person_matches_brute_force():
+    rng = np.random.default_rng(4)
+    n, p, j = 30, 3, 24
+    centres = rng.uniform(50, 250, (n, p, 1, 2))
+    people = centres + rng.normal(0, 20, (n, p, j, 2))
+    people[3, 1] = np.nan  # a person not in view
+    boxes = np.concatenate([centres[:, 0, 0] - 30, centres[:, 0, 0] + 30], 1)[:, [0, 1, 2, 3]]
+    boxes[5] = [900, 900, 950, 960]  # nobody there
+    got = ps.truth_person(boxes, people)
+    want = [brute_truth_person(boxes[i], people[i], ps.TRUTH_BOX_MARGIN) for i in range(n)]
+    assert got.tolist() == want and got[5] == -1 and (got == 0).sum() > n // 2
+    assert ps.truth_person(boxes, people[:, :0]).tolist() == [-1] * n  # a clip with nobody rendered
+    with pytest.raises(ValueError, match="true joints for 29"):
+        ps.truth_person(boxes, people[:-1])
+
+
+def test_in_image_keeps_the_pixels_the_frame_holds():
+    points = np.array([[-0.5, 0.0], [-0.6, 0.0], [319.5, 239.5], [319.6, 10.0], [np.nan, 1.0]])
+    assert ps.in_image(points, (240, 320)).tolist() == [True, False, True, False, False]

@@ -141,6 +141,68 @@ def test_summaries_and_report_on_made_up_answers():
     assert "| figure | before |" in text and "before `/adapt` only (refused)" in text
 
 
+def test_truth_scores_each_box_against_the_rendered_person_it_shows():
+    """Two rendered people, answers over the first: the model's joints are the truth's (PCK 1), the
+    fixed skeleton's are not; BlazePose's found boxes are scored against the truth too; a box over
+    nobody counts no joints; joints out of the frame are left out."""
+    rng = np.random.default_rng(3)
+    frames, shape = 5, (240, 320)
+    truth = np.full((frames, 2, 24, 2), np.nan, np.float32)
+    truth[:, 0] = rng.uniform([20.0, 30.0], [60.0, 200.0], (frames, 24, 2))  # inside box (10, 20, 70, 210)
+    truth[:, 1] = rng.uniform([200.0, 30.0], [300.0, 200.0], (frames, 24, 2))
+    truth[4, 0, 9] = [-20.0, 40.0]  # one joint out of the frame (not a limb joint: spine3)
+    truth[4, 0, 16] = [-20.0, 40.0]  # and one limb joint (left shoulder)
+    answers = []
+    for t in range(frames):
+        a = square_answer(t, (10.0, 20.0, 70.0, 210.0))
+        a.joints_2d = truth[t, 0].astype(float)
+        answers.append(a)
+    nobody = square_answer(2, (100.0, 20.0, 160.0, 210.0))
+    nobody.joints_2d = rng.uniform(100, 160, (24, 2))
+    answers.append(nobody)
+    n = len(answers)
+    image = rng.uniform(0, 300, (n, bl.NUM_LANDMARKS, 2))
+    image[0, [11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]] = truth[0, 0, [16, 17, 18, 19, 20, 21, 1, 2, 4, 5, 7, 8]]
+    marks = rp.Landmarks(
+        rows={a.key: i for i, a in enumerate(answers)},
+        found=np.array([True, True] + [False] * (n - 2)),
+        image=image,
+        visibility=np.ones((n, 33)),
+        world=rng.normal(0, 0.3, (n, 33, 3)),
+        meta={},
+    )
+    s = real_pose_data.truth_summary(answers, truth, marks, shape)
+    assert s["boxes"] == n and s["matched"] == n - 1 and s["joints_counted"] == 12 * (n - 1) - 1
+    assert s["pck_model"] == 1.0 and s["pck_fixed"] < 1.0
+    # BlazePose found two boxes: the first exactly at the truth, the second anywhere
+    assert s["blazepose_joints_counted"] == 24 and 0.5 <= s["pck_blazepose"] < 1.0
+    assert s["tall"]["boxes"] == n  # 190 px boxes
+    with pytest.raises(ValueError, match="true joints for 2 frames"):
+        real_pose_data.truth_summary(answers, truth[:2], marks, shape)
+    summary = rp.pass_summary(
+        rp.Pass("served", answers=answers, frames=list(range(frames))), marks, False, shape, truth
+    )
+    assert summary["truth"]["pck_model"] == 1.0
+    record = {
+        "name": "made-up",
+        "video": "made-up.avi",
+        "encoding": "png",
+        "command": "python -m bench.real_pose made-up.avi --truth joints.npz",
+        "machine": {"cpu": "a CPU", "cores": 2},
+        "date": "today",
+        "commit": "abc",
+        "frames": frames,
+        "adapt": False,
+        "held_out_from": None,
+        "job": None,
+        "blazepose": marks.meta,
+        "summary": {"served": rf.json_ready(summary)},
+    }
+    text = rp.markdown_section(record)
+    assert f"(t) PCK@0.1 against the true joints, model / fixed skeleton | 1.00 / {s['pck_fixed']:.2f}" in text
+    assert f"(t) boxes showing a rendered person (of boxes) | {n - 1} ({n})" in text
+
+
 def test_height_bands_put_each_box_in_the_band_its_height_falls_in():
     heights = np.array([0.0, 49.9, 50.0, 69.0, 70.0, 99.99, 100.0, 149.0, 150.0, 900.0])
     bands = real_pose_data.height_bands(heights)
