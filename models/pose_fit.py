@@ -27,6 +27,13 @@ silhouette better, by IoU over the pixels the frame shows, than the body it star
 ``min_gain``; the root's rotation is never changed (the turn round, the walk's heading and the
 camera's tilt are decided elsewhere).
 
+The fit is local: a silhouette pixel the mesh leaves uncovered pulls the vertex nearest it, so an arm
+raised out of the body's outline and answered hanging pulls the head, never the arm. Where part of the
+silhouette lies beyond the mesh's reach, each arm is first swung whole in the image plane to the
+direction (of ``swing_deg``) that brings mesh and silhouette nearest (:func:`chamfer_px`), and the
+fit starts from there; from a swung start the fit is also served where it lies nearer the silhouette
+by ``min_swing_gain`` and gives up at most ``swing_iou_slack`` of IoU.
+
     fitter = PoseFitter.of(body_model_data(path))       # models.smpl_file
     fit = fitter.fit(pose, betas, joints, vertices, camera, silhouette)   # PoseFit
     fit.pose, fit.joints, fit.vertices, fit.camera                        # what to serve
@@ -42,6 +49,7 @@ import numpy as np
 from scipy import optimize, sparse, spatial
 
 from models.body_layout import JOINT_NAMES
+from models.limb_swing import SWUNG_JOINTS, chamfer_px, point_limb
 from models.mesh_mask import crop_pixels, mesh_mask
 from models.skinning import Posed, Skinning, axis_angle_to_matrices, matrices_to_axis_angle
 
@@ -97,6 +105,18 @@ class PoseFitConfig:
     # lr-32 site (4-14 px of detail a person) it cost 36 mm of PA-MPJPE (docs/REAL_POSE.md, "Limbs
     # only where the frame resolves them").
     min_detail_px: float = 40.0
+    # Where part of the silhouette lies beyond the mesh's reach (a raised arm answered down), the fit's
+    # pull goes to the nearest vertices, the head's or the shoulder's, and never lifts the arm. Each
+    # arm (SWUNG_JOINTS) is then first tried with the shoulder-to-wrist line in the image plane at each of
+    # these angles from the image's x axis (y down: 90 hangs, 270 is raised), kept where that covers the
+    # silhouette better by min_gain (docs/REAL_POSE.md, "raised arms swung before the limb fit").
+    swing_deg: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0, 180.0, 225.0, 270.0, 315.0)
+    # Out of reach: silhouette pixels farther than reach_px from the mesh, at least min_out_of_reach of
+    # the silhouette's pixels (a walker's arm inside their blob leaves none, and is not swung).
+    reach_px: float = 3.0
+    min_out_of_reach: float = 0.03
+    min_swing_gain: float = 0.1  # the share of the distance (chamfer_px) a swing must take off
+    swing_iou_slack: float = 0.05  # the IoU a swung arm may give up (its boundary pixels, at 64 px)
 
     def __post_init__(self) -> None:
         if not self.joints or min(self.joints) < 1:
@@ -115,6 +135,16 @@ class PoseFitConfig:
             raise ValueError(f"min_silhouette is a share of the crop in [0, 1), got {self.min_silhouette}")
         if self.min_detail_px < 0:
             raise ValueError(f"min_detail_px is a height in pixels, >= 0, got {self.min_detail_px}")
+        if any(not 0.0 <= a < 360.0 for a in self.swing_deg):
+            raise ValueError(f"swing_deg are directions in [0, 360) degrees, got {self.swing_deg}")
+        if self.reach_px < 0:
+            raise ValueError(f"reach_px is a distance in silhouette pixels, >= 0, got {self.reach_px}")
+        if not 0 <= self.swing_iou_slack < 1:
+            raise ValueError(f"swing_iou_slack is an IoU in [0, 1), got {self.swing_iou_slack}")
+        if not 0 <= self.min_swing_gain < 1:
+            raise ValueError(f"min_swing_gain is a share of a distance in [0, 1), got {self.min_swing_gain}")
+        if not 0 <= self.min_out_of_reach <= 1:
+            raise ValueError(f"min_out_of_reach is a share of the silhouette in [0, 1], got {self.min_out_of_reach}")
 
 
 @dataclass(frozen=True)
@@ -169,6 +199,10 @@ class _Target:
         distance = cv2.distanceTransform((~mask).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) * seen
         slope_y, slope_x = np.gradient(distance)
         return cls(mask, distance, slope_x, slope_y, seen)
+
+    def chamfer(self, mesh: np.ndarray) -> float:
+        """:func:`models.limb_swing.chamfer_px` of a mesh's mask (S, S) and this silhouette."""
+        return chamfer_px(mesh, self.mask, self.distance, self.visible)
 
 
 class PoseFitter:
@@ -276,6 +310,42 @@ class PoseFitter:
         out[:, 0, -2] = out[:, 1, -1] = size / 2.0
         return out
 
+    # -- arms swung before the fit ----------------------------------------------------------------
+    def _cover(self, betas: np.ndarray, rotmats: np.ndarray, camera: np.ndarray, target: _Target) -> np.ndarray:
+        """The body's mask over the silhouette's grid (S, S) bool, as the fit rasterises it."""
+        mesh, _ = self._mesh(betas, rotmats)
+        points = crop_pixels(mesh[:, :2], camera, target.mask.shape[0])
+        return mesh_mask(points, self.faces, target.mask.shape, front_only=True)
+
+    def _swung(
+        self, betas: np.ndarray, rotmats: np.ndarray, camera: np.ndarray, target: _Target
+    ) -> tuple[np.ndarray, float, float]:
+        """The start for the fit: rotmats with each arm swung (:data:`SWUNG_JOINTS`: shoulder to wrist
+        pointed in the image plane at one of ``swing_deg``, the one nearest the silhouette) where the
+        silhouette reaches out of the given mesh's reach and the swing brings the two nearer by
+        ``min_swing_gain``; and the given body's IoU with the silhouette and distance from it
+        (:func:`chamfer_px`: a thin arm a few degrees off is near where it overlaps nothing)."""
+        cfg = self.config
+        mask = self._cover(betas, rotmats, camera, target)
+        given, near_given = silhouette_iou(mask & target.visible, target.mask), target.chamfer(mask)
+        if not cfg.swing_deg:
+            return rotmats, given, near_given
+        far = cv2.distanceTransform((~mask).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) > cfg.reach_px
+        if (far & target.mask & target.visible).sum() < cfg.min_out_of_reach * max(int(target.mask.sum()), 1):
+            return rotmats, given, near_given
+        best, start = near_given, rotmats
+        for joint in SWUNG_JOINTS:
+            chosen = start
+            # (Each also tried unbent, the elbow straight, on the rendered jumping jacks: 0.005 more
+            # PCK on the frames of the exercise, for twice the time; docs/REAL_POSE.md, "raised arms swung before the limb fit".)
+            for degrees in cfg.swing_deg:
+                trial = point_limb(self.skin, betas, start, joint, degrees)
+                near = target.chamfer(self._cover(betas, trial, camera, target))
+                if near <= best * (1.0 - cfg.min_swing_gain):
+                    best, chosen = near, trial
+            start = chosen
+        return start, given, near_given
+
     # -- the fit --------------------------------------------------------------------------------
     def fit(
         self,
@@ -309,9 +379,12 @@ class PoseFitter:
             return given
         if detail_px is not None and detail_px < cfg.min_detail_px:
             return given
-        problem = _Problem(self, axis_angle_to_matrices(pose), np.asarray(betas, np.float64), camera, sil, visible)
+        betas = np.asarray(betas, np.float64)
+        target = _Target.of(sil, visible)
+        given_rotmats = axis_angle_to_matrices(pose)
+        start, before, near_before = self._swung(betas, given_rotmats, camera, target)
+        problem = _Problem(self, start, betas, camera, target)
         x0 = np.zeros(problem.size)
-        before = problem.covers(x0)
         if cfg.iterations:
             # Levenberg-Marquardt (MINPACK, through SciPy) on the residuals and their Jacobian; the residuals
             # are piecewise smooth (which pixels the mesh covers changes in steps), and a step is kept
@@ -322,7 +395,15 @@ class PoseFitter:
         else:
             x = x0
         after = problem.covers(x)
-        if after < before + cfg.min_gain:
+        # A swung arm as thin as a raised one is at 64 px may cover a few boundary pixels less than the
+        # given body hid it with; it is served where it lies nearer the silhouette by min_swing_gain
+        # and gives up at most swing_iou_slack of IoU.
+        swung_nearer = (
+            start is not given_rotmats
+            and after >= before - cfg.swing_iou_slack
+            and target.chamfer(problem.mesh_mask(x)) <= near_before * (1.0 - cfg.min_swing_gain)
+        )
+        if after < before + cfg.min_gain and not swung_nearer:
             return PoseFit(pose, given.joints, given.vertices, camera, before, after, False)
         rotmats, cam = problem.rotations(x), problem.camera(x)
         whole = self.body.pose(problem.betas, rotmats)
@@ -343,13 +424,12 @@ class _Problem:
         start: np.ndarray,
         betas: np.ndarray,
         camera: np.ndarray,
-        silhouette: np.ndarray,
-        visible: np.ndarray | None,
+        target: _Target,
     ):
         self.fitter, self.start, self.betas, self.camera0 = fitter, start, betas, camera
-        self.target = _Target.of(silhouette, visible)
-        self.image_size = silhouette.shape[0]
-        rows, cols = np.nonzero(silhouette)
+        self.target = target
+        self.image_size = target.mask.shape[0]
+        rows, cols = np.nonzero(target.mask)
         self.pixels = np.stack([cols, rows], 1).astype(np.float64)  # (M, 2) the silhouette's pixels, x y
         self.pixel_index = (rows, cols)
         self.n_rot = 3 * len(fitter.config.joints)
@@ -397,6 +477,10 @@ class _Problem:
         """Whether x's mesh covers each silhouette pixel (M,), and the vertex nearest each (M,)."""
         mesh, nearest = self._raster(x)
         return mesh[self.pixel_index], nearest
+
+    def mesh_mask(self, x: np.ndarray) -> np.ndarray:
+        """x's mesh's silhouette (S, S) bool."""
+        return self._raster(x)[0]
 
     def covers(self, x: np.ndarray) -> float:
         """x's mesh's IoU with the silhouette, over the pixels the frame shows."""

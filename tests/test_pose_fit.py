@@ -7,8 +7,17 @@ import cv2
 import numpy as np
 import pytest
 
+from models.body_layout import JOINT_NAMES
 from models.mesh_mask import crop_pixels, mesh_mask
-from models.pose_fit import HINGE_AXES, LIMB_JOINTS, PoseFit, PoseFitConfig, PoseFitter, bilinear
+from models.pose_fit import (
+    HINGE_AXES,
+    LIMB_JOINTS,
+    PoseFit,
+    PoseFitConfig,
+    PoseFitter,
+    _Target,
+    bilinear,
+)
 from models.skinning import Skinning, axis_angle_to_matrices
 from models.smpl_file import body_model_data
 
@@ -163,8 +172,55 @@ def fitted_guess(data: dict, config: PoseFitConfig, seed: int) -> tuple[PoseFit,
     return fitter.fit(guess, betas, joints, vertices, CAMERA, silhouette(data, true_vertices, CAMERA)), guess
 
 
+def raised_arm_case() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A body facing the camera with its left arm raised out to the side (the truth), the same body
+    with that arm hanging inside its outline (the regressor's guess), and its shape."""
+    truth, _, betas = known_case(8)
+    truth[3:] *= 0.3  # a calm body, the arms near the sides
+    left = JOINT_NAMES.index("left_shoulder")
+    truth[3 * left : 3 * left + 3] = [0.0, 0.0, 1.0]  # turned about its own z: the arm out and up
+    guess = truth.copy()
+    guess[3 * left : 3 * left + 3] = [0.0, 0.0, -2.2]  # down along the body
+    return truth, guess, betas
+
+
+def test_a_raised_arm_out_of_the_mesh_s_reach_is_swung_up_and_found(data, fitter):
+    """The fit alone pulls the head and shoulder towards the raised hand; swung first, the arm is
+    found. Without swings (swing_deg empty) the hand stays far off."""
+    truth, guess, betas = raised_arm_case()
+    true_joints, true_vertices = body(data, truth, betas)
+    sil = silhouette(data, true_vertices, CAMERA)
+    joints, vertices = body(data, guess, betas)
+    wrist = JOINT_NAMES.index("left_wrist")
+
+    def wrist_error(fit: PoseFit) -> float:
+        pixels = crop_pixels(fit.joints[[wrist], :2], fit.camera, SIZE)
+        return float(np.linalg.norm(pixels - crop_pixels(true_joints[[wrist], :2], CAMERA, SIZE)))
+
+    unswung = PoseFitter.of(data, PoseFitConfig(swing_deg=())).fit(guess, betas, joints, vertices, CAMERA, sil)
+    swung = fitter.fit(guess, betas, joints, vertices, CAMERA, sil)
+    assert wrist_error(unswung) > 8.0
+    assert swung.fitted and wrist_error(swung) < 3.0
+
+
+def test_an_arm_within_the_mesh_s_reach_is_not_swung(data, fitter):
+    """Limbs a little off, the silhouette all within reach: the fit is the one made without swings."""
+    truth, _, betas = known_case(9)
+    guess = truth.copy()
+    guess[3:] += np.random.default_rng(9).normal(0.0, 0.03, 69)
+    _, true_vertices = body(data, truth, betas)
+    sil = silhouette(data, true_vertices, CAMERA)
+    joints, vertices = body(data, guess, betas)
+    start = axis_angle_to_matrices(guess)
+    swung, _, _ = fitter._swung(betas, start, CAMERA, _Target.of(sil, None))
+    assert swung is start
+    plain = PoseFitter.of(data, PoseFitConfig(swing_deg=())).fit(guess, betas, joints, vertices, CAMERA, sil)
+    fit = fitter.fit(guess, betas, joints, vertices, CAMERA, sil)
+    np.testing.assert_allclose(fit.pose, plain.pose, atol=1e-9)
+
+
 def test_a_prior_without_bounds_holds_the_limbs_where_they_were(data):
-    fit, guess = fitted_guess(data, PoseFitConfig(prior=1e9, min_gain=0.0), 0)
+    fit, guess = fitted_guess(data, PoseFitConfig(prior=1e9, min_gain=0.0, swing_deg=()), 0)
     np.testing.assert_allclose(fit.pose, guess, atol=1e-4)
 
 
@@ -190,6 +246,11 @@ def test_where_the_frame_shows_nothing_the_mesh_is_not_pulled_in(data, fitter):
         ("min_gain", 1.0),
         ("min_silhouette", -0.1),
         ("min_detail_px", -1.0),
+        ("swing_deg", (90.0, 360.0)),
+        ("reach_px", -1.0),
+        ("min_out_of_reach", 1.5),
+        ("min_swing_gain", 1.0),
+        ("swing_iou_slack", -0.1),
     ],
 )
 def test_a_bad_config_names_the_bad_value(field, value):
@@ -225,7 +286,7 @@ def test_the_depth_jacobian_is_the_finite_difference_of_the_joints_depths(data, 
 
 
 def test_knees_and_elbows_held_off_their_hinge_only_bend_about_it(data):
-    fit, guess = fitted_guess(data, PoseFitConfig(off_hinge=1e9, min_gain=0.0), 1)
+    fit, guess = fitted_guess(data, PoseFitConfig(off_hinge=1e9, min_gain=0.0, swing_deg=()), 1)
     bent = 0.0
     for j, axis in HINGE_AXES.items():
         start, end = (
