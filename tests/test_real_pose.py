@@ -66,6 +66,25 @@ def test_score_masks_matches_each_box_to_the_person_it_covers():
     assert summary["silhouette_iou"] == pytest.approx(0.5) and summary["cut_by_edge"] == 0
 
 
+def made_up_record(command: str, frames: int, blazepose: dict, summary: dict) -> dict:
+    """A run's record around one pass's summary ("served"), as bench.real_pose writes it."""
+    return {
+        "name": "made-up",
+        "video": "made-up.avi",
+        "encoding": "png",
+        "command": command,
+        "machine": {"cpu": "a CPU", "cores": 2},
+        "date": "today",
+        "commit": "abc",
+        "frames": frames,
+        "adapt": False,
+        "held_out_from": None,
+        "job": None,
+        "blazepose": blazepose,
+        "summary": {"served": rf.json_ready(summary)},
+    }
+
+
 def test_summaries_and_report_on_made_up_answers():
     rng = np.random.default_rng(0)
     answers = []
@@ -110,21 +129,7 @@ def test_summaries_and_report_on_made_up_answers():
     assert pose["detail_factor"] == 2.5 and real_pose_data.DETAIL_BANDS_PX[1] == 40.0
     assert [b["boxes"] for b in pose["by_detail"]] == [0, n, 0, 0] and pose["by_detail"][-1]["to_px"] is None
     assert pose["by_detail"][1]["pck_model"] == pose["pck_model"]
-    record = {
-        "name": "made-up",
-        "video": "made-up.avi",
-        "encoding": "png",
-        "command": "python -m bench.real_pose made-up.avi",
-        "machine": {"cpu": "a CPU", "cores": 2},
-        "date": "today",
-        "commit": "abc",
-        "frames": n,
-        "adapt": False,
-        "held_out_from": None,
-        "job": None,
-        "blazepose": marks.meta,
-        "summary": {"served": rf.json_ready(s)},
-    }
+    record = made_up_record("python -m bench.real_pose made-up.avi", n, marks.meta, s)
     text = rp.markdown_section(record)
     assert "(a) mesh IoU vs labelled person, mean (median) | 0.40 (0.40)" in text and "PCK@0.1" in text
     assert "(b) the same, boxes the frame's edge cuts (boxes) | n/a / n/a (0)" in text
@@ -183,21 +188,7 @@ def test_truth_scores_each_box_against_the_rendered_person_it_shows():
         rp.Pass("served", answers=answers, frames=list(range(frames))), marks, False, shape, truth
     )
     assert summary["truth"]["pck_model"] == 1.0
-    record = {
-        "name": "made-up",
-        "video": "made-up.avi",
-        "encoding": "png",
-        "command": "python -m bench.real_pose made-up.avi --truth joints.npz",
-        "machine": {"cpu": "a CPU", "cores": 2},
-        "date": "today",
-        "commit": "abc",
-        "frames": frames,
-        "adapt": False,
-        "held_out_from": None,
-        "job": None,
-        "blazepose": marks.meta,
-        "summary": {"served": rf.json_ready(summary)},
-    }
+    record = made_up_record("python -m bench.real_pose made-up.avi --truth joints.npz", frames, marks.meta, summary)
     text = rp.markdown_section(record)
     assert f"(t) PCK@0.1 against the true joints, model / fixed skeleton | 1.00 / {s['pck_fixed']:.2f}" in text
     assert f"(t) boxes showing a rendered person (of boxes) | {n - 1} ({n})" in text
