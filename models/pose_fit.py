@@ -108,8 +108,9 @@ class PoseFitConfig:
     # Where part of the silhouette lies beyond the mesh's reach (a raised arm answered down), the fit's
     # pull goes to the nearest vertices, the head's or the shoulder's, and never lifts the arm. Each
     # arm (SWUNG_JOINTS) is then first tried with the shoulder-to-wrist line in the image plane at each of
-    # these angles from the image's x axis (y down: 90 hangs, 270 is raised), kept where that covers the
-    # silhouette better by min_gain (docs/REAL_POSE.md, "raised arms swung before the limb fit").
+    # these angles from the image's x axis (y down: 90 hangs, 270 is raised), kept where that takes
+    # min_swing_gain off the distance between mesh and silhouette (docs/REAL_POSE.md, "raised arms
+    # swung before the limb fit"; empty: no swings).
     swing_deg: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0, 180.0, 225.0, 270.0, 315.0)
     # Out of reach: silhouette pixels farther than reach_px from the mesh, at least min_out_of_reach of
     # the silhouette's pixels (a walker's arm inside their blob leaves none, and is not swung).
@@ -337,7 +338,7 @@ class PoseFitter:
         for joint in SWUNG_JOINTS:
             chosen = start
             # (Each also tried unbent, the elbow straight, on the rendered jumping jacks: 0.005 more
-            # PCK on the frames of the exercise, for twice the time; docs/REAL_POSE.md, "raised arms swung before the limb fit".)
+            # PCK on the frames of the exercise, for twice the time; docs/REAL_POSE.md.)
             for degrees in cfg.swing_deg:
                 trial = point_limb(self.skin, betas, start, joint, degrees)
                 near = target.chamfer(self._cover(betas, trial, camera, target))
