@@ -232,6 +232,20 @@ def height_bands(
     return [(lo, hi, (h >= lo) & (h < hi)) for lo, hi in zip(edges, uppers, strict=True)]
 
 
+def served_limbs_2d(
+    answers: list[Answer], shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The answers' box heights (N,), whether each box is clear of the frame's (H, W) edge (N,), their
+    limb joints in the frame (N, 12, 2) and the fixed skeleton's (N, 12, 2). The fixed skeleton is the
+    mean of the people the frame shows whole: a person it cuts is cropped around where the whole of
+    them would be (models.people.extent), and sits otherwise in the crop."""
+    boxes = np.stack([a.box for a in answers])
+    squares = np.stack([a.square for a in answers])
+    j2d = np.stack([a.joints_2d for a in answers])
+    clear = ps.clear_of_edge(boxes, shape)
+    return ps.box_height(boxes), clear, ps.smpl_limbs(j2d), ps.smpl_limbs(ps.fixed_skeleton_2d(j2d, squares, clear))
+
+
 def pose_summary(
     answers: list[Answer], marks: Landmarks, shape: tuple[int, int], detail_factor: float | None = None
 ) -> dict:
@@ -240,15 +254,8 @@ def pose_summary(
     tall, in each band of HEIGHT_BANDS_PX and, given the site's ``detail_factor``, in each band of
     DETAIL_BANDS_PX of the people's pixels of detail."""
     found, image, visibility, world = marks.of(answers)
-    boxes = np.stack([a.box for a in answers])
-    squares = np.stack([a.square for a in answers])
-    j2d = np.stack([a.joints_2d for a in answers])
-    heights = ps.box_height(boxes)
+    heights, clear, model2d, fixed2d = served_limbs_2d(answers, shape)
     target, visible = ps.blazepose_limbs(image), ps.visible_limbs(visibility, found)
-    # The fixed skeleton is the mean of the people the frame shows whole: a person it cuts is cropped
-    # around where the whole of them would be (models.people.extent), and sits otherwise in the crop.
-    clear = ps.clear_of_edge(boxes, shape)
-    model2d, fixed2d = ps.smpl_limbs(j2d), ps.smpl_limbs(ps.fixed_skeleton_2d(j2d, squares, clear))
     model3d = ps.smpl_limbs(np.stack([a.joints_3d for a in answers]))
     fixed3d = np.broadcast_to(ps.procrustes_mean(model3d), model3d.shape)
     world3d = ps.blazepose_limbs(world)
@@ -307,24 +314,19 @@ def person_record(a: Answer, marks: Landmarks | None) -> dict:
 
 def truth_summary(answers: list[Answer], truth: np.ndarray, marks: Landmarks | None, shape: tuple[int, int]) -> dict:
     """PCK@0.1 against a rendered clip's true joints ((T, P, 24, 2) pixels, :mod:`models.synth.hard_cases`),
-    model beside the fixed skeleton (made as :func:`pose_summary` makes it) and, where BlazePose ran,
+    model beside the fixed skeleton (:func:`served_limbs_2d`) and, where BlazePose ran,
     BlazePose's own (its joints with visibility > 0.5): how far the referee of (b) is from the truth.
     Each box is scored against the person it shows (:func:`bench.pose_scores.truth_person`), on the
     12 limb joints inside the frame; again on boxes at least MIN_PERSON_HEIGHT_PX tall."""
     frames = np.array([a.frame for a in answers])
     if frames.max() >= len(truth):
         raise ValueError(f"true joints for {len(truth)} frames, but frame {int(frames.max())} was answered")
-    boxes = np.stack([a.box for a in answers])
-    squares = np.stack([a.square for a in answers])
-    j2d = np.stack([a.joints_2d for a in answers])
-    heights = ps.box_height(boxes)
+    heights, _, model2d, fixed2d = served_limbs_2d(answers, shape)
     people = truth[frames]  # (N, P, 24, 2)
-    who = ps.truth_person(boxes, people)
+    who = ps.truth_person(np.stack([a.box for a in answers]), people)
     matched = who >= 0
     target = ps.smpl_limbs(people[np.arange(len(answers)), np.maximum(who, 0)])
     scored = matched[:, None] & ps.in_image(target, shape)
-    clear = ps.clear_of_edge(boxes, shape)
-    model2d, fixed2d = ps.smpl_limbs(j2d), ps.smpl_limbs(ps.fixed_skeleton_2d(j2d, squares, clear))
     blaze = None
     if marks is not None:
         found, image, visibility, _ = marks.of(answers)

@@ -324,16 +324,18 @@ class PoseFitter:
         """The start for the fit: rotmats with each arm swung (:data:`SWUNG_JOINTS`: shoulder to wrist
         pointed in the image plane at one of ``swing_deg``, the one nearest the silhouette) where the
         silhouette reaches out of the given mesh's reach and the swing brings the two nearer by
-        ``min_swing_gain``; and the given body's IoU with the silhouette and distance from it
-        (:func:`chamfer_px`: a thin arm a few degrees off is near where it overlaps nothing)."""
+        ``min_swing_gain``; the given body's IoU with the silhouette; and its distance from it
+        (:func:`chamfer_px`: a thin arm a few degrees off is near where it overlaps nothing), infinite
+        where no swing was tried (the start is then the one given)."""
         cfg = self.config
         mask = self._cover(betas, rotmats, camera, target)
-        given, near_given = silhouette_iou(mask & target.visible, target.mask), target.chamfer(mask)
+        given = silhouette_iou(mask & target.visible, target.mask)
         if not cfg.swing_deg:
-            return rotmats, given, near_given
+            return rotmats, given, float("inf")
         far = cv2.distanceTransform((~mask).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) > cfg.reach_px
         if (far & target.mask & target.visible).sum() < cfg.min_out_of_reach * max(int(target.mask.sum()), 1):
-            return rotmats, given, near_given
+            return rotmats, given, float("inf")
+        near_given = target.chamfer(mask)
         best, start = near_given, rotmats
         for joint in SWUNG_JOINTS:
             chosen = start
